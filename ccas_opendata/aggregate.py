@@ -1,0 +1,327 @@
+"""Aggregate the anonymised records into the cells of the ``indicateurs`` table.
+
+Every cell carries, besides its published columns, the number of distinct persons
+behind it (``personnes``): the secrecy stage decides from it what may be published.
+Nothing here hides anything; nothing here rounds counts.
+
+A cell is identified by ``(periode, lieu, dimension, modalite)`` within its source
+table; all the indicators of one source computed on the same cell share its secrecy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .anonymise import NOT_GIVEN, NOT_REDIRECTED
+from .catalogue import Catalogue, Indicator
+from .config import Publisher, contract, thematiques_demarches
+
+ENSEMBLE = "ensemble"
+COLUMNS = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]
+INTERNAL_COLUMNS = COLUMNS + ["source", "personnes"]
+KEY = ["periode", "lieu", "dimension", "modalite"]
+
+# Column of the anonymised table behind each dimension (multi-valued ones are exploded).
+MULTI_VALUED = {"thematique": "thematiques", "materiel": "materiel"}
+
+
+def modalities(dimension: str, publisher: Publisher) -> list[str]:
+    """Every modality of a dimension, in publication order: breakdowns list them all,
+    zeros included, so that they add up to their total and keep the same shape each year."""
+    codes = contract()["codes"]
+    if dimension == "tranche_age":
+        return [b["code"] for b in contract()["tranches_age"]] + [NOT_GIVEN]
+    if dimension == "duree_tranche":
+        return [b["code"] for b in contract()["tranches_duree"]]
+    if dimension == "quartier":
+        return publisher.quartier_codes + ["hors_commune", NOT_GIVEN]
+    if dimension in ("qpv", "premier_accompagnement"):
+        return ["oui", "non", NOT_GIVEN]
+    if dimension == "satisfaction":
+        return ["1", "2", "3", "4", "5", NOT_GIVEN]
+    if dimension == "thematique":
+        return codes["thematiques_demarches"] + codes["thematiques_numerique"]
+    if dimension == "orientation":
+        return codes["orientation"] + [NOT_REDIRECTED]
+    values = list(codes[dimension])
+    return values if NOT_GIVEN in values else values + [NOT_GIVEN]
+
+
+def lieux_of(source: str, publisher: Publisher) -> list[str]:
+    return publisher.lieu_codes + (["hors_les_murs"] if source == "ateliers" else [])
+
+
+# --- statistics per group -------------------------------------------------------------
+
+def _prepare_accompagnements(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["pid"] = pd.factorize(frame["personne"])[0]
+    demarches = "|".join(sorted(thematiques_demarches()))
+    frame["demarche"] = frame["thematiques"].str.contains(rf"(?:^|\|)(?:{demarches})(?:\||$)", regex=True)
+    frame["sat_rep"] = frame["satisfaction"].isin(["1", "2", "3", "4", "5"])
+    frame["sat_fav"] = frame["satisfaction"].isin(["4", "5"])
+    return frame
+
+
+def _explode(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    column = MULTI_VALUED[dimension]
+    exploded = frame.assign(**{dimension: frame[column].str.split("|")}).explode(dimension)
+    return exploded
+
+
+@dataclass
+class Grouping:
+    """One breakdown of a source: the group columns and how they map onto the key."""
+
+    ventilation: str
+    dimension: str  # "ensemble" for ventilations without dimension
+
+    def by(self) -> list[str]:
+        by = {"annee": ["_tout"], "mois": ["mois"], "lieu": ["lieu"], "dimensions": [self.dimension], "lieu_dimensions": ["lieu", self.dimension]}
+        return by[self.ventilation]
+
+
+class GroupStats:
+    """Statistics of one source per grouping, computed once and shared by indicators."""
+
+    def __init__(self, source: str, frame: pd.DataFrame):
+        self.source = source
+        frame = frame.assign(_tout=ENSEMBLE)
+        self.frame = _prepare_accompagnements(frame) if source == "accompagnements" else frame
+        self._exploded: dict[str, pd.DataFrame] = {}
+        self._cache: dict[tuple[str, str, str], pd.Series] = {}
+        self._persons: dict[tuple[str, str], pd.DataFrame] = {}
+
+    def _frame_for(self, grouping: Grouping) -> pd.DataFrame:
+        if grouping.dimension in MULTI_VALUED:
+            if grouping.dimension not in self._exploded:
+                self._exploded[grouping.dimension] = _explode(self.frame, grouping.dimension)
+            return self._exploded[grouping.dimension]
+        return self.frame
+
+    def get(self, grouping: Grouping, stat: str) -> pd.Series:
+        key = (grouping.ventilation, grouping.dimension, stat)
+        if key not in self._cache:
+            frame = self._frame_for(grouping)
+            if stat in PERSON_STATS:
+                group = (grouping.ventilation, grouping.dimension)
+                if group not in self._persons:
+                    self._persons[group] = _person_table(frame, grouping.by())
+                self._cache[key] = _per_group(PERSON_STATS[stat](self._persons[group]))
+            else:
+                self._cache[key] = STATS[stat](frame, grouping.by())
+        return self._cache[key]
+
+
+def _grouped(frame: pd.DataFrame, by: list[str]):
+    return frame.groupby(by if len(by) > 1 else by[0], observed=True, sort=False)
+
+
+def _person_table(frame: pd.DataFrame, by) -> pd.DataFrame:
+    """One row per person and group: visits, and whether their first record is in a QPV."""
+    ordered = frame.sort_values("mois", kind="stable")
+    persons = ordered.groupby(by + ["pid"], observed=True, sort=False).agg(visites=("pid", "size"), qpv=("qpv", "first"))
+    return persons.reset_index(level="pid", drop=True)
+
+
+def _per_group(flags: pd.Series) -> pd.Series:
+    return flags.groupby(level=list(range(flags.index.nlevels)), sort=False).sum()
+
+
+# Statistics over persons rather than records: computed from one person table per grouping.
+PERSON_STATS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "personnes_plusieurs": lambda p: p["visites"] > 1,
+    "personnes_qpv_connu": lambda p: p["qpv"] != NOT_GIVEN,
+    "personnes_qpv": lambda p: p["qpv"] == "oui",
+}
+
+STATS: dict[str, Callable[[pd.DataFrame, object], pd.Series]] = {
+    "n": lambda f, by: _grouped(f, by).size(),
+    "personnes": lambda f, by: _grouped(f, by)["pid"].nunique(),
+    "duree_moyenne": lambda f, by: _grouped(f, by)["duree"].mean(),
+    "duree_mediane": lambda f, by: _grouped(f, by)["duree"].median(),
+    "n_demarche": lambda f, by: _grouped(f, by)["demarche"].sum(),
+    "sat_rep": lambda f, by: _grouped(f, by)["sat_rep"].sum(),
+    "sat_fav": lambda f, by: _grouped(f, by)["sat_fav"].sum(),
+    "personnes_sat": lambda f, by: _grouped(f[f["sat_rep"]], by)["pid"].nunique(),
+    "participants": lambda f, by: _grouped(f, by)["participants"].sum(),
+    "inscrits": lambda f, by: _grouped(f, by)["inscrits"].sum(),
+    "presents": lambda f, by: _grouped(f, by)["presents"].sum(),
+}
+
+
+# --- measures ---------------------------------------------------------------------------
+
+def _ratio(num: pd.Series, den: pd.Series, factor: float = 100.0) -> pd.Series:
+    den = den.astype("float64")
+    return (num.astype("float64") / den.where(den > 0) * factor)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How a measure computes a value and the persons behind it from group statistics.
+
+    ``persons`` names the statistic that counts who stands behind the figure: distinct
+    persons for individual accompaniments, participations for workshops, registrations
+    for trainings (collective figures that describe no individual).
+    """
+
+    value: Callable[[Callable[[str], pd.Series]], pd.Series]
+    persons: str
+    needs_usager: bool = False
+    is_count: bool = False
+
+
+PERSONS_OF_SOURCE = {"accompagnements": "personnes", "ateliers": "participants", "formations": "inscrits"}
+
+MEASURES: dict[str, Measure] = {
+    "nombre": Measure(lambda s: s("n"), "@source", is_count=True),
+    "part": Measure(lambda s: s("n"), "@source"),  # divided by its parent in aggregate()
+    "personnes": Measure(lambda s: s("personnes"), "personnes", needs_usager=True, is_count=True),
+    "part_personnes_plusieurs_visites": Measure(lambda s: _ratio(s("personnes_plusieurs"), s("personnes")), "personnes", needs_usager=True),
+    "moyenne_duree": Measure(lambda s: s("duree_moyenne"), "personnes"),
+    "mediane_duree": Measure(lambda s: s("duree_mediane"), "personnes"),
+    "part_demarches": Measure(lambda s: _ratio(s("n_demarche"), s("n")), "personnes"),
+    "part_personnes_qpv": Measure(lambda s: _ratio(s("personnes_qpv"), s("personnes_qpv_connu")), "personnes_qpv_connu"),
+    "taux_satisfaction": Measure(lambda s: _ratio(s("sat_fav"), s("sat_rep")), "personnes_sat"),
+    "evolution": Measure(lambda s: s("n"), "@source"),  # compared with last year in aggregate()
+    "somme_participants": Measure(lambda s: s("participants"), "@source", is_count=True),
+    "moyenne_participants": Measure(lambda s: _ratio(s("participants"), s("n"), 1.0), "@source"),
+    "somme_inscrits": Measure(lambda s: s("inscrits"), "@source", is_count=True),
+    "somme_presents": Measure(lambda s: s("presents"), "@source", is_count=True),
+    "taux_presence": Measure(lambda s: _ratio(s("presents"), s("inscrits")), "@source"),
+}
+
+
+def share_parent(periode: str, lieu: str, dimension: str, year: int) -> tuple[str, str, str, str]:
+    """The cell a share is taken of: a modality's parent is its lieu's total; a month's
+    or a site's parent is the year's total. Used by aggregation and by the audit alike."""
+    if dimension != ENSEMBLE:
+        return (periode, lieu, ENSEMBLE, ENSEMBLE)
+    return (str(year), ENSEMBLE, ENSEMBLE, ENSEMBLE)
+
+
+def _groupings(indicator: Indicator) -> list[Grouping]:
+    out = []
+    for ventilation in indicator.ventilations:
+        if ventilation in ("dimensions", "lieu_dimensions"):
+            out.extend(Grouping(ventilation, d) for d in indicator.dimensions)
+        else:
+            out.append(Grouping(ventilation, ENSEMBLE))
+    return out
+
+
+def _full_index(grouping: Grouping, source: str, publisher: Publisher, year: int) -> pd.Index:
+    """Every group a breakdown must show, empty ones included."""
+    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+    lieux = lieux_of(source, publisher)
+    if grouping.ventilation == "annee":
+        return pd.Index([ENSEMBLE])
+    if grouping.ventilation == "mois":
+        return pd.Index(months, name="mois")
+    if grouping.ventilation == "lieu":
+        return pd.Index(lieux, name="lieu")
+    mods = modalities(grouping.dimension, publisher)
+    if grouping.ventilation == "dimensions":
+        return pd.Index(mods, name=grouping.dimension)
+    return pd.MultiIndex.from_product([lieux, mods], names=["lieu", grouping.dimension])
+
+
+def _key_columns(index: pd.Index, grouping: Grouping, year: int) -> dict[str, list[str]]:
+    n = len(index)
+    periode, lieu, dimension, modalite = [str(year)] * n, [ENSEMBLE] * n, [ENSEMBLE] * n, [ENSEMBLE] * n
+    if grouping.ventilation == "mois":
+        periode = list(index)
+    elif grouping.ventilation == "lieu":
+        lieu = list(index)
+    elif grouping.ventilation == "dimensions":
+        dimension, modalite = [grouping.dimension] * n, list(index)
+    elif grouping.ventilation == "lieu_dimensions":
+        lieu = list(index.get_level_values(0))
+        dimension, modalite = [grouping.dimension] * n, list(index.get_level_values(1))
+    return {"periode": periode, "lieu": lieu, "dimension": dimension, "modalite": modalite}
+
+
+def aggregate(
+    tables: dict[str, pd.DataFrame],
+    publisher: Publisher,
+    catalogue: Catalogue,
+    year: int,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """All the cells of the year, unprotected: published columns plus ``source`` and
+    ``personnes``. ``previous`` is last year's published table (for ``evolution``)."""
+    has_usager = bool(tables["accompagnements"]["usager_connu"].any())
+    stats = {source: GroupStats(source, frame) for source, frame in tables.items()}
+    parts: list[pd.DataFrame] = []
+    counts: dict[tuple[str, str], pd.Series] = {}
+
+    for indicator in catalogue.indicators:
+        measure = MEASURES[indicator.mesure]
+        if indicator.source not in stats or (measure.needs_usager and not has_usager):
+            continue
+        source_stats = stats[indicator.source]
+        persons_stat = PERSONS_OF_SOURCE[indicator.source] if measure.persons == "@source" else measure.persons
+        for grouping in _groupings(indicator):
+            index = _full_index(grouping, indicator.source, publisher, year)
+            def stat(name: str, grouping=grouping, index=index) -> pd.Series:
+                return source_stats.get(grouping, name).reindex(index)
+            value = measure.value(stat)
+            if measure.is_count:
+                value = value.fillna(0)
+            persons = stat(persons_stat).fillna(0).astype("int64")
+            cells = pd.DataFrame(_key_columns(index, grouping, year))
+            cells["valeur"] = value.to_numpy(dtype="float64")
+            cells["personnes"] = persons.to_numpy()
+            parts.append(cells.assign(indicateur=indicator.code, unite=indicator.unite, source=indicator.source))
+
+    frame = pd.concat(parts, ignore_index=True)
+    frame = _finish_shares(frame, catalogue, year)
+    frame = _finish_evolutions(frame, catalogue, previous, year)
+    frame["annee"] = year
+    frame["secret"] = ""
+    # Undefined ratios (nobody answered, nothing to divide by) are not figures: no row.
+    frame = frame[frame["valeur"].notna()].reset_index(drop=True)
+    return frame[INTERNAL_COLUMNS]
+
+
+def _lookup(frame: pd.DataFrame, code: str) -> pd.Series:
+    rows = frame[frame["indicateur"] == code]
+    return pd.Series(rows["valeur"].to_numpy(), index=pd.MultiIndex.from_frame(rows[KEY]))
+
+
+def _finish_shares(frame: pd.DataFrame, catalogue: Catalogue, year: int) -> pd.DataFrame:
+    for indicator in catalogue.indicators:
+        if indicator.mesure != "part":
+            continue
+        base = _lookup(frame, indicator.lien["de"])
+        mask = frame["indicateur"] == indicator.code
+        parents = [share_parent(p, l, d, year) for p, l, d in frame.loc[mask, ["periode", "lieu", "dimension"]].itertuples(index=False)]
+        den = base.reindex(pd.MultiIndex.from_tuples(parents, names=KEY)).to_numpy(dtype="float64")
+        num = frame.loc[mask, "valeur"].to_numpy(dtype="float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame.loc[mask, "valeur"] = np.where(den > 0, num / den * 100, np.nan)
+    return frame
+
+
+def _finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int) -> pd.DataFrame:
+    for indicator in catalogue.indicators:
+        if indicator.mesure != "evolution":
+            continue
+        mask = frame["indicateur"] == indicator.code
+        if previous is None or previous.empty:
+            frame.loc[mask, "valeur"] = np.nan
+            continue
+        prev = previous[(previous["indicateur"] == indicator.lien["de"]) & (previous["secret"].fillna("") == "")].copy()
+        prev["periode"] = prev["periode"].astype(str).str.replace(str(year - 1), str(year), regex=False)
+        prev_values = pd.Series(prev["valeur"].astype("float64").to_numpy(), index=pd.MultiIndex.from_frame(prev[KEY].astype(str)))
+        keys = pd.MultiIndex.from_frame(frame.loc[mask, KEY])
+        before = prev_values.reindex(keys).to_numpy(dtype="float64")
+        now = frame.loc[mask, "valeur"].to_numpy(dtype="float64")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame.loc[mask, "valeur"] = np.where(before > 0, (now / before - 1) * 100, np.nan)
+    return frame

@@ -1,0 +1,168 @@
+"""Anonymise at record level: what leaves this stage can no longer single out a person
+by itself.
+
+- ``usager`` becomes a keyed HMAC-SHA256 pseudonym (the key never leaves memory), used
+  only to count distinct persons and repeat visits; it is never published;
+- the exact date becomes a month, the age or birth year an age band, the duration
+  keeps its minutes but also gets a band;
+- empty cells become explicit ``non_communique`` modalities, so every breakdown adds
+  up to its total (which the secrecy audit relies on).
+
+The output is a set of plain DataFrames written to the private work area.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import Publisher, contract
+from .ingest import Records
+
+NOT_GIVEN = "non_communique"
+NOT_REDIRECTED = "aucune"
+WORK_FILES = {"accompagnements": "accompagnements.csv", "ateliers": "ateliers.csv", "formations": "formations.csv"}
+
+# Columns of the anonymised accompaniments, in order. Single-valued dimensions first.
+PERSON_DIMENSIONS = ["tranche_age", "genre", "situation", "composition_familiale", "quartier", "qpv"]
+RECORD_DIMENSIONS = [
+    "premier_accompagnement", "autonomie", "orientation", "canal", "duree_tranche",
+    "satisfaction", "type_lieu", "intervenant",
+]
+MULTI_DIMENSIONS = {"thematique": "thematiques", "materiel": "materiel"}
+
+
+def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
+    """Keyed pseudonyms: without the key, nobody can test a guessed file number.
+
+    Hashed once per distinct identifier (a person's visits share it), which keeps a
+    million records to a few hundred thousand HMACs.
+    """
+    def digest(value: str) -> str:
+        return hmac.new(key, value.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    hashed = np.array([digest(str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(hashed[codes], index=values.index)
+
+
+def _band(values: pd.Series, bands: list[dict], missing: str = NOT_GIVEN) -> pd.Series:
+    """Map integers to the first band whose ``max`` they do not exceed."""
+    edges = [-np.inf] + [b["max"] + 0.5 for b in bands]
+    labels = [b["code"] for b in bands]
+    out = pd.cut(values.astype("float64"), bins=edges, labels=labels, right=True)
+    return out.astype(object).where(out.notna(), missing)
+
+
+def age_band(frame: pd.DataFrame, year: int) -> pd.Series:
+    """Age on 31 December of the published year, from ``age`` or ``annee_naissance``."""
+    age = pd.Series(np.nan, index=frame.index, dtype="float64")
+    if "annee_naissance" in frame:
+        age = (year - frame["annee_naissance"].astype("float64"))
+    if "age" in frame:
+        age = age.where(age.notna(), frame["age"].astype("float64"))
+    return _band(age, contract()["tranches_age"])
+
+
+def _code_or_missing(frame: pd.DataFrame, column: str, missing: str = NOT_GIVEN) -> pd.Series:
+    if column not in frame:
+        return pd.Series(missing, index=frame.index, dtype=object)
+    return frame[column].astype(object).where(frame[column].notna(), missing)
+
+
+def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: int, key: bytes) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    out["mois"] = frame["date"].dt.strftime("%Y-%m")
+    out["lieu"] = frame["lieu"].astype(object)
+    out["duree"] = frame["duree"].astype("int64")
+    out["thematiques"] = frame["thematiques"].astype(object)
+    if "usager" in frame and frame["usager"].notna().any():
+        pseudo = pseudonymise_usager(frame["usager"], key)
+        # A record without identifier is a person of its own: never merged with others.
+        out["personne"] = pseudo.where(pseudo.notna(), "r" + frame.index.astype(str))
+        out["usager_connu"] = pseudo.notna()
+    else:
+        out["personne"] = "r" + frame.index.astype(str)
+        out["usager_connu"] = False
+    out["tranche_age"] = age_band(frame, year)
+    for column in ("genre", "situation", "composition_familiale", "quartier", "autonomie", "canal", "type_lieu", "intervenant"):
+        out[column] = _code_or_missing(frame, column)
+    qpv = publisher.qpv_codes
+    out["qpv"] = np.where(out["quartier"] == NOT_GIVEN, NOT_GIVEN, np.where(out["quartier"].isin(qpv), "oui", "non"))
+    out["orientation"] = _code_or_missing(frame, "orientation", NOT_REDIRECTED)
+    if "premier_accompagnement" in frame:
+        first = frame["premier_accompagnement"]
+        out["premier_accompagnement"] = np.where(first.isna(), NOT_GIVEN, np.where(first.fillna(False), "oui", "non"))
+    else:
+        out["premier_accompagnement"] = NOT_GIVEN
+    out["materiel"] = _code_or_missing(frame, "materiel")
+    if "satisfaction" in frame:
+        sat = frame["satisfaction"]
+        out["satisfaction"] = sat.astype("string").astype(object).where(sat.notna(), NOT_GIVEN)
+    else:
+        out["satisfaction"] = NOT_GIVEN
+    out["duree_tranche"] = _band(out["duree"], contract()["tranches_duree"])
+    return out
+
+
+def anonymise_ateliers(frame: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=frame.index)
+    out["mois"] = frame["date"].dt.strftime("%Y-%m")
+    out["lieu"] = frame["lieu"].astype(object)
+    out["thematiques"] = frame["thematiques"].astype(object)
+    out["participants"] = frame["participants"].astype("int64")
+    out["duree"] = frame["duree"] if "duree" in frame else pd.array([pd.NA] * len(frame), dtype="Int64")
+    out["niveau"] = _code_or_missing(frame, "niveau")
+    out["format"] = _code_or_missing(frame, "format")
+    return out
+
+
+def anonymise_formations(frame: pd.DataFrame) -> pd.DataFrame:
+    # ``theme`` is free text: it was never parsed, and it is not carried further.
+    out = pd.DataFrame(index=frame.index)
+    out["mois"] = frame["date"].dt.strftime("%Y-%m")
+    out["inscrits"] = frame["inscrits"].astype("int64")
+    out["presents"] = frame["presents"].astype("int64")
+    out["public"] = _code_or_missing(frame, "public")
+    return out
+
+
+def anonymise(records: Records, publisher: Publisher, year: int, key: bytes) -> dict[str, pd.DataFrame]:
+    """The anonymised tables of the year, ready for aggregation."""
+    out = {"accompagnements": anonymise_accompagnements(records["accompagnements"].frame, publisher, year, key)}
+    if "ateliers" in records:
+        out["ateliers"] = anonymise_ateliers(records["ateliers"].frame)
+    if "formations" in records:
+        out["formations"] = anonymise_formations(records["formations"].frame)
+    return out
+
+
+def write_anonymised(tables: dict[str, pd.DataFrame], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(directory / WORK_FILES[name], index_label="ligne")
+
+
+INTEGER_COLUMNS = {"accompagnements": ["duree"], "ateliers": ["participants"], "formations": ["inscrits", "presents"]}
+
+
+def read_anonymised(directory: Path) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for name, file in WORK_FILES.items():
+        path = directory / file
+        if not path.exists():
+            continue
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, index_col="ligne")
+        for column in INTEGER_COLUMNS[name]:
+            frame[column] = frame[column].astype("int64")
+        if name == "ateliers":
+            frame["duree"] = pd.to_numeric(frame["duree"].replace("", None)).astype("Int64")
+        if name == "accompagnements":
+            frame["usager_connu"] = frame["usager_connu"] == "True"
+        frame.index = frame.index.astype("int64")
+        tables[name] = frame
+    return tables
