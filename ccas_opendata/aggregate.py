@@ -282,11 +282,21 @@ def aggregate(
     frame = pd.concat(parts, ignore_index=True)
     frame = _finish_shares(frame, catalogue, year)
     frame = _finish_evolutions(frame, catalogue, previous, year)
+    frame["valeur"] = round_figures(frame, catalogue)
     frame["annee"] = year
     frame["secret"] = ""
     # Undefined ratios (nobody answered, nothing to divide by) are not figures: no row.
     frame = frame[frame["valeur"].notna()].reset_index(drop=True)
     return frame[INTERNAL_COLUMNS]
+
+
+def round_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
+    """Counts stay exact; shares, rates, means and minutes are rounded half up to 0.1.
+    Rounding happens here, once, so the secrecy audit reasons on the published figures."""
+    counts = {i.code for i in catalogue.indicators if MEASURES[i.mesure].is_count}
+    values = frame["valeur"].astype("float64")
+    rounded = np.floor(values * 10 + 0.5) / 10
+    return values.where(frame["indicateur"].isin(counts), rounded)
 
 
 def _lookup(frame: pd.DataFrame, code: str) -> pd.Series:

@@ -143,7 +143,7 @@ def _read_spreadsheet(path: Path) -> pd.DataFrame:
 def read_text_table(path: Path) -> pd.DataFrame:
     """All cells as stripped text, index = the row number in the file."""
     frame = _read_csv(path) if path.suffix.lower() == ".csv" else _read_spreadsheet(path)
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="ligne")
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
     return frame
 
 

@@ -1,0 +1,309 @@
+"""The ``ccas-opendata`` command: parses options, calls the stages, speaks French.
+
+Stage modules raise domain errors (:mod:`errors`); here they become Click errors with
+the advice the agent needs. Nothing here computes anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import DEFAULTS_DIR, KEY_ENV, load_key, publish_dir, read_publisher, work_dir
+from .errors import CcasError, ValidationFailed
+
+
+class FrenchError(click.ClickException):
+    """A user error, printed as « Erreur : … » followed by what to do."""
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
+def user_errors(function):
+    """Turn domain errors into a French message and a non-zero exit."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except CcasError as error:
+            message = str(error)
+            if error.advice:
+                message += "\n→ " + error.advice
+            raise FrenchError(message) from None
+    return wrapper
+
+
+def dossier_option(function):
+    return click.option(
+        "--dossier", "dossier", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default="dossier courant",
+        help="Dossier de publication (contient metadata/, datapackages/ et publish/).",
+    )(function)
+
+
+def annee_option(required: bool = True):
+    def decorator(function):
+        return click.option("--annee", "annee", type=click.IntRange(2000, 2100), required=required, help="Année à publier (AAAA).")(function)
+    return decorator
+
+
+def cle_option(function):
+    return click.option(
+        "--cle-fichier", "cle_fichier", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help=f"Fichier contenant la clé de pseudonymisation, hors du dossier de publication (sinon la variable {KEY_ENV}).",
+    )(function)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ccas-opendata")
+def cli():
+    """Publier chaque année l'activité des permanences numériques d'un CCAS
+    en données ouvertes anonymisées.
+
+    \b
+    La commande principale, une fois par an :
+      ccas-opendata release --annee 2024 ./exports/2024
+    Les étapes peuvent aussi être lancées une à une :
+      anonymise → aggregate → validate → package → publish
+    Puis, pour consulter le site et l'API :
+      ccas-opendata serve
+    """
+
+
+@cli.command()
+@click.argument("dossier", type=click.Path(file_okay=False, path_type=Path))
+@user_errors
+def init(dossier: Path):
+    """Créer un dossier de publication avec des modèles de métadonnées commentés.
+
+    \b
+    Exemple :
+      ccas-opendata init ~/ccas-opendata
+      # puis complétez metadata/organisation.yml, lieux.csv et quartiers.csv
+    """
+    from .scaffold import create_publication_folder
+
+    created = create_publication_folder(dossier)
+    click.echo(f"Dossier de publication créé : {dossier}")
+    for path in created:
+        click.echo(f"  {path.relative_to(dossier)}")
+    click.echo("Complétez les fichiers de metadata/ puis lancez « ccas-opendata release --annee AAAA DOSSIER_D_ENTREE ».")
+
+
+@cli.command()
+@dossier_option
+@annee_option()
+@cle_option
+@click.argument("entrees", type=click.Path(path_type=Path))
+@user_errors
+def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
+    """Étape 1 : lire, contrôler et anonymiser les fichiers d'une année.
+
+    ENTREES est le dossier qui contient accompagnements.csv (ou .xlsx, .ods) et,
+    s'ils existent, ateliers.* et formations.*. Le résultat reste dans la zone de
+    travail privée (.travail/AAAA/), jamais publiée.
+
+    \b
+    Exemple :
+      CCAS_OPENDATA_CLE=… ccas-opendata anonymise --annee 2024 ./exports/2024
+    """
+    from .release import open_context, stage_anonymise
+
+    ctx = open_context(dossier, annee, _progress)
+    key = load_key(dossier, cle_fichier)
+    tables = stage_anonymise(ctx, entrees, key)
+    click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {work_dir(dossier, annee) / 'anonymise'}.")
+
+
+@cli.command()
+@dossier_option
+@annee_option()
+@user_errors
+def aggregate(dossier: Path, annee: int):
+    """Étape 2 : calculer les indicateurs et appliquer le secret statistique.
+
+    \b
+    Exemple :
+      ccas-opendata aggregate --annee 2024
+    """
+    from .release import open_context, stage_aggregate
+
+    protected = stage_aggregate(open_context(dossier, annee, _progress))
+    table = protected.table
+    click.echo(f"{len(table)} chiffres calculés, {int((table['secret'] != '').sum())} sous secret ; audit du secret réussi.")
+
+
+@cli.command()
+@dossier_option
+@annee_option()
+@click.option("--json", "as_json", is_flag=True, help="Écrire le résultat en JSON (pour un script).")
+@user_errors
+def validate(dossier: Path, annee: int, as_json: bool):
+    """Étape 3 : contrôler les tables à publier avec Great Expectations.
+
+    Sort avec le code 0 si tout est valide, 1 sinon (utilisable dans un script).
+    Les Data Docs sont écrites dans la zone de travail, puis publiées avec l'année.
+
+    \b
+    Exemple :
+      ccas-opendata validate --annee 2024 --json
+    """
+    from .release import open_context, stage_validate
+
+    try:
+        report = stage_validate(open_context(dossier, annee, _progress))
+    except ValidationFailed as failure:
+        if as_json:
+            click.echo(json.dumps({"reussi": False, "message": str(failure)}, ensure_ascii=False))
+        else:
+            click.echo(f"Erreur : {failure}\n→ {failure.advice}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"Tables valides : {report.evaluated} contrôles réussis.")
+
+
+@cli.command()
+@dossier_option
+@annee_option()
+@user_errors
+def package(dossier: Path, annee: int):
+    """Étape 4 : écrire et valider le paquet de données Frictionless de l'année.
+
+    \b
+    Exemple :
+      ccas-opendata package --annee 2024
+    """
+    from .release import open_context, stage_package
+
+    path = stage_package(open_context(dossier, annee, _progress))
+    click.echo(f"Paquet prêt et valide : {path}")
+
+
+@cli.command()
+@dossier_option
+@annee_option()
+@user_errors
+def publish(dossier: Path, annee: int):
+    """Étape 5 : mettre en ligne le paquet préparé et reconstruire publish/.
+
+    Le remplacement est atomique : en cas d'échec, la publication précédente reste intacte.
+
+    \b
+    Exemple :
+      ccas-opendata publish --annee 2024
+    """
+    from .release import open_context, stage_publish
+
+    result = stage_publish(open_context(dossier, annee, _progress))
+    shutil.rmtree(work_dir(dossier, annee), ignore_errors=True)
+    click.echo(f"Publié. Années en ligne : {', '.join(map(str, result.years))}.")
+
+
+@cli.command()
+@dossier_option
+@annee_option()
+@cle_option
+@click.argument("entrees", type=click.Path(path_type=Path))
+@user_errors
+def release(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
+    """Publier une année : toutes les étapes dans l'ordre, tout ou rien.
+
+    ENTREES est le dossier des fichiers exportés (accompagnements, ateliers,
+    formations ; CSV, XLSX ou ODS). En cas d'erreur, rien n'est publié et la
+    publication précédente reste intacte ; le message indique le fichier, la
+    ligne et la colonne à corriger.
+
+    \b
+    Exemple :
+      export CCAS_OPENDATA_CLE="$(cat ~/.config/ccas-opendata/cle)"
+      ccas-opendata release --annee 2024 ./exports/2024
+    """
+    from .release import release as run_release
+
+    key = load_key(dossier, cle_fichier)
+    summary = run_release(dossier, annee, entrees, key, _progress)
+    click.echo(summary.french())
+
+
+def _datasette_command(folder: Path, port: int) -> list[str]:
+    site = publish_dir(folder)
+    return [sys.executable, "-m", "datasette", "serve", str(site), "--host", "127.0.0.1", "--port", str(port), "--cors"]
+
+
+@cli.command()
+@dossier_option
+@click.option("--port", type=int, default=8001, show_default=True, help="Port d'écoute sur 127.0.0.1.")
+@user_errors
+def serve(dossier: Path, port: int):
+    """Servir le site et l'API (Datasette) sur 127.0.0.1.
+
+    \b
+    Exemple :
+      ccas-opendata serve --port 8001
+      # puis ouvrez http://127.0.0.1:8001/
+    """
+    if not (publish_dir(dossier) / "indicateurs.db").exists():
+        raise CcasError("Rien à servir : aucune année n'est encore publiée dans ce dossier.",
+                        advice="Lancez d'abord « ccas-opendata release --annee AAAA DOSSIER » (ou « ccas-opendata demo »).")
+    click.echo(f"Site : http://127.0.0.1:{port}/  (Ctrl+C pour arrêter)", err=True)
+    os.execv(sys.executable, _datasette_command(dossier, port))
+
+
+@cli.command()
+@dossier_option
+@click.option("--port", type=int, default=8001, show_default=True, help="Port d'écoute sur 127.0.0.1.")
+@click.option("--sans-serveur", "no_serve", is_flag=True, help="Construire les années de démonstration sans lancer le serveur.")
+@user_errors
+def demo(dossier: Path, port: int, no_serve: bool):
+    """Construire les années de démonstration du CCAS fictif et les servir.
+
+    Génère des exports synthétiques (déterministes) pour 2023, 2024 et 2025,
+    les publie l'une après l'autre, puis lance le serveur. Aucune donnée réelle.
+
+    \b
+    Exemple :
+      ccas-opendata demo --port 8001
+    """
+    from .demo import DEMO_YEARS, write_demo_year
+    from .release import release as run_release
+
+    publisher = read_publisher(dossier)
+    # Demo data is synthetic: a key generated for this run is as good as any, and
+    # pseudonyms never leave the work area anyway.
+    key = os.environ.get(KEY_ENV, "").encode() or os.urandom(32).hex().encode()
+    inputs = work_dir(dossier) / "demo-entrees"
+    # The demo years are rebuilt from scratch (releases refuse to rewrite a year
+    # once a later one is published).
+    for year in DEMO_YEARS:
+        shutil.rmtree(dossier / "datapackages" / str(year), ignore_errors=True)
+    try:
+        for year in DEMO_YEARS:
+            click.echo(f"— Démonstration : année {year}", err=True)
+            write_demo_year(inputs / str(year), year, publisher)
+            summary = run_release(dossier, year, inputs / str(year), key, _progress)
+            click.echo(summary.french())
+    finally:
+        shutil.rmtree(inputs, ignore_errors=True)
+    if not no_serve:
+        serve.callback(dossier=dossier, port=port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

@@ -1,0 +1,218 @@
+"""Package a protected year as a Frictionless Data Package (``datapackages/YYYY/``).
+
+Everything written here is deterministic: rows in a fixed order, numbers formatted
+by one function, JSON with fixed key order, and ``created`` taken from
+``SOURCE_DATE_EPOCH`` when it is set, so that re-running a release on the same input
+gives byte-identical packages.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import COLUMNS, ENSEMBLE
+from .catalogue import Catalogue
+from .config import Publisher
+from .errors import PackageError
+
+PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "risque.json", "datapackage.json")
+LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
+
+
+def slug(text: str) -> str:
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def created_timestamp() -> str:
+    """ISO timestamp of the release: ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_value(value: float, integral: bool) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(int(round(value))) if integral else f"{value:.1f}"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]:
+    """The ``indicateurs`` rows as text, in catalogue order then period, lieu, dimension."""
+    from .aggregate import MEASURES
+
+    integral = {i.code for i in catalogue.indicators if MEASURES[i.mesure].is_count}
+    order = {code: n for n, code in enumerate(catalogue.codes)}
+    dim_order = {code: n for n, code in enumerate([ENSEMBLE, *catalogue.dimensions])}
+    frame = table.assign(
+        _i=table["indicateur"].map(order),
+        _d=table["dimension"].map(dim_order),
+        _l=(table["lieu"] != ENSEMBLE).astype(int),
+        _p=table["periode"].astype(str).str.len(),
+    ).sort_values(["_i", "_p", "periode", "_l", "lieu", "_d"], kind="stable")
+    rows = []
+    for row in frame.itertuples(index=False):
+        rows.append([
+            str(row.annee), str(row.periode), row.lieu, row.indicateur, row.dimension, row.modalite,
+            format_value(row.valeur, row.indicateur in integral), row.unite, row.secret,
+        ])
+    return rows
+
+
+def read_published(path: Path) -> pd.DataFrame:
+    """Read a published ``indicateurs.csv`` back (codes as text, figures as floats)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["valeur"] = pd.to_numeric(frame["valeur"].replace("", None)).astype("float64")
+    frame["annee"] = frame["annee"].astype(int)
+    return frame
+
+
+def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
+    lieux = [ENSEMBLE] + publisher.lieu_codes + ["hors_les_murs"]
+    return {
+        "fields": [
+            {"name": "annee", "type": "integer", "title": "Année", "description": "Année publiée.", "constraints": {"required": True, "minimum": year, "maximum": year}},
+            {"name": "periode", "type": "string", "title": "Période", "description": "AAAA pour l'année entière, AAAA-MM pour un mois.", "constraints": {"required": True, "pattern": r"\d{4}(-(0[1-9]|1[0-2]))?"}},
+            {"name": "lieu", "type": "string", "title": "Lieu", "description": "Code du lieu (voir la ressource « lieux »), ou « ensemble » pour tout le CCAS.", "constraints": {"required": True, "enum": lieux}},
+            {"name": "indicateur", "type": "string", "title": "Indicateur", "description": "Code de l'indicateur (voir la ressource « definitions »).", "constraints": {"required": True, "enum": catalogue.codes}},
+            {"name": "dimension", "type": "string", "title": "Dimension", "description": "« ensemble », ou la ventilation : tranche d'âge, genre, situation, quartier, thématique…", "constraints": {"required": True, "enum": [ENSEMBLE, *catalogue.dimensions]}},
+            {"name": "modalite", "type": "string", "title": "Modalité", "description": "Code de la catégorie dans la dimension, ou « ensemble ». « non_communique » regroupe les cellules vides du fichier source.", "constraints": {"required": True}},
+            {"name": "valeur", "type": "number", "title": "Valeur", "description": "Le chiffre publié : nombres exacts, pourcentages et minutes arrondis à 0,1. Vide lorsque la case est sous secret statistique.", "constraints": {"minimum": -100}},
+            {"name": "unite", "type": "string", "title": "Unité", "description": "nombre, pourcentage ou minutes.", "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]}},
+            {"name": "secret", "type": "string", "title": "Secret statistique", "description": "Vide si le chiffre est publié ; « primaire » : moins de personnes distinctes que le seuil ; « secondaire » : masqué pour qu'une case primaire ne puisse pas être recalculée.", "constraints": {"enum": ["primaire", "secondaire"]}},
+        ],
+        "missingValues": [""],
+        "primaryKey": ["periode", "lieu", "indicateur", "dimension", "modalite"],
+    }
+
+
+DEFINITIONS_SCHEMA = {
+    "fields": [
+        {"name": "indicateur", "type": "string", "title": "Indicateur", "description": "Code de l'indicateur.", "constraints": {"required": True, "unique": True}},
+        {"name": "libelle", "type": "string", "title": "Libellé", "description": "Nom de l'indicateur en français.", "constraints": {"required": True}},
+        {"name": "definition", "type": "string", "title": "Définition", "description": "Ce que mesure l'indicateur.", "constraints": {"required": True}},
+        {"name": "unite", "type": "string", "title": "Unité", "description": "nombre, pourcentage ou minutes.", "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]}},
+        {"name": "methode", "type": "string", "title": "Méthode", "description": "Comment le chiffre est calculé.", "constraints": {"required": True}},
+        {"name": "source", "type": "string", "title": "Source", "description": "Table d'activité dont l'indicateur est calculé.", "constraints": {"required": True, "enum": ["accompagnements", "ateliers", "formations"]}},
+    ],
+    "primaryKey": ["indicateur"],
+}
+
+LIEUX_SCHEMA = {
+    "fields": [
+        {"name": "code", "type": "string", "title": "Code", "description": "Code du lieu, utilisé dans la colonne « lieu » des indicateurs.", "constraints": {"required": True, "unique": True}},
+        {"name": "nom", "type": "string", "title": "Nom", "description": "Nom du lieu d'accueil."},
+        {"name": "adresse", "type": "string", "title": "Adresse", "description": "Adresse du lieu (lieu public)."},
+        {"name": "code_postal", "type": "string", "title": "Code postal", "description": "Code postal.", "constraints": {"pattern": r"\d{5}"}},
+        {"name": "commune", "type": "string", "title": "Commune", "description": "Nom de la commune."},
+        {"name": "code_insee", "type": "string", "title": "Code INSEE", "description": "Code officiel géographique de la commune (texte : 01001, 2A004).", "constraints": {"pattern": r"\d{5}|2[AB]\d{3}"}},
+        {"name": "quartier", "type": "string", "title": "Quartier", "description": "Code du quartier où se trouve le lieu."},
+    ],
+    "primaryKey": ["code"],
+}
+
+SECRECY_METHOD = (
+    "Aucun chiffre n'est publié lorsque moins de {seuil} personnes distinctes se trouvent derrière lui "
+    "(secret primaire ; une personne venue quinze fois compte pour une). Lorsque toutes les personnes d'un "
+    "groupe ont la même situation, la même autonomie ou la même orientation, cette ventilation n'est pas "
+    "publiée pour le groupe. D'autres cases sont ensuite masquées (secret secondaire) pour qu'aucune case "
+    "masquée ne puisse être recalculée par différence entre totaux, mois, lieux, parts, taux et évolutions : "
+    "un audit par programmation linéaire vérifie avant publication que chaque case masquée ne peut être "
+    "encadrée à moins de {largeur} unités près. Les identifiants, commentaires, dates exactes et années de "
+    "naissance ne quittent jamais le poste de l'agent."
+)
+
+
+def package_year(
+    directory: Path,
+    table: pd.DataFrame,
+    risk: dict,
+    publisher: Publisher,
+    catalogue: Catalogue,
+    year: int,
+) -> Path:
+    """Write the year's package into ``directory`` (created) and validate it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_csv(directory / "indicateurs.csv", COLUMNS, published_rows(table, catalogue))
+    _write_csv(directory / "definitions.csv", [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
+               [[r[f["name"]] for f in DEFINITIONS_SCHEMA["fields"]] for r in catalogue.as_rows()])
+    _write_csv(directory / "lieux.csv", LIEUX_COLUMNS, [[getattr(l, c) for c in LIEUX_COLUMNS] for l in publisher.lieux])
+    (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    licence = publisher.licence_info
+    descriptor = {
+        "profile": "data-package",
+        "name": f"{slug(publisher.nom)}-activite-{year}",
+        "title": f"{publisher.nom} — activité des permanences numériques {year}",
+        "description": (
+            f"Indicateurs anonymisés de l'activité d'accompagnement numérique de {publisher.nom} en {year} : "
+            "accompagnements individuels (par mois, lieu, âge, situation, quartier, thématique…), ateliers "
+            "collectifs et formations des professionnels. Publié au titre de la loi pour une République "
+            "numérique (2016), après anonymisation et secret statistique."
+        ),
+        "version": "1.0.0",
+        "created": created_timestamp(),
+        "homepage": publisher.site_web or None,
+        "licenses": [licence],
+        "contributors": [{"title": publisher.nom, "role": "publisher", "email": publisher.contact, "siret": publisher.siret}],
+        "sources": [{"title": f"Registre d'activité des permanences numériques de {publisher.nom}, année {year} (non publié)"}],
+        "keywords": ["CCAS", "inclusion numérique", "médiation numérique", "accompagnement", "démarches en ligne", "action sociale", str(year)],
+        "temporalCoverage": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
+        "spatialCoverage": {"commune": publisher.commune, "type": "code INSEE"},
+        "secretStatistique": {
+            "methode": SECRECY_METHOD.format(seuil=publisher.seuil_secret, largeur=publisher.largeur_protection),
+            "seuil": publisher.seuil_secret,
+            "largeurProtection": publisher.largeur_protection,
+            "rapport": "risque.json",
+        },
+        "resources": [
+            {"name": "indicateurs", "path": "indicateurs.csv", "profile": "tabular-data-resource", "title": "Indicateurs d'activité",
+             "description": "Table longue : une ligne par période, lieu, indicateur, dimension et modalité.",
+             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": indicateurs_schema(publisher, catalogue, year)},
+            {"name": "definitions", "path": "definitions.csv", "profile": "tabular-data-resource", "title": "Définitions des indicateurs",
+             "description": "Le catalogue des indicateurs : libellé, définition, unité, méthode.",
+             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": DEFINITIONS_SCHEMA},
+            {"name": "lieux", "path": "lieux.csv", "profile": "tabular-data-resource", "title": "Lieux d'accueil",
+             "description": "Les lieux publics où se tiennent les permanences.",
+             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": LIEUX_SCHEMA},
+            {"name": "risque", "path": "risque.json", "profile": "data-resource", "title": "Rapport de risque de ré-identification",
+             "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
+             "format": "json", "mediatype": "application/json", "encoding": "utf-8"},
+        ],
+    }
+    if descriptor["homepage"] is None:
+        del descriptor["homepage"]
+    path = directory / "datapackage.json"
+    path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    validate_package(path)
+    return path
+
+
+def validate_package(path: Path) -> None:
+    """``frictionless validate`` in-process; raise PackageError with the first errors."""
+    from frictionless import validate
+
+    report = validate(str(path))
+    if not report.valid:
+        errors = [f"{e.type} : {e.message}" for task in report.tasks for e in task.errors][:10]
+        errors += [f"{e.type} : {e.message}" for e in report.errors][:10]
+        raise PackageError(f"Le paquet {path.parent.name} ne passe pas la validation Frictionless :\n  - " + "\n  - ".join(errors))

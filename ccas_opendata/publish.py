@@ -1,0 +1,165 @@
+"""Publish: build the Datasette configuration directory (``publish/``) from every
+year's Data Package.
+
+``publish/`` is generated whole, in a staging directory, from the packages (the
+source of truth) and the tool's templates: ``indicateurs.db`` (sqlite-utils, codes
+as TEXT, indexes on the API's usual filters), ``metadata.json`` (licence, source,
+column descriptions from the Table Schemas, canned queries), ``settings.json``
+(read-only public site: immutable database, SQL time limit), ``inspect-data.json``
+(marks the database immutable), ``templates/`` and ``static/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from .config import PACKAGE_DIR, Publisher
+
+SITE_DIR = PACKAGE_DIR / "site"
+DATABASE = "indicateurs"
+
+SETTINGS = {
+    # A public, read-only API: queries are cut short, pages stay cacheable.
+    "sql_time_limit_ms": 1000,
+    "max_returned_rows": 5000,
+    "default_page_size": 100,
+    "allow_download": True,
+    "allow_facet": True,
+    "suggest_facets": False,
+    "default_cache_ttl": 3600,
+    "num_sql_threads": 3,
+    "allow_csv_stream": True,
+}
+
+
+def read_package(directory: Path) -> dict:
+    with open(directory / "datapackage.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
+    """``indicateurs.db`` from the packages, oldest year first. Returns row counts."""
+    db = sqlite_utils.Database(path, recreate=True)
+    db["indicateurs"].create(
+        {"annee": int, "periode": str, "lieu": str, "indicateur": str, "dimension": str, "modalite": str, "valeur": float, "unite": str, "secret": str},
+        pk=("annee", "periode", "lieu", "indicateur", "dimension", "modalite"),
+    )
+    db["definitions"].create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
+    db["lieux"].create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
+    db["annees"].create({"annee": int, "publie_le": str, "titre": str, "cases": int, "cases_masquees": int, "seuil_secret": int}, pk="annee")
+    with db.atomic():
+        for directory in packages:
+            descriptor = read_package(directory)
+            rows = _rows(directory / "indicateurs.csv")
+            for row in rows:
+                row["annee"] = int(row["annee"])
+                row["valeur"] = float(row["valeur"]) if row["valeur"] != "" else None
+            db["indicateurs"].insert_all(rows, batch_size=5000)
+            risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
+            db["annees"].insert({
+                "annee": int(directory.name), "publie_le": descriptor["created"], "titre": descriptor["title"],
+                "cases": len(rows), "cases_masquees": sum(1 for r in rows if r["secret"]), "seuil_secret": risk["seuil_secret"],
+            })
+        if packages:
+            latest = packages[-1]
+            db["definitions"].insert_all(_rows(latest / "definitions.csv"))
+            db["lieux"].insert_all(_rows(latest / "lieux.csv"))
+    for columns in (["annee", "indicateur", "dimension"], ["indicateur", "lieu", "dimension"], ["periode"], ["annee", "lieu"]):
+        db["indicateurs"].create_index(columns, if_not_exists=True)
+    db.conn.execute("ANALYZE")
+    db.conn.commit()
+    db.conn.close()
+    counts = {}
+    with sqlite3.connect(path) as conn:
+        for table in ("indicateurs", "definitions", "lieux", "annees"):
+            counts[table] = conn.execute(f"select count(*) from [{table}]").fetchone()[0]
+    conn.close()
+    return counts
+
+
+def _column_descriptions(schema: dict) -> dict[str, str]:
+    return {f["name"]: f"{f['title']} — {f['description']}" for f in schema["fields"]}
+
+
+def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
+    """Datasette ``metadata.json``: licence, source, per-column descriptions from the
+    Table Schemas of the latest package, and the canned queries of the API page."""
+    from .site import canned_queries
+
+    licence = publisher.licence_info
+    descriptor = read_package(packages[-1]) if packages else {"resources": []}
+    schemas = {r["name"]: r.get("schema") for r in descriptor["resources"]}
+    tables = {}
+    titles = {"indicateurs": "Indicateurs d'activité (toutes années)", "definitions": "Définitions des indicateurs", "lieux": "Lieux d'accueil", "annees": "Années publiées"}
+    for name, title in titles.items():
+        entry = {"title": title}
+        if schemas.get(name):
+            entry["columns"] = _column_descriptions(schemas[name])
+            entry["description"] = next(r.get("description", "") for r in descriptor["resources"] if r["name"] == name)
+        tables[name] = entry
+    tables["indicateurs"]["sortable_columns"] = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur"]
+    tables["indicateurs"]["facets"] = ["annee", "indicateur", "dimension"]
+    return {
+        "title": f"{publisher.nom} — données ouvertes",
+        "description": "Indicateurs anonymisés de l'activité des permanences numériques.",
+        "license": licence["title"],
+        "license_url": licence["path"],
+        "source": publisher.nom,
+        "source_url": publisher.site_web or None,
+        "databases": {
+            DATABASE: {
+                "title": "Indicateurs d'activité",
+                "description": "Toutes les années publiées, au format long. Voir la page « API » pour des exemples.",
+                "license": licence["title"], "license_url": licence["path"], "source": publisher.nom,
+                "tables": tables,
+                "queries": canned_queries(),
+            }
+        },
+    }
+
+
+def inspect_data(db_path: Path) -> dict:
+    """What ``datasette inspect`` writes: listing the file makes Datasette open it immutable."""
+    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    with sqlite3.connect(db_path) as conn:
+        tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table' and name not like 'sqlite_%'")]
+        counts = {t: {"count": conn.execute(f"select count(*) from [{t}]").fetchone()[0]} for t in tables}
+    conn.close()
+    return {DATABASE: {"hash": digest, "size": db_path.stat().st_size, "file": db_path.name, "tables": counts}}
+
+
+def build_publish_dir(
+    target: Path,
+    packages: list[Path],
+    publisher: Publisher,
+    quality_docs: dict[int, Path],
+) -> dict[str, int]:
+    """Write a complete ``publish/`` into ``target`` (which must not exist)."""
+    from .site import render_site
+
+    target.mkdir(parents=True)
+    counts = build_database(target / f"{DATABASE}.db", packages)
+    (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
+    (target / "settings.json").write_text(json.dumps(SETTINGS, indent=2), encoding="utf-8")
+    (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")
+    shutil.copytree(SITE_DIR / "templates", target / "templates")
+    shutil.copytree(SITE_DIR / "static", target / "static")
+    for directory in packages:
+        shutil.copytree(directory, target / "static" / "paquets" / directory.name)
+    for year, docs in quality_docs.items():
+        if docs.exists():
+            shutil.copytree(docs, target / "static" / "qualite" / str(year))
+    render_site(target, packages, publisher)
+    return counts

@@ -1,0 +1,228 @@
+"""Validate with Great Expectations 1.x: the raw records, and the tables about to be published.
+
+The suites are JSON files in ``expectations/``; values that depend on the contract or
+the publication folder (codes, declared sites, the year's bounds, the threshold) are
+``$PARAMETER`` references filled here. Frames are indexed by the row number of their
+file, so a failure names rows the agent can find.
+
+Privacy: what a failed expectation reports is its French message, the column and the
+row numbers, never the values GX collected (a misplaced column can hold a name). Data
+Docs are built only for the published tables, which hold codes and aggregates.
+
+``great_expectations`` takes ~4 s to import: it is imported inside the functions that
+validate, never at module import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .aggregate import ENSEMBLE
+from .catalogue import Catalogue
+from .config import EXPECTATIONS_DIR, Publisher, contract
+from .errors import InvalidInput, Problem, ValidationFailed
+
+RAW_SUITES = {"accompagnements": "enregistrements_accompagnements", "ateliers": "enregistrements_ateliers", "formations": "enregistrements_formations"}
+PUBLISHED_SUITE = "indicateurs_publies"
+CHECK_COLUMNS = ["somme_mois", "personnes"]
+
+
+def load_suite(name: str) -> dict:
+    with open(EXPECTATIONS_DIR / f"{name}.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@dataclass
+class Failure:
+    suite: str
+    expectation: str
+    message: str
+    column: str
+    rows: list[int] = field(default_factory=list)
+    count: int = 0
+
+    def as_dict(self) -> dict:
+        return {"suite": self.suite, "attente": self.expectation, "message": self.message, "colonne": self.column, "lignes": self.rows, "nombre": self.count}
+
+
+@dataclass
+class Report:
+    suite: str
+    success: bool
+    evaluated: int
+    failures: list[Failure]
+
+    def as_dict(self) -> dict:
+        return {"suite": self.suite, "reussi": self.success, "attentes_evaluees": self.evaluated, "echecs": [f.as_dict() for f in self.failures]}
+
+
+def _codes_regex(codes: list[str]) -> str:
+    alternatives = "|".join(re.escape(c) for c in sorted(codes, key=len, reverse=True))
+    return rf"^(?:{alternatives})(?:\|(?:{alternatives}))*$"
+
+
+def raw_parameters(publisher: Publisher, year: int) -> dict:
+    codes = contract()["codes"]
+    params = {f"codes_{name}": values for name, values in codes.items()}
+    params.update({
+        "debut": pd.Timestamp(year, 1, 1),
+        "fin": pd.Timestamp(year, 12, 31),
+        "annee": year,
+        "lieux": publisher.lieu_codes,
+        "lieux_ateliers": publisher.lieu_codes + ["hors_les_murs"],
+        "quartiers": publisher.quartier_codes + ["hors_commune"],
+        "motif_thematiques": _codes_regex(codes["thematiques_demarches"] + codes["thematiques_numerique"]),
+        "motif_materiel": _codes_regex(codes["materiel"]),
+    })
+    return params
+
+
+def published_parameters(publisher: Publisher, catalogue: Catalogue, years: list[int]) -> dict:
+    return {
+        "annees": years,
+        "lieux": [ENSEMBLE] + publisher.lieu_codes + ["hors_les_murs"],
+        "indicateurs": catalogue.codes,
+        "dimensions": [ENSEMBLE] + list(catalogue.dimensions),
+        "seuil": publisher.seuil_secret,
+    }
+
+
+class _Validator:
+    """One ephemeral GX context for a run: data source, suites and Data Docs site."""
+
+    def __init__(self, docs_dir: Path | None = None):
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.source = self.context.data_sources.add_pandas("ccas_opendata")
+        self.docs_dir = docs_dir
+        if docs_dir is not None:
+            self.context.add_data_docs_site("publication", {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+
+    def validate(self, name: str, frame: pd.DataFrame, parameters: dict, docs: bool = False) -> Report:
+        gx = self.gx
+        suite_json = load_suite(name)
+        # Optional input columns that the file does not carry have nothing to check.
+        expectations = [
+            e for e in suite_json["expectations"]
+            if all(e["kwargs"][k] in frame.columns for k in ("column", "column_A", "column_B") if k in e["kwargs"])
+        ]
+        suite = self.context.suites.add(gx.ExpectationSuite(name=f"{name}_{len(self.context.suites.all())}", expectations=expectations, meta=suite_json.get("meta", {})))
+        asset = self.source.add_dataframe_asset(suite.name)
+        batch_definition = asset.add_batch_definition_whole_dataframe("tout")
+        result_format = {"result_format": "COMPLETE", "include_unexpected_rows": False, "partial_unexpected_count": 0}
+        if docs:
+            definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
+            checkpoint = self.context.checkpoints.add(gx.Checkpoint(
+                name=suite.name, validation_definitions=[definition],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format=result_format,
+            ))
+            run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+            results = next(iter(run.run_results.values()))
+        else:
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            results = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
+        failures = []
+        for result in results.results:
+            if result.success:
+                continue
+            config = result.expectation_config
+            kwargs = config.kwargs
+            column = kwargs.get("column") or ", ".join(v for k, v in kwargs.items() if k in ("column_A", "column_B")) or ""
+            # An unnamed index makes GX return bare row numbers, not dicts carrying values.
+            rows = sorted(int(i["ligne"] if isinstance(i, dict) else i) for i in (result.result or {}).get("unexpected_index_list") or [])
+            if result.exception_info and result.exception_info.get("raised_exception"):
+                message = f"{config.meta.get('message', config.type)} (le contrôle n'a pas pu s'exécuter)"
+            else:
+                message = config.meta.get("message", config.type)
+            count = int((result.result or {}).get("unexpected_count") or len(rows))
+            failures.append(Failure(name, config.type, message, column, rows, count))
+        return Report(name, not failures, len(results.results), failures)
+
+    def finish_docs(self) -> None:
+        if self.docs_dir is not None and self.docs_dir.exists():
+            strip_remote_assets(self.docs_dir)
+
+
+def validate_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publisher: Publisher, year: int) -> list[Report]:
+    """Run the raw-record suites; raise InvalidInput naming file, row and column."""
+    validator = _Validator()
+    parameters = raw_parameters(publisher, year)
+    reports = [validator.validate(RAW_SUITES[name], frame, parameters) for name, frame in tables.items()]
+    problems = [
+        Problem(files[name], f.column, f.message + ".", tuple(f.rows[:10]), f.count)
+        for name, report in zip(tables, reports) for f in report.failures
+    ]
+    if problems:
+        raise InvalidInput(problems)
+    return reports
+
+
+def with_check_columns(table: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The published columns plus the check columns the suite needs, indexed by the
+    row number the row will have in ``indicateurs.csv``."""
+    frame = table.reset_index(drop=True).copy()
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    months = frame[(frame["periode"].astype(str).str.len() == 7) & (frame["dimension"] == ENSEMBLE)]
+    complete = months.groupby(["lieu", "indicateur"]).filter(lambda g: len(g) == 12 and (g["secret"] == "").all())
+    sums = complete.groupby(["lieu", "indicateur"])["valeur"].sum()
+    is_year = (frame["periode"].astype(str) == str(year)) & (frame["dimension"] == ENSEMBLE)
+    keys = pd.MultiIndex.from_frame(frame[["lieu", "indicateur"]])
+    frame["somme_mois"] = sums.reindex(keys).to_numpy()
+    frame.loc[~is_year, "somme_mois"] = float("nan")
+    # Only sums make sense: for shares and means the sum of months is not the year.
+    additive = frame["unite"].eq("nombre") & ~frame["indicateur"].isin(["usagers", "participants_moyen_atelier"])
+    frame.loc[~additive, "somme_mois"] = float("nan")
+    if "personnes" not in frame:
+        frame["personnes"] = pd.NA
+    return frame
+
+
+def validate_published(
+    table: pd.DataFrame, publisher: Publisher, catalogue: Catalogue, year: int, docs_dir: Path | None = None
+) -> Report:
+    """Run the published-table suite on the year's table (with its ``personnes`` column),
+    build Data Docs into ``docs_dir``; raise ValidationFailed on any failed expectation."""
+    validator = _Validator(docs_dir)
+    frame = with_check_columns(table, year)
+    columns = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"] + CHECK_COLUMNS
+    report = validator.validate(PUBLISHED_SUITE, frame[columns], published_parameters(publisher, catalogue, [year]), docs=docs_dir is not None)
+    validator.finish_docs()
+    if not report.success:
+        lines = [f"« {f.message} » ({f.expectation}), colonne « {f.column} », lignes de indicateurs.csv : "
+                 f"{', '.join(map(str, f.rows[:10])) or '—'}" + (f" (et {f.count - 10} autres)" if f.count > 10 else "")
+                 for f in report.failures]
+        raise ValidationFailed("Le contrôle des tables à publier a échoué :\n  - " + "\n  - ".join(lines))
+    return report
+
+
+_REMOTE = re.compile(r"""<(script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']https?://[^"']*["'][^>]*>(?:\s*</script>)?""", re.I)
+_REMOTE_ANCHOR = re.compile(r"""<a\b[^>]*\bhref\s*=\s*["']https?://[^"']*["'][^>]*>(.*?)</a>""", re.I | re.S)
+
+
+def strip_remote_assets(directory: Path) -> None:
+    """GX Data Docs load Bootstrap, jQuery and Vega from CDNs and logos from S3: the
+    published site makes no third-party request, so those tags are removed (the pages
+    stay readable, less styled)."""
+    for page in directory.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        text = _REMOTE.sub("", text)
+        text = _REMOTE_ANCHOR.sub(r"\1", text)
+        page.write_text(text, encoding="utf-8")
+    for junk in ("static/images", "static/fonts"):
+        shutil.rmtree(directory / junk, ignore_errors=True)

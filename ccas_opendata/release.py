@@ -1,0 +1,270 @@
+"""The yearly publish step: the stages in order, in a private work area, all or nothing.
+
+Each stage reads what the previous one wrote in ``.travail/YYYY/`` (so the stage
+commands can be run one by one), except that ``release`` hands the frames over in
+memory instead of re-reading them. Nothing under ``datapackages/`` or ``publish/``
+changes until every check has passed; then the new package and the new ``publish/``
+are swapped in by renames, and the work area is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import quality
+from .aggregate import INTERNAL_COLUMNS, MEASURES, aggregate
+from .anonymise import anonymise, read_anonymised, write_anonymised
+from .catalogue import Catalogue, load_catalogue
+from .config import Publisher, catalogue_path, datapackages_dir, publish_dir, read_publisher, work_dir
+from .errors import CcasError, StageOrderError
+from .ingest import read_records
+from .package import package_year, read_published
+from .publish import build_publish_dir
+from .risk import risk_report
+from .secrecy import Protected, protect
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Context:
+    folder: Path
+    year: int
+    publisher: Publisher
+    catalogue: Catalogue
+    progress: Progress = _quiet
+
+    @property
+    def work(self) -> Path:
+        return work_dir(self.folder, self.year)
+
+    @property
+    def staged_package(self) -> Path:
+        """Named by its year, like the published package it will become."""
+        return self.work / "paquet" / str(self.year)
+
+
+def open_context(folder: Path, year: int, progress: Progress = _quiet) -> Context:
+    publisher = read_publisher(folder)
+    catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
+    return Context(folder, year, publisher, catalogue, progress)
+
+
+def published_years(folder: Path) -> list[int]:
+    base = datapackages_dir(folder)
+    if not base.exists():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / "datapackage.json").exists())
+
+
+def previous_table(folder: Path, year: int) -> pd.DataFrame | None:
+    """Last year's published table, the base of ``evolution_*`` and of the cross-year audit."""
+    path = datapackages_dir(folder) / str(year - 1) / "indicateurs.csv"
+    return read_published(path) if path.exists() else None
+
+
+# --- the stages ---------------------------------------------------------------------------
+
+def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = True) -> dict[str, pd.DataFrame]:
+    ctx.progress("Lecture des fichiers d'entrée…")
+    records = read_records(input_dir)
+    for warning in records.warnings:
+        ctx.progress("  ⚠ " + warning)
+    ctx.progress(f"  {len(records['accompagnements'].frame):,} accompagnements lus".replace(",", " "))
+    ctx.progress("Contrôle des enregistrements (Great Expectations)…")
+    quality.validate_records({n: t.frame for n, t in records.tables.items()}, {n: t.file for n, t in records.tables.items()}, ctx.publisher, ctx.year)
+    ctx.progress("Anonymisation (pseudonymes, mois, tranches d'âge)…")
+    tables = anonymise(records, ctx.publisher, ctx.year, key)
+    if write:
+        write_anonymised(tables, ctx.work / "anonymise")
+    return tables
+
+
+def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None) -> Protected:
+    if tables is None:
+        if not (ctx.work / "anonymise").exists():
+            raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
+        tables = read_anonymised(ctx.work / "anonymise")
+    ctx.progress("Calcul des indicateurs…")
+    previous = previous_table(ctx.folder, ctx.year)
+    cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
+    ctx.progress("Secret statistique (primaire, secondaire, audit)…")
+    protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous)
+    ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune recalculable")
+    risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
+    ctx.work.mkdir(parents=True, exist_ok=True)
+    protected.table.to_csv(ctx.work / "indicateurs_internes.csv", index=False)
+    (ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
+    return protected
+
+
+def _read_internal(ctx: Context) -> pd.DataFrame:
+    path = ctx.work / "indicateurs_internes.csv"
+    if not path.exists():
+        raise StageOrderError(f"Aucun indicateur calculé pour {ctx.year} : lancez d'abord « ccas-opendata aggregate ».")
+    frame = pd.read_csv(path, dtype={c: str for c in INTERNAL_COLUMNS if c not in ("valeur", "personnes", "annee")}, keep_default_na=False)
+    frame["valeur"] = pd.to_numeric(frame["valeur"].replace("", None)).astype("float64")
+    return frame
+
+
+def stage_validate(ctx: Context, table: pd.DataFrame | None = None) -> quality.Report:
+    table = _read_internal(ctx) if table is None else table
+    ctx.progress("Contrôle des tables à publier (Great Expectations) et Data Docs…")
+    docs = ctx.work / "qualite"
+    shutil.rmtree(docs, ignore_errors=True)
+    return quality.validate_published(table, ctx.publisher, ctx.catalogue, ctx.year, docs)
+
+
+def stage_package(ctx: Context, table: pd.DataFrame | None = None) -> Path:
+    table = _read_internal(ctx) if table is None else table
+    risk = json.loads((ctx.work / "risque.json").read_text(encoding="utf-8"))
+    ctx.progress("Paquet de données Frictionless (écriture et validation)…")
+    target = ctx.staged_package
+    shutil.rmtree(target, ignore_errors=True)
+    package_year(target, table, risk, ctx.publisher, ctx.catalogue, ctx.year)
+    return target
+
+
+@dataclass
+class PublishResult:
+    years: list[int]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def stage_publish(ctx: Context) -> PublishResult:
+    """Swap the staged package in and rebuild ``publish/``, all or nothing."""
+    staged = ctx.staged_package
+    if not (staged / "datapackage.json").exists():
+        raise StageOrderError(f"Aucun paquet préparé pour {ctx.year} : lancez d'abord « ccas-opendata package ».")
+    ctx.progress("Construction du site et de la base Datasette…")
+    years = sorted(set(published_years(ctx.folder)) | {ctx.year})
+    packages = [staged if y == ctx.year else datapackages_dir(ctx.folder) / str(y) for y in years]
+    docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
+    docs[ctx.year] = ctx.work / "qualite"
+    site = ctx.work / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    counts = build_publish_dir(site, packages, ctx.publisher, docs)
+    ctx.progress("Mise en ligne (remplacement atomique)…")
+    swap_in(ctx.folder, ctx.year, staged, site, ctx.work / "ancien")
+    return PublishResult(years, counts)
+
+
+def swap_in(folder: Path, year: int, package: Path, site: Path, backup: Path) -> None:
+    """Move the new package and site into place by renames; undo on any failure."""
+    backup.mkdir(parents=True, exist_ok=True)
+    target_package = datapackages_dir(folder) / str(year)
+    target_site = publish_dir(folder)
+    target_package.parent.mkdir(parents=True, exist_ok=True)
+    done: list[tuple[Path, Path]] = []
+    try:
+        for current, new, old in ((target_package, package, backup / "paquet"), (target_site, site, backup / "publish")):
+            if current.exists():
+                current.rename(old)
+                done.append((old, current))
+            new.rename(current)
+            done.append((current, new))
+    except OSError:
+        for src, dst in reversed(done):
+            if src.exists():
+                src.rename(dst)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+# --- release --------------------------------------------------------------------------
+
+@dataclass
+class ReleaseSummary:
+    year: int
+    records: float | None
+    persons: float | None
+    has_usager: bool
+    cells: int
+    hidden_primary: int
+    hidden_secondary: int
+    key_figures: dict[str, float | None]
+    years: list[int]
+    seconds: float
+
+    def french(self) -> str:
+        fig = lambda v: "secret" if v is None else f"{v:,.0f}".replace(",", " ")  # noqa: E731
+        lines = [
+            f"Année {self.year} publiée.",
+            f"  {fig(self.records)} accompagnements, {fig(self.persons)} personnes distinctes" + ("" if self.has_usager else " (pas d'identifiant : une ligne = une personne)") + ".",
+            f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
+            f"  Ateliers : {fig(self.key_figures.get('ateliers'))} ; participants : {fig(self.key_figures.get('participants_ateliers'))}.",
+            f"  Années en ligne : {', '.join(map(str, self.years))}. Durée : {self.seconds:.1f} s.",
+            "  Pour consulter : ccas-opendata serve",
+        ]
+        return "\n".join(lines)
+
+
+def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet) -> ReleaseSummary:
+    """Every stage in order for ``year``; on any failure nothing published changes."""
+    start = time.perf_counter()
+    ctx = open_context(folder, year, progress)
+    later = [y for y in published_years(folder) if y > year]
+    if later:
+        raise CcasError(
+            f"L'année {later[0]} est déjà publiée : republier {year} changerait les chiffres sur lesquels "
+            f"reposent ses évolutions.",
+            advice="Publiez les années dans l'ordre ; pour corriger une année ancienne, contactez l'équipe technique.",
+        )
+    shutil.rmtree(ctx.work, ignore_errors=True)
+    steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication"]
+    numbered = lambda n: progress(f"[{n}/{len(steps)}] {steps[n - 1]}")  # noqa: E731
+    try:
+        numbered(1)
+        tables = stage_anonymise(ctx, input_dir, key, write=False)
+        numbered(2)
+        protected = stage_aggregate(ctx, tables)
+        numbered(3)
+        stage_validate(ctx, protected.table)
+        numbered(4)
+        stage_package(ctx, protected.table)
+        numbered(5)
+        result = stage_publish(ctx)
+    except BaseException:
+        # Keep nothing half-made: the work area holds pseudonymised data.
+        shutil.rmtree(ctx.work, ignore_errors=True)
+        raise
+    shutil.rmtree(ctx.work, ignore_errors=True)
+    _remove_empty(ctx.work.parent)
+    table = protected.table
+    figure = lambda code: _year_figure(table, code, year)  # noqa: E731
+    records = tables["accompagnements"]
+    return ReleaseSummary(
+        year=year,
+        records=figure("accompagnements"),
+        persons=figure("usagers"),
+        has_usager=bool(records["usager_connu"].any()),
+        cells=len(table),
+        hidden_primary=int((table["secret"] == "primaire").sum()),
+        hidden_secondary=int((table["secret"] == "secondaire").sum()),
+        key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers")},
+        years=result.years,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _year_figure(table: pd.DataFrame, code: str, year: int) -> float | None:
+    row = table[(table["indicateur"] == code) & (table["periode"] == str(year)) & (table["lieu"] == "ensemble") & (table["dimension"] == "ensemble")]
+    if row.empty or row["secret"].iloc[0]:
+        return None
+    return float(row["valeur"].iloc[0])
+
+
+def _remove_empty(directory: Path) -> None:
+    if directory.exists() and not any(directory.iterdir()):
+        directory.rmdir()

@@ -1,0 +1,51 @@
+"""Serves the citizens' pages, pre-rendered at publish time, ahead of Datasette's own
+routes (plugin routes are matched first). Copied into ``publish/plugins/`` by the
+publish stage; Datasette loads it from the configuration directory.
+
+The pages are files read once at start-up and served from memory with long cache
+headers: they only change when a release rebuilds ``publish/``.
+"""
+
+from pathlib import Path
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8"}
+HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def _load_pages():
+    pages = {}
+    if PAGES_DIR.exists():
+        for path in PAGES_DIR.rglob("*"):
+            if path.is_file() and path.suffix in TYPES:
+                relative = path.relative_to(PAGES_DIR).as_posix()
+                route = "/" if relative == "index.html" else "/" + relative.removesuffix(".html")
+                pages[route] = (path.read_bytes(), TYPES[path.suffix])
+    return pages
+
+
+PAGES = _load_pages()
+
+
+async def serve_page(request):
+    path = request.path.rstrip("/") or "/"
+    if path not in PAGES:
+        return Response.html("<!DOCTYPE html><html lang=\"fr\"><title>Page introuvable</title><p>Page introuvable. <a href=\"/\">Retour à l'accueil</a></p></html>", status=404)
+    body, content_type = PAGES[path]
+    headers = dict(HEADERS)
+    if content_type.startswith("text/csv"):
+        headers["Content-Disposition"] = "attachment; filename=\"" + path.rsplit("/", 1)[-1] + "\""
+        headers["Access-Control-Allow-Origin"] = "*"
+    return Response(body, status=200, headers=headers, content_type=content_type)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/$", serve_page),
+        (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
+        (r"^/(?:api|methode)/?$", serve_page),
+    ]
