@@ -47,7 +47,10 @@ def _dates(rng: np.random.Generator, year: int, size: int) -> np.ndarray:
 def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: int = 0) -> pd.DataFrame:
     """``size`` accompaniments of a fictional year, as a CCAS export would hold them."""
     rng = np.random.default_rng([seed, year])
-    n_persons = max(1, int(size * 0.42))
+    # Visits per person: about half come once, a few come back often (mean ≈ 2.2).
+    visits = rng.geometric(0.45, size)
+    person = rng.permutation(np.repeat(np.arange(size), visits)[:size])
+    n_persons = int(person.max()) + 1
     # Persons: stable attributes drawn once, then visits drawn with a skewed frequency.
     birth = rng.integers(1935, 2009, n_persons)
     genre = _pick(rng, ["feminin", "masculin", ""], [58, 38, 4], n_persons)
@@ -59,8 +62,6 @@ def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: 
     canal = _pick(rng, ["orientation_interne", "partenaire", "bouche_a_oreille", "communication", "autre", ""], [30, 25, 25, 8, 4, 8], n_persons)
     equip = _pick(rng, ["telephone", "ordinateur|telephone", "aucun", "telephone|tablette", "ordinateur", ""], [40, 22, 12, 8, 6, 12], n_persons)
 
-    person = np.minimum((rng.pareto(1.6, size) * n_persons / 6).astype(int), n_persons - 1)
-    person = rng.permutation(n_persons)[person]
     lieu_codes = np.array(publisher.lieu_codes, dtype=object)
     moves = rng.random(size) < 0.15
     site = np.where(moves, rng.integers(0, len(lieu_codes), size), home_site[person])

@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8001
+
+.PHONY: install demo test test-fast bench browser clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## Build the three demo years of the fictional CCAS and serve them on 127.0.0.1:$(PORT).
+demo: install
+	$(BIN)/ccas-opendata demo --port $(PORT)
+
+## Install everything (Chromium included, for the page tests) and run the whole suite.
+test: install browser
+	$(BIN)/pytest
+
+## The suite without the slow end-to-end and browser cases.
+test-fast: install
+	$(BIN)/pytest -m "not slow and not browser"
+
+## Speed and memory on a million accompaniments, and the site under bounded load.
+bench: install
+	$(BIN)/python scripts/bench.py
+
+## Debian's Chromium for the page tests, installed when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installation de Chromium (tests des pages)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf .travail publish datapackages/[0-9]* .pytest_cache

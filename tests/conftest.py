@@ -1,0 +1,155 @@
+"""Shared fixtures: publication folders in tmp_path, synthetic inputs, a real Datasette.
+
+Nothing here replaces a component: releases run the real ingest, Great Expectations,
+Frictionless and sqlite-utils; servers are real Datasette processes on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from ccas_opendata.cli import cli
+from ccas_opendata.config import read_publisher
+from ccas_opendata.demo import write_demo_year
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_KEY = "cle-de-test-uniquement-" + "7" * 24
+# A fixed release date: re-running a release must give byte-identical packages.
+EPOCH = "1767225600"
+SMALL_YEAR = 1500
+
+# Session fixtures run releases before any function-scoped fixture exists: the key and
+# the release date are part of the test environment, set once here.
+os.environ["CCAS_OPENDATA_CLE"] = TEST_KEY
+os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+
+
+def make_folder(path: Path) -> Path:
+    """A publication folder with the demo CCAS's metadata."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(REPO / "metadata", path / "metadata", symlinks=False)
+    return path
+
+
+def invoke(*args: str) -> "CliResult":
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+class CliResult:
+    def __init__(self, exit_code: int, stdout: str, stderr: str):
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def __repr__(self) -> str:
+        return f"CliResult(exit_code={self.exit_code}, output={self.output[-2000:]!r})"
+
+
+def release(folder: Path, year: int, inputs: Path, *extra: str) -> CliResult:
+    return invoke("release", "--dossier", folder, "--annee", year, *extra, inputs)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """sha256 of every file a publication consists of (packages and publish/)."""
+    digests = {}
+    for sub in ("datapackages", "publish"):
+        base = folder / sub
+        if base.exists():
+            for path in sorted(base.rglob("*")):
+                if path.is_file():
+                    digests[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return make_folder(tmp_path / "ccas")
+
+
+@pytest.fixture(scope="session")
+def publisher():
+    return read_publisher(REPO)
+
+
+@pytest.fixture(scope="session")
+def small_inputs(tmp_path_factory, publisher) -> dict[int, Path]:
+    """Two small synthetic years (Excel-style CSV), shared read-only by the tests."""
+    base = tmp_path_factory.mktemp("entrees")
+    return {year: write_demo_year(base / str(year), year, publisher, size=SMALL_YEAR, form="csv-excel") for year in (2023, 2024)}
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory, small_inputs) -> Path:
+    """A folder with 2023 and 2024 released. Tests must not modify it."""
+    folder = make_folder(tmp_path_factory.mktemp("publie") / "ccas")
+    for year, inputs in small_inputs.items():
+        result = release(folder, year, inputs)
+        assert result.exit_code == 0, result
+    return folder
+
+
+@pytest.fixture
+def published_copy(tmp_path: Path, published: Path) -> Path:
+    """A private copy of the published folder, for tests that release more years."""
+    target = tmp_path / "ccas"
+    shutil.copytree(published, target, symlinks=True)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, folder: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(folder), "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("Datasette s'est arrêté : " + self.process.stderr.read().decode()[-2000:])
+            try:
+                if httpx.get(self.url + "/-/versions.json", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("Datasette n'a pas démarré en 60 s")
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10, **kwargs)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(published: Path):
+    """A real Datasette serving the published folder on 127.0.0.1."""
+    running = Server(published)
+    yield running
+    running.stop()
