@@ -1,0 +1,100 @@
+"""Every input form of the contract publishes the same figures, byte for byte."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ccas_opendata.demo import synthetic_accompagnements, synthetic_ateliers, synthetic_formations, write_table
+from ccas_opendata.ingest import normalise_header, read_records
+from conftest import make_folder, release
+
+FORMS = ["csv-excel", "csv-utf8", "csv-comma", "xlsx", "ods"]
+YEAR = 2024
+SIZE = 1000
+
+
+@pytest.fixture(scope="module")
+def reference_year(publisher):
+    return (
+        synthetic_accompagnements(YEAR, SIZE, publisher, seed=3),
+        synthetic_ateliers(YEAR, publisher, seed=3),
+        synthetic_formations(YEAR, seed=3),
+    )
+
+
+@pytest.fixture(scope="module")
+def published_by_form(tmp_path_factory, reference_year) -> dict[str, bytes]:
+    out = {}
+    for form in FORMS:
+        base = tmp_path_factory.mktemp(form)
+        inputs = base / "entrees"
+        inputs.mkdir()
+        for name, frame in zip(("accompagnements", "ateliers", "formations"), reference_year):
+            write_table(frame, inputs / name, form)
+        folder = make_folder(base / "ccas")
+        result = release(folder, YEAR, inputs)
+        assert result.exit_code == 0, (form, result)
+        out[form] = (folder / "datapackages" / str(YEAR) / "indicateurs.csv").read_bytes()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", FORMS[1:])
+def test_same_indicateurs_csv_whatever_the_form(published_by_form, form):
+    assert published_by_form[form] == published_by_form["csv-excel"]
+
+
+def test_excel_csv_is_really_windows_1252_with_semicolons(tmp_path, reference_year):
+    path = write_table(reference_year[0].head(50), tmp_path / "accompagnements", "csv-excel")
+    raw = path.read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert raw.decode("cp1252").splitlines()[0].count(";") > 10
+    assert "/" in raw.decode("cp1252").splitlines()[1].split(";")[0]  # JJ/MM/AAAA dates
+
+
+def test_headers_are_matched_without_case_accents_or_articles():
+    assert normalise_header("Durée") == "duree"
+    assert normalise_header("  THÉMATIQUES ") == "thematiques"
+    assert normalise_header("Année de naissance") == "annee_naissance"
+    assert normalise_header("Date de naissance") == "date_naissance"
+    assert normalise_header("N° de sécurité sociale") == "n_securite_sociale"
+    assert normalise_header("Composition familiale") == "composition_familiale"
+
+
+def test_booleans_dates_and_multi_values_in_their_usual_spellings(tmp_path):
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    (inputs / "accompagnements.csv").write_text(
+        "Date;Lieu;Durée;Thématiques;Premier accompagnement;Matériel\n"
+        "05/03/2024;ccas_centre;30;social_sante | email;Oui;telephone|ordinateur\n"
+        "2024-03-06;ccas_centre;45;logement;non;\n"
+        "7/3/2024;ccas_centre;20;argent_impots;1;aucun\n"
+        "2024-03-08;ccas_centre;20;justice;FAUX;\n",
+        encoding="utf-8",
+    )
+    table = read_records(inputs)["accompagnements"].frame
+    assert list(table["date"].dt.strftime("%Y-%m-%d")) == ["2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08"]
+    assert list(table["thematiques"]) == ["social_sante|email", "logement", "argent_impots", "justice"]
+    assert list(table["premier_accompagnement"]) == [True, False, True, False]
+    assert table["materiel"].iloc[0] == "telephone|ordinateur" and pd.isna(table["materiel"].iloc[1])
+    assert list(table.index) == [2, 3, 4, 5]  # spreadsheet row numbers
+
+
+def test_unknown_and_identifier_columns_are_dropped_with_a_warning(tmp_path):
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    (inputs / "accompagnements.csv").write_text(
+        "date,lieu,duree,thematiques,Nom,Prénom,Courriel,NIR,Commentaire,Couleur préférée\n"
+        "2024-01-02,ccas_centre,10,email,Dupont,Jeanne,j@example.org,2850775123456,rappeler,bleu\n",
+        encoding="utf-8",
+    )
+    records = read_records(inputs)
+    table = records["accompagnements"]
+    assert list(table.frame.columns) == ["date", "lieu", "duree", "thematiques"]
+    assert table.dropped_identifiers == ["commentaire", "courriel", "nir", "nom", "prenom"]
+    assert table.dropped_unknown == ["couleur_preferee"]
+    assert any("couleur_preferee" in w for w in records.warnings)
