@@ -20,11 +20,13 @@ from .secrecy import PRIMARY, SECONDARY, Protected
 QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_familiale", "situation"]
 
 
-def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalogue: Catalogue) -> int:
-    """Distinct persons who belong to at least one hidden accompaniment cell."""
+def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalogue: Catalogue) -> tuple[int, dict[str, int]]:
+    """Distinct persons who belong to at least one hidden accompaniment cell: overall,
+    and per dimension (the overall figure grows with the number of breakdowns)."""
     hidden = table[(table["source"] == "accompagnements") & (table["secret"] != "")
                    & table["indicateur"].isin(catalogue.additive_codes("accompagnements"))]
     touched = pd.Series(False, index=records.index)
+    by_dimension: dict[str, pd.Series] = {}
     for row in hidden[["periode", "lieu", "dimension", "modalite"]].drop_duplicates().itertuples(index=False):
         mask = pd.Series(True, index=records.index)
         if len(str(row.periode)) == 7:
@@ -36,7 +38,9 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         elif row.dimension != ENSEMBLE:
             mask &= records[row.dimension].astype(str) == row.modalite
         touched |= mask
-    return int(records.loc[touched, "personne"].nunique())
+        by_dimension[row.dimension] = by_dimension.get(row.dimension, pd.Series(False, index=records.index)) | mask
+    per_dimension = {d: int(records.loc[m, "personne"].nunique()) for d, m in sorted(by_dimension.items())}
+    return int(records.loc[touched, "personne"].nunique()), per_dimension
 
 
 def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
@@ -47,7 +51,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     n_cells = int(len(table))
     primary = int((table["secret"] == PRIMARY).sum())
     secondary = int((table["secret"] == SECONDARY).sum())
-    in_hidden = _persons_in_hidden_cells(records, table, catalogue)
+    in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
     groups = records.groupby(QUASI_IDENTIFIERS, observed=True)["personne"].nunique()
     unique_combinations = int((groups == 1).sum())
     smallest = int(groups.min()) if len(groups) else 0
@@ -75,6 +79,9 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "part_cases_masquees": round(100 * (primary + secondary) / n_cells, 1) if n_cells else 0.0,
         "personnes_dans_cases_masquees": in_hidden,
         "part_personnes_dans_cases_masquees": round(100 * in_hidden / persons, 1) if persons else 0.0,
+        "part_personnes_dans_cases_masquees_par_dimension": {
+            d: round(100 * n / persons, 1) for d, n in per_dimension.items()
+        } if persons else {},
         "ventilations_sensibles_masquees": [
             {"periode": p, "lieu": l, "dimension": d} for p, l, d in protected.homogeneous
         ],
