@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .catalogue import Catalogue
 from .config import PACKAGE_DIR, Publisher
 
 SITE_DIR = PACKAGE_DIR / "site"
@@ -144,6 +145,7 @@ def build_publish_dir(
     target: Path,
     packages: list[Path],
     publisher: Publisher,
+    catalogue: Catalogue,
     quality_docs: dict[int, Path],
 ) -> dict[str, int]:
     """Write a complete ``publish/`` into ``target`` (which must not exist)."""
@@ -161,5 +163,5 @@ def build_publish_dir(
     for year, docs in quality_docs.items():
         if docs.exists():
             shutil.copytree(docs, target / "static" / "qualite" / str(year))
-    render_site(target, packages, publisher)
+    render_site(target, packages, publisher, catalogue)
     return counts

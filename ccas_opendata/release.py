@@ -154,7 +154,7 @@ def stage_publish(ctx: Context) -> PublishResult:
     docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
     shutil.rmtree(site, ignore_errors=True)
-    counts = build_publish_dir(site, packages, ctx.publisher, docs)
+    counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs)
     ctx.progress("Mise en ligne (remplacement atomique)…")
     swap_in(ctx.folder, ctx.year, staged, site, ctx.work / "ancien")
     return PublishResult(years, counts)

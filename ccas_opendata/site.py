@@ -1,35 +1,396 @@
 """The citizens' site: French pages pre-rendered at publish time from the packages.
 
-Pages are rendered once per release with Jinja2 into ``publish/pages/`` and served
-from memory by a small Datasette plugin (``site/plugin.py``) ahead of Datasette's
-own routes.
+Why pre-rendered: Datasette's HTML pages serve 22–76 requests/s on two cores against
+~180 for its JSON; pages that change once a year are rendered once, here, with their
+charts as inline SVG, and served from memory by a small plugin (``site/plugin.py``)
+registered ahead of Datasette's own routes. Every figure shown comes from the
+published packages, never from the records.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import shutil
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import jinja2
+import pandas as pd
+import yaml
+from markupsafe import Markup
 
+from .catalogue import Catalogue
+from .charts import Bar, columns, horizontal_bars
 from .config import PACKAGE_DIR, Publisher
+from .formatting import fr_change, fr_date, fr_number, fr_value
+from .package import read_published
 
 SITE_DIR = PACKAGE_DIR / "site"
+ENSEMBLE = "ensemble"
+INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a yearly bilan: a title, a sentence, and what it charts."""
+
+    anchor: str
+    title: str
+    intro: str
+    dimensions: tuple[str, ...] = ()
+    key_figures: tuple[str, ...] = ()
+    source: str = "accompagnements"
+
+
+SECTIONS = (
+    Section("frequentation", "Fréquentation", "Combien d'accompagnements individuels, quand et où.", (), ("accompagnements", "usagers", "part_usagers_plusieurs_visites")),
+    Section("ages", "Âge des personnes", "Répartition des accompagnements selon l'âge de la personne.", ("tranche_age",)),
+    Section("genre", "Genre", "Répartition des accompagnements selon le genre déclaré.", ("genre",)),
+    Section("familles", "Composition familiale", "La situation familiale des personnes accompagnées.", ("composition_familiale",)),
+    Section("situation", "Situation socio-professionnelle", "Emploi, recherche d'emploi, retraite…", ("situation",)),
+    Section("quartiers", "Quartiers et quartiers prioritaires", "Où habitent les personnes accompagnées.", ("quartier", "qpv"), ("part_usagers_qpv",)),
+    Section("demarches", "Démarches et thématiques", "Les démarches en ligne et les compétences numériques travaillées.", ("thematique",), ("part_demarches_administratives",)),
+    Section("duree", "Durée des accompagnements", "Le temps passé avec chaque personne.", ("duree_tranche",), ("duree_moyenne", "duree_mediane")),
+    Section("autonomie", "Autonomie", "Ce que la personne a pu faire elle-même.", ("autonomie",)),
+    Section("canal", "Comment les personnes ont connu le service", "Orientation par le CCAS, un partenaire, le bouche-à-oreille…", ("canal",)),
+    Section("orientation", "Orientations vers les partenaires", "Les personnes redirigées vers un autre service à l'issue de l'accompagnement.", ("orientation",)),
+    Section("satisfaction", "Satisfaction", "Les réponses au questionnaire de fin d'accompagnement (1 à 5).", ("satisfaction",), ("taux_satisfaction",)),
+    Section("materiel", "Équipement numérique", "Le matériel dont disposent les personnes (plusieurs réponses possibles).", ("materiel",)),
+    Section("ateliers", "Ateliers collectifs", "Ateliers, événements et actions « aller vers ».", ("format", "thematique"), ("ateliers", "participants_ateliers", "participants_moyen_atelier"), "ateliers"),
+    Section("formations", "Formations des professionnels et bénévoles", "Sessions de formation organisées par le CCAS.", ("public",), ("formations_inscrits", "formations_presents", "taux_presence_formations"), "formations"),
+)
+MONTH_ABBREVIATIONS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
+
+
+def load_labels() -> dict:
+    with open(SITE_DIR / "libelles.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+@dataclass
+class Publication:
+    """Every published year, read back from the packages."""
+
+    publisher: Publisher
+    packages: list[Path]
+    dimension_labels: dict[str, str]
+    table: pd.DataFrame = field(init=False)
+    definitions: dict[str, dict] = field(init=False)
+    lieux: list[dict] = field(init=False)
+    descriptors: dict[int, dict] = field(init=False)
+    risks: dict[int, dict] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.table = pd.concat([read_published(p / "indicateurs.csv") for p in self.packages], ignore_index=True) if self.packages else pd.DataFrame()
+        latest = self.packages[-1]
+        with open(latest / "definitions.csv", encoding="utf-8", newline="") as f:
+            self.definitions = {r["indicateur"]: r for r in csv.DictReader(f)}
+        with open(latest / "lieux.csv", encoding="utf-8", newline="") as f:
+            self.lieux = list(csv.DictReader(f))
+        self.descriptors = {int(p.name): json.loads((p / "datapackage.json").read_text(encoding="utf-8")) for p in self.packages}
+        self.risks = {int(p.name): json.loads((p / "risque.json").read_text(encoding="utf-8")) for p in self.packages}
+        self._index = {
+            (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (None if r.secret else r.valeur, r.secret, r.unite)
+            for r in self.table.itertuples(index=False)
+        }
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(self.descriptors)
+
+    @cached_property
+    def labels(self) -> dict:
+        return load_labels()
+
+    def get(self, year: int, indicateur: str, periode: str | None = None, lieu: str = ENSEMBLE, dimension: str = ENSEMBLE, modalite: str = ENSEMBLE):
+        """(value or None when hidden, secret flag, unit), or None when not published."""
+        return self._index.get((year, periode or str(year), lieu, indicateur, dimension, modalite))
+
+    def value(self, *args, **kwargs) -> float | None:
+        found = self.get(*args, **kwargs)
+        return None if found is None else found[0]
+
+    def modalities(self, year: int, indicateur: str, dimension: str, lieu: str = ENSEMBLE) -> list[str]:
+        rows = self.table[(self.table["annee"] == year) & (self.table["indicateur"] == indicateur) & (self.table["dimension"] == dimension)
+                          & (self.table["lieu"] == lieu) & (self.table["periode"] == str(year))]
+        return list(rows["modalite"])
+
+    def label(self, dimension: str, code: str) -> str:
+        if dimension == "quartier":
+            names = {q.code: q.nom for q in self.publisher.quartiers}
+            if code in names:
+                return names[code]
+        if dimension == "lieu":
+            names = {l["code"]: l["nom"] for l in self.lieux}
+            return names.get(code, "Hors les murs" if code == "hors_les_murs" else code)
+        modalites = self.labels["modalites"]
+        return modalites.get(dimension, {}).get(code) or modalites.get(code) or code
+
+    def dimension_label(self, dimension: str) -> str:
+        return self.dimension_labels.get(dimension, dimension)
+
+
+# --- pieces of pages --------------------------------------------------------------------
+
+@dataclass
+class TableRow:
+    label: str
+    text: str
+    share: str = ""
+    previous: str = ""
+    secret: bool = False
+
+
+@dataclass
+class Block:
+    """A chart and the table it draws."""
+
+    id: str
+    title: str
+    chart: Markup
+    rows: list[TableRow]
+    columns: tuple[str, ...]
+    has_secret: bool
+    csv_name: str = ""
+
+
+def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension: str, share_code: str | None) -> tuple[list[Bar], list[TableRow]]:
+    bars, rows = [], []
+    previous_year = year - 1 if (year - 1) in pub.years else None
+    for modalite in pub.modalities(year, indicateur, dimension):
+        found = pub.get(year, indicateur, dimension=dimension, modalite=modalite)
+        value, secret, unite = found
+        label = pub.label(dimension, modalite)
+        before = pub.value(previous_year, indicateur, dimension=dimension, modalite=modalite) if previous_year else None
+        share = pub.get(year, share_code, dimension=dimension, modalite=modalite) if share_code else None
+        text = fr_value(value, unite)
+        bars.append(Bar(label, value, text, before))
+        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if previous_year and pub.get(previous_year, indicateur, dimension=dimension, modalite=modalite) else "", value is None))
+    return bars, rows
+
+
+def dimension_block(pub: Publication, year: int, dimension: str, source: str) -> Block | None:
+    indicateur = {"accompagnements": "accompagnements", "ateliers": "ateliers", "formations": "formations_presents"}[source]
+    share_code = "part_accompagnements" if source == "accompagnements" else None
+    if not pub.modalities(year, indicateur, dimension):
+        return None
+    bars, rows = _bars_for_dimension(pub, year, indicateur, dimension, share_code)
+    # Categories ordered by size reads better, except ordinal ones (ages, durations, scores).
+    if dimension in ("thematique", "materiel", "canal", "orientation", "quartier", "situation", "composition_familiale", "format"):
+        order = sorted(range(len(bars)), key=lambda i: -(bars[i].value if bars[i].value is not None else -1))
+        bars, rows = [bars[i] for i in order], [rows[i] for i in order]
+    if dimension == "thematique":  # the long tail of zero themes says nothing
+        keep = [i for i, b in enumerate(bars) if b.value != 0]
+        bars, rows = [bars[i] for i in keep], [rows[i] for i in keep]
+    what = pub.definitions[indicateur]["libelle"]
+    title = f"{what} par {pub.dimension_label(dimension).lower()}, {year}"
+    previous = f"{year - 1}" if (year - 1) in pub.years else None
+    chart = Markup(horizontal_bars(f"graphique-{source}-{dimension}", title, bars, previous, str(year)))
+    cols = ("Catégorie", what) + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())
+    return Block(f"{source}-{dimension}", title, chart, rows, cols, any(r.secret for r in rows))
+
+
+def months_block(pub: Publication, year: int, indicateur: str) -> Block:
+    label_month = pub.labels["mois"]
+    bars, rows = [], []
+    for month in range(1, 13):
+        periode = f"{year}-{month:02d}"
+        found = pub.get(year, indicateur, periode=periode) or (None, "", "nombre")
+        value, _, unite = found
+        bars.append(Bar(MONTH_ABBREVIATIONS[month - 1], value, fr_number(value) if value is not None else ""))
+        rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None))
+    title = f"{pub.definitions[indicateur]['libelle']} par mois, {year}"
+    return Block(f"{indicateur}-mois-{year}", title, Markup(columns(f"graphique-{indicateur}-mois", title, bars)), rows, ("Mois", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
+
+
+def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
+    bars, rows = [], []
+    for lieu in [l["code"] for l in pub.lieux] + ["hors_les_murs"]:
+        found = pub.get(year, indicateur, lieu=lieu)
+        if found is None:
+            continue
+        value, _, unite = found
+        label = pub.label("lieu", lieu)
+        bars.append(Bar(label, value, fr_value(value, unite)))
+        rows.append(TableRow(label, fr_value(value, unite), secret=value is None))
+    if not bars:
+        return None
+    title = f"{pub.definitions[indicateur]['libelle']} par lieu, {year}"
+    return Block(f"{indicateur}-lieux-{year}", title, Markup(horizontal_bars(f"graphique-{indicateur}-lieux", title, bars)), rows, ("Lieu", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
+
+
+@dataclass
+class KeyFigure:
+    code: str
+    label: str
+    text: str
+    change: str = ""
+    secret: bool = False
+
+
+def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
+    found = pub.get(year, code)
+    if found is None:
+        return None
+    value, _, unite = found
+    change = ""
+    previous = pub.value(year - 1, code) if (year - 1) in pub.years else None
+    if value is not None and previous:
+        if unite == "nombre":
+            change = f"{fr_change((value / previous - 1) * 100)} par rapport à {year - 1}"
+        else:
+            difference = value - previous
+            unit = " point" + ("s" if abs(difference) >= 2 else "") if unite == "pourcentage" else " min"
+            change = f"{'+' if difference > 0 else ('−' if difference < 0 else '')}{fr_number(abs(difference), 1)}{unit} par rapport à {year - 1}"
+    return KeyFigure(code, pub.definitions[code]["libelle"], fr_value(value, unite, code in INTEGRAL), change, value is None)
+
+
+# --- pages ------------------------------------------------------------------------------
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(SITE_DIR / "pages"), autoescape=True, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["fr_date"] = fr_date
+    env.filters["fr_number"] = fr_number
+    return env
+
+
+def _bilan(pub: Publication, year: int) -> dict:
+    sections = []
+    for section in SECTIONS:
+        blocks = []
+        if section.anchor == "frequentation":
+            blocks = [months_block(pub, year, "accompagnements"), sites_block(pub, year, "accompagnements")]
+        elif section.anchor == "ateliers":
+            if pub.get(year, "ateliers") is None:
+                continue
+            blocks = [months_block(pub, year, "ateliers"), sites_block(pub, year, "ateliers")]
+        if section.source == "formations" and pub.get(year, "formations_presents") is None:
+            continue
+        blocks += [dimension_block(pub, year, d, section.source) for d in section.dimensions]
+        figures = [f for f in (key_figure(pub, year, code) for code in section.key_figures) if f]
+        sections.append({"section": section, "blocks": [b for b in blocks if b], "figures": figures})
+    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year]}
+
+
+def series_rows(pub: Publication, code: str) -> tuple[list[dict], str]:
+    """The yearly series an indicator page charts (and its CSV offers): the whole CCAS
+    when published at that level, else its breakdown by site."""
+    rows = []
+    for year in pub.years:
+        found = pub.get(year, code)
+        if found is not None:
+            rows.append({"annee": year, "lieu": ENSEMBLE, "valeur": found[0], "unite": found[2], "secret": found[1]})
+    if rows:
+        return rows, "ensemble"
+    for year in pub.years:
+        for lieu in [l["code"] for l in pub.lieux]:
+            found = pub.get(year, code, lieu=lieu)
+            if found is not None:
+                rows.append({"annee": year, "lieu": lieu, "valeur": found[0], "unite": found[2], "secret": found[1]})
+    return rows, "lieu"
+
+
+def series_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["annee", "lieu", "valeur", "unite", "secret"])
+    for r in rows:
+        writer.writerow([r["annee"], r["lieu"], "" if r["valeur"] is None else (f"{r['valeur']:.0f}" if r["unite"] == "nombre" and float(r["valeur"]).is_integer() else f"{r['valeur']:.1f}"), r["unite"], r["secret"]])
+    return buffer.getvalue()
+
+
+def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
+    rows, level = series_rows(pub, code)
+    definition = pub.definitions[code]
+    bars = [Bar(str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])), r["valeur"], fr_value(r["valeur"], r["unite"], code in INTEGRAL)) for r in rows]
+    title = f"{definition['libelle']}" + (" par lieu" if level == "lieu" else "") + ", par année"
+    chart = Markup(columns(f"graphique-{code}", title, bars) if level == ENSEMBLE else horizontal_bars(f"graphique-{code}", title, bars))
+    table = [TableRow(b.label, b.text, secret=b.value is None) for b in bars]
+    return {"code": code, "definition": definition, "chart": chart, "rows": table, "level": level, "title": title}, series_csv(rows)
+
+
+def api_examples(pub: Publication) -> dict:
+    year = pub.years[-1]
+    return {
+        "year": year,
+        "json": f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array",
+        "csv": f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max",
+        "serie": "/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array",
+        "sql": "/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29",
+    }
+
+
+def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
+    """Write every page into ``target/pages`` and the plugin that serves them."""
+    env = _environment()
+    pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()})
+    pages = target / "pages"
+    pages.mkdir(parents=True, exist_ok=True)
+    latest = pub.years[-1]
+    common = {
+        "publisher": publisher, "years": pub.years, "latest": latest, "licence": publisher.licence_info,
+        "published_on": pub.descriptors[latest]["created"], "definitions": pub.definitions,
+        "seuil": publisher.seuil_secret,
+    }
+
+    def write(relative: str, template: str, **context) -> None:
+        path = pages / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(env.get_template(template).render(**common, **context), encoding="utf-8")
+
+    home_figures = [f for f in (key_figure(pub, latest, c) for c in ("accompagnements", "usagers", "ateliers", "participants_ateliers", "duree_moyenne", "taux_satisfaction")) if f]
+    write("index.html", "accueil.html", figures=home_figures, months=months_block(pub, latest, "accompagnements"))
+    for year in pub.years:
+        write(f"bilan/{year}.html", "bilan.html", **_bilan(pub, year))
+        write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year])
+    for code in pub.definitions:
+        context, csv_text = _indicator_page(pub, code)
+        write(f"indicateur/{code}.html", "indicateur.html", **context)
+        (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
+    write("api.html", "api.html", examples=api_examples(pub), queries=canned_queries())
+    write("methode.html", "methode.html")
+    (target / "plugins").mkdir(exist_ok=True)
+    shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
 
 
 def canned_queries() -> dict:
-    return {}
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(SITE_DIR / "pages"), autoescape=True, keep_trailing_newline=True)
-
-
-def render_site(target: Path, packages: list[Path], publisher: Publisher) -> None:
-    env = _environment()
-    pages = target / "pages"
-    pages.mkdir(parents=True, exist_ok=True)
-    years = [int(p.name) for p in packages]
-    (pages / "index.html").write_text(env.get_template("accueil.html").render(publisher=publisher, years=years), encoding="utf-8")
-    (target / "plugins").mkdir(exist_ok=True)
-    shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
+    """Datasette canned queries: the researchers' common questions, titled in French."""
+    return {
+        "serie_annuelle": {
+            "title": "Série annuelle d'un indicateur (tout le CCAS)",
+            "description": "Une ligne par année publiée. Paramètre : indicateur (par exemple accompagnements, usagers, taux_satisfaction).",
+            "sql": "select annee, valeur, unite, secret from indicateurs where indicateur = :indicateur and lieu = 'ensemble' "
+                   "and dimension = 'ensemble' and periode = cast(annee as text) order by annee",
+        },
+        "serie_mensuelle": {
+            "title": "Accompagnements par mois d'une année",
+            "description": "Les douze mois d'une année, tout le CCAS. Paramètre : annee.",
+            "sql": "select periode, valeur, secret from indicateurs where indicateur = 'accompagnements' and annee = :annee "
+                   "and lieu = 'ensemble' and dimension = 'ensemble' and periode like '____-__' order by periode",
+        },
+        "ventilation": {
+            "title": "Répartition des accompagnements selon une dimension",
+            "description": "Nombre et part des accompagnements par modalité. Paramètres : annee, dimension (tranche_age, genre, situation, quartier, thematique…).",
+            "sql": "select n.modalite, n.valeur as accompagnements, p.valeur as part, n.secret from indicateurs n "
+                   "left join indicateurs p on p.annee = n.annee and p.periode = n.periode and p.lieu = n.lieu and p.dimension = n.dimension "
+                   "and p.modalite = n.modalite and p.indicateur = 'part_accompagnements' "
+                   "where n.indicateur = 'accompagnements' and n.annee = :annee and n.lieu = 'ensemble' and n.dimension = :dimension "
+                   "and n.periode = cast(n.annee as text) order by n.valeur desc",
+        },
+        "par_lieu": {
+            "title": "Indicateurs par lieu d'accueil",
+            "description": "Accompagnements, personnes, durée moyenne par lieu pour une année. Paramètre : annee.",
+            "sql": "select l.nom as lieu, i.indicateur, i.valeur, i.unite, i.secret from indicateurs i join lieux l on l.code = i.lieu "
+                   "where i.annee = :annee and i.dimension = 'ensemble' and i.periode = cast(i.annee as text) "
+                   "and i.indicateur in ('accompagnements', 'usagers', 'duree_moyenne', 'taux_satisfaction') order by l.nom, i.indicateur",
+        },
+        "secret_par_annee": {
+            "title": "Cases sous secret statistique, par année",
+            "description": "Combien de chiffres sont masqués chaque année, et pourquoi.",
+            "sql": "select annee, secret, count(*) as cases from indicateurs where secret != '' group by annee, secret order by annee, secret",
+        },
+    }
