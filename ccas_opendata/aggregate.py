@@ -58,8 +58,7 @@ def lieux_of(source: str, publisher: Publisher) -> list[str]:
 # --- statistics per group -------------------------------------------------------------
 
 def _prepare_accompagnements(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["pid"] = pd.factorize(frame["personne"])[0]
+    frame = frame.assign(pid=pd.factorize(frame["personne"])[0])
     demarches = "|".join(sorted(thematiques_demarches()))
     frame["demarche"] = frame["thematiques"].str.contains(rf"(?:^|\|)(?:{demarches})(?:\||$)", regex=True)
     frame["sat_rep"] = frame["satisfaction"].isin(["1", "2", "3", "4", "5"])
@@ -67,10 +66,14 @@ def _prepare_accompagnements(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# What the statistics read: a multi-valued breakdown explodes only these columns.
+STAT_COLUMNS = ["_tout", "mois", "lieu", "pid", "duree", "demarche", "sat_rep", "sat_fav", "qpv", "participants", "inscrits", "presents"]
+
+
 def _explode(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
     column = MULTI_VALUED[dimension]
-    exploded = frame.assign(**{dimension: frame[column].str.split("|")}).explode(dimension)
-    return exploded
+    slim = frame[[c for c in STAT_COLUMNS if c in frame]].assign(**{dimension: frame[column].astype(object).str.split("|")})
+    return slim.explode(dimension)
 
 
 @dataclass
@@ -123,7 +126,7 @@ def _grouped(frame: pd.DataFrame, by: list[str]):
 
 def _person_table(frame: pd.DataFrame, by) -> pd.DataFrame:
     """One row per person and group: visits, and whether their first record is in a QPV."""
-    ordered = frame.sort_values("mois", kind="stable")
+    ordered = frame[list(dict.fromkeys(by + ["pid", "mois", "qpv"]))].sort_values("mois", kind="stable")
     persons = ordered.groupby(by + ["pid"], observed=True, sort=False).agg(visites=("pid", "size"), qpv=("qpv", "first"))
     return persons.reset_index(level="pid", drop=True)
 

@@ -76,7 +76,7 @@ def _code_or_missing(frame: pd.DataFrame, column: str, missing: str = NOT_GIVEN)
 
 def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: int, key: bytes) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
-    out["mois"] = frame["date"].dt.strftime("%Y-%m")
+    out["mois"] = month_of(frame["date"])
     out["lieu"] = frame["lieu"].astype(object)
     out["duree"] = frame["duree"].astype("int64")
     out["thematiques"] = frame["thematiques"].astype(object)
@@ -106,12 +106,27 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
     else:
         out["satisfaction"] = NOT_GIVEN
     out["duree_tranche"] = _band(out["duree"], contract()["tranches_duree"])
-    return out
+    return _as_categories(out, exclude=("duree", "personne", "usager_connu"))
+
+
+def _as_categories(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Codes as categories: a million rows of a few dozen codes cost a few MB."""
+    text = [c for c in frame.columns if c not in exclude and not pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c]) and not isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    return frame.astype({c: "category" for c in text})
+
+
+def month_of(dates: pd.Series) -> pd.Categorical:
+    """``AAAA-MM`` of each date, formatted once per distinct date (a year has 366)."""
+    codes, uniques = pd.factorize(dates)
+    labels = pd.Index(uniques).strftime("%Y-%m")
+    label_codes, categories = pd.factorize(labels)
+    return pd.Categorical.from_codes(label_codes[codes], categories=categories)
 
 
 def anonymise_ateliers(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
-    out["mois"] = frame["date"].dt.strftime("%Y-%m")
+    out["mois"] = month_of(frame["date"])
     out["lieu"] = frame["lieu"].astype(object)
     out["thematiques"] = frame["thematiques"].astype(object)
     out["participants"] = frame["participants"].astype("int64")
@@ -124,7 +139,7 @@ def anonymise_ateliers(frame: pd.DataFrame) -> pd.DataFrame:
 def anonymise_formations(frame: pd.DataFrame) -> pd.DataFrame:
     # ``theme`` is free text: it was never parsed, and it is not carried further.
     out = pd.DataFrame(index=frame.index)
-    out["mois"] = frame["date"].dt.strftime("%Y-%m")
+    out["mois"] = month_of(frame["date"])
     out["inscrits"] = frame["inscrits"].astype("int64")
     out["presents"] = frame["presents"].astype("int64")
     out["public"] = _code_or_missing(frame, "public")

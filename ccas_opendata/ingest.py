@@ -11,8 +11,10 @@ so later stages (Great Expectations included) can point at rows the agent can fi
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
+from collections.abc import Callable
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,18 +104,30 @@ def find_input_files(input_dir: Path) -> dict[str, Path]:
 
 # --- reading cells as text ------------------------------------------------------------
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    try:
-        text_head = raw[:65536].decode("utf-8-sig")
-        encoding = "utf-8-sig"
-        raw.decode("utf-8-sig")  # the whole file, not just its head, must be UTF-8
-    except UnicodeDecodeError:
-        encoding, text_head = "cp1252", raw[:65536].decode("cp1252", errors="replace")
-    first_line = text_head.splitlines()[0] if text_head else ""
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8, read in chunks (a year can be 200 MB)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(path, "rb") as f:
+        try:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _read_csv(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
+    encoding = "utf-8-sig" if _is_utf8(path) else "cp1252"
+    with open(path, encoding=encoding, errors="replace") as f:
+        first_line = f.readline()
     sep = ";" if first_line.count(";") > first_line.count(",") else ","
+    # Columns outside the contract (identifiers, free text) are never even loaded;
+    # every cell is read as a category: a year has few distinct dates, codes or
+    # durations, so parsing the distinct values is enough and memory stays small.
     return pd.read_csv(
-        path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False, na_filter=False, skipinitialspace=False
+        path, sep=sep, encoding=encoding, dtype="category", keep_default_na=False, na_filter=False,
+        usecols=lambda name: keep(name),
     )
 
 
@@ -132,26 +146,37 @@ def _cell_to_text(value: object) -> str:
     return str(value)
 
 
-def _read_spreadsheet(path: Path) -> pd.DataFrame:
+def _read_spreadsheet(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
     engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
     frame = pd.read_excel(path, engine=engine, dtype=object, header=0)
     frame = frame.dropna(how="all")
     frame.columns = [_cell_to_text(c) for c in frame.columns]
-    return frame.map(_cell_to_text)
+    frame = frame[[c for c in frame.columns if keep(c)]]
+    return frame.map(_cell_to_text).astype("category")
 
 
-def read_text_table(path: Path) -> pd.DataFrame:
-    """All cells as stripped text, index = the row number in the file."""
-    frame = _read_csv(path) if path.suffix.lower() == ".csv" else _read_spreadsheet(path)
+def read_header(path: Path) -> list[str]:
+    """The column names of a file, without reading its rows."""
+    if path.suffix.lower() == ".csv":
+        encoding = "utf-8-sig" if _is_utf8(path) else "cp1252"
+        with open(path, encoding=encoding, errors="replace") as f:
+            first_line = f.readline()
+        sep = ";" if first_line.count(";") > first_line.count(",") else ","
+        return list(pd.read_csv(path, sep=sep, encoding=encoding, nrows=0).columns)
+    engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
+    return [_cell_to_text(c) for c in pd.read_excel(path, engine=engine, nrows=0).columns]
+
+
+def read_text_table(path: Path, keep: Callable[[str], bool] = lambda _: True) -> pd.DataFrame:
+    """The kept columns, every cell as (categorical) text, index = the row number in the file."""
+    frame = _read_csv(path, keep) if path.suffix.lower() == ".csv" else _read_spreadsheet(path, keep)
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     return frame
 
 
 # --- parsing ----------------------------------------------------------------------------
-
-def _fold_text(series: pd.Series) -> pd.Series:
-    return series.astype(str).str.strip().str.lower()
-
+# Each parser takes the distinct values of a column (stripped text) and returns their
+# parsed values and whether each is malformed; rows then take their value by code.
 
 def _parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     iso = values.str.match(_ISO_DATE)
@@ -182,8 +207,19 @@ def _parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _parse_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parts = values.str.lower().str.replace(r"\s*[|,;]\s*", "|", regex=True).str.strip("|")
-    return parts, pd.Series(False, index=values.index)
+    return parts.astype(object), pd.Series(False, index=values.index)
 
+
+def _parse_code(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return values.str.lower().astype(object), pd.Series(False, index=values.index)
+
+
+def _keep_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    return values.astype(object), pd.Series(False, index=values.index)
+
+
+PARSERS = {"date": _parse_date, "integer": _parse_integer, "boolean": _parse_boolean, "codes": _parse_codes, "code": _parse_code, "pseudonymous": _keep_text}
+TEXT_KINDS = ("code", "codes", "pseudonymous")
 
 EXPECTED_TEXT = {
     "date": "date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA",
@@ -192,18 +228,30 @@ EXPECTED_TEXT = {
 }
 
 
-def parse_table(name: str, file: str, text: pd.DataFrame) -> Table:
-    """Keep the contract's columns of ``text`` and parse them; raise InvalidInput listing
-    every missing column and every unparsable cell (by row and column)."""
+def _distinct(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """(distinct stripped texts, the code of each row into them)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.astype(str).astype("category")
+    uniques = pd.Series(column.cat.categories.astype(str), dtype=object).str.strip()
+    return uniques, column.cat.codes.to_numpy()
+
+
+def _rows(flags: np.ndarray, index: pd.Index) -> tuple[tuple[int, ...], int]:
+    rows = index[flags]
+    return tuple(int(r) for r in rows[:10]), int(flags.sum())
+
+
+def parse_table(name: str, file: str, text: pd.DataFrame, header: list[str] | None = None) -> Table:
+    """Parse the contract columns of ``text``; raise InvalidInput listing every missing
+    column and every unparsable cell (by row and column)."""
     spec = contract()["tables"][name]["columns"]
     identifiers = {normalise_header(c) for c in contract()["identifier_columns"]}
-    header = {normalise_header(c): c for c in text.columns}
-
-    dropped_identifiers = sorted(h for h in header if h in identifiers)
-    dropped_unknown = sorted(h for h in header if h not in spec and h not in identifiers and h)
-    # Drop before any value is looked at: from here on only contract columns exist.
-    text = text[[header[h] for h in header if h in spec]]
+    names = [normalise_header(c) for c in (header if header is not None else text.columns)]
+    dropped_identifiers = sorted({h for h in names if h in identifiers})
+    dropped_unknown = sorted({h for h in names if h not in spec and h not in identifiers and h})
+    text = text[[c for c in text.columns if normalise_header(c) in spec]]
     text.columns = [normalise_header(c) for c in text.columns]
+    text = text.loc[:, ~text.columns.duplicated()]
 
     problems: list[Problem] = []
     for column, col_spec in spec.items():
@@ -212,44 +260,40 @@ def parse_table(name: str, file: str, text: pd.DataFrame) -> Table:
     if problems:
         raise InvalidInput(problems)
 
-    parsed: dict[str, pd.Series] = {}
+    parsed: dict[str, object] = {}
     for column in text.columns:
         kind = spec[column]["type"]
         if kind == "free_text":
             continue  # read by nothing: free text never leaves ingestion
-        values = text[column].astype(str).str.strip()
-        empty = values == ""
-        if kind == "date":
-            out, bad = _parse_date(values)
-        elif kind == "integer":
-            out, bad = _parse_integer(values)
-        elif kind == "boolean":
-            out, bad = _parse_boolean(values)
-        elif kind == "codes":
-            out, bad = _parse_codes(values)
-        elif kind == "code":
-            out, bad = values.str.lower(), pd.Series(False, index=values.index)
-        else:  # pseudonymous: kept verbatim, only ever hashed
-            out, bad = values, pd.Series(False, index=values.index)
-        bad = bad & ~empty
+        uniques, codes = _distinct(text[column])
+        values, bad = PARSERS[kind](uniques)
+        empty = (uniques == "").to_numpy()
+        bad = bad.to_numpy() & ~empty
         if bad.any():
-            rows = bad[bad].index
-            problems.append(Problem(file, column, EXPECTED_TEXT[kind] + ".", tuple(int(r) for r in rows[:10]), int(bad.sum())))
+            rows, count = _rows(bad[codes], text.index)
+            problems.append(Problem(file, column, EXPECTED_TEXT[kind] + ".", rows, count))
         if spec[column].get("required") and empty.any():
-            rows = empty[empty].index
-            problems.append(Problem(file, column, "valeur obligatoire manquante.", tuple(int(r) for r in rows[:10]), int(empty.sum())))
-        if kind in ("code", "codes", "pseudonymous"):
-            out = out.where(~empty, None)
-        parsed[column] = out
+            rows, count = _rows(empty[codes], text.index)
+            if count:
+                problems.append(Problem(file, column, "valeur obligatoire manquante.", rows, count))
+        if kind in TEXT_KINDS:
+            values = values.where(~empty, None)
+            categories, value_codes = pd.factorize(values, use_na_sentinel=True)[::-1]
+            parsed[column] = pd.Categorical.from_codes(value_codes[codes], categories=categories.astype(str)) if len(categories) else pd.Categorical([None] * len(codes))
+        else:
+            parsed[column] = values.array.take(codes)
     if problems:
         raise InvalidInput(problems)
     return Table(name, file, pd.DataFrame(parsed, index=text.index), dropped_identifiers, dropped_unknown)
 
 
 def read_records(input_dir: Path) -> Records:
-    """Read every contract table found in ``input_dir``."""
+    """Read every contract table found in ``input_dir``. Only the contract's columns are
+    loaded from the files: identifiers and free text are named in a warning, never read."""
     tables = {}
     for name, path in find_input_files(input_dir).items():
-        text = read_text_table(path)
-        tables[name] = parse_table(name, path.name, text)
+        spec = contract()["tables"][name]["columns"]
+        header = read_header(path)
+        text = read_text_table(path, keep=lambda column, spec=spec: normalise_header(column) in spec)
+        tables[name] = parse_table(name, path.name, text, header)
     return Records(tables)

@@ -142,8 +142,21 @@ class PublishResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def refuse_rewriting_history(folder: Path, year: int) -> None:
+    """A year is never republished once a later one is out: the later year's
+    evolutions, and the cross-year audit, rest on its published figures."""
+    later = [y for y in published_years(folder) if y > year]
+    if later:
+        raise CcasError(
+            f"L'année {later[0]} est déjà publiée : republier {year} changerait les chiffres sur lesquels "
+            f"reposent ses évolutions.",
+            advice="Publiez les années dans l'ordre ; pour corriger une année ancienne, contactez l'équipe technique.",
+        )
+
+
 def stage_publish(ctx: Context) -> PublishResult:
     """Swap the staged package in and rebuild ``publish/``, all or nothing."""
+    refuse_rewriting_history(ctx.folder, ctx.year)
     staged = ctx.staged_package
     if not (staged / "datapackage.json").exists():
         raise StageOrderError(f"Aucun paquet préparé pour {ctx.year} : lancez d'abord « ccas-opendata package ».")
@@ -214,13 +227,7 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
     """Every stage in order for ``year``; on any failure nothing published changes."""
     start = time.perf_counter()
     ctx = open_context(folder, year, progress)
-    later = [y for y in published_years(folder) if y > year]
-    if later:
-        raise CcasError(
-            f"L'année {later[0]} est déjà publiée : republier {year} changerait les chiffres sur lesquels "
-            f"reposent ses évolutions.",
-            advice="Publiez les années dans l'ordre ; pour corriger une année ancienne, contactez l'équipe technique.",
-        )
+    refuse_rewriting_history(folder, year)
     shutil.rmtree(ctx.work, ignore_errors=True)
     steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication"]
     numbered = lambda n: progress(f"[{n}/{len(steps)}] {steps[n - 1]}")  # noqa: E731

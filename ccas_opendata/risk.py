@@ -10,6 +10,8 @@ anonymisation techniques.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from .aggregate import ENSEMBLE, MULTI_VALUED
@@ -34,7 +36,7 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         if row.lieu != ENSEMBLE:
             mask &= records["lieu"] == row.lieu
         if row.dimension in MULTI_VALUED:
-            mask &= records[MULTI_VALUED[row.dimension]].str.split("|").map(lambda codes, m=row.modalite: m in codes)
+            mask &= records[MULTI_VALUED[row.dimension]].str.contains(rf"(?:^|\|){re.escape(row.modalite)}(?:\||$)", regex=True)
         elif row.dimension != ENSEMBLE:
             mask &= records[row.dimension].astype(str) == row.modalite
         touched |= mask

@@ -1,0 +1,177 @@
+"""Benchmark (``make bench``): speed and memory of a release, speed of the site.
+
+1. A deterministic year of 1,000,000 accompaniments (Excel-style CSV: Windows-1252,
+   ``;``, JJ/MM/AAAA dates) is released end to end in a child process; its wall time
+   and peak memory (max RSS) are measured.
+2. In the same run, a bare pandas script reads the same file and computes the same
+   breakdowns (counts and distinct persons by month, site, every dimension and
+   site × dimension, duration mean and median): the ratio release / pandas is the
+   cost of everything else (GX, secrecy, packaging, publishing). Targets: ratio ≤ 4,
+   peak memory ≤ 2 GiB.
+3. The site under a bounded load on 127.0.0.1 (a fixed number of requests, a few
+   concurrent clients): citizens' pages against Datasette's own JSON API.
+
+Figures are reported as measured in this one run; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out"
+YEAR = 2024
+KEY = "cle-de-banc-d-essai-" + "b" * 20
+
+BARE_PANDAS = textwrap.dedent('''
+    import sys, time
+    import pandas as pd
+    start = time.perf_counter()
+    f = pd.read_csv(sys.argv[1], sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    f.columns = [c.lower() for c in f.columns]
+    f["mois"] = pd.to_datetime(f["date"], format="%d/%m/%Y").dt.strftime("%Y-%m")
+    f["duree"] = f["durée"].astype(int)
+    dims = ["genre", "situation", "composition familiale", "quartier", "autonomie", "orientation", "canal", "satisfaction",
+            "type de lieu", "intervenant", "premier accompagnement"]
+    out = [f.groupby("mois").agg(n=("duree", "size"), p=("usager", "nunique")),
+           f.groupby("lieu").agg(n=("duree", "size"), p=("usager", "nunique"), m=("duree", "mean"), med=("duree", "median"))]
+    for d in dims:
+        out.append(f.groupby(d).agg(n=("duree", "size"), p=("usager", "nunique")))
+        out.append(f.groupby(["lieu", d]).agg(n=("duree", "size"), p=("usager", "nunique")))
+    for multi in ("thématiques", "matériel"):
+        e = f.assign(t=f[multi].str.split("|")).explode("t")
+        out.append(e.groupby("t").agg(n=("duree", "size"), p=("usager", "nunique")))
+        out.append(e.groupby(["lieu", "t"]).agg(n=("duree", "size"), p=("usager", "nunique")))
+    print(sum(len(o) for o in out), time.perf_counter() - start)
+''')
+
+
+def run_child(command: list[str], env: dict | None = None) -> tuple[float, int, str]:
+    """Wall time, peak RSS (bytes) and output of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"échec de {' '.join(command[:3])}…\n{result.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest child so far: run the biggest one first.
+    return wall, max(peak, before) * 1024, result.stdout + result.stderr
+
+
+def make_input(size: int) -> Path:
+    from ccas_opendata.config import read_publisher
+    from ccas_opendata.demo import synthetic_accompagnements, synthetic_ateliers, synthetic_formations, write_table
+
+    inputs = OUT / f"entrees-{size}"
+    marker = inputs / "accompagnements.csv"
+    if marker.exists():
+        return inputs
+    print(f"Génération de {size:,} accompagnements".replace(",", " ") + " (déterministe, non chronométrée)…", flush=True)
+    publisher = read_publisher(REPO)
+    inputs.mkdir(parents=True, exist_ok=True)
+    write_table(synthetic_accompagnements(YEAR, size, publisher, seed=42), inputs / "accompagnements", "csv-excel")
+    write_table(synthetic_ateliers(YEAR, publisher, seed=42, size=400), inputs / "ateliers", "csv-excel")
+    write_table(synthetic_formations(YEAR, seed=42, size=40), inputs / "formations", "csv-excel")
+    return inputs
+
+
+def bench_release(size: int) -> dict:
+    inputs = make_input(size)
+    folder = OUT / "ccas"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copytree(REPO / "metadata", folder / "metadata")
+    env = dict(os.environ, CCAS_OPENDATA_CLE=KEY, SOURCE_DATE_EPOCH="1767225600")
+    release_time, release_rss, log = run_child([sys.executable, "-m", "ccas_opendata", "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)], env)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
+        script.write(BARE_PANDAS)
+    pandas_time, _, _ = run_child([sys.executable, script.name, str(inputs / "accompagnements.csv")])
+    os.unlink(script.name)
+    return {
+        "accompagnements": size,
+        "release_s": round(release_time, 2),
+        "pandas_s": round(pandas_time, 2),
+        "ratio": round(release_time / pandas_time, 2),
+        "peak_rss_mib": round(release_rss / 2**20),
+        "summary": [l for l in log.splitlines() if l.startswith("  ")][-5:],
+        "folder": folder,
+    }
+
+
+def load(url: str, requests: int, clients: int) -> float:
+    """Requests per second for a bounded number of GETs from a few threads."""
+    with httpx.Client(timeout=30) as client:
+        client.get(url).raise_for_status()  # warm caches, fail early
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            statuses = list(pool.map(lambda _: client.get(url).status_code, range(requests)))
+        elapsed = time.perf_counter() - start
+    assert all(s == 200 for s in statuses), set(statuses)
+    return requests / elapsed
+
+
+def bench_site(folder: Path, requests: int, clients: int) -> dict:
+    port = 8765
+    server = subprocess.Popen([sys.executable, "-m", "ccas_opendata", "serve", "--dossier", str(folder), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/-/versions.json").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        urls = {
+            "api_json": f"/indicateurs/indicateurs.json?annee={YEAR}&indicateur=accompagnements&dimension=ensemble&_shape=array",
+            "accueil": "/",
+            "bilan": f"/bilan/{YEAR}",
+            "indicateur": "/indicateur/accompagnements",
+            "datasette_table_html": f"/indicateurs/indicateurs?annee={YEAR}",
+        }
+        rates = {name: round(load(base + path, requests, clients), 1) for name, path in urls.items()}
+    finally:
+        server.terminate()
+        server.wait(10)
+    rates["ratio_bilan_sur_api_json"] = round(rates["bilan"] / rates["api_json"], 2)
+    rates["ratio_accueil_sur_api_json"] = round(rates["accueil"] / rates["api_json"], 2)
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--taille", type=int, default=1_000_000, help="accompagnements de l'année de test")
+    parser.add_argument("--requetes", type=int, default=1000, help="requêtes par page pour la charge du site")
+    parser.add_argument("--clients", type=int, default=4, help="clients simultanés")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    release = bench_release(args.taille)
+    print(f"\nRelease de {release['accompagnements']:,} accompagnements".replace(",", " "))
+    print(f"  durée            : {release['release_s']} s (pandas nu : {release['pandas_s']} s)")
+    print(f"  rapport          : {release['ratio']} (cible ≤ 4)")
+    print(f"  mémoire maximale : {release['peak_rss_mib']} Mio (cible ≤ 2048)")
+    site = bench_site(release["folder"], args.requetes, args.clients)
+    print(f"\nSite sous charge bornée ({args.requetes} requêtes, {args.clients} clients, 127.0.0.1), requêtes/s :")
+    for name, rate in site.items():
+        print(f"  {name:28} {rate}")
+    result = {k: v for k, v in release.items() if k != "folder"} | {"site": site}
+    (OUT / "resultats.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\nRésultats : {OUT / 'resultats.json'}")
+
+
+if __name__ == "__main__":
+    main()
