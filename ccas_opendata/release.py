@@ -230,7 +230,9 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
     refuse_rewriting_history(folder, year)
     shutil.rmtree(ctx.work, ignore_errors=True)
     steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication"]
-    numbered = lambda n: progress(f"[{n}/{len(steps)}] {steps[n - 1]}")  # noqa: E731
+    def numbered(n: int) -> None:
+        elapsed = time.perf_counter() - start
+        progress(f"[{n}/{len(steps)}] {steps[n - 1]}" + (f" ({elapsed:.1f} s écoulées)".replace(".", ",") if n > 1 else ""))
     try:
         numbered(1)
         tables = stage_anonymise(ctx, input_dir, key, write=False)

@@ -40,7 +40,7 @@ BARE_PANDAS = textwrap.dedent('''
     import sys, time
     import pandas as pd
     start = time.perf_counter()
-    f = pd.read_csv(sys.argv[1], sep=";", encoding="cp1252", dtype=str, keep_default_na=False)
+    f = pd.read_csv(sys.argv[1], sep=";", encoding="cp1252", dtype=sys.argv[2], keep_default_na=False)
     f.columns = [c.lower() for c in f.columns]
     f["mois"] = pd.to_datetime(f["date"], format="%d/%m/%Y").dt.strftime("%Y-%m")
     f["duree"] = f["durée"].astype(int)
@@ -99,12 +99,18 @@ def bench_release(size: int) -> dict:
     release_time, release_rss, log = run_child([sys.executable, "-m", "ccas_opendata", "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)], env)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
         script.write(BARE_PANDAS)
-    pandas_time, _, _ = run_child([sys.executable, script.name, str(inputs / "accompagnements.csv")])
+    # Two baselines: the script as anyone would write it (text columns), and the same
+    # script reading codes as categories (what the release does). The ratio is taken
+    # against the faster one.
+    pandas_text, _, _ = run_child([sys.executable, script.name, str(inputs / "accompagnements.csv"), "str"])
+    pandas_categories, _, _ = run_child([sys.executable, script.name, str(inputs / "accompagnements.csv"), "category"])
     os.unlink(script.name)
+    pandas_time = min(pandas_text, pandas_categories)
     return {
         "accompagnements": size,
         "release_s": round(release_time, 2),
-        "pandas_s": round(pandas_time, 2),
+        "pandas_texte_s": round(pandas_text, 2),
+        "pandas_categories_s": round(pandas_categories, 2),
         "ratio": round(release_time / pandas_time, 2),
         "peak_rss_mib": round(release_rss / 2**20),
         "summary": [l for l in log.splitlines() if l.startswith("  ")][-5:],
@@ -161,8 +167,9 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     release = bench_release(args.taille)
     print(f"\nRelease de {release['accompagnements']:,} accompagnements".replace(",", " "))
-    print(f"  durée            : {release['release_s']} s (pandas nu : {release['pandas_s']} s)")
-    print(f"  rapport          : {release['ratio']} (cible ≤ 4)")
+    print(f"  durée            : {release['release_s']} s")
+    print(f"  pandas nu        : {release['pandas_texte_s']} s (colonnes texte), {release['pandas_categories_s']} s (catégories)")
+    print(f"  rapport          : {release['ratio']} au plus rapide des deux (cible ≤ 4)")
     print(f"  mémoire maximale : {release['peak_rss_mib']} Mio (cible ≤ 2048)")
     site = bench_site(release["folder"], args.requetes, args.clients)
     print(f"\nSite sous charge bornée ({args.requetes} requêtes, {args.clients} clients, 127.0.0.1), requêtes/s :")
