@@ -56,6 +56,9 @@ class Context:
 
 
 def open_context(folder: Path, year: int, progress: Progress = _quiet) -> Context:
+    # Absolute from here on: GX's Data Docs and the swap renames need stable paths
+    # whatever the current directory (``--dossier`` defaults to ".").
+    folder = folder.resolve()
     publisher = read_publisher(folder)
     catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
     return Context(folder, year, publisher, catalogue, progress)
@@ -227,6 +230,7 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
     """Every stage in order for ``year``; on any failure nothing published changes."""
     start = time.perf_counter()
     ctx = open_context(folder, year, progress)
+    folder = ctx.folder
     refuse_rewriting_history(folder, year)
     shutil.rmtree(ctx.work, ignore_errors=True)
     steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication"]

@@ -192,3 +192,11 @@ def test_init_creates_a_folder_that_releases(tmp_path: Path, small_inputs):
     refused = release(target, 2023, small_inputs[2023])
     assert refused.exit_code == 1 and "organisation.yml" in refused.stderr
     assert invoke("init", target).exit_code == 1  # never overwrites
+
+
+def test_release_from_inside_the_folder_with_the_default_dossier(folder: Path, small_inputs, monkeypatch):
+    """``--dossier`` defaults to ".": relative paths must work all the way (Data Docs included)."""
+    monkeypatch.chdir(folder)
+    result = invoke("release", "--annee", 2023, small_inputs[2023])
+    assert result.exit_code == 0, result
+    assert (folder / "publish" / "static" / "qualite" / "2023" / "index.html").exists()
