@@ -33,7 +33,9 @@ def _scale(bars: list[Bar]) -> float:
 
 def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous: str | None = None, legend_current: str = "") -> str:
     """One bar per category, label on the left, figure at the end of the bar."""
-    label_width, bar_width, row = 230, 330, 26
+    # Room for the longest label (about 7 px a character at 13 px), within reason.
+    label_width = min(max([len(b.label) for b in bars] + [10]) * 7 + 12, 330)
+    bar_width, row = 330, 26
     height = row * len(bars) + (24 if legend_previous else 8)
     top = 20 if legend_previous else 4
     maximum = _scale(bars)

@@ -65,6 +65,12 @@ def cle_option(function):
     )(function)
 
 
+def year_command(function):
+    """A command that works on one year of a publication folder: the shared options
+    and the translation of domain errors, defined once."""
+    return cli.command()(dossier_option(annee_option()(user_errors(function))))
+
+
 def _progress(message: str) -> None:
     click.echo(message, err=True)
 
@@ -105,12 +111,9 @@ def init(dossier: Path):
     click.echo("Complétez les fichiers de metadata/ puis lancez « ccas-opendata release --annee AAAA DOSSIER_D_ENTREE ».")
 
 
-@cli.command()
-@dossier_option
-@annee_option()
+@year_command
 @cle_option
 @click.argument("entrees", type=click.Path(path_type=Path))
-@user_errors
 def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
     """Étape 1 : lire, contrôler et anonymiser les fichiers d'une année.
 
@@ -130,10 +133,7 @@ def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path
     click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {work_dir(dossier, annee) / 'anonymise'}.")
 
 
-@cli.command()
-@dossier_option
-@annee_option()
-@user_errors
+@year_command
 def aggregate(dossier: Path, annee: int):
     """Étape 2 : calculer les indicateurs et appliquer le secret statistique.
 
@@ -148,11 +148,8 @@ def aggregate(dossier: Path, annee: int):
     click.echo(f"{len(table)} chiffres calculés, {int((table['secret'] != '').sum())} sous secret ; audit du secret réussi.")
 
 
-@cli.command()
-@dossier_option
-@annee_option()
+@year_command
 @click.option("--json", "as_json", is_flag=True, help="Écrire le résultat en JSON (pour un script).")
-@user_errors
 def validate(dossier: Path, annee: int, as_json: bool):
     """Étape 3 : contrôler les tables à publier avec Great Expectations.
 
@@ -179,10 +176,7 @@ def validate(dossier: Path, annee: int, as_json: bool):
         click.echo(f"Tables valides : {report.evaluated} contrôles réussis.")
 
 
-@cli.command()
-@dossier_option
-@annee_option()
-@user_errors
+@year_command
 def package(dossier: Path, annee: int):
     """Étape 4 : écrire et valider le paquet de données Frictionless de l'année.
 
@@ -196,10 +190,7 @@ def package(dossier: Path, annee: int):
     click.echo(f"Paquet prêt et valide : {path}")
 
 
-@cli.command()
-@dossier_option
-@annee_option()
-@user_errors
+@year_command
 def publish(dossier: Path, annee: int):
     """Étape 5 : mettre en ligne le paquet préparé et reconstruire publish/.
 
@@ -216,12 +207,9 @@ def publish(dossier: Path, annee: int):
     click.echo(f"Publié. Années en ligne : {', '.join(map(str, result.years))}.")
 
 
-@cli.command()
-@dossier_option
-@annee_option()
+@year_command
 @cle_option
 @click.argument("entrees", type=click.Path(path_type=Path))
-@user_errors
 def release(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
     """Publier une année : toutes les étapes dans l'ordre, tout ou rien.
 

@@ -205,13 +205,32 @@ def _parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, ~(is_true | is_false)
 
 
-def _parse_codes(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    parts = values.str.lower().str.replace(r"\s*[|,;]\s*", "|", regex=True).str.strip("|")
-    return parts.astype(object), pd.Series(False, index=values.index)
+def fold_code(value: str, known: dict[str, str] | None = None) -> str:
+    """``"Demandeur d'emploi"`` → ``"demandeur_emploi"``: exports often carry the label
+    rather than the code. Case, accents, spaces and punctuation are folded; where the
+    column has a closed list, a value that matches a code but for French articles
+    (« de », « du », « d' »…) is mapped to it. Anything else is kept, folded, for the
+    expectation suite to reject."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii").lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", folded) if w]
+    code = "_".join(words)
+    if known and code not in known.values():
+        code = known.get("_".join(w for w in words if w not in _ARTICLES), code)
+    return code
 
 
-def _parse_code(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return values.str.lower().astype(object), pd.Series(False, index=values.index)
+def _loose_lookup(codes: list[str]) -> dict[str, str]:
+    return {"_".join(w for w in c.split("_") if w not in _ARTICLES): c for c in codes}
+
+
+def _parse_codes(values: pd.Series, known: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
+    parts = values.str.split(r"\s*[|,;]\s*", regex=True)
+    joined = parts.map(lambda items: "|".join(fold_code(i, known) for i in items if i.strip()))
+    return joined.astype(object), pd.Series(False, index=values.index)
+
+
+def _parse_code(values: pd.Series, known: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
+    return values.map(lambda v: fold_code(v, known)).astype(object), pd.Series(False, index=values.index)
 
 
 def _keep_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -228,12 +247,35 @@ EXPECTED_TEXT = {
 }
 
 
+def _closed_list(column_spec: dict) -> dict[str, str] | None:
+    """The contract's codes for a column (``$genre``…), None for publisher-defined lists."""
+    references = column_spec.get("values")
+    references = references if isinstance(references, list) else [references]
+    codes: list[str] = []
+    for reference in references:
+        name = str(reference).lstrip("$")
+        if name not in contract()["codes"]:
+            return None
+        codes += contract()["codes"][name]
+    return _loose_lookup(codes)
+
+
 def _distinct(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """(distinct stripped texts, the code of each row into them)."""
     if not isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype(str).astype("category")
     uniques = pd.Series(column.cat.categories.astype(str), dtype=object).str.strip()
     return uniques, column.cat.codes.to_numpy()
+
+
+def _drop_blank_rows(text: pd.DataFrame) -> pd.DataFrame:
+    """Rows with every cell empty (office software writes ";;;;" lines after a table)
+    are not records. The index keeps the file's row numbers of the others."""
+    blank = np.ones(len(text), dtype=bool)
+    for column in text.columns:
+        uniques, codes = _distinct(text[column])
+        blank &= (uniques == "").to_numpy()[codes] if len(uniques) else True
+    return text[~blank] if blank.any() else text
 
 
 def _rows(flags: np.ndarray, index: pd.Index) -> tuple[tuple[int, ...], int]:
@@ -253,6 +295,7 @@ def parse_table(name: str, file: str, text: pd.DataFrame, header: list[str] | No
     text.columns = [normalise_header(c) for c in text.columns]
     text = text.loc[:, ~text.columns.duplicated()]
 
+    text = _drop_blank_rows(text)
     problems: list[Problem] = []
     for column, col_spec in spec.items():
         if col_spec.get("required") and column not in text.columns:
@@ -266,7 +309,10 @@ def parse_table(name: str, file: str, text: pd.DataFrame, header: list[str] | No
         if kind == "free_text":
             continue  # read by nothing: free text never leaves ingestion
         uniques, codes = _distinct(text[column])
-        values, bad = PARSERS[kind](uniques)
+        if kind in ("code", "codes"):
+            values, bad = PARSERS[kind](uniques, _closed_list(spec[column]))
+        else:
+            values, bad = PARSERS[kind](uniques)
         empty = (uniques == "").to_numpy()
         bad = bad.to_numpy() & ~empty
         if bad.any():

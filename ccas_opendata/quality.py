@@ -165,7 +165,7 @@ def validate_records(tables: dict[str, pd.DataFrame], files: dict[str, str], pub
     parameters = raw_parameters(publisher, year)
     reports = [validator.validate(RAW_SUITES[name], frame, parameters) for name, frame in tables.items()]
     problems = [
-        Problem(files[name], f.column, f.message + ".", tuple(f.rows[:10]), f.count)
+        Problem(files[name], f.column, f"{f.message} (contrôle {f.expectation}).", tuple(f.rows[:10]), f.count)
         for name, report in zip(tables, reports) for f in report.failures
     ]
     if problems:

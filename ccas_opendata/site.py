@@ -186,7 +186,8 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
         keep = [i for i, b in enumerate(bars) if b.value != 0]
         bars, rows = [bars[i] for i in keep], [rows[i] for i in keep]
     what = pub.definitions[indicateur]["libelle"]
-    title = f"{what} par {pub.dimension_label(dimension).lower()}, {year}"
+    label = pub.dimension_label(dimension)
+    title = f"{what} par {label[0].lower() + label[1:]}, {year}"
     previous = f"{year - 1}" if (year - 1) in pub.years else None
     chart = Markup(horizontal_bars(f"graphique-{source}-{dimension}", title, bars, previous, str(year)))
     cols = ("Catégorie", what) + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())

@@ -98,3 +98,24 @@ def test_unknown_and_identifier_columns_are_dropped_with_a_warning(tmp_path):
     assert table.dropped_identifiers == ["commentaire", "courriel", "nir", "nom", "prenom"]
     assert table.dropped_unknown == ["couleur_preferee"]
     assert any("couleur_preferee" in w for w in records.warnings)
+
+
+def test_labels_typed_instead_of_codes_are_folded_to_the_codes(tmp_path):
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    (inputs / "accompagnements.csv").write_text(
+        "date;lieu;duree;thematiques;situation;composition_familiale;genre;canal\n"
+        "2024-01-02;CCAS Centre;10;Prendre en main du matériel | Social Santé;Demandeur d'emploi;Famille monoparentale;Féminin;Bouche-à-oreille\n"
+        ";;;;;;;\n"
+        "2024-01-03;ccas_centre;15;email;Retraité;Personne seule;masculin;\n"
+        ";;;;;;;\n",
+        encoding="utf-8",
+    )
+    frame = read_records(inputs)["accompagnements"].frame
+    assert list(frame.index) == [2, 4]  # blank lines are not records; row numbers kept
+    first = frame.loc[2]
+    assert first["lieu"] == "ccas_centre"
+    assert first["thematiques"] == "prendre_en_main_du_materiel|social_sante"
+    assert (first["situation"], first["composition_familiale"], first["genre"], first["canal"]) == (
+        "demandeur_emploi", "famille_monoparentale", "feminin", "bouche_a_oreille")
+    assert frame.loc[4, "situation"] == "retraite"
