@@ -46,7 +46,7 @@ def modalities(dimension: str, publisher: Publisher) -> list[str]:
     if dimension == "thematique":
         return codes["thematiques_demarches"] + codes["thematiques_numerique"]
     if dimension == "orientation":
-        return codes["orientation"] + [NOT_REDIRECTED]
+        return codes["orientation"] + [NOT_REDIRECTED, NOT_GIVEN]
     values = list(codes[dimension])
     return values if NOT_GIVEN in values else values + [NOT_GIVEN]
 
@@ -259,6 +259,7 @@ def aggregate(
     """All the cells of the year, unprotected: published columns plus ``source`` and
     ``personnes``. ``previous`` is last year's published table (for ``evolution``)."""
     has_usager = bool(tables["accompagnements"]["usager_connu"].any())
+    unknown = {source: unknown_dimensions(frame) for source, frame in tables.items()}
     stats = {source: GroupStats(source, frame) for source, frame in tables.items()}
     parts: list[pd.DataFrame] = []
     counts: dict[tuple[str, str], pd.Series] = {}
@@ -270,6 +271,8 @@ def aggregate(
         source_stats = stats[indicator.source]
         persons_stat = PERSONS_OF_SOURCE[indicator.source] if measure.persons == "@source" else measure.persons
         for grouping in _groupings(indicator):
+            if grouping.dimension in unknown[indicator.source]:
+                continue  # the records say nothing about it: no breakdown to publish
             index = _full_index(grouping, indicator.source, publisher, year)
             def stat(name: str, grouping=grouping, index=index) -> pd.Series:
                 return source_stats.get(grouping, name).reindex(index)
@@ -300,6 +303,18 @@ def round_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
     values = frame["valeur"].astype("float64")
     rounded = np.floor(values * 10 + 0.5) / 10
     return values.where(frame["indicateur"].isin(counts), rounded)
+
+
+def unknown_dimensions(frame: pd.DataFrame) -> set[str]:
+    """Dimensions on which every record is « non communiqué » (column absent or empty):
+    a breakdown of them would only restate the total."""
+    unknown = set()
+    for column in frame.columns:
+        dimension = {v: k for k, v in MULTI_VALUED.items()}.get(column, column)
+        values = frame[column]
+        if values.dtype.kind not in "biuf" and len(values) and (values.astype(object) == NOT_GIVEN).all():
+            unknown.add(dimension)
+    return unknown
 
 
 def _lookup(frame: pd.DataFrame, code: str) -> pd.Series:

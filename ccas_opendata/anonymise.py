@@ -27,13 +27,6 @@ NOT_GIVEN = "non_communique"
 NOT_REDIRECTED = "aucune"
 WORK_FILES = {"accompagnements": "accompagnements.csv", "ateliers": "ateliers.csv", "formations": "formations.csv"}
 
-# Columns of the anonymised accompaniments, in order. Single-valued dimensions first.
-PERSON_DIMENSIONS = ["tranche_age", "genre", "situation", "composition_familiale", "quartier", "qpv"]
-RECORD_DIMENSIONS = [
-    "premier_accompagnement", "autonomie", "orientation", "canal", "duree_tranche",
-    "satisfaction", "type_lieu", "intervenant",
-]
-MULTI_DIMENSIONS = {"thematique": "thematiques", "materiel": "materiel"}
 
 
 def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
@@ -93,7 +86,8 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
         out[column] = _code_or_missing(frame, column)
     qpv = publisher.qpv_codes
     out["qpv"] = np.where(out["quartier"] == NOT_GIVEN, NOT_GIVEN, np.where(out["quartier"].isin(qpv), "oui", "non"))
-    out["orientation"] = _code_or_missing(frame, "orientation", NOT_REDIRECTED)
+    # An empty cell means "not redirected", but only where the column is kept at all.
+    out["orientation"] = _code_or_missing(frame, "orientation", NOT_REDIRECTED) if "orientation" in frame else NOT_GIVEN
     if "premier_accompagnement" in frame:
         first = frame["premier_accompagnement"]
         out["premier_accompagnement"] = np.where(first.isna(), NOT_GIVEN, np.where(first.fillna(False), "oui", "non"))

@@ -141,24 +141,22 @@ _TRUE = {"oui", "true", "1", "vrai", "o", "yes"}
 _FALSE = {"non", "false", "0", "faux", "n", "no", ""}
 
 
-def _read_csv_rows(path: Path) -> list[dict[str, str]]:
+def _read_csv_rows(path: Path, columns: list[str]) -> list[dict[str, str]]:
+    """Rows of a metadata CSV (UTF-8, ',' or ';'), after checking its header."""
     if not path.exists():
         raise ConfigurationError(f"Fichier de configuration introuvable : {path}")
     with open(path, encoding="utf-8-sig", newline="") as f:
         sample = f.readline()
         f.seek(0)
         delimiter = ";" if sample.count(";") > sample.count(",") else ","
-        return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(f, delimiter=delimiter)]
-
-
-def _require_columns(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
-    present = set(rows[0]) if rows else set()
-    missing = [c for c in columns if c not in present]
-    if missing or not rows:
-        raise ConfigurationError(
-            f"{path.name} : colonne(s) manquante(s) {', '.join(missing) or '(fichier vide)'} ; "
-            f"colonnes attendues : {', '.join(columns)}."
-        )
+        reader = csv.DictReader(f, delimiter=delimiter)
+        header = [(name or "").strip() for name in reader.fieldnames or []]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ConfigurationError(
+                f"{path.name} : colonne(s) manquante(s) {', '.join(missing)} ; colonnes attendues : {', '.join(columns)}."
+            )
+        return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
 
 
 def _check_code(path: Path, line: int, value: str) -> str:
@@ -172,8 +170,9 @@ def _check_code(path: Path, line: int, value: str) -> str:
 
 def read_lieux(folder: Path) -> tuple[Lieu, ...]:
     path = metadata_dir(folder) / "lieux.csv"
-    rows = _read_csv_rows(path)
-    _require_columns(path, rows, ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"])
+    rows = _read_csv_rows(path, ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"])
+    if not rows:
+        raise ConfigurationError(f"{path.name} : déclarez au moins un lieu d'accueil.")
     lieux = []
     for line, row in enumerate(rows, start=2):
         _check_code(path, line, row["code"])
@@ -185,8 +184,8 @@ def read_lieux(folder: Path) -> tuple[Lieu, ...]:
 
 def read_quartiers(folder: Path) -> tuple[Quartier, ...]:
     path = metadata_dir(folder) / "quartiers.csv"
-    rows = _read_csv_rows(path)
-    _require_columns(path, rows, ["code", "nom", "qpv"])
+    # A commune may declare no quartier at all: records then say "hors_commune" or nothing.
+    rows = _read_csv_rows(path, ["code", "nom", "qpv"])
     quartiers = []
     for line, row in enumerate(rows, start=2):
         _check_code(path, line, row["code"])

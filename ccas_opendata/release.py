@@ -203,8 +203,6 @@ def swap_in(folder: Path, year: int, package: Path, site: Path, backup: Path) ->
 @dataclass
 class ReleaseSummary:
     year: int
-    records: float | None
-    persons: float | None
     has_usager: bool
     cells: int
     hidden_primary: int
@@ -214,12 +212,21 @@ class ReleaseSummary:
     seconds: float
 
     def french(self) -> str:
-        fig = lambda v: "secret" if v is None else f"{v:,.0f}".replace(",", " ")  # noqa: E731
+        """What was published, as the agent reads it: only published figures."""
+        fig = lambda v: "secret statistique" if v is None else f"{v:,.0f}".replace(",", "\u00a0")  # noqa: E731
+        people = ""
+        if "usagers" in self.key_figures:
+            people = f", {fig(self.key_figures['usagers'])} personnes distinctes"
+        elif not self.has_usager:
+            people = " (pas de colonne « usager » : chaque ligne compte comme une personne)"
         lines = [
             f"Année {self.year} publiée.",
-            f"  {fig(self.records)} accompagnements, {fig(self.persons)} personnes distinctes" + ("" if self.has_usager else " (pas d'identifiant : une ligne = une personne)") + ".",
+            f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
-            f"  Ateliers : {fig(self.key_figures.get('ateliers'))} ; participants : {fig(self.key_figures.get('participants_ateliers'))}.",
+        ]
+        if "ateliers" in self.key_figures:
+            lines.append(f"  Ateliers : {fig(self.key_figures['ateliers'])} ; participations : {fig(self.key_figures.get('participants_ateliers'))}.")
+        lines += [
             f"  Années en ligne : {', '.join(map(str, self.years))}. Durée : {self.seconds:.1f} s.",
             "  Pour consulter : ccas-opendata serve",
         ]
@@ -259,16 +266,18 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
     records = tables["accompagnements"]
     return ReleaseSummary(
         year=year,
-        records=figure("accompagnements"),
-        persons=figure("usagers"),
         has_usager=bool(records["usager_connu"].any()),
         cells=len(table),
         hidden_primary=int((table["secret"] == "primaire").sum()),
         hidden_secondary=int((table["secret"] == "secondaire").sum()),
-        key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers")},
+        key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers") if _is_published(table, code, year)},
         years=result.years,
         seconds=time.perf_counter() - start,
     )
+
+
+def _is_published(table: pd.DataFrame, code: str, year: int) -> bool:
+    return bool(((table["indicateur"] == code) & (table["periode"] == str(year))).any())
 
 
 def _year_figure(table: pd.DataFrame, code: str, year: int) -> float | None:

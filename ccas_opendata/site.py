@@ -273,7 +273,9 @@ def _bilan(pub: Publication, year: int) -> dict:
             continue
         blocks += [dimension_block(pub, year, d, section.source) for d in section.dimensions]
         figures = [f for f in (key_figure(pub, year, code) for code in section.key_figures) if f]
-        sections.append({"section": section, "blocks": [b for b in blocks if b], "figures": figures})
+        blocks = [b for b in blocks if b]
+        if blocks or figures:  # a section the records say nothing about is left out
+            sections.append({"section": section, "blocks": blocks, "figures": figures})
     return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year]}
 
 

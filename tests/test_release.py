@@ -200,3 +200,27 @@ def test_release_from_inside_the_folder_with_the_default_dossier(folder: Path, s
     result = invoke("release", "--annee", 2023, small_inputs[2023])
     assert result.exit_code == 0, result
     assert (folder / "publish" / "static" / "qualite" / "2023" / "index.html").exists()
+
+
+def test_a_small_ccas_with_the_required_columns_only(tmp_path: Path):
+    """One site, no quartier declared, no usager, no workshops: it still publishes, and
+    breakdowns the records say nothing about are left out rather than printed as 100 %
+    « non communiqué »."""
+    folder = tmp_path / "petite"
+    (folder / "metadata").mkdir(parents=True)
+    (folder / "metadata" / "organisation.yml").write_text(
+        'nom: CCAS de Petite-Ville\nsiret: "26000000000001"\ncommune: "2A004"\ncontact: contact@petite-ville.example\n', encoding="utf-8")
+    (folder / "metadata" / "lieux.csv").write_text("code;nom;adresse;code_postal;commune;code_insee;quartier\nmairie;Mairie;1 place;20000;Petite-Ville;2A004;\n", encoding="utf-8")
+    (folder / "metadata" / "quartiers.csv").write_text("code,nom,qpv,code_qpv\n", encoding="utf-8")
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    lines = ["Date;Lieu;Durée;Thématiques"] + [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024;mairie;{10 + i % 50};{['social_sante', 'email', 'logement'][i % 3]}" for i in range(240)]
+    (inputs / "accompagnements.csv").write_text("\n".join(lines) + "\n", encoding="cp1252")
+    result = release(folder, 2024, inputs)
+    assert result.exit_code == 0, result
+    assert "chaque ligne compte comme une personne" in result.stdout
+    rows = read_rows(folder / "datapackages" / "2024" / "indicateurs.csv")
+    assert {r["dimension"] for r in rows if r["indicateur"] == "accompagnements"} == {"ensemble", "thematique", "duree_tranche"}
+    total = next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+    assert total["valeur"] == "240"
+    assert not any(r["indicateur"] in ("usagers", "ateliers") for r in rows)
