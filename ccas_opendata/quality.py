@@ -130,7 +130,7 @@ class _Validator:
             definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
                 name=suite.name, validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")], result_format=result_format,
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["publication"])], result_format=result_format,
             ))
             run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
             results = next(iter(run.run_results.values()))

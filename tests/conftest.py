@@ -117,13 +117,14 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, folder: Path):
+    """``ccas-opendata serve``, or with ``plain=True`` Datasette itself on ``publish/``."""
+
+    def __init__(self, folder: Path, plain: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(folder), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
+        command = ([sys.executable, "-m", "datasette", "serve", str(folder / "publish"), "--host", "127.0.0.1"] if plain else
+                   [sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(folder)])
+        self.process = subprocess.Popen(command + ["--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

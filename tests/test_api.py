@@ -99,3 +99,17 @@ def test_citizen_pages_are_cacheable(server):
     assert response.status_code == 200
     assert "max-age=3600" in response.headers["cache-control"]
     assert server.get("/bilan/1999").status_code == 404
+
+
+def test_plain_datasette_on_publish_serves_the_same_site(published):
+    """The contract allows ``datasette publish/``: pages, immutability and CORS hold there too."""
+    from conftest import Server
+
+    plain = Server(published, plain=True)
+    try:
+        assert plain.get("/bilan/2024").status_code == 200
+        response = plain.get("/indicateurs/indicateurs.json?annee=2024&_size=1")
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert plain.get("/-/databases.json").json()[0]["is_mutable"] is False
+    finally:
+        plain.stop()

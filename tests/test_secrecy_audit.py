@@ -240,3 +240,26 @@ def test_a_new_year_changes_nothing_of_the_earlier_ones(published_copy, tmp_path
     hidden_2024 = set(old.loc[(old["indicateur"] == "accompagnements") & (old["secret"] != "") & (old["lieu"] == "ensemble") & (old["dimension"] == "thematique"), "modalite"])
     evolutions = new[(new["indicateur"] == "evolution_accompagnements") & (new["secret"] == "")]
     assert not (set(evolutions["modalite"]) & hidden_2024)
+
+
+def test_no_hidden_cell_is_alone_in_a_published_sum(published):
+    """The audit's LP, checked by plain subtraction: in every breakdown whose total is
+    published, across sites and across months, a hidden count never stands alone."""
+    table = pd.read_csv(published / "datapackages" / "2024" / "indicateurs.csv", dtype=str, keep_default_na=False)
+    counts = table[table["indicateur"] == "accompagnements"]
+    additive = {"tranche_age", "genre", "situation", "composition_familiale", "quartier", "qpv", "autonomie", "orientation",
+                "canal", "duree_tranche", "premier_accompagnement", "satisfaction", "type_lieu", "intervenant"}
+    year = counts[counts["periode"] == "2024"]
+
+    def check(cells: pd.DataFrame, total_secret: str, what: str) -> None:
+        if total_secret == "":
+            assert (cells["secret"] != "").sum() != 1, what
+
+    totals = {r.lieu: r.secret for r in year[year["dimension"] == "ensemble"].itertuples()}
+    for (lieu, dimension), cells in year[year["dimension"].isin(additive)].groupby(["lieu", "dimension"]):
+        check(cells, totals[lieu], f"{lieu}/{dimension}")
+    for (dimension, modalite), cells in year[year["dimension"].isin(additive | {"ensemble"})].groupby(["dimension", "modalite"]):
+        check(cells[cells["lieu"] != "ensemble"], cells.loc[cells["lieu"] == "ensemble", "secret"].iloc[0], f"{dimension}/{modalite}")
+    months = counts[(counts["periode"].str.len() == 7) & (counts["lieu"] == "ensemble")]
+    check(months, totals["ensemble"], "mois")
+    assert (year["secret"] != "").any()

@@ -43,6 +43,22 @@ async def serve_page(request):
 
 
 @hookimpl
+def asgi_wrapper():
+    """CORS on every response, so that ``datasette publish/`` (without ``--cors``)
+    serves the API to other sites as ``ccas-opendata serve`` does."""
+    def wrap(app):
+        async def with_cors(scope, receive, send):
+            async def send_with_cors(event):
+                if event["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in event.get("headers", []) if k.lower() != b"access-control-allow-origin"]
+                    event = dict(event, headers=headers + [(b"access-control-allow-origin", b"*")])
+                await send(event)
+            await app(scope, receive, send_with_cors if scope["type"] == "http" else send)
+        return with_cors
+    return wrap
+
+
+@hookimpl
 def register_routes():
     return [
         (r"^/$", serve_page),
