@@ -117,11 +117,18 @@ def _is_utf8(path: Path) -> bool:
     return True
 
 
-def _read_csv(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """(encoding, separator) of a CSV as Excel or LibreOffice wrote it: UTF-8 (with or
+    without BOM) when the whole file decodes so, else Windows-1252; ';' when the header
+    has more of them than commas."""
     encoding = "utf-8-sig" if _is_utf8(path) else "cp1252"
     with open(path, encoding=encoding, errors="replace") as f:
         first_line = f.readline()
-    sep = ";" if first_line.count(";") > first_line.count(",") else ","
+    return encoding, ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def _read_csv(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
+    encoding, sep = csv_dialect(path)
     # Columns outside the contract (identifiers, free text) are never even loaded;
     # every cell is read as a category: a year has few distinct dates, codes or
     # durations, so parsing the distinct values is enough and memory stays small.
@@ -158,10 +165,7 @@ def _read_spreadsheet(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
 def read_header(path: Path) -> list[str]:
     """The column names of a file, without reading its rows."""
     if path.suffix.lower() == ".csv":
-        encoding = "utf-8-sig" if _is_utf8(path) else "cp1252"
-        with open(path, encoding=encoding, errors="replace") as f:
-            first_line = f.readline()
-        sep = ";" if first_line.count(";") > first_line.count(",") else ","
+        encoding, sep = csv_dialect(path)
         return list(pd.read_csv(path, sep=sep, encoding=encoding, nrows=0).columns)
     engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
     return [_cell_to_text(c) for c in pd.read_excel(path, engine=engine, nrows=0).columns]

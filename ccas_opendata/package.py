@@ -14,12 +14,13 @@ import io
 import json
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .aggregate import COLUMNS, ENSEMBLE
+from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import PackageError
@@ -29,8 +30,6 @@ LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee
 
 
 def slug(text: str) -> str:
-    import unicodedata
-
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
 
@@ -58,8 +57,6 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]:
     """The ``indicateurs`` rows as text, in catalogue order then period, lieu, dimension."""
-    from .aggregate import MEASURES
-
     integral = {i.code for i in catalogue.indicators if MEASURES[i.mesure].is_count}
     order = {code: n for n, code in enumerate(catalogue.codes)}
     dim_order = {code: n for n, code in enumerate([ENSEMBLE, *catalogue.dimensions])}

@@ -21,9 +21,9 @@ from pathlib import Path
 import sqlite_utils
 
 from .catalogue import Catalogue
-from .config import PACKAGE_DIR, Publisher
+from .config import Publisher
+from .site import SITE_DIR, canned_queries, render_site
 
-SITE_DIR = PACKAGE_DIR / "site"
 DATABASE = "indicateurs"
 
 SETTINGS = {
@@ -97,8 +97,6 @@ def _column_descriptions(schema: dict) -> dict[str, str]:
 def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
     """Datasette ``metadata.json``: licence, source, per-column descriptions from the
     Table Schemas of the latest package, and the canned queries of the API page."""
-    from .site import canned_queries
-
     licence = publisher.licence_info
     descriptor = read_package(packages[-1]) if packages else {"resources": []}
     schemas = {r["name"]: r.get("schema") for r in descriptor["resources"]}
@@ -149,8 +147,6 @@ def build_publish_dir(
     quality_docs: dict[int, Path],
 ) -> dict[str, int]:
     """Write a complete ``publish/`` into ``target`` (which must not exist)."""
-    from .site import render_site
-
     target.mkdir(parents=True)
     counts = build_database(target / f"{DATABASE}.db", packages)
     (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")

@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
+from .aggregate import ENSEMBLE
 from .catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
 from .config import PACKAGE_DIR, Publisher
@@ -29,7 +30,6 @@ from .formatting import fr_change, fr_date, fr_number, fr_value
 from .package import read_published
 
 SITE_DIR = PACKAGE_DIR / "site"
-ENSEMBLE = "ensemble"
 INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
 
 
