@@ -71,9 +71,19 @@ STAT_COLUMNS = ["_tout", "mois", "lieu", "pid", "duree", "demarche", "sat_rep", 
 
 
 def _explode(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    column = MULTI_VALUED[dimension]
-    slim = frame[[c for c in STAT_COLUMNS if c in frame]].assign(**{dimension: frame[column].astype(object).str.split("|")})
-    return slim.explode(dimension)
+    """One row per (record, code) of a multi-valued column. The codes are split once
+    per distinct combination and joined back on the category code: splitting a
+    million strings costs seconds, a few hundred combinations nothing."""
+    values = frame[MULTI_VALUED[dimension]].astype("category")
+    combinations = values.cat.categories
+    pairs = pd.DataFrame(
+        [(i, code) for i, combination in enumerate(combinations) for code in str(combination).split("|") if code],
+        columns=["_combinaison", dimension],
+    )
+    slim = frame[[c for c in STAT_COLUMNS if c in frame]].assign(_combinaison=values.cat.codes.to_numpy())
+    exploded = slim.merge(pairs, on="_combinaison", how="inner", sort=False).drop(columns="_combinaison")
+    exploded[dimension] = exploded[dimension].astype("category")
+    return exploded
 
 
 @dataclass
@@ -98,6 +108,7 @@ class GroupStats:
         self._exploded: dict[str, pd.DataFrame] = {}
         self._cache: dict[tuple[str, str, str], pd.Series] = {}
         self._persons: dict[tuple[str, str], pd.DataFrame] = {}
+        self._groupbys: dict[tuple[str, str], object] = {}
 
     def _frame_for(self, grouping: Grouping) -> pd.DataFrame:
         if grouping.dimension in MULTI_VALUED:
@@ -115,6 +126,11 @@ class GroupStats:
                 if group not in self._persons:
                     self._persons[group] = _person_table(frame, grouping.by())
                 self._cache[key] = _per_group(PERSON_STATS[stat](self._persons[group]))
+            elif stat in GROUPED_STATS:
+                group = (grouping.ventilation, grouping.dimension)
+                if group not in self._groupbys:  # the keys are factorised once per grouping
+                    self._groupbys[group] = _grouped(frame, grouping.by())
+                self._cache[key] = GROUPED_STATS[stat](self._groupbys[group], frame)
             else:
                 self._cache[key] = STATS[stat](frame, grouping.by())
         return self._cache[key]
@@ -142,18 +158,35 @@ PERSON_STATS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "personnes_qpv": lambda p: p["qpv"] == "oui",
 }
 
-STATS: dict[str, Callable[[pd.DataFrame, object], pd.Series]] = {
-    "n": lambda f, by: _grouped(f, by).size(),
-    "personnes": lambda f, by: _grouped(f, by)["pid"].nunique(),
-    "duree_moyenne": lambda f, by: _grouped(f, by)["duree"].mean(),
-    "duree_mediane": lambda f, by: _grouped(f, by)["duree"].median(),
-    "n_demarche": lambda f, by: _grouped(f, by)["demarche"].sum(),
-    "sat_rep": lambda f, by: _grouped(f, by)["sat_rep"].sum(),
-    "sat_fav": lambda f, by: _grouped(f, by)["sat_fav"].sum(),
-    "personnes_sat": lambda f, by: _grouped(f[f["sat_rep"]], by)["pid"].nunique(),
-    "participants": lambda f, by: _grouped(f, by)["participants"].sum(),
-    "inscrits": lambda f, by: _grouped(f, by)["inscrits"].sum(),
-    "presents": lambda f, by: _grouped(f, by)["presents"].sum(),
+def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
+    """Distinct non-negative integers per group (``nunique``, without hashing a million
+    values per breakdown): pack (group, value) into one int64, sort-unique, count."""
+    ids = groups.ngroup().to_numpy().astype(np.int64)
+    base = int(values.max()) + 1 if len(values) else 1
+    packed = np.sort(ids * base + values)
+    first = np.ones(len(packed), dtype=bool)
+    first[1:] = packed[1:] != packed[:-1]
+    counts = np.bincount(packed[first] // base, minlength=groups.ngroups)
+    return pd.Series(counts, index=groups.size().index)
+
+
+# Statistics read from a cached groupby of the grouping's frame.
+GROUPED_STATS: dict[str, Callable[[object, pd.DataFrame], pd.Series]] = {
+    "n": lambda g, f: g.size(),
+    "personnes": lambda g, f: distinct_per_group(g, f["pid"].to_numpy()),
+    "duree_moyenne": lambda g, f: g["duree"].mean(),
+    "duree_mediane": lambda g, f: g["duree"].median(),
+    "n_demarche": lambda g, f: g["demarche"].sum(),
+    "sat_rep": lambda g, f: g["sat_rep"].sum(),
+    "sat_fav": lambda g, f: g["sat_fav"].sum(),
+    "participants": lambda g, f: g["participants"].sum(),
+    "inscrits": lambda g, f: g["inscrits"].sum(),
+    "presents": lambda g, f: g["presents"].sum(),
+}
+
+# Statistics over a subset of the records.
+STATS: dict[str, Callable[[pd.DataFrame, list[str]], pd.Series]] = {
+    "personnes_sat": lambda f, by: (lambda s: distinct_per_group(_grouped(s, by), s["pid"].to_numpy()))(f[f["sat_rep"]]),
 }
 
 
@@ -312,7 +345,7 @@ def unknown_dimensions(frame: pd.DataFrame) -> set[str]:
     for column in frame.columns:
         dimension = {v: k for k, v in MULTI_VALUED.items()}.get(column, column)
         values = frame[column]
-        if values.dtype.kind not in "biuf" and len(values) and (values.astype(object) == NOT_GIVEN).all():
+        if values.dtype.kind not in "biuf" and len(values) and values.nunique(dropna=False) == 1 and values.iloc[0] == NOT_GIVEN:
             unknown.add(dimension)
     return unknown
 

@@ -263,3 +263,13 @@ def test_no_hidden_cell_is_alone_in_a_published_sum(published):
     months = counts[(counts["periode"].str.len() == 7) & (counts["lieu"] == "ensemble")]
     check(months, totals["ensemble"], "mois")
     assert (year["secret"] != "").any()
+
+
+def test_distinct_per_group_is_nunique():
+    from ccas_opendata.aggregate import _grouped, distinct_per_group
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"lieu": pd.Categorical(rng.choice(["a", "b", "c"], 5000)),
+                          "genre": pd.Categorical(rng.choice(["f", "m"], 5000)), "pid": rng.integers(0, 800, 5000)})
+    groups = _grouped(frame, ["lieu", "genre"])
+    assert distinct_per_group(groups, frame["pid"].to_numpy()).sort_index().equals(groups["pid"].nunique().sort_index())
