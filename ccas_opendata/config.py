@@ -249,12 +249,21 @@ def read_publisher(folder: Path) -> Publisher:
 
 # --- the pseudonymisation key ---------------------------------------------------------
 
+def default_key_file() -> Path:
+    """``$XDG_CONFIG_HOME/ccas-opendata/cle`` (``~/.config/ccas-opendata/cle``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ccas-opendata" / "cle"
+
+
 def load_key(folder: Path, key_file: Path | None = None) -> bytes:
-    """The HMAC key: from ``CCAS_OPENDATA_CLE`` or a key file outside the folder.
+    """The HMAC key: ``--cle-fichier``, else ``CCAS_OPENDATA_CLE``, else the default key
+    file (``~/.config/ccas-opendata/cle``) when it exists.
 
     A key file inside the publication folder could be published or committed with it,
     which would let anyone recompute the pseudonyms: refuse it.
     """
+    if key_file is None and not os.environ.get(KEY_ENV, "").strip() and default_key_file().exists():
+        key_file = default_key_file()
     if key_file is not None:
         key_file = key_file.resolve()
         if key_file.is_relative_to(folder.resolve()):

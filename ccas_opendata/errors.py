@@ -33,8 +33,10 @@ class MissingKeyError(CcasError):
     """No pseudonymisation key was given."""
 
     advice = (
-        "Définissez la variable d'environnement CCAS_OPENDATA_CLE (au moins 32 caractères) "
-        "ou passez --cle-fichier avec un fichier situé hors du dossier de publication."
+        "Créez une clé une fois pour toutes, hors du dossier de publication, par exemple : "
+        "mkdir -p ~/.config/ccas-opendata && python3 -c 'import secrets; print(secrets.token_hex(32))' "
+        "> ~/.config/ccas-opendata/cle && chmod 600 ~/.config/ccas-opendata/cle "
+        "(ou définissez CCAS_OPENDATA_CLE, ou passez --cle-fichier). Gardez-la : elle ne doit jamais être publiée."
     )
 
 

@@ -116,8 +116,9 @@ def test_release_shows_progress_and_a_french_summary(published_copy: Path, small
     assert "sous secret primaire" in result.stdout
 
 
-def test_refuses_to_run_without_a_key(folder: Path, small_inputs, monkeypatch):
+def test_refuses_to_run_without_a_key(folder: Path, small_inputs, monkeypatch, tmp_path):
     monkeypatch.delenv("CCAS_OPENDATA_CLE")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-vide"))
     result = release(folder, 2023, small_inputs[2023])
     assert result.exit_code == 1
     assert "Aucune clé de pseudonymisation" in result.stderr
@@ -131,6 +132,15 @@ def test_refuses_a_key_file_inside_the_folder(folder: Path, small_inputs, monkey
     result = release(folder, 2023, small_inputs[2023], "--cle-fichier", key_file)
     assert result.exit_code == 1
     assert "dans le dossier de publication" in result.stderr
+
+
+def test_default_key_file_is_used(folder: Path, small_inputs, monkeypatch, tmp_path):
+    monkeypatch.delenv("CCAS_OPENDATA_CLE")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "ccas-opendata").mkdir(parents=True)
+    (tmp_path / "config" / "ccas-opendata" / "cle").write_text("z" * 64 + "\n")
+    result = release(folder, 2023, small_inputs[2023])
+    assert result.exit_code == 0, result
 
 
 def test_key_file_outside_the_folder_is_accepted(folder: Path, small_inputs, monkeypatch, tmp_path):
