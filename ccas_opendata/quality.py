@@ -160,6 +160,7 @@ class _Validator:
     def finish_docs(self) -> None:
         if self.docs_dir is not None and self.docs_dir.exists():
             strip_remote_assets(self.docs_dir)
+            list_pages_on_index(self.docs_dir)
 
 
 def validate_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publisher: Publisher, year: int) -> list[Report]:
@@ -216,6 +217,24 @@ def validate_published(
 
 _REMOTE = re.compile(r"""<(script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']https?://[^"']*["'][^>]*>(?:\s*</script>)?""", re.I)
 _REMOTE_ANCHOR = re.compile(r"""<a\b[^>]*\bhref\s*=\s*["']https?://[^"']*["'][^>]*>(.*?)</a>""", re.I | re.S)
+
+
+def list_pages_on_index(directory: Path) -> None:
+    """GX's index lists its pages with a script loaded from a CDN, which the site does
+    not load: write the list into the page itself, in French."""
+    index = directory / "index.html"
+    if not index.exists():
+        return
+    links = []
+    for kind, label in (("validations", "Résultat du contrôle des tables publiées"), ("expectations", "Liste des attentes contrôlées")):
+        for page in sorted((directory / kind).rglob("*.html")):
+            links.append(f'<li><a href="{page.relative_to(directory).as_posix()}">{label}</a></li>')
+    block = ('<section lang="fr" style="font-family: sans-serif; margin: 1rem;"><h1>Contrôle qualité (Great Expectations)</h1>'
+             "<p>Chaque année, avant publication, la table des indicateurs est vérifiée par une suite d'attentes "
+             "(schéma, parts entre 0 et 100, aucun chiffre sous le seuil de secret, mois qui font l'année).</p>"
+             f"<ul>{''.join(links)}</ul></section>")
+    text = index.read_text(encoding="utf-8")
+    index.write_text(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1), encoding="utf-8")
 
 
 def strip_remote_assets(directory: Path) -> None:

@@ -91,7 +91,10 @@ def test_downloads(server):
     package = server.get("/static/paquets/2024/datapackage.json")
     assert package.status_code == 200 and package.json()["name"].endswith("-2024")
     assert server.get("/static/paquets/2023/indicateurs.csv").status_code == 200
-    assert server.get("/static/qualite/2024/index.html").status_code == 200
+    docs = server.get("/static/qualite/2024/index.html")
+    assert docs.status_code == 200 and "Résultat du contrôle des tables publiées" in docs.text
+    validation = docs.text.split("Résultat du contrôle")[0].rsplit("href=\"", 1)[1].split("\"")[0]
+    assert "Succeeded" in server.get("/static/qualite/2024/" + validation).text
 
 
 def test_citizen_pages_are_cacheable(server):
