@@ -45,8 +45,17 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
     return int(records.loc[touched, "personne"].nunique()), per_dimension
 
 
+def _share_or_none(count: int, total: int, threshold: int) -> float | None:
+    """A count of persons is itself a figure: below the threshold it is not given, nor
+    the share it would be recomputed from (``None`` in the JSON, « moins de … » on the page)."""
+    if total == 0 or (0 < count < threshold):
+        return None
+    return round(100 * count / total, 1)
+
+
 def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
-    """The report as a JSON-ready dict; every figure in it is an aggregate."""
+    """The report as a JSON-ready dict; every figure in it is an aggregate, and counts of
+    persons under the threshold are withheld like any other figure."""
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
@@ -61,8 +70,8 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     report = {
         "annee": year,
         "organisme": publisher.nom,
-        "enregistrements": int(len(records)),
-        "personnes_distinctes": persons,
+        "enregistrements": int(len(records)) if len(records) >= publisher.seuil_secret else None,
+        "personnes_distinctes": persons if persons >= publisher.seuil_secret else None,
         "identifiant_usager": has_usager,
         "remarque_identifiant": (
             "Les enregistrements portent un identifiant de personne (pseudonymisé par HMAC-SHA256 avec une clé "
@@ -79,11 +88,11 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "cases_secret_primaire": primary,
         "cases_secret_secondaire": secondary,
         "part_cases_masquees": round(100 * (primary + secondary) / n_cells, 1) if n_cells else 0.0,
-        "personnes_dans_cases_masquees": in_hidden,
-        "part_personnes_dans_cases_masquees": round(100 * in_hidden / persons, 1) if persons else 0.0,
+        "personnes_dans_cases_masquees": in_hidden if not 0 < in_hidden < publisher.seuil_secret else None,
+        "part_personnes_dans_cases_masquees": _share_or_none(in_hidden, persons, publisher.seuil_secret),
         "part_personnes_dans_cases_masquees_par_dimension": {
-            d: round(100 * n / persons, 1) for d, n in per_dimension.items()
-        } if persons else {},
+            d: _share_or_none(n, persons, publisher.seuil_secret) for d, n in per_dimension.items()
+        },
         "ventilations_sensibles_masquees": [
             {"periode": p, "lieu": l, "dimension": d} for p, l, d in protected.homogeneous
         ],

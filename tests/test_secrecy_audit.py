@@ -221,8 +221,12 @@ def test_risk_report_is_published_with_the_year(published):
     assert set(report["criteres_g29"]) == {"individualisation", "correlation", "inference"}
     assert 0 < report["part_personnes_dans_cases_masquees"] <= 100
     per_dimension = report["part_personnes_dans_cases_masquees_par_dimension"]
-    assert per_dimension and all(0 < share <= 100 for share in per_dimension.values())
+    assert per_dimension and all(share is None or 0 < share <= 100 for share in per_dimension.values())
     assert per_dimension["genre"] < 100
+    # A count of persons under the threshold is withheld like any other figure.
+    for dimension, share in per_dimension.items():
+        if share is not None:
+            assert share / 100 * report["personnes_distinctes"] >= report["seuil_secret"] - 0.5, dimension
 
 
 def test_a_new_year_changes_nothing_of_the_earlier_ones(published_copy, tmp_path, publisher):
