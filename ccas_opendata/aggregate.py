@@ -369,6 +369,15 @@ def _finish_shares(frame: pd.DataFrame, catalogue: Catalogue, year: int) -> pd.D
     return frame
 
 
+def previous_published(previous: pd.DataFrame, code: str, year: int) -> pd.Series:
+    """Last year's published (not hidden) figures of ``code``, keyed by this year's cell
+    key (``2023`` read as ``2024``, ``2023-05`` as ``2024-05``). Used by the evolutions
+    and by the audit, so both read last year the same way."""
+    prev = previous[(previous["indicateur"] == code) & (previous["secret"].fillna("") == "")].copy()
+    prev["periode"] = prev["periode"].astype(str).str.replace(str(year - 1), str(year), regex=False)
+    return pd.Series(prev["valeur"].astype("float64").to_numpy(), index=pd.MultiIndex.from_frame(prev[KEY].astype(str)))
+
+
 def _finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int) -> pd.DataFrame:
     for indicator in catalogue.indicators:
         if indicator.mesure != "evolution":
@@ -377,9 +386,7 @@ def _finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.D
         if previous is None or previous.empty:
             frame.loc[mask, "valeur"] = np.nan
             continue
-        prev = previous[(previous["indicateur"] == indicator.lien["de"]) & (previous["secret"].fillna("") == "")].copy()
-        prev["periode"] = prev["periode"].astype(str).str.replace(str(year - 1), str(year), regex=False)
-        prev_values = pd.Series(prev["valeur"].astype("float64").to_numpy(), index=pd.MultiIndex.from_frame(prev[KEY].astype(str)))
+        prev_values = previous_published(previous, indicator.lien["de"], year)
         keys = pd.MultiIndex.from_frame(frame.loc[mask, KEY])
         before = prev_values.reindex(keys).to_numpy(dtype="float64")
         now = frame.loc[mask, "valeur"].to_numpy(dtype="float64")

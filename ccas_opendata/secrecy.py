@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linprog
 
-from .aggregate import ENSEMBLE, KEY, MEASURES, lieux_of, share_parent
+from .aggregate import ENSEMBLE, KEY, MEASURES, lieux_of, previous_published, share_parent
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import SecrecyError
@@ -175,6 +175,19 @@ def _equality(total: tuple[str, Key], parts: list[tuple[str, Key]]) -> Constrain
     return Constraint([(1.0, total)] + [(-1.0, p) for p in parts], equality=True)
 
 
+def link_terms(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], list[tuple[str, Key]]]:
+    """The count cells a derived figure is computed from, as (numerator, denominator)
+    terms: what the audit turns into inequalities and what propagation hides it with."""
+    if link["type"] == "part":
+        return [(link["de"], key)], [(link["de"], share_parent(key[0], key[1], key[2], year))]
+    if link["type"] == "ratio":
+        return [(link["numerateur"], key)], [(link["denominateur"], key)]
+    if link["type"] == "taux":
+        cells = lambda mods: [(link["de"], (key[0], key[1], link["dimension"], m)) for m in mods]  # noqa: E731
+        return cells(link["numerateur"]), cells(link["denominateur"])
+    return [(link["de"], key)], []  # evolution: last year's figure is a published constant
+
+
 def _ratio_bounds(num: list[tuple[str, Key]], den: list[tuple[str, Key]], value: float, factor: float) -> list[Constraint]:
     """``value`` = Σnum / Σden × factor, rounded to 0.1: two linear inequalities."""
     lo, hi = (value - ROUNDING) / factor, (value + ROUNDING) / factor
@@ -224,32 +237,21 @@ def attacker_problem(
         link = indicator.lien
         if not link:
             continue
+        before = previous_published(previous, link["de"], year) if link["type"] == "evolution" and previous is not None else None
         rows = published[published["indicateur"] == indicator.code]
         for row in rows.itertuples(index=False):
             key = (str(row.periode), row.lieu, row.dimension, row.modalite)
             value = float(row.valeur)
-            if link["type"] == "part":
-                num = [(link["de"], key)]
-                den = [(link["de"], share_parent(key[0], key[1], key[2], year))]
-                problem.constraints += _ratio_bounds(num, den, value, 100.0)
-            elif link["type"] == "ratio":
-                problem.constraints += _ratio_bounds([(link["numerateur"], key)], [(link["denominateur"], key)], value, float(link["facteur"]))
-            elif link["type"] == "taux":
-                cells = lambda mods: [(link["de"], (key[0], key[1], link["dimension"], m)) for m in mods]  # noqa: E731
-                problem.constraints += _ratio_bounds(cells(link["numerateur"]), cells(link["denominateur"]), value, 100.0)
-            elif link["type"] == "evolution" and previous is not None:
-                prev = previous[(previous["indicateur"] == link["de"]) & (previous["secret"] == "")
-                                & (previous["lieu"] == key[1]) & (previous["dimension"] == key[2])
-                                & (previous["modalite"] == key[3]) & (previous["periode"].astype(str) == str(year - 1))]
-                if len(prev) == 1:
-                    before = float(prev["valeur"].iloc[0])
-                    # cur = before × (1 + e/100), e known to ± 0.05
-                    cur = (link["de"], key)
-                    lo, hi = before * (1 + (value - ROUNDING) / 100), before * (1 + (value + ROUNDING) / 100)
-                    one = ONE
-                    problem.known[one] = 1.0
-                    problem.constraints.append(Constraint([(1.0, cur), (-hi, one)], False))
-                    problem.constraints.append(Constraint([(-1.0, cur), (lo, one)], False))
+            num, den = link_terms(link, key, year)
+            if link["type"] != "evolution":
+                factor = 100.0 if link["type"] in ("part", "taux") else float(link["facteur"])
+                problem.constraints += _ratio_bounds(num, den, value, factor)
+            elif before is not None and key in before.index:
+                # cur = before × (1 + e/100), e known to ± 0.05: two bounds on cur.
+                lo, hi = before[key] * (1 + (value - ROUNDING) / 100), before[key] * (1 + (value + ROUNDING) / 100)
+                problem.known[ONE] = 1.0
+                problem.constraints.append(Constraint([(1.0, num[0]), (-hi, ONE)], False))
+                problem.constraints.append(Constraint([(-1.0, num[0]), (lo, ONE)], False))
     return problem
 
 
@@ -460,11 +462,6 @@ def _propagate_links(cells: pd.DataFrame, catalogue: Catalogue, hidden: dict[str
         mask = (cells["indicateur"] == indicator.code) & (cells["secret"] == "")
         for i in cells.index[mask]:
             key = (cells.at[i, "periode"], cells.at[i, "lieu"], cells.at[i, "dimension"], cells.at[i, "modalite"])
-            if link["type"] == "part":
-                needed = [key, share_parent(*key[:3], year)]
-            elif link["type"] == "taux":
-                needed = [(key[0], key[1], link["dimension"], m) for m in link["denominateur"]]
-            else:
-                needed = [key]
-            if any(k in hidden_keys for k in needed):
+            num, den = link_terms(link, key, year)
+            if any(k in hidden_keys for _, k in num + den):
                 cells.at[i, "secret"] = SECONDARY

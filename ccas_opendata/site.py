@@ -164,11 +164,12 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
         found = pub.get(year, indicateur, dimension=dimension, modalite=modalite)
         value, secret, unite = found
         label = pub.label(dimension, modalite)
-        before = pub.value(previous_year, indicateur, dimension=dimension, modalite=modalite) if previous_year else None
+        last_year = pub.get(previous_year, indicateur, dimension=dimension, modalite=modalite) if previous_year else None
+        before = last_year[0] if last_year else None
         share = pub.get(year, share_code, dimension=dimension, modalite=modalite) if share_code else None
         text = fr_value(value, unite)
         bars.append(Bar(label, value, text, before))
-        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if previous_year and pub.get(previous_year, indicateur, dimension=dimension, modalite=modalite) else "", value is None))
+        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None))
     return bars, rows
 
 
