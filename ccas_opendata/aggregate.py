@@ -19,10 +19,11 @@ import pandas as pd
 from .anonymise import NOT_GIVEN, NOT_REDIRECTED
 from .catalogue import Catalogue, Indicator
 from .config import Publisher, contract, thematiques_demarches
+from .errors import ConfigurationError
 
 ENSEMBLE = "ensemble"
 COLUMNS = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]
-INTERNAL_COLUMNS = COLUMNS + ["source", "personnes"]
+INTERNAL_COLUMNS = COLUMNS + ["source", "personnes", "dominance"]
 KEY = ["periode", "lieu", "dimension", "modalite"]
 
 # Column of the anonymised table behind each dimension (multi-valued ones are exploded).
@@ -154,9 +155,37 @@ def _per_group(flags: pd.Series) -> pd.Series:
 # Statistics over persons rather than records: computed from one person table per grouping.
 PERSON_STATS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "personnes_plusieurs": lambda p: p["visites"] > 1,
+    "personnes_une_visite": lambda p: p["visites"] == 1,
     "personnes_qpv_connu": lambda p: p["qpv"] != NOT_GIVEN,
     "personnes_qpv": lambda p: p["qpv"] == "oui",
+    "personnes_hors_qpv": lambda p: p["qpv"] == "non",
 }
+
+
+def top_person_share(groups, pid: np.ndarray, minutes: np.ndarray | None) -> pd.Series:
+    """Per group, the largest part of the group's records (or of its minutes, whichever is
+    larger) due to a single person: the dominance rule hides a figure one person makes.
+    Sorted packed (group, person) integers, as in :func:`distinct_per_group`."""
+    ids = groups.ngroup().to_numpy().astype(np.int64)
+    n_groups = groups.ngroups
+    if not len(ids):
+        return pd.Series(np.zeros(n_groups), index=groups.size().index)
+    base = int(pid.max()) + 1
+    packed = ids * base + pid.astype(np.int64)
+    order = np.argsort(packed, kind="stable")
+    ordered = packed[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    owner = ordered[starts] // base
+    share = np.zeros(n_groups)
+    weights = [np.ones(len(ids))] + ([minutes.astype("float64")] if minutes is not None else [])
+    for weight in weights:
+        per_person = np.add.reduceat(weight[order], starts)
+        top = np.zeros(n_groups)
+        np.maximum.at(top, owner, per_person)
+        total = np.bincount(ids, weights=weight, minlength=n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.maximum(share, np.where(total > 0, top / total, 0.0))
+    return pd.Series(share, index=groups.size().index)
 
 def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
     """Distinct non-negative integers per group (``nunique``, without hashing a million
@@ -174,6 +203,7 @@ def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
 GROUPED_STATS: dict[str, Callable[[object, pd.DataFrame], pd.Series]] = {
     "n": lambda g, f: g.size(),
     "personnes": lambda g, f: distinct_per_group(g, f["pid"].to_numpy()),
+    "dominance": lambda g, f: top_person_share(g, f["pid"].to_numpy(), f["duree"].to_numpy() if "duree" in f else None),
     "duree_moyenne": lambda g, f: g["duree"].mean(),
     "duree_mediane": lambda g, f: g["duree"].median(),
     "n_demarche": lambda g, f: g["demarche"].sum(),
@@ -185,8 +215,17 @@ GROUPED_STATS: dict[str, Callable[[object, pd.DataFrame], pd.Series]] = {
 }
 
 # Statistics over a subset of the records.
+def _persons_where(frame: pd.DataFrame, by: list[str], rows: pd.Series) -> pd.Series:
+    subset = frame[rows]
+    return distinct_per_group(_grouped(subset, by), subset["pid"].to_numpy())
+
+
 STATS: dict[str, Callable[[pd.DataFrame, list[str]], pd.Series]] = {
-    "personnes_sat": lambda f, by: (lambda s: distinct_per_group(_grouped(s, by), s["pid"].to_numpy()))(f[f["sat_rep"]]),
+    "personnes_sat": lambda f, by: _persons_where(f, by, f["sat_rep"]),
+    "personnes_sat_fav": lambda f, by: _persons_where(f, by, f["sat_fav"]),
+    "personnes_sat_autre": lambda f, by: _persons_where(f, by, f["sat_rep"] & ~f["sat_fav"]),
+    "personnes_demarche": lambda f, by: _persons_where(f, by, f["demarche"]),
+    "personnes_hors_demarche": lambda f, by: _persons_where(f, by, ~f["demarche"]),
 }
 
 
@@ -210,6 +249,9 @@ class Measure:
     persons: str
     needs_usager: bool = False
     is_count: bool = False
+    # A share's numerator and its complement are groups of persons too: their persons
+    # statistics, each of which must be zero or reach the threshold.
+    split: tuple[str, str] | None = None
 
 
 PERSONS_OF_SOURCE = {"accompagnements": "personnes", "ateliers": "participants", "formations": "inscrits"}
@@ -218,12 +260,14 @@ MEASURES: dict[str, Measure] = {
     "nombre": Measure(lambda s: s("n"), "@source", is_count=True),
     "part": Measure(lambda s: s("n"), "@source"),  # divided by its parent in aggregate()
     "personnes": Measure(lambda s: s("personnes"), "personnes", needs_usager=True, is_count=True),
-    "part_personnes_plusieurs_visites": Measure(lambda s: _ratio(s("personnes_plusieurs"), s("personnes")), "personnes", needs_usager=True),
+    "part_personnes_plusieurs_visites": Measure(lambda s: _ratio(s("personnes_plusieurs"), s("personnes")), "personnes", needs_usager=True,
+                                                split=("personnes_plusieurs", "personnes_une_visite")),
     "moyenne_duree": Measure(lambda s: s("duree_moyenne"), "personnes"),
     "mediane_duree": Measure(lambda s: s("duree_mediane"), "personnes"),
-    "part_demarches": Measure(lambda s: _ratio(s("n_demarche"), s("n")), "personnes"),
-    "part_personnes_qpv": Measure(lambda s: _ratio(s("personnes_qpv"), s("personnes_qpv_connu")), "personnes_qpv_connu"),
-    "taux_satisfaction": Measure(lambda s: _ratio(s("sat_fav"), s("sat_rep")), "personnes_sat"),
+    "part_demarches": Measure(lambda s: _ratio(s("n_demarche"), s("n")), "personnes", split=("personnes_demarche", "personnes_hors_demarche")),
+    "part_personnes_qpv": Measure(lambda s: _ratio(s("personnes_qpv"), s("personnes_qpv_connu")), "personnes_qpv_connu", needs_usager=True,
+                                  split=("personnes_qpv", "personnes_hors_qpv")),
+    "taux_satisfaction": Measure(lambda s: _ratio(s("sat_fav"), s("sat_rep")), "personnes_sat", split=("personnes_sat_fav", "personnes_sat_autre")),
     "evolution": Measure(lambda s: s("n"), "@source"),  # compared with last year in aggregate()
     "somme_participants": Measure(lambda s: s("participants"), "@source", is_count=True),
     "moyenne_participants": Measure(lambda s: _ratio(s("participants"), s("n"), 1.0), "@source"),
@@ -249,6 +293,16 @@ def _groupings(indicator: Indicator) -> list[Grouping]:
         else:
             out.append(Grouping(ventilation, ENSEMBLE))
     return out
+
+
+def expected_keys(indicator: Indicator, publisher: Publisher, year: int) -> list[tuple[str, str, str, str]]:
+    """Every cell key an indicator has in a year where its figure is defined: a reader
+    who sees a row missing knows that its denominator is zero."""
+    keys: list[tuple[str, str, str, str]] = []
+    for grouping in _groupings(indicator):
+        columns = _key_columns(_full_index(grouping, indicator.source, publisher, year), grouping, year)
+        keys += list(zip(columns["periode"], columns["lieu"], columns["dimension"], columns["modalite"]))
+    return keys
 
 
 def _full_index(grouping: Grouping, source: str, publisher: Publisher, year: int) -> pd.Index:
@@ -292,7 +346,17 @@ def aggregate(
     """All the cells of the year, unprotected: published columns plus ``source`` and
     ``personnes``. ``previous`` is last year's published table (for ``evolution``)."""
     has_usager = bool(tables["accompagnements"]["usager_connu"].any())
+    if not has_usager and not publisher.sans_identifiant_personne:
+        raise ConfigurationError(
+            "Les accompagnements n'ont pas de colonne « usager » (identifiant de la personne) : l'outil ne peut pas "
+            "compter les personnes distinctes, et une personne venue douze fois compterait pour douze.",
+            advice="Ajoutez la colonne « usager » (le numéro de dossier, par exemple ; il n'est jamais publié), ou "
+                   "déclarez « sans_identifiant_personne: oui » dans metadata/organisation.yml : seuls les chiffres sur "
+                   "les accompagnements seront publiés, avec le seuil « seuil_sans_identifiant ».",
+        )
     unknown = {source: unknown_dimensions(frame) for source, frame in tables.items()}
+    if not has_usager:  # a dimension describing the person would weigh a frequent visitor many times
+        unknown["accompagnements"] |= {code for code, d in catalogue.dimensions.items() if d.personne}
     stats = {source: GroupStats(source, frame) for source, frame in tables.items()}
     parts: list[pd.DataFrame] = []
     counts: dict[tuple[str, str], pd.Series] = {}
@@ -313,9 +377,12 @@ def aggregate(
             if measure.is_count:
                 value = value.fillna(0)
             persons = stat(persons_stat).fillna(0).astype("int64")
+            if measure.split:
+                persons = _smallest_group(persons, *(stat(name).fillna(0).astype("int64") for name in measure.split))
             cells = pd.DataFrame(_key_columns(index, grouping, year))
             cells["valeur"] = value.to_numpy(dtype="float64")
             cells["personnes"] = persons.to_numpy()
+            cells["dominance"] = stat("dominance").fillna(0).to_numpy() if indicator.source == "accompagnements" else 0.0
             parts.append(cells.assign(indicateur=indicator.code, unite=indicator.unite, source=indicator.source))
 
     frame = pd.concat(parts, ignore_index=True)
@@ -327,6 +394,13 @@ def aggregate(
     # Undefined ratios (nobody answered, nothing to divide by) are not figures: no row.
     frame = frame[frame["valeur"].notna()].reset_index(drop=True)
     return frame[INTERNAL_COLUMNS]
+
+
+def _smallest_group(persons: pd.Series, numerator: pd.Series, complement: pd.Series) -> pd.Series:
+    """The persons behind a share: its denominator, and its numerator and complement
+    where they are not empty (an empty side describes nobody, like a zero count)."""
+    sides = [persons] + [side.where(side > 0, persons) for side in (numerator, complement)]
+    return pd.concat(sides, axis=1).min(axis=1).astype("int64")
 
 
 def round_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.Series:

@@ -16,6 +16,8 @@ import yaml
 from .errors import ConfigurationError
 
 VENTILATIONS = ("annee", "mois", "lieu", "dimensions", "lieu_dimensions")
+AGGREGATIONS = ("somme", "personnes")
+LINK_TYPES = ("part", "ratio", "taux", "evolution", "aucun")
 UNITS = ("nombre", "pourcentage", "minutes")
 SOURCES = ("accompagnements", "ateliers", "formations")
 
@@ -33,6 +35,11 @@ class Indicator:
     dimensions: tuple[str, ...] = ()
     additif: bool = False
     lien: dict[str, Any] = field(default_factory=dict)
+    agregation: str = ""  # set for counts: how cells combine across sites, months and modalities
+
+    @property
+    def is_count(self) -> bool:
+        return bool(self.agregation)
 
 
 @dataclass(frozen=True)
@@ -41,12 +48,36 @@ class Dimension:
     libelle: str
     additive: bool
     sensible: bool = False
+    personne: bool = False  # describes the person rather than the accompaniment
+
+
+@dataclass(frozen=True)
+class Latent:
+    """A count never published that published figures let a reader bound (the number
+    of administrative accompaniments behind a share, the minutes behind a mean…)."""
+
+    code: str
+    libelle: str
+    source: str
+    agregation: str
+    au_moins_un_de: dict[str, Any] = field(default_factory=dict)
+    par_enregistrement: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``Σ left <= Σ right`` between counts of the same cell."""
+
+    left: tuple[str, ...]
+    right: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Catalogue:
     indicators: tuple[Indicator, ...]
     dimensions: dict[str, Dimension]
+    latents: dict[str, Latent] = field(default_factory=dict)
+    relations: tuple[Relation, ...] = ()
 
     def __getitem__(self, code: str) -> Indicator:
         for indicator in self.indicators:
@@ -61,6 +92,19 @@ class Catalogue:
     def additive_codes(self, source: str | None = None) -> list[str]:
         return [i.code for i in self.indicators if i.additif and (source is None or i.source == source)]
 
+    def count_codes(self, source: str | None = None) -> list[str]:
+        """Published counts, additive or not (``usagers``)."""
+        return [i.code for i in self.indicators if i.is_count and (source is None or i.source == source)]
+
+    def aggregation_of(self, family: str) -> str:
+        """How a count family (published or latent) combines: ``somme`` or ``personnes``."""
+        if family in self.latents:
+            return self.latents[family].agregation
+        return self[family].agregation
+
+    def source_of(self, family: str) -> str:
+        return self.latents[family].source if family in self.latents else self[family].source
+
     def as_rows(self) -> list[dict[str, str]]:
         """The ``definitions`` resource of the package."""
         return [
@@ -74,8 +118,12 @@ def load_catalogue(path: Path, measures: frozenset[str]) -> Catalogue:
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
     dimensions = {
-        code: Dimension(code, spec["libelle"], bool(spec["additive"]), bool(spec.get("sensible", False)))
+        code: Dimension(code, spec["libelle"], bool(spec["additive"]), bool(spec.get("sensible", False)), bool(spec.get("personne", False)))
         for code, spec in data["dimensions"].items()
+    }
+    latents = {
+        code: Latent(code, spec["libelle"], spec["source"], spec["agregation"], spec.get("au_moins_un_de", {}), spec.get("par_enregistrement", {}))
+        for code, spec in (data.get("latents") or {}).items()
     }
     indicators = []
     seen = set()
@@ -112,6 +160,48 @@ def load_catalogue(path: Path, measures: frozenset[str]) -> Catalogue:
                 dimensions=tuple(entry.get("dimensions", [])),
                 additif=bool(entry.get("additif", False)),
                 lien=entry.get("lien", {}),
+                agregation=entry.get("agregation", ""),
             )
         )
-    return Catalogue(tuple(indicators), dimensions)
+    relations = tuple(_parse_relation(text) for text in data.get("relations") or [])
+    catalogue = Catalogue(tuple(indicators), dimensions, latents, relations)
+    _check_reader_model(catalogue, path)
+    return catalogue
+
+
+def _parse_relation(text: str) -> Relation:
+    left, _, right = str(text).partition("<=")
+    return Relation(tuple(t.strip() for t in left.split("+")), tuple(t.strip() for t in right.split("+")))
+
+
+def _check_reader_model(catalogue: Catalogue, path: Path) -> None:
+    """Every figure must say how a reader can relate it to counts: a figure the secrecy
+    audit cannot model would be a figure it silently trusts."""
+    families = set(catalogue.count_codes()) | set(catalogue.latents)
+    for indicator in catalogue.indicators:
+        where = f"{path.name}, indicateur « {indicator.code} »"
+        if indicator.is_count:
+            if indicator.agregation not in AGGREGATIONS:
+                raise ConfigurationError(f"{where} : agrégation {indicator.agregation!r} inconnue ({', '.join(AGGREGATIONS)}).")
+            continue
+        link = indicator.lien
+        if not link:
+            raise ConfigurationError(
+                f"{where} : ni « agregation » (un effectif) ni « lien » (comment il se déduit d'effectifs) : "
+                "l'audit du secret ne saurait pas ce qu'un lecteur peut en tirer."
+            )
+        if link.get("type") not in LINK_TYPES:
+            raise ConfigurationError(f"{where} : lien de type {link.get('type')!r} inconnu ({', '.join(LINK_TYPES)}).")
+        if link["type"] == "aucun" and not str(link.get("raison", "")).strip():
+            raise ConfigurationError(f"{where} : un lien « aucun » doit dire pourquoi (clé « raison »).")
+        named = [link[k] for k in ("de", "numerateur", "denominateur") if isinstance(link.get(k), str)]
+        unknown = [n for n in named if n not in families]
+        if unknown:
+            raise ConfigurationError(f"{where} : le lien nomme {', '.join(unknown)}, ni effectif publié ni effectif latent.")
+    for latent in catalogue.latents.values():
+        if latent.agregation not in AGGREGATIONS:
+            raise ConfigurationError(f"{path.name}, latent « {latent.code} » : agrégation {latent.agregation!r} inconnue.")
+    for relation in catalogue.relations:
+        unknown = [t for t in relation.left + relation.right if t not in families]
+        if unknown:
+            raise ConfigurationError(f"{path.name}, relations : {', '.join(unknown)} n'est ni un effectif ni un effectif latent.")

@@ -1,259 +1,94 @@
 """Statistical secrecy: decide what may be published, and prove it before publishing.
 
-The method, in four steps (documented for citizens in the risk report):
+The method, in four steps (documented for citizens on ``/methode`` and in the risk report):
 
 1. **Primary secrecy.** A figure is hidden when fewer than ``seuil_secret`` distinct
-   persons stand behind it (one person with fifteen visits is one person). Zero counts
-   describe nobody and stay published. Where every person of a group (the year, a site)
-   falls in one category of a sensitive dimension (``situation``, ``autonomie``,
-   ``orientation``), the whole breakdown is hidden for that group: publishing it would
-   tell anything about a neighbour known to have come.
+   persons stand behind it (one person with fifteen visits is one person). For a share,
+   its numerator and its complement are groups of persons too, and must each be empty or
+   reach the threshold. Zero counts describe nobody and stay published. **Dominance**: a
+   cell where one person accounts for more than ``dominance_max`` of the accompaniments or
+   of the minutes is hidden (a frequent visitor would otherwise be the figure). Where every
+   person of a group falls in one category of a sensitive dimension (``situation``,
+   ``autonomie``, ``orientation``), the whole breakdown is hidden for that group. Without a
+   person identifier (declared in ``organisation.yml``) the threshold is
+   ``seuil_sans_identifiant`` accompaniments and nothing describing persons is published.
 
-2. **Secondary suppression.** The count tables of a year are one linked problem: each
-   breakdown adds up to its lieu's total, sites add up to the year, months add up to
-   the year, QPV cells add up the quartiers they cover. For every hidden cell, the
-   attacker's linear programme (minimum and maximum of the cell given every published
-   count and every equation, cells ≥ 0) is solved with HiGHS; while the cell can be
-   pinned down to an interval narrower than ``largeur_protection``, one more cell of an
-   equation it belongs to is hidden: the smallest cell of the lowest tier first (a
-   site's modality, then a modality of the whole CCAS, then a site or month total, the
-   year's total last). Hiding more can only widen intervals, so one pass suffices.
-   This is the attacker-LP loop of sdcTable's SIMPLEHEURISTIC, on our table structure.
+2. **Propagation.** Every figure computed on a hidden count (share, mean, median,
+   person count, evolution…) is hidden with it.
 
-3. **Propagation.** Every figure computed on a hidden cell (share, mean, median,
-   person count, evolution…) is hidden with it, and a rate is hidden when any count
-   it is computed from is hidden, so no share or mean gives a hidden count back.
+3. **Secondary suppression** works on the reader's model (:mod:`inference`): every
+   relation a reader can derive from the catalogue, across sites, months, modalities,
+   shares, means, evolutions and the secret flags. For each hidden count, smallest first,
+   the reader's linear programme bounds it; while the interval of integers it leaves is
+   narrower than ``largeur_protection``, one more published figure sharing a relation with
+   it is hidden: the smallest cell of the lowest tier first (a site's modality, then a
+   modality of the whole CCAS, then a site or month total, the year's total last), a
+   derived figure before a count of the same tier. Hiding only widens intervals, so one
+   pass suffices; the audit checks it. Every choice is ordered by value, then by name:
+   the same input gives the same table under any hash seed.
 
-4. **Audit.** :func:`audit` rebuilds the attacker's problem from the *published* table
-   alone, with the shares, rates and evolutions as the inequalities their rounding
-   allows, and earlier years' published figures where they meet this year's; the
-   release is refused if any hidden cell is exactly recoverable or narrower than the
-   protection width.
+4. **Audit.** :func:`audit` rebuilds the reader's model from the *published* table alone
+   (with last year's published figures) and refuses
+   the release if any hidden count can be placed in fewer than ``largeur_protection``
+   integers. A published year is republished only if none of its figures changes
+   (:func:`figures_changed`): the difference between two versions describes only the
+   records that changed, which no threshold protects.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
 
-from .aggregate import ENSEMBLE, KEY, MEASURES, lieux_of, previous_published, share_parent
+from .aggregate import ENSEMBLE, KEY, MEASURES
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import SecrecyError
+from .inference import Cell, Key, ReaderModel, add_table, integer_width, link_cells, previous_key
 
 PRIMARY, SECONDARY = "primaire", "secondaire"
-ROUNDING = 0.05  # published ratios are rounded to 0.1: the truth is within ± 0.05
 SENSITIVE_IGNORED = {"non_communique"}
-
-Key = tuple[str, str, str, str]  # (periode, lieu, dimension, modalite)
-ONE = ("__constante__", ("", "", "", ""))  # a term worth 1, for constraints with a constant
+THIS, PREVIOUS = "publie", "annee_precedente"
 
 
-# --- the linear structure of a year's count tables ---------------------------------------
+# --- the reader's model of a table ------------------------------------------------------
 
-@dataclass
-class LinearModel:
-    """Equations between the count cells of one source: each is ``total = Σ parts``."""
-
-    source: str
-    keys: list[Key]
-    equations: list[tuple[Key, list[Key]]]
-
-    def equations_of(self, key: Key) -> list[tuple[Key, list[Key]]]:
-        return [eq for eq in self.equations if eq[0] == key or key in eq[1]]
-
-
-def build_model(source: str, keys: list[Key], catalogue: Catalogue, publisher: Publisher, year: int) -> LinearModel:
-    """The additivity equations that hold between the given cells of ``source``."""
-    present = set(keys)
-    additive = {code for code, d in catalogue.dimensions.items() if d.additive}
-    equations: list[tuple[Key, list[Key]]] = []
-    by_group: dict[tuple[str, str, str], list[Key]] = defaultdict(list)
-    for key in keys:
-        periode, lieu, dimension, _ = key
-        if dimension != ENSEMBLE and dimension in additive:
-            by_group[(periode, lieu, dimension)].append(key)
-    # A breakdown adds up to its group's total.
-    for (periode, lieu, _), parts in by_group.items():
-        total = (periode, lieu, ENSEMBLE, ENSEMBLE)
-        if total in present:
-            equations.append((total, sorted(parts)))
-    # Sites add up to the whole CCAS, for the total and for every modality.
-    lieux = lieux_of(source, publisher)
-    for key in keys:
-        periode, lieu, dimension, modalite = key
-        if lieu == ENSEMBLE and (dimension == ENSEMBLE or dimension in additive):
-            parts = [(periode, s, dimension, modalite) for s in lieux]
-            if all(p in present for p in parts):
-                equations.append((key, parts))
-    # Months add up to the year.
-    year_total = (str(year), ENSEMBLE, ENSEMBLE, ENSEMBLE)
-    months = [(f"{year}-{m:02d}", ENSEMBLE, ENSEMBLE, ENSEMBLE) for m in range(1, 13)]
-    if year_total in present and all(m in present for m in months):
-        equations.append((year_total, months))
-    # QPV cells add up the quartiers they cover (one dimension nested in another).
-    if "qpv" in additive and "quartier" in additive:
-        qpv = publisher.qpv_codes
-        groups = {"oui": [q for q in publisher.quartier_codes if q in qpv],
-                  "non": [q for q in publisher.quartier_codes if q not in qpv] + ["hors_commune"],
-                  "non_communique": ["non_communique"]}
-        for key in keys:
-            periode, lieu, dimension, modalite = key
-            if dimension == "qpv" and modalite in groups:
-                parts = [(periode, lieu, "quartier", q) for q in groups[modalite]]
-                if all(p in present for p in parts):
-                    equations.append((key, parts))
-    return LinearModel(source, sorted(present), equations)
-
-
-# --- the attacker's problem ------------------------------------------------------------------
-
-@dataclass
-class Constraint:
-    """``Σ coef·term (==|<=) 0`` where a term is a (family, key) cell."""
-
-    terms: list[tuple[float, tuple[str, Key]]]
-    equality: bool
-
-
-@dataclass
-class AttackerProblem:
-    """What a reader holding every published figure knows about the hidden cells."""
-
-    known: dict[tuple[str, Key], float]
-    hidden: dict[tuple[str, Key], float]  # true values, used only to report, never as constraints
-    constraints: list[Constraint] = field(default_factory=list)
-
-    def intervals(self, cells: list[tuple[str, Key]] | None = None) -> dict[tuple[str, Key], tuple[float, float]]:
-        """Minimum and maximum of each hidden cell over everything consistent with what is known."""
-        variables = sorted(self.hidden)
-        index = {v: i for i, v in enumerate(variables)}
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
-        for constraint in self.constraints:
-            row = np.zeros(len(variables))
-            constant = 0.0
-            touches = False
-            for coef, term in constraint.terms:
-                if term in index:
-                    row[index[term]] += coef
-                    touches = True
-                elif term in self.known:
-                    constant += coef * self.known[term]
-                else:
-                    break  # a term neither published nor hidden: the relation is not usable
-            else:
-                if touches:
-                    (a_eq if constraint.equality else a_ub).append(row)
-                    (b_eq if constraint.equality else b_ub).append(-constant)
-        out = {}
-        for cell in cells or variables:
-            c = np.zeros(len(variables))
-            c[index[cell]] = 1.0
-            bounds = []
-            for sign in (1.0, -1.0):
-                res = linprog(
-                    sign * c,
-                    A_ub=np.array(a_ub) if a_ub else None, b_ub=np.array(b_ub) if b_ub else None,
-                    A_eq=np.array(a_eq) if a_eq else None, b_eq=np.array(b_eq) if b_eq else None,
-                    bounds=(0, None), method="highs",
-                )
-                if res.status == 3:  # unbounded
-                    bounds.append(np.inf)
-                elif res.status == 0:
-                    bounds.append(sign * res.fun)
-                else:
-                    raise SecrecyError(f"Audit du secret : le problème de l'attaquant n'a pas pu être résolu ({res.message}).")
-            out[cell] = (bounds[0], bounds[1])
-        return out
-
-
-def _equality(total: tuple[str, Key], parts: list[tuple[str, Key]]) -> Constraint:
-    return Constraint([(1.0, total)] + [(-1.0, p) for p in parts], equality=True)
-
-
-def link_terms(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], list[tuple[str, Key]]]:
-    """The count cells a derived figure is computed from, as (numerator, denominator)
-    terms: what the audit turns into inequalities and what propagation hides it with."""
-    if link["type"] == "part":
-        return [(link["de"], key)], [(link["de"], share_parent(key[0], key[1], key[2], year))]
-    if link["type"] == "ratio":
-        return [(link["numerateur"], key)], [(link["denominateur"], key)]
-    if link["type"] == "taux":
-        cells = lambda mods: [(link["de"], (key[0], key[1], link["dimension"], m)) for m in mods]  # noqa: E731
-        return cells(link["numerateur"]), cells(link["denominateur"])
-    return [(link["de"], key)], []  # evolution: last year's figure is a published constant
-
-
-def _ratio_bounds(num: list[tuple[str, Key]], den: list[tuple[str, Key]], value: float, factor: float) -> list[Constraint]:
-    """``value`` = Σnum / Σden × factor, rounded to 0.1: two linear inequalities."""
-    lo, hi = (value - ROUNDING) / factor, (value + ROUNDING) / factor
-    upper = [(1.0, t) for t in num] + [(-hi, t) for t in den]          # Σnum − hi·Σden ≤ 0
-    lower = [(-1.0, t) for t in num] + [(lo, t) for t in den]          # lo·Σden − Σnum ≤ 0
-    return [Constraint(upper, False), Constraint(lower, False)]
-
-
-def attacker_problem(
+def reader_model(
     table: pd.DataFrame,
     truth: pd.DataFrame | None,
     catalogue: Catalogue,
     publisher: Publisher,
     year: int,
     previous: pd.DataFrame | None = None,
-) -> AttackerProblem:
-    """The attacker's knowledge, built from a published ``table`` (values of hidden rows
-    are taken from ``truth``, the unprotected cells, only to check the result)."""
-    table = table[table["annee"].astype(int) == year]
-    known: dict[tuple[str, Key], float] = {}
-    hidden: dict[tuple[str, Key], float] = {}
-    true_values = {}
-    if truth is not None:
-        for row in truth.itertuples(index=False):
-            true_values[(row.indicateur, (row.periode, row.lieu, row.dimension, row.modalite))] = row.valeur
-    count_codes = [i.code for i in catalogue.indicators if i.additif]
-    for row in table.itertuples(index=False):
-        cell = (row.indicateur, (str(row.periode), row.lieu, row.dimension, row.modalite))
-        if row.indicateur not in count_codes:
-            continue
-        if row.secret:
-            hidden[cell] = float(true_values.get(cell, np.nan))
-        else:
-            known[cell] = float(row.valeur)
-    problem = AttackerProblem(known, hidden)
+) -> ReaderModel:
+    """Everything a reader holding ``table`` and last year's published table can write
+    down about the hidden counts. (Earlier versions of the same year need no place here:
+    a year is republished only when its figures do not change, see
+    :func:`figures_changed`.)"""
+    model = ReaderModel()
+    if previous is not None:
+        _add_published_counts(model, previous, catalogue, PREVIOUS)
+    add_table(model, table, catalogue, publisher, year, THIS, PREVIOUS if previous is not None else None, truth)
+    return model
 
-    for indicator in catalogue.indicators:
-        if not indicator.additif:
-            continue
-        keys = [k for (code, k) in list(known) + list(hidden) if code == indicator.code]
-        model = build_model(indicator.source, keys, catalogue, publisher, year)
-        for total, parts in model.equations:
-            problem.constraints.append(_equality((indicator.code, total), [(indicator.code, p) for p in parts]))
 
-    published = table[table["secret"] == ""]
-    for indicator in catalogue.indicators:
-        link = indicator.lien
-        if not link:
-            continue
-        before = previous_published(previous, link["de"], year) if link["type"] == "evolution" and previous is not None else None
-        rows = published[published["indicateur"] == indicator.code]
-        for row in rows.itertuples(index=False):
-            key = (str(row.periode), row.lieu, row.dimension, row.modalite)
-            value = float(row.valeur)
-            num, den = link_terms(link, key, year)
-            if link["type"] != "evolution":
-                factor = 100.0 if link["type"] in ("part", "taux") else float(link["facteur"])
-                problem.constraints += _ratio_bounds(num, den, value, factor)
-            elif before is not None and key in before.index:
-                # cur = before × (1 + e/100), e known to ± 0.05: two bounds on cur.
-                lo, hi = before[key] * (1 + (value - ROUNDING) / 100), before[key] * (1 + (value + ROUNDING) / 100)
-                problem.known[ONE] = 1.0
-                problem.constraints.append(Constraint([(1.0, num[0]), (-hi, ONE)], False))
-                problem.constraints.append(Constraint([(-1.0, num[0]), (lo, ONE)], False))
-    return problem
+def _add_published_counts(model: ReaderModel, table: pd.DataFrame, catalogue: Catalogue, tag: str) -> None:
+    """Last year's published counts: the constants this year's evolutions were computed from."""
+    counts = set(catalogue.count_codes())
+    published = table[(table["secret"].fillna("") == "") & table["indicateur"].isin(counts)]
+    for row in published.itertuples(index=False):
+        model.values[(tag, row.indicateur, (str(row.periode), row.lieu, row.dimension, row.modalite))] = float(row.valeur)
 
+
+def is_narrow(interval: tuple[float, float], width: int) -> bool:
+    return integer_width(*interval) < width
+
+
+# --- audit ---------------------------------------------------------------------------------
 
 @dataclass
 class AuditResult:
@@ -263,41 +98,47 @@ class AuditResult:
     width: int
 
     def as_dict(self) -> dict:
-        return {"reussi": self.ok, "cases_masquees_auditees": self.hidden_cells, "largeur_protection": self.width, "echecs": self.failures}
+        """For the risk report: only how many cells were audited and whether it passed
+        (a failed audit publishes nothing, so its intervals never leave the machine)."""
+        return {"reussi": self.ok, "cases_masquees_auditees": self.hidden_cells, "largeur_protection": self.width}
 
 
 def audit(
     table: pd.DataFrame,
-    truth: pd.DataFrame,
+    truth: pd.DataFrame | None,
     catalogue: Catalogue,
     publisher: Publisher,
     year: int,
     previous: pd.DataFrame | None = None,
 ) -> AuditResult:
-    """Solve the attacker's problem for every hidden count cell of the published table."""
-    problem = attacker_problem(table, truth, catalogue, publisher, year, previous)
+    """Solve the reader's problem for every hidden count of the published table."""
+    published = table[["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]]
+    model = reader_model(published, truth, catalogue, publisher, year, previous)
+    targets = sorted(c for c in model.hidden if c[0] == THIS)
     failures = []
-    for cell, (low, high) in problem.intervals().items():
-        true = problem.hidden[cell]
-        if high - low < publisher.largeur_protection - 1e-6:
-            code, (periode, lieu, dimension, modalite) = cell
+    for cell, (low, high) in model.intervals(targets).items():
+        _, code, (periode, lieu, dimension, modalite) = cell
+        true = model.values.get(cell, math.nan)
+        if is_narrow((low, high), publisher.largeur_protection):
             failures.append({
                 "indicateur": code, "periode": periode, "lieu": lieu, "dimension": dimension, "modalite": modalite,
-                "minimum": round(low, 2), "maximum": None if np.isinf(high) else round(high, 2),
+                "minimum": round(low, 2), "maximum": None if math.isinf(high) else round(high, 2),
                 "exactement_recalculable": bool(high - low < 0.5),
             })
-        elif not np.isnan(true) and not (low - 1e-6 <= true <= high + 1e-6):
+        elif not math.isnan(true) and not (low - 1e-6 <= true <= high + 1e-6):
             raise SecrecyError("Audit du secret : incohérence interne (une valeur vraie sort de l'intervalle calculé).")
-    return AuditResult(not failures, len(problem.hidden), failures, publisher.largeur_protection)
+    return AuditResult(not failures, len(targets), failures, publisher.largeur_protection)
 
 
-# --- deciding what to hide --------------------------------------------------------------------
+# --- primary secrecy -------------------------------------------------------------------------
 
-def primary_suppression(cells: pd.DataFrame, catalogue: Catalogue, threshold: int) -> pd.Series:
-    """Rows resting on fewer than ``threshold`` persons (zero counts excepted)."""
+def primary_suppression(cells: pd.DataFrame, catalogue: Catalogue, threshold: int, dominance_max: float = 0.5) -> pd.Series:
+    """Rows resting on fewer than ``threshold`` persons (zero counts excepted), or more
+    than ``dominance_max`` due to one person."""
     count_codes = {i.code for i in catalogue.indicators if MEASURES[i.mesure].is_count}
     zero_count = cells["indicateur"].isin(count_codes) & (cells["valeur"] == 0)
-    return (cells["personnes"] < threshold) & ~zero_count
+    dominated = cells["dominance"].fillna(0) > dominance_max if "dominance" in cells else False
+    return ((cells["personnes"] < threshold) & ~zero_count) | dominated
 
 
 def homogeneous_groups(cells: pd.DataFrame, catalogue: Catalogue) -> set[tuple[str, str, str]]:
@@ -310,6 +151,8 @@ def homogeneous_groups(cells: pd.DataFrame, catalogue: Catalogue) -> set[tuple[s
     return {tuple(k) for k in sizes[sizes == 1].index}
 
 
+# --- secondary suppression ---------------------------------------------------------------------
+
 def _tier(key: Key, year: int) -> int:
     periode, lieu, dimension, _ = key
     if dimension != ENSEMBLE:
@@ -319,92 +162,110 @@ def _tier(key: Key, year: int) -> int:
     return 2
 
 
-def suppress_secondary(
-    cells: pd.DataFrame,
-    hidden_keys: dict[str, set[Key]],
-    catalogue: Catalogue,
-    publisher: Publisher,
-    year: int,
-) -> dict[str, set[Key]]:
-    """Extend each source's hidden cells until every hidden cell is protected."""
-    result = {}
-    for source, primary in hidden_keys.items():
-        families = catalogue.additive_codes(source)
-        rows = cells[cells["indicateur"].isin(families)]
-        values = {(r.indicateur, (r.periode, r.lieu, r.dimension, r.modalite)): float(r.valeur) for r in rows.itertuples(index=False)}
-        keys = sorted({k for (_, k) in values})
-        model = build_model(source, keys, catalogue, publisher, year)
-        first_family = families[0]
-        hidden = set(primary)
-        queue = sorted(hidden, key=lambda k: values.get((first_family, k), 0))
+class Suppressor:
+    """Hides cells of one table on its reader's model, keeping figures and counts in step:
+    a count hidden hides the source's other counts of the same cell and every derived
+    figure computed from them."""
+
+    def __init__(self, model: ReaderModel, catalogue: Catalogue, year: int, width: int):
+        self.model, self.catalogue, self.year, self.width = model, catalogue, year, width
+        self.counts_of_source = {s: [c for c in catalogue.count_codes(s)] for s in {i.source for i in catalogue.indicators}}
+        self.dependents: dict[Cell, list[Cell]] = defaultdict(list)
+        for figure in sorted(model.figures):
+            tag, code, key = figure
+            if tag != THIS:
+                continue
+            num, den, _ = link_cells(self.catalogue[code].lien, key, year)
+            for family, k in num + den:
+                self.dependents[(THIS, family, k)].append(figure)
+
+    def hide_count(self, cell: Cell) -> list[Cell]:
+        """Hide a count and its siblings; return the counts newly hidden."""
+        _, family, key = cell
+        added = []
+        for sibling in self.counts_of_source[self.catalogue.source_of(family)]:
+            other = (THIS, sibling, key)
+            if other in self.model.values and other not in self.model.hidden:
+                self.model.hidden.add(other)
+                added.append(other)
+        for count in [cell, *added]:
+            for figure in self.dependents.get(count, []):
+                self.model.hidden_figures.add(figure)
+        return added
+
+    def cost(self, cell: Cell) -> tuple:
+        tag, code, key = cell
+        is_count = cell in self.model.values
+        value = self.model.values[cell] if is_count else 0.0
+        return (_tier(key, self.year), is_count, value == 0, value, code, key)
+
+    def partner(self, cell: Cell, binding: list[int]) -> Cell | None:
+        """The cheapest published figure to hide next, among the relations that bind
+        ``cell`` (non-zero duals), else among those that involve it, else its component."""
+        model = self.model
+        _, component = model.component(cell)
+        for pool in (binding, model.constraints_of(cell), component):
+            candidates = set()
+            for i in pool:
+                constraint = model.constraints[i]
+                if constraint.figure is not None and constraint.figure[0] == THIS:
+                    candidates.add(constraint.figure)
+                for _, c in constraint.terms:
+                    if c[0] == THIS and c in model.values and c not in model.hidden:
+                        candidates.add(c)
+            if candidates:
+                return min(candidates, key=self.cost)
+        return None
+
+    def protect(self, start: list[Cell]) -> None:
+        queue = sorted(start, key=self.cost)
+        done: set[Cell] = set()
         while queue:
-            key = queue.pop(0)
+            cell = queue.pop(0)
+            if cell in done:
+                continue
+            done.add(cell)
             while True:
-                weak = _weakly_protected(key, hidden, values, families, model, publisher.largeur_protection)
-                if not weak:
+                interval, binding = self.model.solve(cell)
+                if not is_narrow(interval, self.width):
                     break
-                partner = _choose_partner(key, hidden, values, first_family, model, year)
+                partner = self.partner(cell, binding)
                 if partner is None:
+                    _, code, key = cell
                     raise SecrecyError(
-                        f"Secret statistique : impossible de protéger la case {source}/{'/'.join(key)} "
+                        f"Secret statistique : impossible de protéger la case {code}/{'/'.join(key)} "
                         "par des suppressions secondaires."
                     )
-                hidden.add(partner)
-                queue.append(partner)
-        result[source] = hidden
-    return result
+                if partner in self.model.values:
+                    newly = [partner, *self.hide_count(partner)]
+                    queue = sorted(set(queue) | set(newly), key=self.cost)
+                else:
+                    self.model.hidden_figures.add(partner)
 
 
-def _weakly_protected(key: Key, hidden: set[Key], values: dict, families: list[str], model: LinearModel, width: int) -> bool:
-    """Whether the attacker can pin ``key`` down too narrowly, for any count family.
+# --- re-releasing a published year ---------------------------------------------------------------
 
-    Only the equations connected to ``key`` through hidden cells matter; the others are
-    constants and are left out to keep the programmes small.
-    """
-    component = _hidden_component(key, hidden, model)
-    equations = [eq for eq in model.equations if eq[0] in component or any(p in component for p in eq[1])]
-    for family in families:
-        known = {(family, k): values[(family, k)] for eq in equations for k in [eq[0], *eq[1]] if k not in hidden}
-        problem = AttackerProblem(known, {(family, k): values[(family, k)] for k in component})
-        problem.constraints = [_equality((family, total), [(family, p) for p in parts]) for total, parts in equations]
-        low, high = problem.intervals([(family, key)])[(family, key)]
-        if high - low < width - 1e-6:
-            return True
-    return False
+PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
-def _hidden_component(key: Key, hidden: set[Key], model: LinearModel) -> set[Key]:
-    """Hidden cells linked to ``key`` through equations (the only unknowns that matter)."""
-    component, frontier = {key}, [key]
-    while frontier:
-        current = frontier.pop()
-        for total, parts in model.equations_of(current):
-            for other in [total, *parts]:
-                if other in hidden and other not in component:
-                    component.add(other)
-                    frontier.append(other)
-    return component
+def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
+    """How many figures of a published version a new version would change (a value, a
+    secret flag, a row added or removed). Anyone who kept the first version can take the
+    difference, and it describes only the records that changed."""
+    def figures(table: pd.DataFrame) -> pd.Series:
+        value = table["valeur"].astype("float64").map(lambda v: "" if pd.isna(v) else repr(round(float(v), 6)))
+        return pd.Series((value + "|" + table["secret"].fillna("").astype(str)).to_numpy(),
+                         index=pd.MultiIndex.from_frame(table[PUBLISHED_KEY].astype(str)))
+    old, new = figures(before), figures(after)
+    joined = pd.concat([old.rename("avant"), new.rename("apres")], axis=1)
+    return int((joined["avant"].fillna("∅") != joined["apres"].fillna("∅")).sum())
 
 
-def _choose_partner(key: Key, hidden: set[Key], values: dict, family: str, model: LinearModel, year: int) -> Key | None:
-    """The cheapest published cell to hide next: first in an equation where ``key`` is the
-    only unknown (it would be recomputed exactly), else in any equation of its component."""
-    def cost(k: Key) -> tuple:
-        v = values[(family, k)]
-        return (_tier(k, year), v == 0, v, k)
-
-    alone = [eq for eq in model.equations_of(key) if sum(1 for k in [eq[0], *eq[1]] if k in hidden) == 1]
-    pools = [alone, [eq for k in _hidden_component(key, hidden, model) for eq in model.equations_of(k)]]
-    for equations in pools:
-        candidates = {k for total, parts in equations for k in [total, *parts] if k not in hidden}
-        if candidates:
-            return min(candidates, key=cost)
-    return None
-
+# --- protect -----------------------------------------------------------------------------------
 
 @dataclass
 class Protected:
-    table: pd.DataFrame        # published columns plus ``source`` and ``personnes``
+    table: pd.DataFrame        # published columns plus ``source``, ``personnes`` and ``dominance``
     audit: AuditResult
     homogeneous: list[tuple[str, str, str]]
 
@@ -415,53 +276,68 @@ def protect(
     publisher: Publisher,
     year: int,
     previous: pd.DataFrame | None = None,
+    has_person_id: bool = True,
 ) -> Protected:
     """Apply primary, sensitive-attribute and secondary suppression, propagate to every
     derived figure, then audit the result. Raises SecrecyError when the audit fails."""
     truth = cells
-    cells = cells.copy()
-    primary = primary_suppression(cells, catalogue, publisher.seuil_secret)
+    cells = cells.reset_index(drop=True)
+    threshold = publisher.seuil_secret if has_person_id else publisher.seuil_sans_identifiant
+    primary = primary_suppression(cells, catalogue, threshold, publisher.dominance_max)
     homogeneous = homogeneous_groups(cells, catalogue)
     in_homogeneous = pd.Series(
         [(p, l, d) in homogeneous for p, l, d in cells[["periode", "lieu", "dimension"]].itertuples(index=False)], index=cells.index
     ) if homogeneous else pd.Series(False, index=cells.index)
     cells["secret"] = np.where(primary | in_homogeneous, PRIMARY, "")
 
-    # The cell of a source is hidden when one of its count figures is (primary).
-    hidden_primary: dict[str, set[Key]] = {}
-    for source in cells["source"].unique():
-        counts = cells[(cells["source"] == source) & cells["indicateur"].isin(catalogue.additive_codes(source))]
-        hidden_primary[source] = {tuple(k) for k in counts.loc[counts["secret"] == PRIMARY, KEY].itertuples(index=False)}
-    hidden = suppress_secondary(cells, hidden_primary, catalogue, publisher, year)
+    published = cells.copy()
+    published.loc[published["secret"] != "", "valeur"] = np.nan
+    model = reader_model(published, truth, catalogue, publisher, year, previous)
+    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection)
+    # A primary count hides its cell's other counts and the figures computed from them.
+    primary_counts = sorted(c for c in model.hidden if c[0] == THIS)
+    for count in primary_counts:
+        suppressor.hide_count(count)
+    primary_cells = set(primary_counts)
+    suppressor.protect(sorted(c for c in model.hidden if c[0] == THIS))
 
-    # Propagate: every figure on a hidden cell, every rate over a hidden count.
-    key_tuples = list(cells[KEY].itertuples(index=False, name=None))
-    for i, (source, key) in enumerate(zip(cells["source"], key_tuples)):
-        if cells.at[i, "secret"] == "" and key in hidden.get(source, set()):
-            cells.at[i, "secret"] = PRIMARY if key in hidden_primary.get(source, set()) else SECONDARY
-    _propagate_links(cells, catalogue, hidden, year)
+    # Write the model's decisions back into the table.
+    hidden = {(code, key) for _, code, key in model.hidden if _ == THIS}
+    hidden |= {(code, key) for tag, code, key in model.hidden_figures if tag == THIS}
+    primary_keys = {(code, key) for _, code, key in primary_cells}
+    keys = list(zip(cells["indicateur"], cells[KEY].itertuples(index=False, name=None)))
+    newly = np.array([(code, key) in hidden for code, key in keys]) & (cells["secret"] == "").to_numpy()
+    is_primary = np.array([(code, key) in primary_keys for code, key in keys])
+    cells.loc[newly, "secret"] = np.where(is_primary[newly], PRIMARY, SECONDARY)
+    cells = _add_missing_rows(cells, model, catalogue, year)
     cells.loc[cells["secret"] != "", "valeur"] = np.nan
 
     result = audit(cells, truth, catalogue, publisher, year, previous)
     if not result.ok:
         first = result.failures[0]
         raise SecrecyError(
-            f"Audit du secret : {len(result.failures)} case(s) masquée(s) recalculable(s) à moins de "
+            f"Audit du secret : {len(result.failures)} case(s) masquée(s) encadrée(s) à moins de "
             f"{publisher.largeur_protection} près, par exemple {first['indicateur']} / {first['periode']} / "
             f"{first['lieu']} / {first['dimension']} / {first['modalite']}."
         )
     return Protected(cells, result, sorted(homogeneous))
 
 
-def _propagate_links(cells: pd.DataFrame, catalogue: Catalogue, hidden: dict[str, set[Key]], year: int) -> None:
-    for indicator in catalogue.indicators:
-        link = indicator.lien
-        if not link:
+def _add_missing_rows(cells: pd.DataFrame, model: ReaderModel, catalogue: Catalogue, year: int) -> pd.DataFrame:
+    """A derived figure that is undefined (nothing to divide by) has no row, which tells a
+    reader its denominator is zero. Where that would give a hidden count back, the row is
+    published as hidden instead."""
+    rows = []
+    for tag, code, key in sorted(model.hidden_figures):
+        if tag != THIS or (tag, code, key) not in model.missing:
             continue
-        hidden_keys = hidden.get(indicator.source, set())
-        mask = (cells["indicateur"] == indicator.code) & (cells["secret"] == "")
-        for i in cells.index[mask]:
-            key = (cells.at[i, "periode"], cells.at[i, "lieu"], cells.at[i, "dimension"], cells.at[i, "modalite"])
-            num, den = link_terms(link, key, year)
-            if any(k in hidden_keys for _, k in num + den):
-                cells.at[i, "secret"] = SECONDARY
+        indicator = catalogue[code]
+        rows.append({"annee": year, "periode": key[0], "lieu": key[1], "indicateur": code, "dimension": key[2], "modalite": key[3],
+                     "valeur": np.nan, "unite": indicator.unite, "secret": SECONDARY, "source": indicator.source,
+                     "personnes": 0, "dominance": 0.0})
+    if not rows:
+        return cells
+    return pd.concat([cells, pd.DataFrame(rows)], ignore_index=True)
+
+
+__all__ = ["PRIMARY", "SECONDARY", "Protected", "audit", "protect", "reader_model", "previous_key"]

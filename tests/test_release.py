@@ -219,7 +219,7 @@ def test_a_small_ccas_with_the_required_columns_only(tmp_path: Path):
     folder = tmp_path / "petite"
     (folder / "metadata").mkdir(parents=True)
     (folder / "metadata" / "organisation.yml").write_text(
-        'nom: CCAS de Petite-Ville\nsiret: "26000000000001"\ncommune: "2A004"\ncontact: contact@petite-ville.example\n', encoding="utf-8")
+        'nom: CCAS de Petite-Ville\nsiret: "26000000000001"\ncommune: "2A004"\ncontact: contact@petite-ville.example\nsans_identifiant_personne: oui\n', encoding="utf-8")
     (folder / "metadata" / "lieux.csv").write_text("code;nom;adresse;code_postal;commune;code_insee;quartier\nmairie;Mairie;1 place;20000;Petite-Ville;2A004;\n", encoding="utf-8")
     (folder / "metadata" / "quartiers.csv").write_text("code,nom,qpv,code_qpv\n", encoding="utf-8")
     inputs = tmp_path / "entrees"
@@ -228,7 +228,7 @@ def test_a_small_ccas_with_the_required_columns_only(tmp_path: Path):
     (inputs / "accompagnements.csv").write_text("\n".join(lines) + "\n", encoding="cp1252")
     result = release(folder, 2024, inputs)
     assert result.exit_code == 0, result
-    assert "chaque ligne compte comme une personne" in result.stdout
+    assert "sans identifiant de personne" in result.stdout
     rows = read_rows(folder / "datapackages" / "2024" / "indicateurs.csv")
     assert {r["dimension"] for r in rows if r["indicateur"] == "accompagnements"} == {"ensemble", "thematique", "duree_tranche"}
     total = next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")

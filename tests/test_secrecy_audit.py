@@ -16,7 +16,8 @@ from ccas_opendata.catalogue import load_catalogue
 from ccas_opendata.config import catalogue_path, read_publisher
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.ingest import read_records
-from ccas_opendata.secrecy import audit, build_model, protect
+from ccas_opendata.errors import SecrecyError
+from ccas_opendata.secrecy import THIS, audit, protect, reader_model
 from conftest import REPO, make_folder
 
 YEAR = 2024
@@ -116,12 +117,27 @@ def test_an_evolution_published_beside_a_hidden_count_gives_it_back(catalogue, p
 
 
 def test_the_model_links_qpv_to_the_quartiers_it_covers(catalogue, publisher):
-    keys = [(str(YEAR), "ensemble", "quartier", q) for q in publisher.quartier_codes + ["hors_commune", "non_communique"]]
-    keys += [(str(YEAR), "ensemble", "qpv", m) for m in ("oui", "non", "non_communique")]
-    keys += [(str(YEAR), "ensemble", "ensemble", "ensemble")]
-    model = build_model("accompagnements", keys, catalogue, publisher, YEAR)
-    qpv_yes = next(parts for total, parts in model.equations if total[2:] == ("qpv", "oui"))
-    assert sorted(p[3] for p in qpv_yes) == ["la_plaine", "les_tilleuls"]
+    """qpv = oui is the sum of the QPV quartiers: hide it, publish its quartiers, and the
+    reader's model gives it back exactly."""
+    rows = []
+    quartiers = {q: 12 + i for i, q in enumerate(publisher.quartier_codes + ["hors_commune", "non_communique"])}
+    covered = {"oui": [q for q in publisher.quartier_codes if q in publisher.qpv_codes]}
+    for modalite, value in quartiers.items():
+        rows.append(("quartier", modalite, value))
+    rows.append(("qpv", "oui", sum(quartiers[q] for q in covered["oui"])))
+    rows.append(("qpv", "non", sum(v for q, v in quartiers.items() if q not in covered["oui"] and q != "non_communique")))
+    rows.append(("qpv", "non_communique", quartiers["non_communique"]))
+    rows.append(("ensemble", "ensemble", sum(quartiers.values())))
+    table = pd.DataFrame([{"annee": YEAR, "periode": str(YEAR), "lieu": "ensemble", "indicateur": "accompagnements", "dimension": d,
+                           "modalite": m, "valeur": float(v), "unite": "nombre", "secret": ""} for d, m, v in rows])
+    hidden = (table["dimension"] == "qpv") & (table["modalite"] == "oui")
+    truth = table.copy()
+    table.loc[hidden, ["valeur", "secret"]] = [np.nan, "primaire"]
+    model = reader_model(table, truth, catalogue, publisher, YEAR)
+    cell = (THIS, "accompagnements", (str(YEAR), "ensemble", "qpv", "oui"))
+    low, high = model.intervals([cell])[cell]
+    assert low == high == sum(quartiers[q] for q in covered["oui"])
+    assert sorted(covered["oui"]) == ["la_plaine", "les_tilleuls"]
 
 
 # --- protect() on records ----------------------------------------------------------------
@@ -196,12 +212,36 @@ def test_a_group_all_in_one_sensitive_category_is_not_published(tmp_path):
     assert (table[(table["dimension"] == "autonomie") & (table["indicateur"] == "accompagnements")]["secret"] != "").all()
 
 
-def test_without_usager_each_record_is_a_person(tmp_path):
+def test_without_usager_the_year_is_refused_unless_declared(tmp_path):
     rows = [{k: v for k, v in r.items() if k != "usager"} for r in base_rows(150)]
-    protected, cells = protected_year(tmp_path, rows)
+    with pytest.raises(ConfigurationError, match="colonne « usager »") as refused:
+        protected_year(tmp_path, rows)
+    assert "sans_identifiant_personne: oui" in refused.value.advice
+
+
+def test_without_usager_only_accompaniment_figures_over_the_higher_threshold(tmp_path):
+    folder = make_folder(tmp_path / "ccas")
+    path = folder / "metadata" / "organisation.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "sans_identifiant_personne: oui\n", encoding="utf-8")
+    rows = [{k: v for k, v in r.items() if k != "usager"} for r in base_rows(300)]
+    protected, cells = protected_year(tmp_path, rows, folder)
+    table = protected.table
     total = cell(cells, "ensemble", "ensemble", "ensemble")
     assert total["personnes"] == total["valeur"] == len(rows)
-    assert "usagers" not in set(protected.table["indicateur"])
+    assert "usagers" not in set(table["indicateur"]) and "part_usagers_qpv" not in set(table["indicateur"])
+    assert not set(table["dimension"]) & {"genre", "situation", "quartier", "qpv", "tranche_age", "autonomie"}
+    counts = table[(table["indicateur"] == "accompagnements") & (table["secret"] == "") & (table["valeur"] > 0)]
+    assert len(counts) and (counts["valeur"] >= 33).all()  # 3 × seuil_secret by default
+
+
+def test_one_person_making_most_of_a_cell_hides_it(tmp_path):
+    """Dominance: a site where one person made more than half of the visits."""
+    rows = base_rows()
+    rows += [dict(rows[0], usager="FREQUENT", lieu="mediatheque_sud", thematiques="justice", date=f"{YEAR}-03-{d:02d}") for d in range(1, 29)]
+    protected, cells = protected_year(tmp_path, rows)
+    raw = cell(cells, "mediatheque_sud", "thematique", "justice")
+    assert raw["valeur"] == 28 and raw["dominance"] == 1.0
+    assert cell(protected.table, "mediatheque_sud", "thematique", "justice")["secret"] == "primaire"
 
 
 def test_threshold_below_five_is_refused(tmp_path):

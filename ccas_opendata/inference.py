@@ -1,0 +1,412 @@
+"""What a reader can infer from published figures: the linear model of a publication.
+
+A reader holding every published table (every year, every version) knows each published
+count exactly and, for each hidden one, whatever the published figures imply. Those
+implications are linear, and all of them are generated here from the catalogue
+(``metadata/indicateurs.yml``) and the publisher's metadata, never listed by hand:
+
+- **structure of counts**: for every count family (published, or *latent* such as the
+  administrative accompaniments behind a share), a site's or the whole CCAS's total and
+  its modalities (``=`` the sum for an additive dimension of a ``somme`` family; between
+  the largest part and the sum for a multi-valued dimension or a ``personnes`` family);
+  the whole CCAS and its sites, the year and its months, for every modality, multi-valued
+  ones included (a record has one site and one month); QPV cells and the quartiers they
+  cover;
+- **derived figures** (the catalogue's ``lien``): a share, rate, ratio or mean published to
+  0.1 puts its numerator within ``(v ± 0.05) × denominator``; an evolution puts this year's
+  count within last year's published figure × ``(1 + (e ± 0.05)/100)``; a row missing where
+  the catalogue expects one says its denominator is zero;
+- **latent counts** bounded by the cells they come from (``au_moins_un_de``: at least the
+  largest of the thematique cells, at most their sum; ``par_enregistrement``: between the
+  contract's minimum and maximum per record) and the catalogue's ``relations``
+  (``usagers + usagers_plusieurs_visites <= accompagnements``…);
+- **the secret flags themselves**: a count hidden under primary secrecy is not zero (zero
+  counts are published), unless its whole breakdown is hidden.
+
+A relation the model cannot express raises :class:`SecrecyError`: a figure the model
+ignored would be a figure the audit silently trusts.
+
+:class:`ReaderModel` keeps which cells are hidden apart from the constraints, so secondary
+suppression can hide one more cell (a constant becomes a variable) or one more derived
+figure (its constraints drop out) and ask again, on the same model the audit uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
+from .catalogue import Catalogue
+from .config import Publisher, contract
+from .errors import SecrecyError
+
+ROUNDING = 0.05  # published ratios are rounded to 0.1: the truth is within ± 0.05
+EPSILON = 1e-7
+
+Key = tuple[str, str, str, str]  # (periode, lieu, dimension, modalite)
+Cell = tuple[str, str, Key]  # (version tag, family or indicator, key)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``Σ coef·cell + constant (== | <=) 0``; ``figure`` is the published derived figure
+    the constraint comes from (``None`` for the structure of the counts)."""
+
+    terms: tuple[tuple[float, Cell], ...]
+    constant: float
+    equality: bool
+    figure: Cell | None = None
+
+
+@dataclass
+class ReaderModel:
+    """Cells, what is published of them, and the constraints a reader can write."""
+
+    values: dict[Cell, float] = field(default_factory=dict)  # count cells: published value or truth if hidden
+    hidden: set[Cell] = field(default_factory=set)  # count cells not published
+    latent: set[Cell] = field(default_factory=set)  # counts never published
+    lower: dict[Cell, float] = field(default_factory=dict)  # what the secret flags say
+    hidden_figures: set[Cell] = field(default_factory=set)  # derived figures not published
+    figures: dict[Cell, float] = field(default_factory=dict)  # derived figures (NaN: hidden or missing)
+    missing: set[Cell] = field(default_factory=set)  # derived figures without a row: undefined
+    constraints: list[Constraint] = field(default_factory=list)
+    _by_cell: dict[Cell, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _cached: tuple | None = None  # the last component's matrices, reused while nothing is hidden
+
+    def add(self, constraint: Constraint) -> None:
+        index = len(self.constraints)
+        self.constraints.append(constraint)
+        for _, cell in constraint.terms:
+            self._by_cell[cell].append(index)
+
+    def is_variable(self, cell: Cell) -> bool:
+        return cell in self.hidden or cell in self.latent
+
+    def active(self, index: int) -> bool:
+        figure = self.constraints[index].figure
+        return figure is None or figure not in self.hidden_figures
+
+    def constraints_of(self, cell: Cell) -> list[int]:
+        return [i for i in self._by_cell.get(cell, []) if self.active(i)]
+
+    def component(self, cell: Cell) -> tuple[list[Cell], list[int]]:
+        """The unknowns linked to ``cell`` through active constraints, and those constraints:
+        the only part of the model that bears on ``cell``."""
+        seen, frontier, rows = {cell}, [cell], set()
+        while frontier:
+            current = frontier.pop()
+            for i in self.constraints_of(current):
+                if i in rows:
+                    continue
+                rows.add(i)
+                for _, other in self.constraints[i].terms:
+                    if other not in seen and self.is_variable(other):
+                        seen.add(other)
+                        frontier.append(other)
+        return sorted(seen), sorted(rows)
+
+    def intervals(self, cells: Iterable[Cell]) -> dict[Cell, tuple[float, float]]:
+        """Minimum and maximum of each unknown cell over everything consistent with what is
+        published (linear relaxation, solved with HiGHS)."""
+        return {cell: self.solve(cell)[0] for cell in cells}
+
+    def solve(self, cell: Cell) -> tuple[tuple[float, float], list[int]]:
+        """The interval of ``cell`` and the constraints that bind it (non-zero duals at the
+        minimum or the maximum): the relations secondary suppression must break."""
+        variables, rows = self.component(cell)
+        signature = frozenset(variables)
+        if self._cached is None or self._cached[0] != (signature, len(self.hidden), len(self.hidden_figures)):
+            self._cached = ((signature, len(self.hidden), len(self.hidden_figures)), self._matrices(variables, rows))
+        index, a_eq, b_eq, a_ub, b_ub, bounds, eq_rows, ub_rows = self._cached[1]
+        objective = np.zeros(len(index))
+        objective[index[cell]] = 1.0
+        ends, binding = [], set()
+        for sign in (1.0, -1.0):
+            res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if res.status == 3:
+                ends.append(math.inf)
+                continue
+            if res.status != 0:
+                raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({res.message}).")
+            ends.append(sign * res.fun)
+            for marginals, numbers in ((getattr(res.eqlin, "marginals", None), eq_rows), (getattr(res.ineqlin, "marginals", None), ub_rows)):
+                if marginals is not None:
+                    binding |= {numbers[i] for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
+        return (ends[0], ends[1]), sorted(binding)
+
+    def _matrices(self, variables: list[Cell], rows: list[int]):
+        index = {v: i for i, v in enumerate(variables)}
+        eq: tuple[list, list, list, list, list] = ([], [], [], [], [])  # data, row, col, rhs, constraint number
+        ub: tuple[list, list, list, list, list] = ([], [], [], [], [])
+        for r in rows:
+            constraint = self.constraints[r]
+            target = eq if constraint.equality else ub
+            constant = constraint.constant
+            row_number = len(target[3])
+            for coef, cell in constraint.terms:
+                if cell in index:
+                    target[0].append(coef)
+                    target[1].append(row_number)
+                    target[2].append(index[cell])
+                else:
+                    constant += coef * self.values[cell]
+            target[3].append(-constant)
+            target[4].append(r)
+        def matrix(parts):
+            data, r, c, rhs, _ = parts
+            if not rhs:
+                return None, None
+            return csr_matrix((data, (r, c)), shape=(len(rhs), len(variables))), np.array(rhs)
+        a_eq, b_eq = matrix(eq)
+        a_ub, b_ub = matrix(ub)
+        bounds = [(self.lower.get(v, 0.0), None) for v in variables]
+        return index, a_eq, b_eq, a_ub, b_ub, bounds, eq[4], ub[4]
+
+
+def integer_width(low: float, high: float) -> float:
+    """Width of the interval of integers a reader can place a count in."""
+    if math.isinf(high):
+        return math.inf
+    return math.floor(high + EPSILON) - math.ceil(low - EPSILON)
+
+
+# --- building the model from published tables ---------------------------------------------
+
+def _key(row) -> Key:
+    return (str(row.periode), str(row.lieu), str(row.dimension), str(row.modalite))
+
+
+def _bounds_between(total: Cell, parts: list[Cell], equal: bool) -> list[Constraint]:
+    """``total = Σ parts``, or ``each part <= total <= Σ parts``."""
+    out = [Constraint(((1.0, total),) + tuple((-1.0, p) for p in parts), 0.0, equality=True if equal else False)]
+    if not equal:
+        out += [Constraint(((1.0, p), (-1.0, total)), 0.0, equality=False) for p in parts]
+    return out
+
+
+def _ratio_constraints(num: list[Cell], den: list[Cell], value: float, factor: float, figure: Cell) -> list[Constraint]:
+    """``value`` = Σnum / Σden × factor rounded to 0.1: two inequalities."""
+    low, high = (value - ROUNDING) / factor, (value + ROUNDING) / factor
+    upper = tuple((1.0, t) for t in num) + tuple((-high, t) for t in den)
+    lower = tuple((-1.0, t) for t in num) + tuple((low, t) for t in den)
+    return [Constraint(upper, 0.0, False, figure), Constraint(lower, 0.0, False, figure)]
+
+
+def link_cells(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], list[tuple[str, Key]], float]:
+    """The count cells a derived figure is computed from: (numerator, denominator, factor).
+    Used by the reader's model and by the propagation of secrecy alike."""
+    kind = link["type"]
+    if kind == "part":
+        return [(link["de"], key)], [(link["de"], share_parent(key[0], key[1], key[2], year))], 100.0
+    if kind == "ratio":
+        return [(link["numerateur"], key)], [(link["denominateur"], key)], float(link["facteur"])
+    if kind == "taux":
+        cells = [(link["de"], (key[0], key[1], link["dimension"], m)) for m in link["numerateur"]]
+        return cells, [(link["de"], (key[0], key[1], link["dimension"], m)) for m in link["denominateur"]], 100.0
+    if kind == "evolution":
+        return [(link["de"], key)], [], 1.0
+    return [], [], 1.0  # "aucun": no relation to counts, by the catalogue's own account
+
+
+def previous_key(key: Key, year: int) -> Key:
+    return (key[0].replace(str(year), str(year - 1), 1), key[1], key[2], key[3])
+
+
+def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalogue: Catalogue, publisher: Publisher, year: int) -> None:
+    """Totals and their parts, for one count family of one table."""
+    somme = catalogue.aggregation_of(family) == "somme"
+    cell = lambda k: (tag, family, k)  # noqa: E731
+    by_group: dict[tuple[str, str, str], list[Key]] = defaultdict(list)
+    for key in sorted(keys):
+        if key[2] != ENSEMBLE:
+            by_group[key[:3]].append(key)
+    for (periode, lieu, dimension), parts in sorted(by_group.items()):
+        total = (periode, lieu, ENSEMBLE, ENSEMBLE)
+        if total in keys:
+            additive = catalogue.dimensions[dimension].additive
+            for c in _bounds_between(cell(total), [cell(p) for p in parts], somme and additive):
+                model.add(c)
+    lieux = lieux_of(catalogue.source_of(family), publisher)
+    for key in sorted(keys):
+        periode, lieu, dimension, modalite = key
+        if lieu != ENSEMBLE:
+            continue
+        sites = [(periode, s, dimension, modalite) for s in lieux]
+        if all(s in keys for s in sites):
+            for c in _bounds_between(cell(key), [cell(s) for s in sites], somme):
+                model.add(c)
+    months = [(f"{year}-{m:02d}", ENSEMBLE, ENSEMBLE, ENSEMBLE) for m in range(1, 13)]
+    year_total = (str(year), ENSEMBLE, ENSEMBLE, ENSEMBLE)
+    if year_total in keys and all(m in keys for m in months):
+        for c in _bounds_between(cell(year_total), [cell(m) for m in months], somme):
+            model.add(c)
+    if "qpv" in catalogue.dimensions and "quartier" in catalogue.dimensions:
+        qpv = publisher.qpv_codes
+        covered = {"oui": [q for q in publisher.quartier_codes if q in qpv],
+                   "non": [q for q in publisher.quartier_codes if q not in qpv] + ["hors_commune"],
+                   "non_communique": ["non_communique"]}
+        for key in sorted(keys):
+            periode, lieu, dimension, modalite = key
+            if dimension == "qpv" and modalite in covered:
+                parts = [(periode, lieu, "quartier", q) for q in covered[modalite]]
+                if all(p in keys for p in parts):
+                    for c in _bounds_between(cell(key), [cell(p) for p in parts], somme):
+                        model.add(c)
+
+
+def add_table(
+    model: ReaderModel,
+    table: pd.DataFrame,
+    catalogue: Catalogue,
+    publisher: Publisher,
+    year: int,
+    tag: str,
+    previous_tag: str | None = None,
+    truth: pd.DataFrame | None = None,
+) -> None:
+    """Add what a reader learns from one published table of ``year`` (one version).
+
+    ``table`` has the published columns, ``valeur`` empty where ``secret`` is set. The true
+    values of hidden cells are taken from ``truth`` when given (to check the model, and for
+    secondary suppression), never used as constraints. ``previous_tag`` names last year's
+    table, already added, that this year's evolutions were computed from.
+    """
+    table = table[table["annee"].astype(int) == year]
+    true_values: dict[tuple[str, Key], float] = {}
+    if truth is not None:
+        for row in truth.itertuples(index=False):
+            true_values[(row.indicateur, _key(row))] = float(row.valeur)
+    counts = set(catalogue.count_codes())
+    keys_of: dict[str, set[Key]] = defaultdict(set)
+    rows_of: dict[str, dict[Key, tuple[float, str]]] = defaultdict(dict)
+    for row in table.itertuples(index=False):
+        key = _key(row)
+        secret = str(row.secret) if isinstance(row.secret, str) else ""
+        rows_of[row.indicateur][key] = (float(row.valeur) if not secret else math.nan, secret)
+        if row.indicateur not in counts:
+            continue
+        cell = (tag, row.indicateur, key)
+        keys_of[row.indicateur].add(key)
+        if secret:
+            model.hidden.add(cell)
+            model.values[cell] = true_values.get((row.indicateur, key), math.nan)
+        else:
+            model.values[cell] = float(row.valeur)
+
+    # What the flags say: a primary count is not zero, unless its whole breakdown is hidden.
+    for family, rows in rows_of.items():
+        if family not in counts:
+            continue
+        wholly_hidden = {k[:3] for k in rows if k[2] != ENSEMBLE}
+        for key, (_, secret) in rows.items():
+            if key[2] != ENSEMBLE and not rows[key][1]:
+                wholly_hidden.discard(key[:3])
+        for key, (_, secret) in rows.items():
+            if secret == "primaire" and (key[2] == ENSEMBLE or key[:3] not in wholly_hidden):
+                model.lower[(tag, family, key)] = 1.0
+
+    # Latent counts exist wherever a derived figure built on them is expected.
+    latent_keys: dict[str, set[Key]] = defaultdict(set)
+    derived = [i for i in catalogue.indicators if not i.is_count and i.code in rows_of]
+    for indicator in derived:
+        for key in expected_keys(indicator, publisher, year):
+            num, den, _ = link_cells(indicator.lien, key, year)
+            for family, k in num + den:
+                if family in catalogue.latents:
+                    latent_keys[family].add(k)
+    for family, keys in latent_keys.items():
+        for key in keys:
+            model.latent.add((tag, family, key))
+        keys_of[family] |= keys
+
+    for family in sorted(keys_of):
+        _structure(model, tag, family, keys_of[family], catalogue, publisher, year)
+    _latent_bounds(model, tag, catalogue, latent_keys, keys_of)
+    for relation in catalogue.relations:
+        shared = set.intersection(*(keys_of.get(f, set()) for f in relation.left + relation.right))
+        for key in sorted(shared):
+            terms = tuple((1.0, (tag, f, key)) for f in relation.left) + tuple((-1.0, (tag, f, key)) for f in relation.right)
+            model.add(Constraint(terms, 0.0, False))
+
+    # Derived figures: published ones bound their counts; missing ones say "denominator zero".
+    for indicator in derived:
+        rows = rows_of[indicator.code]
+        present_dimensions = {k[2] for k in rows}
+        for key in sorted(set(expected_keys(indicator, publisher, year)) | set(rows)):
+            figure = (tag, indicator.code, key)
+            num, den, factor = link_cells(indicator.lien, key, year)
+            if indicator.lien["type"] == "evolution":
+                num_cells = [(tag, f, k) for f, k in num]
+                den_cells = [(previous_tag or "", f, previous_key(k, year)) for f, k in num]
+            else:
+                num_cells = [(tag, f, k) for f, k in num]
+                den_cells = [(tag, f, k) for f, k in den]
+            if key not in rows:
+                if key[2] not in present_dimensions or indicator.lien["type"] == "aucun":
+                    continue  # the whole breakdown is absent (nothing known about it): no figure expected
+                if indicator.lien["type"] == "evolution":
+                    continue  # not computed when last year's figure is hidden or zero: says nothing new
+                _require(model, den_cells, indicator.code, key)
+                if not any(model.is_variable(c) for c in den_cells):
+                    continue  # the reader reads the denominator itself
+                model.figures[figure] = math.nan
+                model.missing.add(figure)
+                model.add(Constraint(tuple((1.0, c) for c in den_cells), 0.0, True, figure))
+                continue
+            value, secret = rows[key]
+            model.figures[figure] = value
+            if secret:
+                model.hidden_figures.add(figure)
+                continue
+            if indicator.lien["type"] == "aucun" or (indicator.lien["type"] == "evolution" and previous_tag is None):
+                continue  # no relation to counts; or no earlier year published to compare with
+            _require(model, num_cells + den_cells, indicator.code, key)
+            if indicator.lien["type"] == "evolution":
+                # now = before × (1 + e/100), e known to ± 0.05: two bounds, linear in both years.
+                (now,), (before,) = num_cells, den_cells
+                low, high = 1 + (value - ROUNDING) / 100, 1 + (value + ROUNDING) / 100
+                model.add(Constraint(((1.0, now), (-high, before)), 0.0, False, figure))
+                model.add(Constraint(((-1.0, now), (low, before)), 0.0, False, figure))
+            else:
+                for c in _ratio_constraints(num_cells, den_cells, value, factor, figure):
+                    model.add(c)
+
+
+def _require(model: ReaderModel, cells: list[Cell], code: str, key: Key) -> None:
+    missing = [c for c in cells if c not in model.values and c not in model.latent]
+    if missing:
+        tag, family, k = missing[0]
+        raise SecrecyError(
+            f"Audit du secret : le chiffre {code} / {'/'.join(key)} se calcule à partir de {family} / {'/'.join(k)}, "
+            "absent du modèle du lecteur ; l'audit ne publie pas un chiffre qu'il ne sait pas relier aux effectifs."
+        )
+
+
+def _latent_bounds(model: ReaderModel, tag: str, catalogue: Catalogue, latent_keys: dict[str, set[Key]], keys_of: dict[str, set[Key]]) -> None:
+    """What defines a latent count bounds it: the cells it is made of, or its records."""
+    codes = contract()["codes"]
+    for family, keys in sorted(latent_keys.items()):
+        latent = catalogue.latents[family]
+        for key in sorted(keys):
+            cell = (tag, family, key)
+            if latent.au_moins_un_de:
+                spec = latent.au_moins_un_de
+                parts = [(key[0], key[1], spec["dimension"], m) for m in codes[spec["modalites"]]]
+                if all(p in keys_of.get(spec["indicateur"], set()) for p in parts):
+                    for c in _bounds_between(cell, [(tag, spec["indicateur"], p) for p in parts], False):
+                        model.add(c)
+            if latent.par_enregistrement:
+                spec = latent.par_enregistrement
+                column = contract()["tables"][latent.source]["columns"][spec["colonne"]]
+                records = (tag, spec["indicateur"], key)
+                if key in keys_of.get(spec["indicateur"], set()):
+                    model.add(Constraint(((float(column["min"]), records), (-1.0, cell)), 0.0, False))
+                    model.add(Constraint(((1.0, cell), (-float(column["max"]), records)), 0.0, False))
