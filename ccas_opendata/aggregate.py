@@ -437,7 +437,9 @@ def _finish_shares(frame: pd.DataFrame, catalogue: Catalogue, year: int) -> pd.D
         mask = frame["indicateur"] == indicator.code
         parents = [share_parent(p, l, d, year) for p, l, d in frame.loc[mask, ["periode", "lieu", "dimension"]].itertuples(index=False)]
         den = base.reindex(pd.MultiIndex.from_tuples(parents, names=KEY)).to_numpy(dtype="float64")
-        num = frame.loc[mask, "valeur"].to_numpy(dtype="float64")
+        # An empty cell is 0 % of a non-empty total: its row is published like the zero
+        # count, so that a missing share always means an empty total.
+        num = np.nan_to_num(frame.loc[mask, "valeur"].to_numpy(dtype="float64"))
         with np.errstate(divide="ignore", invalid="ignore"):
             frame.loc[mask, "valeur"] = np.where(den > 0, num / den * 100, np.nan)
     return frame

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Publisher, contract
+from .config import Publisher, contract, private_dir, private_file
 from .ingest import Records
 
 NOT_GIVEN = "non_communique"
@@ -151,9 +151,10 @@ def anonymise(records: Records, publisher: Publisher, year: int, key: bytes) -> 
 
 
 def write_anonymised(tables: dict[str, pd.DataFrame], directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+    # Pseudonymised records: owner-only folder and files.
+    private_dir(directory)
     for name, frame in tables.items():
-        frame.to_csv(directory / WORK_FILES[name], index_label="ligne")
+        frame.to_csv(private_file(directory / WORK_FILES[name]), index_label="ligne")
 
 
 INTEGER_COLUMNS = {"accompagnements": ["duree"], "ateliers": ["participants"], "formations": ["inscrits", "presents"]}

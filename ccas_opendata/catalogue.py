@@ -17,7 +17,7 @@ from .errors import ConfigurationError
 
 VENTILATIONS = ("annee", "mois", "lieu", "dimensions", "lieu_dimensions")
 AGGREGATIONS = ("somme", "personnes")
-LINK_TYPES = ("part", "ratio", "taux", "evolution", "aucun")
+LINK_TYPES = ("part", "ratio", "taux", "evolution", "mediane", "aucun")
 UNITS = ("nombre", "pourcentage", "minutes")
 SOURCES = ("accompagnements", "ateliers", "formations")
 

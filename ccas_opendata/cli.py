@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import DEFAULTS_DIR, KEY_ENV, load_key, publish_dir, read_publisher, work_dir
+from .config import DEFAULTS_DIR, KEY_ENV, load_key, private_dir, publish_dir, read_publisher, work_dir
 from .errors import CcasError, ValidationFailed
 
 
@@ -155,6 +155,8 @@ def validate(dossier: Path, annee: int, as_json: bool):
 
     Sort avec le code 0 si tout est valide, 1 sinon (utilisable dans un script).
     Les Data Docs sont écrites dans la zone de travail, puis publiées avec l'année.
+    La réussite est enregistrée pour le fichier tel qu'il a été contrôlé : « package »
+    et « publish » refusent un fichier modifié depuis.
 
     \b
     Exemple :
@@ -180,6 +182,9 @@ def validate(dossier: Path, annee: int, as_json: bool):
 def package(dossier: Path, annee: int):
     """Étape 4 : écrire et valider le paquet de données Frictionless de l'année.
 
+    Refuse de s'exécuter si « validate » n'a pas réussi sur le fichier des
+    indicateurs tel qu'il est (un fichier modifié depuis doit être revalidé).
+
     \b
     Exemple :
       ccas-opendata package --annee 2024
@@ -195,6 +200,7 @@ def publish(dossier: Path, annee: int):
     """Étape 5 : mettre en ligne le paquet préparé et reconstruire publish/.
 
     Le remplacement est atomique : en cas d'échec, la publication précédente reste intacte.
+    Refuse de s'exécuter si le paquet préparé ou les indicateurs validés ont changé.
 
     \b
     Exemple :
@@ -264,19 +270,21 @@ def demo(dossier: Path, port: int, no_serve: bool):
 
     Génère des exports synthétiques (déterministes) pour 2023, 2024 et 2025,
     les publie l'une après l'autre, puis lance le serveur. Aucune donnée réelle.
+    Refuse de s'exécuter dans le dossier d'un CCAS réel qui a déjà publié.
 
     \b
     Exemple :
       ccas-opendata demo --port 8001
     """
-    from .demo import DEMO_YEARS, write_demo_year
-    from .release import release as run_release
+    from .demo import DEMO_YEARS, refuse_real_publication, write_demo_year
+    from .release import published_years, release as run_release
 
     publisher = read_publisher(dossier)
+    refuse_real_publication(publisher, published_years(dossier))
     # Demo data is synthetic: a key generated for this run is as good as any, and
     # pseudonyms never leave the work area anyway.
     key = os.environ.get(KEY_ENV, "").encode() or os.urandom(32).hex().encode()
-    inputs = work_dir(dossier) / "demo-entrees"
+    inputs = private_dir(work_dir(dossier) / "demo-entrees")
     # The demo years are rebuilt from scratch (releases refuse to rewrite a year
     # once a later one is published).
     for year in DEMO_YEARS:

@@ -88,6 +88,13 @@ class Publisher:
     lieux: tuple[Lieu, ...]
     quartiers: tuple[Quartier, ...]
     extra: dict[str, Any] = field(default_factory=dict)
+    # No published accompaniment count or duration figure may be more than this share
+    # due to one person (a frequent visitor would otherwise be the figure).
+    dominance_max: float = 0.5
+    # Records without a person identifier: declared explicitly, then a higher threshold
+    # on accompaniments stands in for the persons the tool cannot count.
+    sans_identifiant_personne: bool = False
+    seuil_sans_identifiant: int = 3 * DEFAULT_THRESHOLD
 
     @property
     def lieu_codes(self) -> list[str]:
@@ -120,10 +127,51 @@ def publish_dir(folder: Path) -> Path:
     return folder / "publish"
 
 
+WORK_AREA = ".travail"
+
+
 def work_dir(folder: Path, year: int | None = None) -> Path:
     """The private work area. Dot-named so that nothing serving the folder lists it."""
-    base = folder / ".travail"
+    base = folder / WORK_AREA
     return base if year is None else base / str(year)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its missing parents) and return it, with ``.travail`` and every
+    folder below it on the way readable by the owner only (0700).
+
+    The work area holds pseudonymised records and person counts: on a shared machine, or
+    after a run killed before its clean-up, nobody else may read them. Folders that will
+    be published (the staged package, the site, the Data Docs) are created by their stage
+    with ordinary modes inside these private ones, so they keep ordinary modes once moved
+    into place.
+    """
+    parts = path.parts
+    if WORK_AREA not in parts:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    start = parts.index(WORK_AREA)
+    Path(*parts[:start]).mkdir(parents=True, exist_ok=True)
+    for depth in range(start + 1, len(parts) + 1):
+        directory = Path(*parts[:depth])
+        directory.mkdir(mode=0o700, exist_ok=True)
+        # mkdir's mode is masked by the umask and ignored for an existing folder
+        # (one left by an older version): set it explicitly.
+        directory.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create (or empty) ``path`` readable by its owner only (0600) and return it.
+
+    Writers that open an existing file (``open(path, "w")``, ``DataFrame.to_csv``,
+    ``Path.write_text``) keep its mode, so the content written next stays private.
+    """
+    private_dir(path.parent)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(descriptor)
+    path.chmod(0o600)
+    return path
 
 
 def catalogue_path(folder: Path) -> Path:
@@ -230,7 +278,23 @@ def read_publisher(folder: Path) -> Publisher:
     largeur = org.get("largeur_protection", seuil)
     if not isinstance(largeur, int) or largeur < 1:
         raise ConfigurationError(f"{path.name} : « largeur_protection » doit être un entier positif.")
-    known = {"nom", "siret", "commune", "contact", "licence", "seuil_secret", "largeur_protection", "site_web"}
+    dominance = org.get("dominance_max", 0.5)
+    if not isinstance(dominance, (int, float)) or not 0 < dominance <= 0.5:
+        raise ConfigurationError(
+            f"{path.name} : « dominance_max » doit être une part entre 0 et 0,5 (0,5 : aucun chiffre publié "
+            "ne doit plus de la moitié de sa valeur à une seule personne)."
+        )
+    without_id = str(org.get("sans_identifiant_personne", False)).strip().lower()
+    if without_id not in _TRUE | _FALSE:
+        raise ConfigurationError(f"{path.name} : « sans_identifiant_personne » vaut oui ou non.")
+    seuil_sans_id = org.get("seuil_sans_identifiant", 3 * seuil)
+    if not isinstance(seuil_sans_id, int) or seuil_sans_id < 3 * seuil:
+        raise ConfigurationError(
+            f"{path.name} : « seuil_sans_identifiant » doit être un entier d'au moins 3 × seuil_secret ({3 * seuil}) : "
+            "sans identifiant, une personne venue plusieurs fois compte plusieurs fois."
+        )
+    known = {"nom", "siret", "commune", "contact", "licence", "seuil_secret", "largeur_protection", "site_web",
+             "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant"}
     return Publisher(
         folder=folder,
         nom=str(org["nom"]),
@@ -244,6 +308,9 @@ def read_publisher(folder: Path) -> Publisher:
         lieux=read_lieux(folder),
         quartiers=read_quartiers(folder),
         extra={k: v for k, v in org.items() if k not in known},
+        dominance_max=float(dominance),
+        sans_identifiant_personne=without_id in _TRUE,
+        seuil_sans_identifiant=seuil_sans_id,
     )
 
 

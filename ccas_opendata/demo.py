@@ -16,8 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .config import Publisher, contract
+from .errors import ConfigurationError
 
 DEMO_YEARS = {2023: 3400, 2024: 3900, 2025: 4300}
+# The fictional CCAS of the repository's metadata/ (« Val-d'Orbe »): no real CCAS has
+# this SIRET nor this commune code, so together they tell a demo folder from a real one.
+DEMO_SIRET = "26120999900017"
+DEMO_COMMUNE = "12999"
 # One form per demo year, so that the demo exercises the contract's input forms.
 DEMO_FORMS = {2023: "xlsx", 2024: "csv-excel", 2025: "csv-utf8"}
 
@@ -170,3 +175,24 @@ def write_demo_year(directory: Path, year: int, publisher: Publisher, size: int 
     return directory
 
 
+
+
+def is_demo_publisher(publisher: Publisher) -> bool:
+    return publisher.siret == DEMO_SIRET and publisher.commune == DEMO_COMMUNE
+
+
+def refuse_real_publication(publisher: Publisher, published_years: list[int]) -> None:
+    """The demo rebuilds its years from synthetic records: in the folder of a real CCAS
+    that has published, it would replace real figures with invented ones."""
+    if is_demo_publisher(publisher) or not published_years:
+        return
+    raise ConfigurationError(
+        f"{publisher.folder} est le dossier de publication de « {publisher.nom} », qui a déjà publié "
+        f"{', '.join(map(str, published_years))} : la démonstration remplacerait ces chiffres par des chiffres "
+        "fictifs. Rien n'a été modifié.",
+        advice=(
+            "Lancez la démonstration dans un autre dossier, avec les métadonnées du CCAS fictif (le dossier "
+            "metadata/ du dépôt ccas-opendata) : mkdir ~/ccas-demo && cp -r CHEMIN_DU_DEPOT/metadata ~/ccas-demo/ "
+            "&& ccas-opendata demo --dossier ~/ccas-demo"
+        ),
+    )

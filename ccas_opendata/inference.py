@@ -213,6 +213,9 @@ def link_cells(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], 
         return cells, [(link["de"], (key[0], key[1], link["dimension"], m)) for m in link["denominateur"]], 100.0
     if kind == "evolution":
         return [(link["de"], key)], [], 1.0
+    if kind == "mediane":
+        bands = [(key[0], key[1], link["dimension"], band["code"]) for band in contract()[link["tranches"]]]
+        return [(link["de"], b) for b in bands], [(link["de"], key)], 1.0
     return [], [], 1.0  # "aucun": no relation to counts, by the catalogue's own account
 
 
@@ -369,7 +372,10 @@ def add_table(
             if indicator.lien["type"] == "aucun" or (indicator.lien["type"] == "evolution" and previous_tag is None):
                 continue  # no relation to counts; or no earlier year published to compare with
             _require(model, num_cells + den_cells, indicator.code, key)
-            if indicator.lien["type"] == "evolution":
+            if indicator.lien["type"] == "mediane":
+                for c in _median_constraints(num_cells, den_cells[0], value, indicator.lien, figure):
+                    model.add(c)
+            elif indicator.lien["type"] == "evolution":
                 # now = before × (1 + e/100), e known to ± 0.05: two bounds, linear in both years.
                 (now,), (before,) = num_cells, den_cells
                 low, high = 1 + (value - ROUNDING) / 100, 1 + (value + ROUNDING) / 100
@@ -378,6 +384,26 @@ def add_table(
             else:
                 for c in _ratio_constraints(num_cells, den_cells, value, factor, figure):
                     model.add(c)
+
+
+def band_bounds(column_table: str, column: str, bands_name: str) -> list[tuple[float, float]]:
+    """(minimum, maximum) of each band of a derived category (``tranches_duree``), from the
+    contract: a band starts where the one before it ends."""
+    low = float(contract()["tables"][column_table]["columns"][column]["min"])
+    out = []
+    for band in contract()[bands_name]:
+        out.append((low, float(band["max"])))
+        low = float(band["max"]) + 1
+    return out
+
+
+def _median_constraints(bands: list[Cell], records: Cell, median: float, link: dict, figure: Cell) -> list[Constraint]:
+    """At least half the records last at most the median, and at least half at least the
+    median: the bands that can hold such records add up to half the records or more."""
+    bounds = band_bounds("accompagnements", link["colonne"], link["tranches"])
+    at_most = tuple((-1.0, b) for b, (low, _) in zip(bands, bounds) if low <= median)
+    at_least = tuple((-1.0, b) for b, (_, high) in zip(bands, bounds) if high >= median)
+    return [Constraint(((0.5, records),) + side, 0.0, False, figure) for side in (at_most, at_least)]
 
 
 def _require(model: ReaderModel, cells: list[Cell], code: str, key: Key) -> None:
@@ -410,3 +436,10 @@ def _latent_bounds(model: ReaderModel, tag: str, catalogue: Catalogue, latent_ke
                 if key in keys_of.get(spec["indicateur"], set()):
                     model.add(Constraint(((float(column["min"]), records), (-1.0, cell)), 0.0, False))
                     model.add(Constraint(((1.0, cell), (-float(column["max"]), records)), 0.0, False))
+                bands = [(key[0], key[1], spec["dimension"], b["code"]) for b in contract()[spec["tranches"]]] if "tranches" in spec else []
+                if key[2] == ENSEMBLE and bands and all(b in keys_of.get(spec["indicateur"], set()) for b in bands):
+                    # Each band's records last between the band's bounds.
+                    bounds = band_bounds(latent.source, spec["colonne"], spec["tranches"])
+                    counts = [(tag, spec["indicateur"], b) for b in bands]
+                    model.add(Constraint(tuple((low, c) for c, (low, _) in zip(counts, bounds)) + ((-1.0, cell),), 0.0, False))
+                    model.add(Constraint(((1.0, cell),) + tuple((-high, c) for c, (_, high) in zip(counts, bounds)), 0.0, False))

@@ -41,7 +41,9 @@ class Table:
     file: str
     frame: pd.DataFrame
     dropped_identifiers: list[str] = field(default_factory=list)
-    dropped_unknown: list[str] = field(default_factory=list)
+    #: Positions (1 = column A) of the columns outside the contract. Never their header:
+    #: a header typed by hand can be a name or a phone number.
+    dropped_unknown: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -63,8 +65,22 @@ class Records:
             if t.dropped_identifiers:
                 out.append(f"{t.file} : colonnes identifiantes écartées avant tout traitement : {', '.join(t.dropped_identifiers)}.")
             if t.dropped_unknown:
-                out.append(f"{t.file} : colonnes inconnues écartées (jamais publiées) : {', '.join(t.dropped_unknown)}.")
+                count = len(t.dropped_unknown)
+                where = ", ".join(f"{column_letter(p)} ({p})" for p in t.dropped_unknown)
+                out.append(
+                    f"{t.file} : colonnes inconnues écartées (jamais publiées) : {count}, en position {where} ; "
+                    "leur en-tête n'est pas affiché (il peut contenir une donnée personnelle)."
+                )
         return out
+
+
+def column_letter(position: int) -> str:
+    """``1`` → ``"A"``, ``27`` → ``"AA"``: the column as a spreadsheet names it."""
+    letters = ""
+    while position > 0:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 # Articles dropped from headers: "Année de naissance" is "annee_naissance".
@@ -294,7 +310,7 @@ def parse_table(name: str, file: str, text: pd.DataFrame, header: list[str] | No
     identifiers = {normalise_header(c) for c in contract()["identifier_columns"]}
     names = [normalise_header(c) for c in (header if header is not None else text.columns)]
     dropped_identifiers = sorted({h for h in names if h in identifiers})
-    dropped_unknown = sorted({h for h in names if h not in spec and h not in identifiers and h})
+    dropped_unknown = [position for position, h in enumerate(names, start=1) if h and h not in spec and h not in identifiers]
     text = text[[c for c in text.columns if normalise_header(c) in spec]]
     text.columns = [normalise_header(c) for c in text.columns]
     text = text.loc[:, ~text.columns.duplicated()]

@@ -7,7 +7,9 @@ file, so a failure names rows the agent can find.
 
 Privacy: what a failed expectation reports is its French message, the column and the
 row numbers, never the values GX collected (a misplaced column can hold a name). Data
-Docs are built only for the published tables, which hold codes and aggregates.
+Docs are built only for the published tables, which hold codes and aggregates, and
+describe only their published columns: no internal column (``personnes``), no sample of
+values, no fingerprint of the frame.
 
 ``great_expectations`` takes ~4 s to import: it is imported inside the functions that
 validate, never at module import.
@@ -32,11 +34,36 @@ from .errors import InvalidInput, Problem, ValidationFailed
 RAW_SUITES = {"accompagnements": "enregistrements_accompagnements", "ateliers": "enregistrements_ateliers", "formations": "enregistrements_formations"}
 PUBLISHED_SUITE = "indicateurs_publies"
 CHECK_COLUMNS = ["somme_mois", "personnes"]
+# Check columns computed from published cells only, which the Data Docs may show. Any
+# other check column (``personnes``: what the secret protects) is checked but never
+# described in the published docs, including one added later.
+DERIVED_CHECK_COLUMNS = ("somme_mois",)
 
 
 def load_suite(name: str) -> dict:
     with open(EXPECTATIONS_DIR / f"{name}.json", encoding="utf-8") as f:
         return json.load(f)
+
+
+def suite_without(suite_json: dict, hidden: tuple[str, ...]) -> dict:
+    """The suite with nothing about the ``hidden`` columns: no expectation on them or
+    conditioned on them, and they are left out of the expected column lists."""
+    if not hidden:
+        return suite_json
+    mentions = re.compile(r"\b(?:" + "|".join(map(re.escape, hidden)) + r")\b")
+    expectations = []
+    for expectation in suite_json["expectations"]:
+        kwargs = dict(expectation["kwargs"])
+        if any(kwargs.get(k) in hidden for k in ("column", "column_A", "column_B")):
+            continue
+        if mentions.search(str(kwargs.get("row_condition", ""))):
+            continue
+        if "column_list" in kwargs and any(c in hidden for c in kwargs["column_list"]):
+            if expectation["type"] != "expect_table_columns_to_match_ordered_list":
+                continue
+            kwargs["column_list"] = [c for c in kwargs["column_list"] if c not in hidden]
+        expectations.append(dict(expectation, kwargs=kwargs))
+    return dict(suite_json, expectations=expectations)
 
 
 @dataclass
@@ -114,15 +141,20 @@ class _Validator:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             })
 
-    def validate(self, name: str, frame: pd.DataFrame, parameters: dict, docs: bool = False) -> Report:
+    def validate(self, name: str, frame: pd.DataFrame, parameters: dict, docs: bool = False, hidden: tuple[str, ...] = ()) -> Report:
+        """Run suite ``name`` on ``frame``; with ``docs``, write its Data Docs, which show
+        neither values nor batch markers, and nothing about the ``hidden`` columns."""
         gx = self.gx
-        suite_json = load_suite(name)
+        suite_json = suite_without(load_suite(name), hidden)
+        frame = frame.drop(columns=[c for c in hidden if c in frame.columns])
         # Optional input columns that the file does not carry have nothing to check.
         expectations = [
             e for e in suite_json["expectations"]
             if all(e["kwargs"][k] in frame.columns for k in ("column", "column_A", "column_B") if k in e["kwargs"])
         ]
-        suite = self.context.suites.add(gx.ExpectationSuite(name=f"{name}_{len(self.context.suites.all())}", expectations=expectations, meta=suite_json.get("meta", {})))
+        # The run with docs (one per context) keeps the suite's own name: the pages show it.
+        suite_name = name if docs else f"{name}_{len(self.context.suites.all())}"
+        suite = self.context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations, meta=suite_json.get("meta", {})))
         # GX checks ranges on nullable Int64 columns about 3× slower than on floats
         # (measured on a million rows): validate a float view of them.
         frame = frame.astype({c: "float64" for c in frame.columns if str(frame[c].dtype) == "Int64"})
@@ -130,13 +162,20 @@ class _Validator:
         batch_definition = asset.add_batch_definition_whole_dataframe("tout")
         result_format = {"result_format": "COMPLETE", "include_unexpected_rows": False, "partial_unexpected_count": 0}
         if docs:
+            from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+            # The docs render what the result holds: no sample of unexpected values, and
+            # (below) no batch markers, which carry a fingerprint of the whole frame.
+            result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
             definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-                name=suite.name, validation_definitions=[definition],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["publication"])], result_format=result_format,
+                name=suite.name, validation_definitions=[definition], actions=[], result_format=result_format,
             ))
             run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
-            results = next(iter(run.run_results.values()))
+            identifier, results = next(iter(run.run_results.items()))
+            results.meta["batch_markers"] = {}
+            self.context.validation_results_store.set(identifier, results)
+            self.context.build_data_docs(site_names=["publication"], resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=suite.name)])
         else:
             batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
             results = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
@@ -201,12 +240,20 @@ def validate_published(
     table: pd.DataFrame, publisher: Publisher, catalogue: Catalogue, year: int, docs_dir: Path | None = None
 ) -> Report:
     """Run the published-table suite on the year's table (with its ``personnes`` column),
-    build Data Docs into ``docs_dir``; raise ValidationFailed on any failed expectation."""
+    build Data Docs into ``docs_dir``; raise ValidationFailed on any failed expectation.
+
+    The Data Docs come from a second run that sees only what is published (and
+    ``somme_mois``): they are published with the year, so they must describe nothing
+    a reader of ``indicateurs.csv`` could not compute."""
     validator = _Validator(docs_dir)
     frame = with_check_columns(table, year)
     columns = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"] + CHECK_COLUMNS
-    report = validator.validate(PUBLISHED_SUITE, frame[columns], published_parameters(publisher, catalogue, [year]), docs=docs_dir is not None)
-    validator.finish_docs()
+    parameters = published_parameters(publisher, catalogue, [year])
+    report = validator.validate(PUBLISHED_SUITE, frame[columns], parameters)
+    if docs_dir is not None:
+        hidden = tuple(c for c in CHECK_COLUMNS if c not in DERIVED_CHECK_COLUMNS)
+        validator.validate(PUBLISHED_SUITE, frame[columns], parameters, docs=True, hidden=hidden)
+        validator.finish_docs()
     if not report.success:
         lines = [f"« {f.message} » ({f.expectation}), colonne « {f.column} », lignes de indicateurs.csv : "
                  f"{', '.join(map(str, f.rows[:10])) or '—'}" + (f" (et {f.count - 10} autres)" if f.count > 10 else "")
@@ -231,7 +278,9 @@ def list_pages_on_index(directory: Path) -> None:
             links.append(f'<li><a href="{page.relative_to(directory).as_posix()}">{label}</a></li>')
     block = ('<section lang="fr" style="font-family: sans-serif; margin: 1rem;"><h1>Contrôle qualité (Great Expectations)</h1>'
              "<p>Chaque année, avant publication, la table des indicateurs est vérifiée par une suite d'attentes "
-             "(schéma, parts entre 0 et 100, aucun chiffre sous le seuil de secret, mois qui font l'année).</p>"
+             "(schéma, parts entre 0 et 100, aucun chiffre sous le seuil de secret, mois qui font l'année). "
+             "Les contrôles qui portent sur des colonnes internes, jamais publiées, sont exécutés mais ne sont pas "
+             "décrits ici.</p>"
              f"<ul>{''.join(links)}</ul></section>")
     text = index.read_text(encoding="utf-8")
     index.write_text(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1), encoding="utf-8")

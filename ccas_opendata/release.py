@@ -9,6 +9,7 @@ are swapped in by renames, and the work area is removed.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import time
@@ -22,13 +23,17 @@ from . import quality
 from .aggregate import INTERNAL_COLUMNS, MEASURES, aggregate
 from .anonymise import anonymise, read_anonymised, write_anonymised
 from .catalogue import Catalogue, load_catalogue
-from .config import Publisher, catalogue_path, datapackages_dir, publish_dir, read_publisher, work_dir
+from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
 from .errors import CcasError, StageOrderError
 from .ingest import read_records
 from .package import package_year, read_published
 from .publish import build_publish_dir
 from .risk import risk_report
-from .secrecy import Protected, protect
+from .secrecy import Protected, figures_changed, protect
+from .workarea import (
+    internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
+    start_stage, write_internal,
+)
 
 Progress = Callable[[str], None]
 
@@ -80,6 +85,8 @@ def previous_table(folder: Path, year: int) -> pd.DataFrame | None:
 # --- the stages ---------------------------------------------------------------------------
 
 def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = True) -> dict[str, pd.DataFrame]:
+    if write:
+        start_stage(ctx.work, "anonymise")
     ctx.progress("Lecture des fichiers d'entrée…")
     records = read_records(input_dir)
     for warning in records.warnings:
@@ -99,43 +106,68 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
         if not (ctx.work / "anonymise").exists():
             raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
         tables = read_anonymised(ctx.work / "anonymise")
+    start_stage(ctx.work, "aggregate")
     ctx.progress("Calcul des indicateurs…")
     previous = previous_table(ctx.folder, ctx.year)
     cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
     ctx.progress("Secret statistique (primaire, secondaire, audit)…")
-    protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous)
-    ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune recalculable")
+    has_person_id = bool(tables["accompagnements"]["usager_connu"].any())
+    protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id)
+    refuse_revealing_revision(ctx, protected.table)
+    ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près")
     risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
-    ctx.work.mkdir(parents=True, exist_ok=True)
-    protected.table.to_csv(ctx.work / "indicateurs_internes.csv", index=False)
-    (ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_internal(ctx.work, protected.table)
+    private_file(ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
     return protected
 
 
-def _read_internal(ctx: Context) -> pd.DataFrame:
-    path = ctx.work / "indicateurs_internes.csv"
-    if not path.exists():
-        raise StageOrderError(f"Aucun indicateur calculé pour {ctx.year} : lancez d'abord « ccas-opendata aggregate ».")
-    frame = pd.read_csv(path, dtype={c: str for c in INTERNAL_COLUMNS if c not in ("valeur", "personnes", "annee")}, keep_default_na=False)
+def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:
+    """A published year is republished only when no figure changes: a reader who kept the
+    published version would otherwise subtract it from the new one, and the difference
+    describes only the records that changed — often one or two persons (one added
+    record moves every cell of her profile by exactly one)."""
+    published = datapackages_dir(ctx.folder) / str(ctx.year) / "indicateurs.csv"
+    if not published.exists():
+        return
+    changed = figures_changed(read_published(published), table)
+    if changed:
+        raise CcasError(
+            f"L'année {ctx.year} est déjà publiée, et ces fichiers changeraient {changed} de ses chiffres. Quiconque a "
+            "téléchargé la version en ligne pourrait faire la différence entre les deux versions : elle ne décrit que "
+            "les enregistrements modifiés, souvent une ou deux personnes, et le secret statistique ne la protège pas.",
+            advice=f"La publication de {ctx.year} reste telle quelle. Gardez vos corrections pour la prochaine année, "
+                   "ou republiez ces fichiers seulement s'ils redonnent exactement les chiffres publiés.",
+        )
+
+
+def _parse_internal(data: bytes) -> pd.DataFrame:
+    """The internal table from the bytes already read (and hashed), never re-read from disk."""
+    frame = pd.read_csv(io.BytesIO(data), dtype={c: str for c in INTERNAL_COLUMNS if c not in ("valeur", "personnes", "annee", "dominance")}, keep_default_na=False)
     frame["valeur"] = pd.to_numeric(frame["valeur"].replace("", None)).astype("float64")
     return frame
 
 
 def stage_validate(ctx: Context, table: pd.DataFrame | None = None) -> quality.Report:
-    table = _read_internal(ctx) if table is None else table
+    data = read_internal_bytes(ctx.work, ctx.year) if table is None else internal_bytes(table)
+    table = _parse_internal(data) if table is None else table
+    start_stage(ctx.work, "validate")
     ctx.progress("Contrôle des tables à publier (Great Expectations) et Data Docs…")
-    docs = ctx.work / "qualite"
-    shutil.rmtree(docs, ignore_errors=True)
-    return quality.validate_published(table, ctx.publisher, ctx.catalogue, ctx.year, docs)
+    report = quality.validate_published(table, ctx.publisher, ctx.catalogue, ctx.year, ctx.work / "qualite")
+    # Only now, and for these bytes only: package and publish check the file against it.
+    record_validated(ctx.work, data)
+    return report
 
 
 def stage_package(ctx: Context, table: pd.DataFrame | None = None) -> Path:
-    table = _read_internal(ctx) if table is None else table
+    data = require_validated(ctx.work, ctx.year)
+    table = _parse_internal(data) if table is None else table
+    start_stage(ctx.work, "package")
     risk = json.loads((ctx.work / "risque.json").read_text(encoding="utf-8"))
     ctx.progress("Paquet de données Frictionless (écriture et validation)…")
     target = ctx.staged_package
-    shutil.rmtree(target, ignore_errors=True)
+    private_dir(target.parent)
     package_year(target, table, risk, ctx.publisher, ctx.catalogue, ctx.year)
+    record_packaged(ctx.work, target)
     return target
 
 
@@ -161,15 +193,15 @@ def stage_publish(ctx: Context) -> PublishResult:
     """Swap the staged package in and rebuild ``publish/``, all or nothing."""
     refuse_rewriting_history(ctx.folder, ctx.year)
     staged = ctx.staged_package
-    if not (staged / "datapackage.json").exists():
-        raise StageOrderError(f"Aucun paquet préparé pour {ctx.year} : lancez d'abord « ccas-opendata package ».")
+    require_validated(ctx.work, ctx.year)
+    require_packaged(ctx.work, staged, ctx.year)
+    start_stage(ctx.work, "publish")
     ctx.progress("Construction du site et de la base Datasette…")
     years = sorted(set(published_years(ctx.folder)) | {ctx.year})
     packages = [staged if y == ctx.year else datapackages_dir(ctx.folder) / str(y) for y in years]
     docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
     docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
-    shutil.rmtree(site, ignore_errors=True)
     counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs)
     ctx.progress("Mise en ligne (remplacement atomique)…")
     swap_in(ctx.folder, ctx.year, staged, site, ctx.work / "ancien")
@@ -218,7 +250,8 @@ class ReleaseSummary:
         if "usagers" in self.key_figures:
             people = f", {fig(self.key_figures['usagers'])} personnes distinctes"
         elif not self.has_usager:
-            people = " (pas de colonne « usager » : chaque ligne compte comme une personne)"
+            people = (" (sans identifiant de personne : seuls des chiffres sur les accompagnements sont publiés, "
+                      "chacun sur au moins « seuil_sans_identifiant » accompagnements)")
         lines = [
             f"Année {self.year} publiée.",
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
@@ -238,8 +271,10 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
     start = time.perf_counter()
     ctx = open_context(folder, year, progress)
     folder = ctx.folder
-    refuse_rewriting_history(folder, year)
+    # First of all, even if the release is refused: a killed earlier run may have left
+    # person counts here. The stages recreate the work area, private.
     shutil.rmtree(ctx.work, ignore_errors=True)
+    refuse_rewriting_history(folder, year)
     steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication"]
     def numbered(n: int) -> None:
         elapsed = time.perf_counter() - start

@@ -71,15 +71,17 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "annee": year,
         "organisme": publisher.nom,
         "enregistrements": int(len(records)) if len(records) >= publisher.seuil_secret else None,
-        "personnes_distinctes": persons if persons >= publisher.seuil_secret else None,
+        # Without a person identifier the tool cannot count persons: it claims no number of them.
+        "personnes_distinctes": persons if has_usager and persons >= publisher.seuil_secret else None,
         "identifiant_usager": has_usager,
         "remarque_identifiant": (
             "Les enregistrements portent un identifiant de personne (pseudonymisé par HMAC-SHA256 avec une clé "
             "secrète, jamais publié) : le secret porte sur les personnes distinctes."
             if has_usager else
-            "Les enregistrements ne portent pas d'identifiant de personne : chaque accompagnement est compté "
-            "comme une personne distincte, ce qui surestime le nombre de personnes derrière chaque case ; "
-            "une personne venue souvent peut rendre une case plus grande qu'elle n'est."
+            "Les enregistrements ne portent pas d'identifiant de personne (déclaré par le CCAS) : l'outil ne peut pas "
+            "compter les personnes. Seuls des chiffres sur les accompagnements sont publiés, chacun sur au moins "
+            f"{publisher.seuil_sans_identifiant} accompagnements, et aucune ventilation qui décrit les personnes (âge, "
+            "genre, situation, quartier…)."
         ),
         "seuil_secret": publisher.seuil_secret,
         "largeur_protection": publisher.largeur_protection,
@@ -88,23 +90,27 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "cases_secret_primaire": primary,
         "cases_secret_secondaire": secondary,
         "part_cases_masquees": round(100 * (primary + secondary) / n_cells, 1) if n_cells else 0.0,
-        "personnes_dans_cases_masquees": in_hidden if not 0 < in_hidden < publisher.seuil_secret else None,
-        "part_personnes_dans_cases_masquees": _share_or_none(in_hidden, persons, publisher.seuil_secret),
+        "personnes_dans_cases_masquees": in_hidden if has_usager and not 0 < in_hidden < publisher.seuil_secret else None,
+        "part_personnes_dans_cases_masquees": _share_or_none(in_hidden, persons, publisher.seuil_secret) if has_usager else None,
         "part_personnes_dans_cases_masquees_par_dimension": {
             d: _share_or_none(n, persons, publisher.seuil_secret) for d, n in per_dimension.items()
-        },
-        "ventilations_sensibles_masquees": [
-            {"periode": p, "lieu": l, "dimension": d} for p, l, d in protected.homogeneous
-        ],
+        } if has_usager else {},
+        # How many, never which: naming the breakdowns would tell that a group falls
+        # entirely in one category, the very fact hiding them protects.
+        "nombre_ventilations_sensibles_masquees": len(protected.homogeneous),
         "quasi_identifiants": QUASI_IDENTIFIERS,
-        "plus_petit_groupe_quasi_identifiants": smallest,
+        # A group's size is a count of persons: under the threshold it is withheld
+        # (``None``, « moins de N » on the page), like any other figure.
+        "plus_petit_groupe_quasi_identifiants": smallest if smallest >= publisher.seuil_secret else None,
         "combinaisons_uniques_avant_agregation": unique_combinations,
         "combinaisons_avant_agregation": int(len(groups)),
         "audit": audit.as_dict(),
         "criteres_g29": {
             "individualisation": (
                 "Non : seuls des agrégats sont publiés, chacun sur au moins "
-                f"{publisher.seuil_secret} personnes distinctes ; aucune ligne ne décrit une personne. Avant agrégation, "
+                + (f"{publisher.seuil_secret} personnes distinctes" if has_usager else f"{publisher.seuil_sans_identifiant} accompagnements")
+                + ", et aucun dû pour plus de "
+                f"{publisher.dominance_max * 100:.0f} % à une seule personne ; aucune ligne ne décrit une personne. Avant agrégation, "
                 f"{unique_combinations} combinaisons de mois, lieu, âge, quartier, famille et situation ne concernaient "
                 "qu'une personne : aucune de ces combinaisons n'est publiée."
             ),
@@ -114,9 +120,11 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
                 "publiées des années précédentes ; une évolution n'est publiée que si les deux années le sont."
             ),
             "inference": (
-                "Limitée : une case masquée ne peut être recalculée à partir des totaux, mois, lieux, parts, taux "
-                f"et évolutions publiés (audit par programmation linéaire, intervalle d'au moins {publisher.largeur_protection} "
-                "unités) ; une ventilation sensible (situation, autonomie, orientation) où tout le groupe tombe dans "
+                "Limitée : une case masquée ne peut être encadrée, à partir de tous les chiffres publiés (totaux, mois, "
+                "lieux, modalités, parts, taux, moyennes, évolutions, et les mentions « secret » elles-mêmes), dans "
+                f"moins de {publisher.largeur_protection} valeurs possibles (audit par programmation linéaire) ; le numérateur "
+                "et le complément d'une part de personnes comptent chacun au moins le seuil ; une année publiée n'est "
+                "republiée que si aucun de ses chiffres ne change ; une ventilation sensible (situation, autonomie, orientation) où tout le groupe tombe dans "
                 "une seule catégorie n'est pas publiée."
             ),
         },

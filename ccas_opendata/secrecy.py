@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .aggregate import ENSEMBLE, KEY, MEASURES
+from .aggregate import ENSEMBLE, KEY
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import SecrecyError
@@ -133,12 +133,11 @@ def audit(
 # --- primary secrecy -------------------------------------------------------------------------
 
 def primary_suppression(cells: pd.DataFrame, catalogue: Catalogue, threshold: int, dominance_max: float = 0.5) -> pd.Series:
-    """Rows resting on fewer than ``threshold`` persons (zero counts excepted), or more
-    than ``dominance_max`` due to one person."""
-    count_codes = {i.code for i in catalogue.indicators if MEASURES[i.mesure].is_count}
-    zero_count = cells["indicateur"].isin(count_codes) & (cells["valeur"] == 0)
+    """Rows resting on fewer than ``threshold`` persons, or more than ``dominance_max`` due
+    to one person. A figure on nobody (a zero count, its 0 % share) describes nobody and
+    stays published."""
     dominated = cells["dominance"].fillna(0) > dominance_max if "dominance" in cells else False
-    return ((cells["personnes"] < threshold) & ~zero_count) | dominated
+    return ((cells["personnes"] > 0) & (cells["personnes"] < threshold)) | dominated
 
 
 def homogeneous_groups(cells: pd.DataFrame, catalogue: Catalogue) -> set[tuple[str, str, str]]:

@@ -96,8 +96,26 @@ def test_unknown_and_identifier_columns_are_dropped_with_a_warning(tmp_path):
     table = records["accompagnements"]
     assert list(table.frame.columns) == ["date", "lieu", "duree", "thematiques"]
     assert table.dropped_identifiers == ["commentaire", "courriel", "nir", "nom", "prenom"]
-    assert table.dropped_unknown == ["couleur_preferee"]
-    assert any("couleur_preferee" in w for w in records.warnings)
+    assert table.dropped_unknown == [10]
+    assert any("colonnes inconnues écartées (jamais publiées) : 1, en position J (10)" in w for w in records.warnings)
+    assert not any("couleur" in w.lower() for w in records.warnings)
+
+
+def test_an_unknown_column_is_named_by_position_never_by_its_header(tmp_path):
+    """A header typed by hand can be a person's name or phone number: the warning gives
+    how many columns were dropped and where, never their header."""
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    header = ["date", "lieu", "duree", "thematiques"] + [f"x{i}" for i in range(22)] + ["Jeanne Martin", "06 12 34 56 78"]
+    (inputs / "accompagnements.csv").write_text(
+        ";".join(header) + "\n" + ";".join(["2024-01-02", "ccas_centre", "10", "email"] + [""] * 24) + "\n", encoding="utf-8")
+    records = read_records(inputs)
+    assert records["accompagnements"].dropped_unknown == list(range(5, 29))
+    warnings = "\n".join(records.warnings)
+    assert "colonnes inconnues écartées (jamais publiées) : 24, en position E (5), F (6)," in warnings
+    assert "AB (28)" in warnings
+    for echoed in ("jeanne", "martin", "06 12", "0612", "x0", "x21"):
+        assert echoed not in warnings.lower(), echoed
 
 
 def test_labels_typed_instead_of_codes_are_folded_to_the_codes(tmp_path):
