@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,29 @@ class GroupStats:
         self._exploded: dict[str, pd.DataFrame] = {}
         self._cache: dict[tuple[str, str, str], pd.Series] = {}
         self._persons: dict[tuple[str, str], pd.DataFrame] = {}
-        self._groupbys: dict[tuple[str, str], object] = {}
+        self._groupbys: dict[tuple[str, str], Any] = {}
+
+    def complement_persons(self, grouping: Grouping, index: pd.Index) -> pd.Series:
+        """For a multi-valued breakdown, the persons behind each modality's complement: the
+        group's records without that code, a group a reader gets by subtracting the cell
+        from its total (for workshops, the participations, as everywhere for them)."""
+        dimension = grouping.dimension
+        outer = [c for c in grouping.by() if c != dimension] or ["_tout"]
+        exploded = self._frame_for(grouping)
+        if self.source == "accompagnements":
+            # Persons all of whose records in the group carry the code are not in its complement.
+            with_code = exploded.assign(_tout=ENSEMBLE).groupby([*outer, dimension, "pid"], observed=True).size().rename("avec").reset_index()
+            totals = self.frame.groupby([*outer, "pid"], observed=True).size().rename("total").reset_index()
+            joined = with_code.merge(totals, on=[*outer, "pid"])
+            only = joined[joined["avec"] == joined["total"]].groupby([*outer, dimension], observed=True).size()
+            everyone = totals.groupby(outer, observed=True).size()
+        else:
+            only = exploded.assign(_tout=ENSEMBLE).groupby([*outer, dimension], observed=True)["participants"].sum()
+            everyone = self.frame.groupby(outer, observed=True)["participants"].sum()
+        only = only.droplevel(0) if grouping.ventilation == "dimensions" else only
+        full = pd.Series(0, index=index).add(only.reindex(index).fillna(0), fill_value=0)
+        group_of = [ENSEMBLE] * len(index) if grouping.ventilation == "dimensions" else list(index.get_level_values(0))
+        return pd.Series(everyone.reindex(group_of).fillna(0).to_numpy() - full.to_numpy(), index=index)
 
     def _frame_for(self, grouping: Grouping) -> pd.DataFrame:
         if grouping.dimension in MULTI_VALUED:
@@ -200,7 +223,7 @@ def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
 
 
 # Statistics read from a cached groupby of the grouping's frame.
-GROUPED_STATS: dict[str, Callable[[object, pd.DataFrame], pd.Series]] = {
+GROUPED_STATS: dict[str, Callable[[Any, pd.DataFrame], pd.Series]] = {
     "n": lambda g, f: g.size(),
     "personnes": lambda g, f: distinct_per_group(g, f["pid"].to_numpy()),
     "dominance": lambda g, f: top_person_share(g, f["pid"].to_numpy(), f["duree"].to_numpy() if "duree" in f else None),
@@ -286,7 +309,7 @@ def share_parent(periode: str, lieu: str, dimension: str, year: int) -> tuple[st
 
 
 def _groupings(indicator: Indicator) -> list[Grouping]:
-    out = []
+    out: list[Grouping] = []
     for ventilation in indicator.ventilations:
         if ventilation in ("dimensions", "lieu_dimensions"):
             out.extend(Grouping(ventilation, d) for d in indicator.dimensions)
@@ -359,7 +382,6 @@ def aggregate(
         unknown["accompagnements"] |= {code for code, d in catalogue.dimensions.items() if d.personne}
     stats = {source: GroupStats(source, frame) for source, frame in tables.items()}
     parts: list[pd.DataFrame] = []
-    counts: dict[tuple[str, str], pd.Series] = {}
 
     for indicator in catalogue.indicators:
         measure = MEASURES[indicator.mesure]
@@ -371,7 +393,7 @@ def aggregate(
             if grouping.dimension in unknown[indicator.source]:
                 continue  # the records say nothing about it: no breakdown to publish
             index = _full_index(grouping, indicator.source, publisher, year)
-            def stat(name: str, grouping=grouping, index=index) -> pd.Series:
+            def stat(name: str, grouping=grouping, index=index, source_stats=source_stats) -> pd.Series:
                 return source_stats.get(grouping, name).reindex(index)
             value = measure.value(stat)
             if measure.is_count:
@@ -379,6 +401,8 @@ def aggregate(
             persons = stat(persons_stat).fillna(0).astype("int64")
             if measure.split:
                 persons = _smallest_group(persons, *(stat(name).fillna(0).astype("int64") for name in measure.split))
+            if grouping.dimension in MULTI_VALUED:
+                persons = _smallest_group(persons, source_stats.complement_persons(grouping, index).astype("int64"))
             cells = pd.DataFrame(_key_columns(index, grouping, year))
             cells["valeur"] = value.to_numpy(dtype="float64")
             cells["personnes"] = persons.to_numpy()
@@ -396,10 +420,11 @@ def aggregate(
     return frame[INTERNAL_COLUMNS]
 
 
-def _smallest_group(persons: pd.Series, numerator: pd.Series, complement: pd.Series) -> pd.Series:
-    """The persons behind a share: its denominator, and its numerator and complement
-    where they are not empty (an empty side describes nobody, like a zero count)."""
-    sides = [persons] + [side.where(side > 0, persons) for side in (numerator, complement)]
+def _smallest_group(persons: pd.Series, *groups: pd.Series) -> pd.Series:
+    """The persons behind a figure: its own, and those of every group a reader can derive
+    from it (a share's numerator and complement, a multi-valued cell's complement) where
+    that group is not empty (an empty group describes nobody, like a zero count)."""
+    sides = [persons] + [side.where(side > 0, persons) for side in groups]
     return pd.concat(sides, axis=1).min(axis=1).astype("int64")
 
 

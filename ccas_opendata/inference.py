@@ -186,7 +186,7 @@ def _key(row) -> Key:
 
 def _bounds_between(total: Cell, parts: list[Cell], equal: bool) -> list[Constraint]:
     """``total = Σ parts``, or ``each part <= total <= Σ parts``."""
-    out = [Constraint(((1.0, total),) + tuple((-1.0, p) for p in parts), 0.0, equality=True if equal else False)]
+    out = [Constraint(((1.0, total),) + tuple((-1.0, p) for p in parts), 0.0, equality=equal)]
     if not equal:
         out += [Constraint(((1.0, p), (-1.0, total)), 0.0, equality=False) for p in parts]
     return out
@@ -226,7 +226,7 @@ def previous_key(key: Key, year: int) -> Key:
 def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalogue: Catalogue, publisher: Publisher, year: int) -> None:
     """Totals and their parts, for one count family of one table."""
     somme = catalogue.aggregation_of(family) == "somme"
-    cell = lambda k: (tag, family, k)  # noqa: E731
+    cell = lambda k: (tag, family, k)
     by_group: dict[tuple[str, str, str], list[Key]] = defaultdict(list)
     for key in sorted(keys):
         if key[2] != ENSEMBLE:
@@ -310,7 +310,7 @@ def add_table(
             continue
         wholly_hidden = {k[:3] for k in rows if k[2] != ENSEMBLE}
         for key, (_, secret) in rows.items():
-            if key[2] != ENSEMBLE and not rows[key][1]:
+            if key[2] != ENSEMBLE and not secret:
                 wholly_hidden.discard(key[:3])
         for key, (_, secret) in rows.items():
             if secret == "primaire" and (key[2] == ENSEMBLE or key[:3] not in wholly_hidden):
@@ -409,7 +409,7 @@ def _median_constraints(bands: list[Cell], records: Cell, median: float, link: d
 def _require(model: ReaderModel, cells: list[Cell], code: str, key: Key) -> None:
     missing = [c for c in cells if c not in model.values and c not in model.latent]
     if missing:
-        tag, family, k = missing[0]
+        _, family, k = missing[0]
         raise SecrecyError(
             f"Audit du secret : le chiffre {code} / {'/'.join(key)} se calcule à partir de {family} / {'/'.join(k)}, "
             "absent du modèle du lecteur ; l'audit ne publie pas un chiffre qu'il ne sait pas relier aux effectifs."

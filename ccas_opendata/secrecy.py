@@ -193,7 +193,7 @@ class Suppressor:
         return added
 
     def cost(self, cell: Cell) -> tuple:
-        tag, code, key = cell
+        _, code, key = cell
         is_count = cell in self.model.values
         value = self.model.values[cell] if is_count else 0.0
         return (_tier(key, self.year), is_count, value == 0, value, code, key)
@@ -339,4 +339,4 @@ def _add_missing_rows(cells: pd.DataFrame, model: ReaderModel, catalogue: Catalo
     return pd.concat([cells, pd.DataFrame(rows)], ignore_index=True)
 
 
-__all__ = ["PRIMARY", "SECONDARY", "Protected", "audit", "protect", "reader_model", "previous_key"]
+__all__ = ["PRIMARY", "SECONDARY", "Protected", "audit", "previous_key", "protect", "reader_model"]
