@@ -48,7 +48,7 @@ from .aggregate import ENSEMBLE, KEY
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import SecrecyError
-from .inference import Cell, Key, ReaderModel, add_table, integer_width, link_cells, previous_key
+from .inference import Cell, Key, ReaderModel, add_table, integer_width, link_cells
 
 PRIMARY, SECONDARY = "primaire", "secondaire"
 SENSITIVE_IGNORED = {"non_communique"}
@@ -338,5 +338,3 @@ def _add_missing_rows(cells: pd.DataFrame, model: ReaderModel, catalogue: Catalo
         return cells
     return pd.concat([cells, pd.DataFrame(rows)], ignore_index=True)
 
-
-__all__ = ["PRIMARY", "SECONDARY", "Protected", "audit", "previous_key", "protect", "reader_model"]
