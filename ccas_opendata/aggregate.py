@@ -116,6 +116,12 @@ class GroupStats:
         """For a multi-valued breakdown, the persons behind each modality's complement: the
         group's records without that code, a group a reader gets by subtracting the cell
         from its total (for workshops, the participations, as everywhere for them)."""
+        cached = (grouping.ventilation, grouping.dimension, "complement")
+        if cached not in self._cache:
+            self._cache[cached] = self._complement_persons(grouping, index)
+        return self._cache[cached]
+
+    def _complement_persons(self, grouping: Grouping, index: pd.Index) -> pd.Series:
         dimension = grouping.dimension
         outer = [c for c in grouping.by() if c != dimension] or ["_tout"]
         exploded = self._frame_for(grouping)
