@@ -219,6 +219,16 @@ def scenario_folder(tmp_path: Path, name: str) -> Path:
     return make_folder(tmp_path / name)
 
 
+def release_and_attack(tmp_path: Path, records: list[dict]) -> tuple[Path, Findings]:
+    """Release the records in a new folder and attack what it published, after checking
+    the attacker against the hand count of the same records."""
+    folder = scenario_folder(tmp_path, "ccas")
+    release_or_fail(folder, write_inputs(tmp_path / "in", records))
+    findings = attack([published_csv(folder)], folder / "metadata", integral=True)
+    assert_sound(findings, truth(records))
+    return folder, findings
+
+
 # -- the seven attacks -------------------------------------------------------------------------
 @pytest.mark.slow
 def test_1_rare_multivalued_modality_at_one_site(tmp_path):
@@ -229,11 +239,7 @@ def test_1_rare_multivalued_modality_at_one_site(tmp_path):
         for i in range(n):
             person = new_person(rng, f"J{site[:3]}{i:03d}", site)
             records.append(visit(rng, person, YEAR, thematiques="justice|" + rng.choice(ADMIN)))
-    folder = scenario_folder(tmp_path, "ccas")
-    release_or_fail(folder, write_inputs(tmp_path / "in", records))
-    findings = attack([published_csv(folder)], folder / "metadata", integral=True)
-    assert_sound(findings, truth(records))
-    assert_safe(findings)
+    assert_safe(release_and_attack(tmp_path, records)[1])
 
 
 @pytest.mark.slow
@@ -248,11 +254,7 @@ def test_2_part_demarches_pins_hidden_administrative_cells(tmp_path):
             records.append(visit(rng, person, YEAR, thematiques=rng.choice(DIGITAL)))
     for i in range(4):  # ... but for 4 accompaniments about housing
         records.append(visit(rng, new_person(rng, f"L{i:03d}", SITES[2]), YEAR, thematiques="logement"))
-    folder = scenario_folder(tmp_path, "ccas")
-    release_or_fail(folder, write_inputs(tmp_path / "in", records))
-    findings = attack([published_csv(folder)], folder / "metadata", integral=True)
-    assert_sound(findings, truth(records))
-    assert_safe(findings)
+    assert_safe(release_and_attack(tmp_path, records)[1])
 
 
 @pytest.mark.slow
@@ -265,11 +267,7 @@ def test_3_person_shares_publish_small_groups(tmp_path):
         person = new_person(rng, f"S{i:03d}", SITES[2], quartier="les_tilleuls" if i == 0 else rng.choice(["centre", "le_stade", "les_coteaux"]))
         for _ in range(2 if i == 1 else 1):
             records.append(visit(rng, person, YEAR))
-    folder = scenario_folder(tmp_path, "ccas")
-    release_or_fail(folder, write_inputs(tmp_path / "in", records))
-    findings = attack([published_csv(folder)], folder / "metadata", integral=True)
-    assert_sound(findings, truth(records))
-    assert_safe(findings)
+    assert_safe(release_and_attack(tmp_path, records)[1])
 
 
 @pytest.mark.slow
@@ -285,10 +283,7 @@ def test_4_dominance_one_person_makes_a_site(tmp_path):
         records.append(visit(rng, big, YEAR, month=1 + i % 12, thematiques="justice", duree="90"))
     for i in range(10):
         records.append(visit(rng, new_person(rng, f"O{i:03d}", site), YEAR))
-    folder = scenario_folder(tmp_path, "ccas")
-    release_or_fail(folder, write_inputs(tmp_path / "in", records))
-    findings = attack([published_csv(folder)], folder / "metadata", integral=True)
-    assert_sound(findings, truth(records))
+    folder, findings = release_and_attack(tmp_path, records)
 
     # Hand count: the share of every published figure at that site (and of justice anywhere)
     # that is due to the dominant person.
