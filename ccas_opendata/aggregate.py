@@ -156,11 +156,16 @@ class GroupStats:
                 if group not in self._persons:
                     self._persons[group] = _person_table(frame, grouping.by())
                 self._cache[key] = _per_group(PERSON_STATS[stat](self._persons[group]))
-            elif stat in GROUPED_STATS:
+            elif stat in GROUPED_STATS or stat in ("personnes", "dominance"):
                 group = (grouping.ventilation, grouping.dimension)
                 if group not in self._groupbys:  # the keys are factorised once per grouping
                     self._groupbys[group] = _grouped(frame, grouping.by())
-                self._cache[key] = GROUPED_STATS[stat](self._groupbys[group], frame)
+                if stat in GROUPED_STATS:
+                    self._cache[key] = GROUPED_STATS[stat](self._groupbys[group], frame)
+                else:  # persons and dominance share one sort of (group, person)
+                    runs = person_runs(self._groupbys[group], frame["pid"].to_numpy(), frame["duree"].to_numpy() if "duree" in frame else None)
+                    for name, series in runs.items():
+                        self._cache[(grouping.ventilation, grouping.dimension, name)] = series
             else:
                 self._cache[key] = STATS[stat](frame, grouping.by())
         return self._cache[key]
@@ -191,14 +196,21 @@ PERSON_STATS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 }
 
 
-def top_person_share(groups, pid: np.ndarray, minutes: np.ndarray | None) -> pd.Series:
-    """Per group, the largest part of the group's records (or of its minutes, whichever is
-    larger) due to a single person: the dominance rule hides a figure one person makes.
-    Sorted packed (group, person) integers, as in :func:`distinct_per_group`."""
+def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
+    """Distinct non-negative integers per group (``nunique``, without hashing a million
+    values per breakdown)."""
+    return person_runs(groups, values, None)["personnes"]
+
+
+def person_runs(groups, pid: np.ndarray, minutes: np.ndarray | None) -> dict[str, pd.Series]:
+    """Per group, from one sort of packed (group, person) integers: the distinct persons,
+    and the largest part of the group's records (or of its minutes, whichever is larger)
+    due to a single person, which the dominance rule reads."""
     ids = groups.ngroup().to_numpy().astype(np.int64)
     n_groups = groups.ngroups
+    index = groups.size().index
     if not len(ids):
-        return pd.Series(np.zeros(n_groups), index=groups.size().index)
+        return {"personnes": pd.Series(np.zeros(n_groups, dtype=np.int64), index=index), "dominance": pd.Series(np.zeros(n_groups), index=index)}
     base = int(pid.max()) + 1
     packed = ids * base + pid.astype(np.int64)
     order = np.argsort(packed, kind="stable")
@@ -214,25 +226,12 @@ def top_person_share(groups, pid: np.ndarray, minutes: np.ndarray | None) -> pd.
         total = np.bincount(ids, weights=weight, minlength=n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):
             share = np.maximum(share, np.where(total > 0, top / total, 0.0))
-    return pd.Series(share, index=groups.size().index)
-
-def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
-    """Distinct non-negative integers per group (``nunique``, without hashing a million
-    values per breakdown): pack (group, value) into one int64, sort-unique, count."""
-    ids = groups.ngroup().to_numpy().astype(np.int64)
-    base = int(values.max()) + 1 if len(values) else 1
-    packed = np.sort(ids * base + values)
-    first = np.ones(len(packed), dtype=bool)
-    first[1:] = packed[1:] != packed[:-1]
-    counts = np.bincount(packed[first] // base, minlength=groups.ngroups)
-    return pd.Series(counts, index=groups.size().index)
+    return {"personnes": pd.Series(np.bincount(owner, minlength=n_groups), index=index), "dominance": pd.Series(share, index=index)}
 
 
 # Statistics read from a cached groupby of the grouping's frame.
 GROUPED_STATS: dict[str, Callable[[Any, pd.DataFrame], pd.Series]] = {
     "n": lambda g, f: g.size(),
-    "personnes": lambda g, f: distinct_per_group(g, f["pid"].to_numpy()),
-    "dominance": lambda g, f: top_person_share(g, f["pid"].to_numpy(), f["duree"].to_numpy() if "duree" in f else None),
     "duree_moyenne": lambda g, f: g["duree"].mean(),
     "duree_mediane": lambda g, f: g["duree"].median(),
     "n_demarche": lambda g, f: g["demarche"].sum(),

@@ -317,3 +317,14 @@ def test_distinct_per_group_is_nunique():
                           "genre": pd.Categorical(rng.choice(["f", "m"], 5000)), "pid": rng.integers(0, 800, 5000)})
     groups = _grouped(frame, ["lieu", "genre"])
     assert distinct_per_group(groups, frame["pid"].to_numpy()).sort_index().equals(groups["pid"].nunique().sort_index())
+
+
+def test_dominance_is_the_largest_share_of_one_person():
+    """Hand count: in group a, person 1 has 3 of the 4 records (75 %) and person 5 has 90 of
+    the 100 minutes (90 %); in group b, person 2 has 1 of 2 records and 90 of 100 minutes."""
+    from ccas_opendata.aggregate import _grouped, person_runs
+
+    frame = pd.DataFrame({"g": ["a", "a", "a", "a", "b", "b"], "pid": [1, 1, 1, 5, 2, 3], "duree": [3, 3, 4, 90, 90, 10]})
+    runs = person_runs(_grouped(frame, ["g"]), frame["pid"].to_numpy(), frame["duree"].to_numpy())
+    assert runs["personnes"].to_dict() == {"a": 2, "b": 2}
+    assert runs["dominance"].round(2).to_dict() == {"a": 0.9, "b": 0.9}
