@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
 
-.PHONY: install demo test test-fast lint bench browser clean
+.PHONY: install demo test test-fast lint bench bench-secret browser clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
 CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py
@@ -37,6 +37,10 @@ test-fast: install
 ## Speed and memory on a million accompaniments, and the site under bounded load.
 bench: install
 	$(BIN)/python scripts/bench.py
+
+## Share of cells the secrecy hides on the demo years and on a small CCAS.
+bench-secret: install
+	$(BIN)/python scripts/secrecy_utility.py
 
 ## Debian's Chromium for the page tests, installed when missing.
 browser:
