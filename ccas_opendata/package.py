@@ -129,10 +129,13 @@ LIEUX_SCHEMA = {
 
 SECRECY_METHOD = (
     "Aucun chiffre n'est publié lorsque moins de {seuil} personnes distinctes se trouvent derrière lui "
-    "(secret primaire ; une personne venue quinze fois compte pour une). Lorsque toutes les personnes d'un "
+    "(secret primaire ; une personne venue quinze fois compte pour une) ; pour une part de personnes, les "
+    "personnes comptées et les autres doivent chacune atteindre ce seuil ; aucun nombre d'accompagnements ni "
+    "aucune durée ne doit plus de {dominance} % de sa valeur à une seule personne. Lorsque toutes les personnes d'un "
     "groupe ont la même situation, la même autonomie ou la même orientation, cette ventilation n'est pas "
     "publiée pour le groupe. D'autres cases sont ensuite masquées (secret secondaire) pour qu'aucune case "
-    "masquée ne puisse être recalculée par différence entre totaux, mois, lieux, parts, taux et évolutions : "
+    "masquée ne puisse être recalculée à partir des totaux, mois, lieux, modalités, parts, taux, moyennes, médianes, "
+    "évolutions et mentions « secret » : "
     "un audit par programmation linéaire vérifie avant publication que chaque case masquée ne peut être "
     "encadrée à moins de {largeur} unités près. Les identifiants, commentaires, dates exactes et années de "
     "naissance ne quittent jamais le poste de l'agent."
@@ -176,7 +179,9 @@ def package_year(
         "temporalCoverage": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
         "spatialCoverage": {"commune": publisher.commune, "type": "code INSEE"},
         "secretStatistique": {
-            "methode": SECRECY_METHOD.format(seuil=publisher.seuil_secret, largeur=publisher.largeur_protection),
+            "methode": SECRECY_METHOD.format(seuil=publisher.seuil_secret, largeur=publisher.largeur_protection,
+                                             dominance=round(publisher.dominance_max * 100))
+            + ("" if risk.get("identifiant_usager", True) else " " + risk["remarque_identifiant"]),
             "seuil": publisher.seuil_secret,
             "largeurProtection": publisher.largeur_protection,
             "rapport": "risque.json",
