@@ -219,10 +219,6 @@ def link_cells(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], 
     return [], [], 1.0  # "aucun": no relation to counts, by the catalogue's own account
 
 
-def previous_key(key: Key, year: int) -> Key:
-    return (key[0].replace(str(year), str(year - 1), 1), key[1], key[2], key[3])
-
-
 def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalogue: Catalogue, publisher: Publisher, year: int) -> None:
     """Totals and their parts, for one count family of one table."""
     somme = catalogue.aggregation_of(family) == "somme"
@@ -280,7 +276,8 @@ def add_table(
     ``table`` has the published columns, ``valeur`` empty where ``secret`` is set. The true
     values of hidden cells are taken from ``truth`` when given (to check the model, and for
     secondary suppression), never used as constraints. ``previous_tag`` names last year's
-    table, already added, that this year's evolutions were computed from.
+    published counts, already added under this year's keys (``2023-05`` read as
+    ``2024-05``), that this year's evolutions were computed from.
     """
     table = table[table["annee"].astype(int) == year]
     true_values: dict[tuple[str, Key], float] = {}
@@ -348,7 +345,7 @@ def add_table(
             num, den, factor = link_cells(indicator.lien, key, year)
             if indicator.lien["type"] == "evolution":
                 num_cells = [(tag, f, k) for f, k in num]
-                den_cells = [(previous_tag or "", f, previous_key(k, year)) for f, k in num]
+                den_cells = [(previous_tag or "", f, k) for f, k in num]  # last year's figure, keyed by this year's cell
             else:
                 num_cells = [(tag, f, k) for f, k in num]
                 den_cells = [(tag, f, k) for f, k in den]

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .aggregate import ENSEMBLE, KEY
+from .aggregate import ENSEMBLE, KEY, previous_published
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import SecrecyError
@@ -71,17 +71,17 @@ def reader_model(
     :func:`figures_changed`.)"""
     model = ReaderModel()
     if previous is not None:
-        _add_published_counts(model, previous, catalogue, PREVIOUS)
+        _add_published_counts(model, previous, catalogue, PREVIOUS, year)
     add_table(model, table, catalogue, publisher, year, THIS, PREVIOUS if previous is not None else None, truth)
     return model
 
 
-def _add_published_counts(model: ReaderModel, table: pd.DataFrame, catalogue: Catalogue, tag: str) -> None:
-    """Last year's published counts: the constants this year's evolutions were computed from."""
-    counts = set(catalogue.count_codes())
-    published = table[(table["secret"].fillna("") == "") & table["indicateur"].isin(counts)]
-    for row in published.itertuples(index=False):
-        model.values[(tag, row.indicateur, (str(row.periode), row.lieu, row.dimension, row.modalite))] = float(row.valeur)
+def _add_published_counts(model: ReaderModel, table: pd.DataFrame, catalogue: Catalogue, tag: str, year: int) -> None:
+    """Last year's published counts, keyed by this year's cells: the constants this year's
+    evolutions were computed from, read as the evolutions read them."""
+    for code in catalogue.count_codes():
+        for key, value in previous_published(table, code, year).items():
+            model.values[(tag, code, key)] = float(value)
 
 
 def is_narrow(interval: tuple[float, float], width: int) -> bool:
@@ -168,7 +168,7 @@ class Suppressor:
 
     def __init__(self, model: ReaderModel, catalogue: Catalogue, year: int, width: int):
         self.model, self.catalogue, self.year, self.width = model, catalogue, year, width
-        self.counts_of_source = {s: [c for c in catalogue.count_codes(s)] for s in {i.source for i in catalogue.indicators}}
+        self.counts_of_source = {s: catalogue.count_codes(s) for s in {i.source for i in catalogue.indicators}}
         self.dependents: dict[Cell, list[Cell]] = defaultdict(list)
         for figure in sorted(model.figures):
             tag, code, key = figure

@@ -102,12 +102,17 @@ def published(tmp_path_factory, small_inputs) -> Path:
     return folder
 
 
+def copy_folder(source: Path, tmp_path: Path) -> Path:
+    """A test's own copy of a folder built once for the module or the session."""
+    target = tmp_path / "ccas"
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
 @pytest.fixture
 def published_copy(tmp_path: Path, published: Path) -> Path:
     """A private copy of the published folder, for tests that release more years."""
-    target = tmp_path / "ccas"
-    shutil.copytree(published, target, symlinks=True)
-    return target
+    return copy_folder(published, tmp_path)
 
 
 def free_port() -> int:

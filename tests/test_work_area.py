@@ -4,14 +4,13 @@ and nothing packaged or published that ``validate`` did not pass byte for byte."
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
 from ccas_opendata.config import private_dir, private_file
-from conftest import invoke, make_folder, release, snapshot
+from conftest import copy_folder, invoke, make_folder, release, snapshot
 
 YEAR = 2023
 
@@ -35,9 +34,7 @@ def aggregated(tmp_path_factory, small_inputs) -> Path:
 
 @pytest.fixture
 def staged(tmp_path: Path, aggregated: Path) -> Path:
-    target = tmp_path / "ccas"
-    shutil.copytree(aggregated, target, symlinks=True)
-    return target
+    return copy_folder(aggregated, tmp_path)
 
 
 def internal(folder: Path) -> Path:
