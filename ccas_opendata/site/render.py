@@ -22,14 +22,14 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from .aggregate import ENSEMBLE
-from .catalogue import Catalogue
+from ..aggregate import ENSEMBLE
+from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
-from .config import PACKAGE_DIR, Publisher
+from ..config import Publisher
 from .formatting import fr_change, fr_date, fr_number, fr_value
-from .package import read_published
+from ..package import read_published
 
-SITE_DIR = PACKAGE_DIR / "site"
+SITE_DIR = Path(__file__).parent
 INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
 
 
@@ -162,7 +162,7 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
     previous_year = year - 1 if (year - 1) in pub.years else None
     for modalite in pub.modalities(year, indicateur, dimension):
         found = pub.get(year, indicateur, dimension=dimension, modalite=modalite)
-        value, secret, unite = found
+        value, _secret, unite = found
         label = pub.label(dimension, modalite)
         last_year = pub.get(previous_year, indicateur, dimension=dimension, modalite=modalite) if previous_year else None
         before = last_year[0] if last_year else None
@@ -181,7 +181,7 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
     bars, rows = _bars_for_dimension(pub, year, indicateur, dimension, share_code)
     # Categories ordered by size reads better, except ordinal ones (ages, durations, scores).
     if dimension in ("thematique", "materiel", "canal", "orientation", "quartier", "situation", "composition_familiale", "format"):
-        order = sorted(range(len(bars)), key=lambda i: -(bars[i].value if bars[i].value is not None else -1))
+        order = sorted(range(len(bars)), key=lambda i: -(bars[i].value or 0) if bars[i].value is not None else 1)
         bars, rows = [bars[i] for i in order], [rows[i] for i in order]
     if dimension == "thematique":  # the long tail of zero themes says nothing
         keep = [i for i, b in enumerate(bars) if b.value != 0]

@@ -1,0 +1,15 @@
+"""The citizens' site, one package.
+
+Layout, read top to bottom:
+
+- ``render.py``: pre-renders the French pages from the published packages (why: see its docstring);
+- ``charts.py``: server-side SVG charts; ``formatting.py``: French numbers, dates and changes;
+- ``pages/``: Jinja2 templates of the pre-rendered pages; ``libelles.yml``: their French labels;
+- ``templates/`` and ``static/``: Datasette's template overrides and the site's CSS, copied into
+  ``publish/`` at publish time;
+- ``plugin.py``: the Datasette plugin copied into ``publish/plugins/`` that serves the pages.
+"""
+
+from .render import SITE_DIR, canned_queries, render_site
+
+__all__ = ["SITE_DIR", "canned_queries", "render_site"]
