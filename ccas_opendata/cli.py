@@ -127,7 +127,7 @@ def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path
     """
     from .release import open_context, stage_anonymise
 
-    ctx = open_context(dossier, annee, _progress)
+    ctx = open_context(dossier, annee, _progress, entrees)
     key = load_key(dossier, cle_fichier)
     tables = stage_anonymise(ctx, entrees, key)
     click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {work_dir(dossier, annee) / 'anonymise'}.")

@@ -244,8 +244,12 @@ def read_quartiers(folder: Path) -> tuple[Quartier, ...]:
     return tuple(quartiers)
 
 
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
+
+
 def read_publisher(folder: Path) -> Publisher:
-    """Read and check ``metadata/``. Raises ConfigurationError with the file and key at fault."""
+    """Read and check ``metadata/``. Raises one ConfigurationError naming every file and key
+    at fault (not the first only: the agent fixes them all in one go)."""
     path = metadata_dir(folder) / "organisation.yml"
     if not path.exists():
         raise ConfigurationError(
@@ -257,42 +261,65 @@ def read_publisher(folder: Path) -> Publisher:
             org = yaml.safe_load(f) or {}
         except yaml.YAMLError as e:
             raise ConfigurationError(f"{path.name} n'est pas un fichier YAML valide ({e.problem_mark}).") from None
+    problems: list[str] = []
+
+    def fail(message: str) -> None:
+        problems.append(f"{path.name} : {message}")
+
+    for key, value in org.items():
+        if isinstance(value, str) and _PLACEHOLDER.search(value):
+            fail(f"remplacez la valeur d'exemple de « {key} » ({value}) par la vôtre.")
     for key in ("nom", "siret", "commune", "contact"):
         if not str(org.get(key, "")).strip():
-            raise ConfigurationError(f"{path.name} : la clé « {key} » est obligatoire.")
-    siret = str(org["siret"]).replace(" ", "")
-    if not _SIRET.match(siret):
-        raise ConfigurationError(f"{path.name} : « siret » doit compter 14 chiffres.")
-    commune = str(org["commune"])
-    if not _INSEE.match(commune):
-        raise ConfigurationError(f"{path.name} : « commune » doit être un code INSEE (5 caractères, ex. 01001 ou 2A004).")
+            fail(f"la clé « {key} » est obligatoire.")
+    siret = str(org.get("siret", "")).replace(" ", "")
+    if siret and not _PLACEHOLDER.search(siret) and not _SIRET.match(siret):
+        fail("« siret » doit compter 14 chiffres.")
+    commune = str(org.get("commune", ""))
+    if commune and not _PLACEHOLDER.search(commune) and not _INSEE.match(commune):
+        fail("« commune » doit être un code INSEE (5 caractères, ex. 01001 ou 2A004).")
     licence = str(org.get("licence", "etalab-2.0"))
     if licence not in LICENCES:
-        raise ConfigurationError(f"{path.name} : « licence » doit valoir {' ou '.join(LICENCES)}.")
+        fail(f"« licence » doit valoir {' ou '.join(LICENCES)}.")
     seuil = org.get("seuil_secret", DEFAULT_THRESHOLD)
     if not isinstance(seuil, int) or seuil < MIN_THRESHOLD:
-        raise ConfigurationError(
-            f"{path.name} : « seuil_secret » doit être un entier d'au moins {MIN_THRESHOLD} "
+        fail(
+            f"« seuil_secret » doit être un entier d'au moins {MIN_THRESHOLD} "
             f"(la pratique française est {DEFAULT_THRESHOLD} pour les données sur des personnes)."
         )
+        seuil = DEFAULT_THRESHOLD
     largeur = org.get("largeur_protection", seuil)
     if not isinstance(largeur, int) or largeur < 1:
-        raise ConfigurationError(f"{path.name} : « largeur_protection » doit être un entier positif.")
+        fail("« largeur_protection » doit être un entier positif.")
     dominance = org.get("dominance_max", 0.5)
     if not isinstance(dominance, (int, float)) or not 0 < dominance <= 0.5:
-        raise ConfigurationError(
-            f"{path.name} : « dominance_max » doit être une part entre 0 et 0,5 (0,5 : aucun chiffre publié "
+        fail(
+            "« dominance_max » doit être une part entre 0 et 0,5 (0,5 : aucun chiffre publié "
             "ne doit plus de la moitié de sa valeur à une seule personne)."
         )
     without_id = str(org.get("sans_identifiant_personne", False)).strip().lower()
     if without_id not in _TRUE | _FALSE:
-        raise ConfigurationError(f"{path.name} : « sans_identifiant_personne » vaut oui ou non.")
+        fail("« sans_identifiant_personne » vaut oui ou non.")
     seuil_sans_id = org.get("seuil_sans_identifiant", 3 * seuil)
     if not isinstance(seuil_sans_id, int) or seuil_sans_id < 3 * seuil:
-        raise ConfigurationError(
-            f"{path.name} : « seuil_sans_identifiant » doit être un entier d'au moins 3 × seuil_secret ({3 * seuil}) : "
+        fail(
+            f"« seuil_sans_identifiant » doit être un entier d'au moins 3 × seuil_secret ({3 * seuil}) : "
             "sans identifiant, une personne venue plusieurs fois compte plusieurs fois."
         )
+    lieux: tuple[Lieu, ...] = ()
+    quartiers: tuple[Quartier, ...] = ()
+    for reader in (read_lieux, read_quartiers):
+        try:
+            found = reader(folder)
+        except ConfigurationError as e:
+            problems.extend(e.messages)
+            continue
+        if reader is read_lieux:
+            lieux = found  # type: ignore[assignment]
+        else:
+            quartiers = found  # type: ignore[assignment]
+    if problems:
+        raise ConfigurationError("Configuration à corriger :\n  - " + "\n  - ".join(problems), messages=problems)
     known = {"nom", "siret", "commune", "contact", "licence", "seuil_secret", "largeur_protection", "site_web",
              "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant"}
     return Publisher(
@@ -305,8 +332,8 @@ def read_publisher(folder: Path) -> Publisher:
         seuil_secret=seuil,
         largeur_protection=largeur,
         site_web=str(org.get("site_web", "")),
-        lieux=read_lieux(folder),
-        quartiers=read_quartiers(folder),
+        lieux=lieux,
+        quartiers=quartiers,
         extra={k: v for k, v in org.items() if k not in known},
         dominance_max=float(dominance),
         sans_identifiant_personne=without_id in _TRUE,

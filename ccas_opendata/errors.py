@@ -28,6 +28,11 @@ class ConfigurationError(CcasError):
 
     advice = "Corrigez le fichier de configuration indiqué puis relancez la commande."
 
+    def __init__(self, message: str, advice: str | None = None, messages: list[str] | None = None):
+        super().__init__(message, advice)
+        #: Each problem on its own (for a report that groups every problem of a run).
+        self.messages = messages if messages is not None else [message]
+
 
 class MissingKeyError(CcasError):
     """No pseudonymisation key was given."""
@@ -40,16 +45,35 @@ class MissingKeyError(CcasError):
     )
 
 
+#: Kinds of problems, in the order a report shows them (and the agent fixes them).
+PROBLEM_KINDS = {
+    "configuration": "Configuration (dossier metadata/)",
+    "en-tete": "En-têtes des fichiers",
+    "cellule": "Cellules illisibles",
+    "code": "Codes inconnus",
+    "controle": "Contrôles de cohérence",
+}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One defect of the input, located precisely. ``row`` is the line number in the
-    file as a spreadsheet shows it (the header is line 1)."""
+    file as a spreadsheet shows it (the header is line 1 unless rows sit above it).
+
+    ``values`` holds the wrong values of a *code* column only: codes are not personal
+    data, and seeing « Homme » next to the accepted codes is what lets the agent fix it.
+    Values of every other column (names, dates, identifiers) are never carried.
+    """
 
     file: str
     column: str
     expected: str
     rows: tuple[int, ...] = field(default_factory=tuple)
     count: int = 0
+    kind: str = "cellule"
+    values: tuple[str, ...] = ()
+    #: What is accepted, or where to look it up.
+    accepted: str = ""
 
     def describe(self, max_rows: int = 10) -> str:
         where = f"{self.file}"
@@ -59,25 +83,50 @@ class Problem:
             plural = "s" if self.count > 1 else ""
             where += f", ligne{plural} {shown}" + (f" (et {more} autres)" if more > 0 else "")
         if self.column:
-            where += f", colonne « {self.column} »"
-        return f"{where} : {self.expected}"
+            where += f", colonne « {self.column} »" if self.kind != "configuration" else f", clé « {self.column} »"
+        text = f"{where} : {self.expected}"
+        if self.values:
+            text += " Valeurs non reconnues : " + ", ".join(f"« {v} »" for v in self.values) + "."
+        if self.accepted:
+            text += f" Accepté : {self.accepted}"
+        return text
+
+
+ROW_ADVICE = "Corrigez ces lignes dans le fichier d'origine (ou videz la cellule si l'information n'est pas connue) puis relancez."
+UNTOUCHED = "Rien n'a été publié ; la publication précédente est intacte."
 
 
 class InvalidInput(CcasError):
-    """The input records break the contract. Carries every problem found, so the
-    agent can fix the file in one go instead of one error per run."""
+    """The input records break the contract. Carries every problem found (configuration,
+    headers, cells, codes, cross-checks), so the agent fixes everything in one go."""
 
-    advice = (
-        "Corrigez ces lignes dans le fichier d'origine (ou videz la cellule si l'information "
-        "n'est pas connue) puis relancez. Rien n'a été publié ; la publication précédente est intacte."
-    )
-
-    def __init__(self, problems: list[Problem], advice: str | None = None):
-        self.problems = problems
-        lines = [p.describe() for p in problems[:20]]
-        if len(problems) > 20:
-            lines.append(f"… et {len(problems) - 20} autres problèmes.")
-        super().__init__("Les données d'entrée ne respectent pas le format attendu :\n  - " + "\n  - ".join(lines), advice)
+    def __init__(self, problems: list[Problem], advice: str | None = None, report: str | None = None):
+        self.problems = sorted(problems, key=lambda p: list(PROBLEM_KINDS).index(p.kind) if p.kind in PROBLEM_KINDS else 99)
+        lines: list[str] = []
+        shown = 0
+        for kind, title in PROBLEM_KINDS.items():
+            group = [p for p in self.problems if p.kind == kind]
+            if not group:
+                continue
+            lines.append(f"{title} ({len(group)}) :")
+            for p in group[: max(0, 30 - shown)]:
+                lines.append("  - " + p.describe())
+            shown += len(group)
+        if shown > 30:
+            lines.append(f"… et {shown - 30} autres problèmes (voir le rapport).")
+        if advice is None:
+            steps = []
+            if any(p.kind == "configuration" for p in self.problems):
+                steps.append("Corrigez les fichiers du dossier metadata/ indiqués.")
+            if any(p.kind == "en-tete" for p in self.problems):
+                steps.append("Complétez metadata/correspondances.yml (la commande « ccas-opendata correspondances » en propose un).")
+            if any(p.rows for p in self.problems):
+                steps.append(ROW_ADVICE)
+            advice = " ".join(steps + [UNTOUCHED])
+        if report:
+            advice = f"Rapport détaillé : {report}\n" + advice
+        count = len(self.problems)
+        super().__init__(f"{count} problème{'s' if count > 1 else ''} dans les données d'entrée :\n" + "\n".join(lines), advice)
 
 
 class ValidationFailed(CcasError):

@@ -1,36 +1,48 @@
-"""Ingest: read the year's activity records in any form of the contract, keep only the
-contract's columns, and parse them into typed columns.
+"""Ingest: read the year's activity records as the CCAS has them (the contract's files, its
+own spreadsheet described in ``metadata/correspondances.yml``, or a national export) and
+parse them into the contract's typed columns.
 
-Identifier and free-text columns are dropped right after the header is read, before
-any value is parsed, so nothing downstream (errors included) can ever see them. Parse
-errors name file, row and column, never the cell's content.
+Identifier and free-text columns are dropped right after the header is read, before any
+value is parsed, so nothing downstream (errors included) can ever see them. Every problem
+is collected, not raised at the first one: configuration, headers, cells and codes come
+back together so that the agent fixes her file in one pass.
 
-Every frame returned is indexed by the row number a spreadsheet shows (header = 1),
-so later stages (Great Expectations included) can point at rows the agent can find.
+Every frame returned is indexed by the row number her spreadsheet shows (title rows and
+blank lines counted), so later stages (Great Expectations included) point at rows she
+can find.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
+import difflib
 import re
-from collections.abc import Callable
-import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import contract
+from .config import Publisher, contract
+from .correspondances import (
+    Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
+    value_lookup,
+)
 from .errors import InvalidInput, Problem
+
+__all__ = ["Records", "Table", "column_letter", "normalise_header", "read_records", "collect_records"]
 
 EXTENSIONS = (".csv", ".xlsx", ".ods")
 TRUE_WORDS = {"oui", "true", "1", "vrai", "o", "yes", "x"}
 FALSE_WORDS = {"non", "false", "0", "faux", "n", "no"}
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FR_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+_FR_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
 _INTEGER = re.compile(r"^[+-]?\d+(\.0+)?$")
+#: Rows searched for the header (exports put a title or filters above it).
+HEADER_SEARCH_ROWS = 30
 
 
 @dataclass
@@ -41,9 +53,10 @@ class Table:
     file: str
     frame: pd.DataFrame
     dropped_identifiers: list[str] = field(default_factory=list)
-    #: Positions (1 = column A) of the columns outside the contract. Never their header:
-    #: a header typed by hand can be a name or a phone number.
+    #: Positions (1 = column A) of the columns the CCAS chose to leave out (``ignorer``).
     dropped_unknown: list[int] = field(default_factory=list)
+    #: Rows dated outside the year in a national export: set aside, counted in the summary.
+    outside_year: int = 0
 
 
 @dataclass
@@ -65,12 +78,10 @@ class Records:
             if t.dropped_identifiers:
                 out.append(f"{t.file} : colonnes identifiantes écartées avant tout traitement : {', '.join(t.dropped_identifiers)}.")
             if t.dropped_unknown:
-                count = len(t.dropped_unknown)
                 where = ", ".join(f"{column_letter(p)} ({p})" for p in t.dropped_unknown)
-                out.append(
-                    f"{t.file} : colonnes inconnues écartées (jamais publiées) : {count}, en position {where} ; "
-                    "leur en-tête n'est pas affiché (il peut contenir une donnée personnelle)."
-                )
+                out.append(f"{t.file} : colonnes écartées à votre demande (« ignorer » dans correspondances.yml), jamais lues : {where}.")
+            if t.outside_year:
+                out.append(f"{t.file} : {t.outside_year} ligne(s) datée(s) hors de l'année, mises de côté (non publiées).")
         return out
 
 
@@ -83,42 +94,73 @@ def column_letter(position: int) -> str:
     return letters
 
 
-# Articles dropped from headers: "Année de naissance" is "annee_naissance".
-_ARTICLES = {"de", "du", "des", "d", "la", "le", "les", "l"}
+# --- finding the files ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """A file of the input folder feeding a contract table, and the rules to read it."""
+
+    table: str
+    path: Path
+    mapping: TableMapping
+    #: The national format it was recognised as ("" for the CCAS's own files).
+    format_label: str = ""
 
 
-def normalise_header(name: str) -> str:
-    """``"Année de naissance"`` → ``"annee_naissance"``: case, accents, articles, spaces and
-    punctuation folded, so headers typed by hand match the contract."""
-    folded = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii").lower()
-    words = [w for w in re.split(r"[^a-z0-9]+", folded) if w and w not in _ARTICLES]
-    return "_".join(words)
-
-
-def find_input_files(input_dir: Path) -> dict[str, Path]:
-    """Map each contract table to its file in ``input_dir`` (``accompagnements.csv``…)."""
-    if not input_dir.is_dir():
-        raise InvalidInput([Problem(str(input_dir), "", "dossier d'entrée introuvable.")])
-    found: dict[str, list[Path]] = {}
-    for path in sorted(input_dir.iterdir()):
-        if path.suffix.lower() in EXTENSIONS and not path.name.startswith(("~$", ".")):
-            table = normalise_header(path.stem)
-            if table in contract()["tables"]:
-                found.setdefault(table, []).append(path)
-    problems = [
-        Problem(input_dir.name, "", f"plusieurs fichiers pour la table « {t} » ({', '.join(p.name for p in paths)}) : n'en gardez qu'un.")
-        for t, paths in found.items()
-        if len(paths) > 1
+def _candidate_files(input_dir: Path) -> list[Path]:
+    return [
+        p for p in sorted(input_dir.iterdir())
+        if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(("~$", ".", "rapport-"))
     ]
+
+
+def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Source], list[Problem]]:
+    """Each contract table's file: by the CCAS's rules (``fichier``, default ``<table>.*``),
+    else a national export recognised by its headers."""
+    if not input_dir.is_dir():
+        return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable.", kind="configuration")]
+    files = _candidate_files(input_dir)
+    sources: list[Source] = []
+    problems: list[Problem] = []
+    claimed: set[Path] = set()
+    for table in contract()["tables"]:
+        mapping = own.for_table(table) if own else TableMapping(table)
+        matches = [p for p in files if mapping.matches_file(p)]
+        if len(matches) > 1:
+            problems.append(Problem(input_dir.name, "", f"plusieurs fichiers pour la table « {table} » ({', '.join(p.name for p in matches)}) : n'en gardez qu'un.", kind="configuration"))
+        elif matches:
+            sources.append(Source(table, matches[0], mapping))
+            claimed.add(matches[0])
+    for path in files:
+        if path in claimed:
+            continue
+        for national in national_formats():
+            if _is_format(path, national):
+                for table, mapping in national.tables.items():
+                    if any(s.table == table for s in sources):
+                        problems.append(Problem(path.name, "", f"la table « {table} » a déjà un fichier ; retirez l'un des deux du dossier.", kind="configuration"))
+                    else:
+                        sources.append(Source(table, path, mapping, national.label))
+                break
     for table, spec in contract()["tables"].items():
-        if spec["required_file"] and table not in found:
-            problems.append(Problem(input_dir.name, "", f"fichier « {table}.csv » (ou .xlsx, .ods) introuvable : il est obligatoire."))
-    if problems:
-        raise InvalidInput(problems)
-    return {t: paths[0] for t, paths in found.items()}
+        if spec["required_file"] and not any(s.table == table for s in sources) and not problems:
+            problems.append(Problem(
+                input_dir.name, "",
+                f"fichier « {table}.csv » (ou .xlsx, .ods) introuvable : il est obligatoire. Un fichier à votre format "
+                "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="configuration",
+            ))
+    return sources, problems
 
 
-# --- reading cells as text ------------------------------------------------------------
+def _is_format(path: Path, national: Correspondances) -> bool:
+    try:
+        grid = read_top_rows(path, None)
+    except (OSError, ValueError):
+        return False
+    return any(len(national.recognised_by & {normalise_header(c) for c in row}) >= max(3, len(national.recognised_by) * 2 // 3) for row in grid)
+
+
+# --- reading cells as text ------------------------------------------------------------------
 
 def _is_utf8(path: Path) -> bool:
     """Whether the whole file decodes as UTF-8, read in chunks (a year can be 200 MB)."""
@@ -135,23 +177,12 @@ def _is_utf8(path: Path) -> bool:
 
 def csv_dialect(path: Path) -> tuple[str, str]:
     """(encoding, separator) of a CSV as Excel or LibreOffice wrote it: UTF-8 (with or
-    without BOM) when the whole file decodes so, else Windows-1252; ';' when the header
-    has more of them than commas."""
+    without BOM) when the whole file decodes so, else Windows-1252; ';' when the first
+    lines have more of them than commas."""
     encoding = "utf-8-sig" if _is_utf8(path) else "cp1252"
     with open(path, encoding=encoding, errors="replace") as f:
-        first_line = f.readline()
-    return encoding, ";" if first_line.count(";") > first_line.count(",") else ","
-
-
-def _read_csv(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
-    encoding, sep = csv_dialect(path)
-    # Columns outside the contract (identifiers, free text) are never even loaded;
-    # every cell is read as a category: a year has few distinct dates, codes or
-    # durations, so parsing the distinct values is enough and memory stays small.
-    return pd.read_csv(
-        path, sep=sep, encoding=encoding, dtype="category", keep_default_na=False, na_filter=False,
-        usecols=lambda name: keep(name),
-    )
+        head = "".join(f.readline() for _ in range(5))
+    return encoding, ";" if head.count(";") > head.count(",") else ","
 
 
 def _cell_to_text(value: object) -> str:
@@ -169,32 +200,73 @@ def _cell_to_text(value: object) -> str:
     return str(value)
 
 
-def _read_spreadsheet(path: Path, keep: Callable[[str], bool]) -> pd.DataFrame:
-    engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
-    frame = pd.read_excel(path, engine=engine, dtype=object, header=0)
-    frame = frame.dropna(how="all")
-    frame.columns = [_cell_to_text(c) for c in frame.columns]
-    frame = frame[[c for c in frame.columns if keep(c)]]
-    return frame.map(_cell_to_text).astype("category")
+def _sheet(path: Path, sheet: str | int | None) -> str | int:
+    if sheet is None:
+        return 0
+    if isinstance(sheet, int):
+        return sheet - 1
+    return sheet
 
 
-def read_header(path: Path) -> list[str]:
-    """The column names of a file, without reading its rows."""
+def read_top_rows(path: Path, sheet: str | int | None) -> list[list[str]]:
+    """The first rows of a file as text, to find its header."""
     if path.suffix.lower() == ".csv":
         encoding, sep = csv_dialect(path)
-        return list(pd.read_csv(path, sep=sep, encoding=encoding, nrows=0).columns)
+        with open(path, encoding=encoding, newline="") as f:
+            reader = csv.reader(f, delimiter=sep)
+            return [row for _, row in zip(range(HEADER_SEARCH_ROWS), reader)]
     engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
-    return [_cell_to_text(c) for c in pd.read_excel(path, engine=engine, nrows=0).columns]
+    grid = pd.read_excel(path, engine=engine, dtype=object, header=None, nrows=HEADER_SEARCH_ROWS, sheet_name=_sheet(path, sheet))
+    return [[_cell_to_text(c) for c in row] for row in grid.itertuples(index=False)]
 
 
-def read_text_table(path: Path, keep: Callable[[str], bool] = lambda _: True) -> pd.DataFrame:
-    """The kept columns, every cell as (categorical) text, index = the row number in the file."""
-    frame = _read_csv(path, keep) if path.suffix.lower() == ".csv" else _read_spreadsheet(path, keep)
-    frame.index = pd.RangeIndex(2, len(frame) + 2)
-    return frame
+def find_header_row(rows: list[list[str]], known: Callable[[str], bool]) -> int:
+    """0-based index of the header: the first row with the most recognised headers
+    (a title row or an export's filters above the table are skipped)."""
+    scores = [sum(1 for c in row if c.strip() and known(normalise_header(c))) for row in rows]
+    if not scores or max(scores) < 2:
+        return 0
+    return scores.index(max(scores))
 
 
-# --- parsing ----------------------------------------------------------------------------
+@dataclass
+class Grid:
+    """The cells of a file below its header, as text, indexed by spreadsheet row number."""
+
+    header: list[str]
+    header_row: int  # 1-based, as the spreadsheet shows it
+    text: pd.DataFrame  # columns = positions (0-based) of the kept columns
+
+
+def read_grid(path: Path, sheet: str | int | None, known: Callable[[str], bool], keep: Callable[[int, str], bool]) -> Grid:
+    """Read the kept columns of a file, every cell as (categorical) text.
+
+    Only the kept columns are ever loaded: identifiers and free text stay on disk. Blank
+    lines are kept (then dropped by the caller) so that row numbers stay true.
+    """
+    top = read_top_rows(path, sheet)
+    header_index = find_header_row(top, known)
+    header = [c.strip() for c in (top[header_index] if top else [])]
+    positions = [i for i, name in enumerate(header) if keep(i, name)]
+    if path.suffix.lower() == ".csv":
+        encoding, sep = csv_dialect(path)
+        # Every cell as a category: a year has few distinct dates, codes or durations,
+        # so parsing the distinct values is enough and memory stays small.
+        frame = pd.read_csv(
+            path, sep=sep, encoding=encoding, dtype="category", keep_default_na=False, na_filter=False,
+            header=None, skiprows=header_index + 1, usecols=positions, skip_blank_lines=False,
+            names=list(range(len(header))), index_col=False,
+        ) if positions else pd.DataFrame(index=range(0))
+    else:
+        engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
+        raw = pd.read_excel(path, engine=engine, dtype=object, header=None, skiprows=header_index + 1, sheet_name=_sheet(path, sheet))
+        raw = raw.reindex(columns=range(max(len(header), raw.shape[1])))
+        frame = raw[positions].map(_cell_to_text).astype("category")
+    frame.index = pd.RangeIndex(header_index + 2, header_index + 2 + len(frame))
+    return Grid(header, header_index + 1, frame)
+
+
+# --- parsing -------------------------------------------------------------------------------
 # Each parser takes the distinct values of a column (stripped text) and returns their
 # parsed values and whether each is malformed; rows then take their value by code.
 
@@ -203,9 +275,9 @@ def _parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     fr = values.str.match(_FR_DATE)
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     if iso.any():
-        parsed[iso] = pd.to_datetime(values[iso], format="%Y-%m-%d", errors="coerce")
+        parsed[iso] = pd.to_datetime(values[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
     if fr.any():
-        parsed[fr] = pd.to_datetime(values[fr], format="%d/%m/%Y", errors="coerce")
+        parsed[fr] = pd.to_datetime(values[fr].str.split(" ").str[0], format="%d/%m/%Y", errors="coerce")
     return parsed, parsed.isna()
 
 
@@ -225,59 +297,66 @@ def _parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, ~(is_true | is_false)
 
 
-def fold_code(value: str, known: dict[str, str] | None = None) -> str:
-    """``"Demandeur d'emploi"`` → ``"demandeur_emploi"``: exports often carry the label
-    rather than the code. Case, accents, spaces and punctuation are folded; where the
-    column has a closed list, a value that matches a code but for French articles
-    (« de », « du », « d' »…) is mapped to it. Anything else is kept, folded, for the
-    expectation suite to reject."""
-    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii").lower()
-    words = [w for w in re.split(r"[^a-z0-9]+", folded) if w]
-    code = "_".join(words)
-    if known and code not in known.values():
-        code = known.get("_".join(w for w in words if w not in _ARTICLES), code)
-    return code
-
-
-def _loose_lookup(codes: list[str]) -> dict[str, str]:
-    return {"_".join(w for w in c.split("_") if w not in _ARTICLES): c for c in codes}
-
-
-def _parse_codes(values: pd.Series, known: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
-    parts = values.str.split(r"\s*[|,;]\s*", regex=True)
-    joined = parts.map(lambda items: "|".join(fold_code(i, known) for i in items if i.strip()))
-    return joined.astype(object), pd.Series(False, index=values.index)
-
-
-def _parse_code(values: pd.Series, known: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
-    return values.map(lambda v: fold_code(v, known)).astype(object), pd.Series(False, index=values.index)
-
-
-def _keep_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    return values.astype(object), pd.Series(False, index=values.index)
-
-
-PARSERS = {"date": _parse_date, "integer": _parse_integer, "boolean": _parse_boolean, "codes": _parse_codes, "code": _parse_code, "pseudonymous": _keep_text}
-TEXT_KINDS = ("code", "codes", "pseudonymous")
-
+PARSERS = {"date": _parse_date, "integer": _parse_integer, "boolean": _parse_boolean}
 EXPECTED_TEXT = {
-    "date": "date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA",
-    "integer": "nombre entier attendu",
-    "boolean": "oui/non (ou vrai/faux, 1/0) attendu",
+    "date": "date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA.",
+    "integer": "nombre entier attendu.",
+    "boolean": "oui/non (ou vrai/faux, 1/0) attendu.",
 }
 
+_STRONG_SEPARATORS = re.compile(r"\s*[|;\n\r]+\s*")
 
-def _closed_list(column_spec: dict) -> dict[str, str] | None:
-    """The contract's codes for a column (``$genre``…), None for publisher-defined lists."""
-    references = column_spec.get("values")
-    references = references if isinstance(references, list) else [references]
-    codes: list[str] = []
-    for reference in references:
-        name = str(reference).lstrip("$")
-        if name not in contract()["codes"]:
-            return None
-        codes += contract()["codes"][name]
-    return _loose_lookup(codes)
+
+class CodeReader:
+    """Turns what the agent typed into codes: her own values first (correspondances), then
+    the contract's codes, labels and usual spellings. Multi-valued cells are split on
+    ``|``, ``;`` or line breaks, and on commas only where the whole piece is not itself a
+    known label (« Logement, énergie » is one thematique)."""
+
+    def __init__(self, lookup: dict[str, str], own: dict[str, str], multi: bool, open_list: bool = False):
+        self.lookup = {**lookup, **own}
+        self.multi = multi
+        #: The publisher's list is not known here (no metadata): keep the folded value.
+        self.open_list = open_list
+
+    def one(self, text: str) -> str | None:
+        code = self.lookup.get(fold(text))
+        if code is None:
+            code = self.lookup.get(normalise_header(text))
+        if code is None and self.open_list:
+            code = fold(text)
+        return code
+
+    def read(self, text: str) -> tuple[str | None, list[str]]:
+        """(codes joined by ``|`` or None when empty, the unrecognised pieces)."""
+        if not text.strip():
+            return None, []
+        pieces = _STRONG_SEPARATORS.split(text.strip()) if self.multi else [text.strip()]
+        codes: list[str] = []
+        unknown: list[str] = []
+        for piece in (p for p in pieces if p):
+            code = self.one(piece)
+            if code is not None:
+                codes.append(code)
+            elif self.multi and "," in piece:
+                for part in (p.strip() for p in piece.split(",") if p.strip()):
+                    sub = self.one(part)
+                    codes.append(sub) if sub is not None else unknown.append(part)
+            else:
+                unknown.append(piece)
+        codes = [c for c in dict.fromkeys(codes) if c]  # an empty mapping means "non communiqué"
+        return ("|".join(codes) if codes else None), unknown
+
+
+_NOT_A_LABEL = re.compile(r"[0-9@]")
+
+
+def showable(value: str) -> bool:
+    """Whether a wrong value of a code column may be shown to the agent. Labels and codes
+    are not personal data, but an identifier typed in the wrong column can be: a value
+    with a digit or an ``@`` (a phone number, a date, an e-mail, a file number) or longer
+    than a label is never shown."""
+    return len(value) <= 40 and not _NOT_A_LABEL.search(value)
 
 
 def _distinct(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -289,8 +368,10 @@ def _distinct(column: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def _drop_blank_rows(text: pd.DataFrame) -> pd.DataFrame:
-    """Rows with every cell empty (office software writes ";;;;" lines after a table)
-    are not records. The index keeps the file's row numbers of the others."""
+    """Rows with every cell empty (office software writes ";;;;" lines after a table, agents
+    leave blank lines) are not records. The index keeps the file's row numbers of the others."""
+    if text.empty:
+        return text
     blank = np.ones(len(text), dtype=bool)
     for column in text.columns:
         uniques, codes = _distinct(text[column])
@@ -303,63 +384,272 @@ def _rows(flags: np.ndarray, index: pd.Index) -> tuple[tuple[int, ...], int]:
     return tuple(int(r) for r in rows[:10]), int(flags.sum())
 
 
-def parse_table(name: str, file: str, text: pd.DataFrame, header: list[str] | None = None) -> Table:
-    """Parse the contract columns of ``text``; raise InvalidInput listing every missing
-    column and every unparsable cell (by row and column)."""
-    spec = contract()["tables"][name]["columns"]
-    identifiers = {normalise_header(c) for c in contract()["identifier_columns"]}
-    names = [normalise_header(c) for c in (header if header is not None else text.columns)]
-    dropped_identifiers = sorted({h for h in names if h in identifiers})
-    dropped_unknown = [position for position, h in enumerate(names, start=1) if h and h not in spec and h not in identifiers]
-    text = text[[c for c in text.columns if normalise_header(c) in spec]]
-    text.columns = [normalise_header(c) for c in text.columns]
-    text = text.loc[:, ~text.columns.duplicated()]
+# --- headers -------------------------------------------------------------------------------
 
-    text = _drop_blank_rows(text)
-    problems: list[Problem] = []
+def _is_identifier(name: str) -> bool:
+    """Identifying and free-text columns, whatever follows their first words
+    (« Observations du conseiller », « Téléphone portable »)."""
+    for identifier in identifier_headers():
+        if name == identifier or name.startswith(identifier + "_"):
+            return True
+    return False
+
+
+def identifier_headers() -> frozenset[str]:
+    return frozenset(normalise_header(c) for c in contract()["identifier_columns"])
+
+
+def known_header(name: str, mappings: Iterable[TableMapping] = ()) -> bool:
+    """Whether a normalised header means something to the tool (to find the header row)."""
+    if not name:
+        return False
+    for spec in contract()["tables"].values():
+        if name in spec["columns"]:
+            return True
+    if name in header_suggestions() or _is_identifier(name):
+        return True
+    return any(name in m.header_to_column() or name in m.ignorer for m in mappings)
+
+
+def suggest_column(name: str, table: str) -> str | None:
+    """The contract column an unmapped header most likely is."""
+    spec = contract()["tables"][table]["columns"]
+    guess = header_suggestions().get(name)
+    if guess in spec:
+        return guess
+    close = difflib.get_close_matches(name, list(spec), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+@dataclass
+class HeaderPlan:
+    """What to do with each column of a file."""
+
+    #: contract column → positions (0-based) feeding it, in order.
+    columns: dict[str, list[int]] = field(default_factory=dict)
+    identifiers: list[str] = field(default_factory=list)
+    ignored: list[int] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    #: positions read for the mapping's own needs (filter, grouping), by source header.
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def plan_headers(source: Source, header: list[str], header_row: int = 1) -> HeaderPlan:
+    table, mapping, file = source.table, source.mapping, source.path.name
+    spec = contract()["tables"][table]["columns"]
+    own = mapping.header_to_column()
+    mapped_columns = set(mapping.colonnes)
+    extra_headers = set()
+    if mapping.filtre:
+        extra_headers.add(normalise_header(mapping.filtre["colonne"]))
+    if mapping.regroupement:
+        extra_headers.update(normalise_header(h) for h in mapping.regroupement.get("par", []))
+    plan = HeaderPlan()
+    for position, raw in enumerate(header):
+        name = normalise_header(raw)
+        if not name:
+            continue  # an unnamed column: empty cells of a wider sheet
+        if name in extra_headers:
+            plan.extra[name] = position
+        if name in own:
+            plan.columns.setdefault(own[name], []).append(position)
+        elif name in spec and name not in mapped_columns and spec[name]["type"] != "free_text":
+            plan.columns.setdefault(name, []).append(position)
+        elif name in mapping.ignorer:
+            plan.ignored.append(position + 1)
+        elif name in extra_headers:
+            continue
+        elif (name in spec and spec[name]["type"] == "free_text") or name in identifier_headers() or (
+            _is_identifier(name) and header_suggestions().get(name) not in spec
+        ):
+            # An identifying header, exactly or by its first words (« Observations du
+            # conseiller »), unless it is a usual spelling of a contract column (« Note de
+            # satisfaction »): dropped before any value is read.
+            plan.identifiers.append(name)
+        else:
+            guess = suggest_column(name, table)
+            where = f"colonne {column_letter(position + 1)}"
+            if guess:
+                expected = (
+                    f"l'en-tête « {raw} » ({where}) ressemble à « {guess} » : ajoutez-le dans metadata/correspondances.yml "
+                    f"(« {table}: colonnes: {guess}: \"{raw}\" »), ou sous « ignorer » s'il ne doit pas être lu."
+                )
+            else:
+                # Not shown: a header typed by hand can be a person's name or phone number.
+                expected = (
+                    f"la {where} a un en-tête qui n'est pas une colonne du contrat (non affiché : il peut contenir une "
+                    "donnée personnelle) : associez-le à une colonne dans metadata/correspondances.yml, ou ajoutez-le "
+                    "sous « ignorer » pour l'écarter."
+                )
+            plan.problems.append(Problem(file, "", expected, kind="en-tete"))
     for column, col_spec in spec.items():
-        if col_spec.get("required") and column not in text.columns:
-            problems.append(Problem(file, column, "colonne obligatoire absente de l'en-tête (ligne 1).", (1,), 1))
-    if problems:
-        raise InvalidInput(problems)
+        if col_spec.get("required") and column not in plan.columns:
+            hint = f" (déclaré comme « {'», «'.join(mapping.colonnes[column])} » dans correspondances.yml, introuvable)" if column in mapping.colonnes else ""
+            plan.problems.append(Problem(file, column, f"colonne obligatoire absente de l'en-tête{hint}.", (header_row,), 1, kind="en-tete"))
+    for column, headers in mapping.colonnes.items():
+        found = {normalise_header(h) for h in header}
+        missing = [h for h in headers if h not in found]
+        if missing and column in plan.columns and not contract()["tables"][table]["columns"][column].get("required"):
+            plan.problems.append(Problem(file, column, f"en-tête déclaré dans correspondances.yml introuvable : {', '.join(missing)}.", kind="en-tete"))
+    return plan
+
+
+# --- one table ------------------------------------------------------------------------------
+
+def _publisher_values(column: str, publisher: Publisher | None, table: str) -> dict[str, str] | None:
+    """Code → name of the publisher's own lists (its sites, its quartiers)."""
+    if publisher is None:
+        return None
+    if column == "lieu":
+        values = {lieu.code: lieu.nom for lieu in publisher.lieux}
+        if table == "ateliers":
+            values["hors_les_murs"] = contract()["libelles"]["lieu"]["hors_les_murs"]
+        return values
+    if column == "quartier":
+        return {q.code: q.nom for q in publisher.quartiers} | {"hors_commune": contract()["libelles"]["quartier"]["hors_commune"]}
+    return None
+
+
+def _accepted_text(table: str, column: str) -> str:
+    if accepted_codes(table, column) is not None:
+        return "les codes et libellés de la feuille « codes » du modèle (ccas-opendata init) ou de la page « Méthode » du site."
+    if column == "lieu":
+        return "un code ou un nom de lieu déclaré dans metadata/lieux.csv."
+    return "un code ou un nom de quartier déclaré dans metadata/quartiers.csv, ou « hors_commune »."
+
+
+def parse_source(source: Source, publisher: Publisher | None, year: int | None) -> tuple[Table | None, list[Problem]]:
+    """Read and parse one file into its contract table; every problem is returned."""
+    table, mapping, file = source.table, source.mapping, source.path.name
+    spec = contract()["tables"][table]["columns"]
+    try:
+        top = read_top_rows(source.path, mapping.feuille)
+    except ValueError:
+        return None, [Problem(file, "", f"feuille « {mapping.feuille} » introuvable dans le classeur.", kind="configuration")]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        return None, [Problem(file, "", f"fichier illisible ({type(e).__name__}) : enregistrez-le en CSV, XLSX ou ODS.", kind="configuration")]
+    known = lambda name: known_header(name, [mapping])  # noqa: E731
+    header_index = find_header_row(top, known)
+    header = [c.strip() for c in top[header_index]] if top else []
+    plan = plan_headers(source, header, header_index + 1)
+    if any(p.column in spec and spec[p.column].get("required") for p in plan.problems):
+        return None, plan.problems  # without a required column, the cells cannot be checked
+    wanted = {p for positions in plan.columns.values() for p in positions} | set(plan.extra.values())
+    grid = read_grid(source.path, mapping.feuille, known, lambda i, _: i in wanted)
+    problems = list(plan.problems)
+
+    text = pd.DataFrame(index=grid.text.index)
+    for column, positions in plan.columns.items():
+        if len(positions) == 1:
+            text[column] = grid.text[positions[0]]
+        else:  # several source columns feed one multi-valued field
+            joined = grid.text[positions].astype(str).agg(lambda row: "|".join(v for v in row if v.strip()), axis=1)
+            text[column] = joined.astype("category")
+    for name, position in plan.extra.items():
+        text["_" + name] = grid.text[position]
+    text = _drop_blank_rows(text)
+    if mapping.filtre:
+        text = _apply_filter(text, mapping)
 
     parsed: dict[str, object] = {}
-    for column in text.columns:
+    for column in plan.columns:
         kind = spec[column]["type"]
-        if kind == "free_text":
-            continue  # read by nothing: free text never leaves ingestion
         uniques, codes = _distinct(text[column])
-        if kind in ("code", "codes"):
-            values, bad = PARSERS[kind](uniques, _closed_list(spec[column]))
-        else:
-            values, bad = PARSERS[kind](uniques)
         empty = (uniques == "").to_numpy()
-        bad = bad.to_numpy() & ~empty
-        if bad.any():
-            rows, count = _rows(bad[codes], text.index)
-            problems.append(Problem(file, column, EXPECTED_TEXT[kind] + ".", rows, count))
+        if kind in ("code", "codes"):
+            # The publisher's lists cannot be checked without its metadata (reported apart).
+            open_list = accepted_codes(table, column) is None and publisher is None
+            reader = CodeReader(value_lookup(table, column, _publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), kind == "codes", open_list)
+            results = [reader.read(u) for u in uniques]
+            values = pd.Series([r[0] for r in results], dtype=object)
+            bad = np.array([bool(r[1]) for r in results], dtype=bool)
+            if bad.any():
+                rows, count = _rows(bad[codes], text.index)
+                if count:
+                    wrong = sorted({w for r, is_bad in zip(results, bad) if is_bad for w in r[1] if showable(w)})
+                    problems.append(Problem(
+                        file, column, "valeur non reconnue.", rows, count, kind="code",
+                        values=tuple(wrong[:12]), accepted=_accepted_text(table, column),
+                    ))
+            empty = empty | values.isna().to_numpy() & ~bad
+        elif kind == "pseudonymous":
+            values = uniques.astype(object)
+            bad = np.zeros(len(uniques), dtype=bool)
+        else:
+            values, bad_series = PARSERS[kind](uniques)
+            bad = bad_series.to_numpy() & ~empty
+            if bad.any():
+                rows, count = _rows(bad[codes], text.index)
+                if count:
+                    problems.append(Problem(file, column, EXPECTED_TEXT[kind], rows, count))
         if spec[column].get("required") and empty.any():
             rows, count = _rows(empty[codes], text.index)
             if count:
                 problems.append(Problem(file, column, "valeur obligatoire manquante.", rows, count))
-        if kind in TEXT_KINDS:
+        if kind in ("code", "codes", "pseudonymous"):
             values = values.where(~empty, None)
             categories, value_codes = pd.factorize(values, use_na_sentinel=True)[::-1]
             parsed[column] = pd.Categorical.from_codes(value_codes[codes], categories=categories.astype(str)) if len(categories) else pd.Categorical([None] * len(codes))
         else:
             parsed[column] = values.array.take(codes)
+    frame = pd.DataFrame(parsed, index=text.index)
+    outside = 0
+    if mapping.dates == "annee" and year is not None and "date" in frame:
+        inside = frame["date"].isna() | (frame["date"].dt.year == year)
+        outside = int((~inside).sum())
+        frame, text = frame[inside], text[inside.to_numpy()]
+    if mapping.regroupement and not problems:
+        frame = _group_participants(frame, text, mapping)
+    return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside), problems
+
+
+def _apply_filter(text: pd.DataFrame, mapping: TableMapping) -> pd.DataFrame:
+    """Keep the rows of a shared export that belong to this table (``filtre``)."""
+    assert mapping.filtre is not None
+    column = "_" + normalise_header(mapping.filtre["colonne"])
+    accepted = {fold(v) for v in mapping.filtre["valeurs"]}
+    if column not in text:
+        return text.iloc[0:0]
+    keep = text[column].astype(str).map(fold).isin(accepted).to_numpy()
+    return text[keep]
+
+
+def _group_participants(frame: pd.DataFrame, text: pd.DataFrame, mapping: TableMapping) -> pd.DataFrame:
+    """One row per participant (national exports) → one row per workshop, ``compte`` = its rows."""
+    assert mapping.regroupement is not None
+    keys = ["_" + normalise_header(h) for h in mapping.regroupement.get("par", [])]
+    keys = [k for k in keys if k in text]
+    count_column = mapping.regroupement["compte"]
+    work = frame.copy()
+    for k in keys:
+        work[k] = text[k].astype(str).to_numpy()
+    by = keys or [c for c in frame.columns if c != count_column]
+    grouped = work.groupby(by, sort=False, observed=True, dropna=False)
+    first = grouped.head(1).drop(columns=keys)
+    first = first.copy()
+    first[count_column] = grouped.size().to_numpy().astype("int64")
+    return first.astype({count_column: "Int64"})
+
+
+# --- the year -------------------------------------------------------------------------------
+
+def collect_records(
+    input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None,
+) -> tuple[Records, list[Problem]]:
+    """Read every table found; return what could be read and every problem met."""
+    sources, problems = find_sources(input_dir, own)
+    tables: dict[str, Table] = {}
+    for source in sources:
+        table, found = parse_source(source, publisher, year)
+        problems += found
+        if table is not None:
+            tables[source.table] = table
+    return Records(tables), problems
+
+
+def read_records(input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None) -> Records:
+    """Read every contract table found in ``input_dir``; raise InvalidInput listing every problem."""
+    records, problems = collect_records(input_dir, own, publisher, year)
     if problems:
         raise InvalidInput(problems)
-    return Table(name, file, pd.DataFrame(parsed, index=text.index), dropped_identifiers, dropped_unknown)
-
-
-def read_records(input_dir: Path) -> Records:
-    """Read every contract table found in ``input_dir``. Only the contract's columns are
-    loaded from the files: identifiers and free text are named in a warning, never read."""
-    tables = {}
-    for name, path in find_input_files(input_dir).items():
-        spec = contract()["tables"][name]["columns"]
-        header = read_header(path)
-        text = read_text_table(path, keep=lambda column, spec=spec: normalise_header(column) in spec)
-        tables[name] = parse_table(name, path.name, text, header)
-    return Records(tables)
+    return records

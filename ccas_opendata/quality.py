@@ -29,7 +29,7 @@ import pandas as pd
 from .aggregate import ENSEMBLE
 from .catalogue import Catalogue
 from .config import EXPECTATIONS_DIR, Publisher, contract
-from .errors import InvalidInput, Problem, ValidationFailed
+from .errors import Problem, ValidationFailed
 
 RAW_SUITES = {"accompagnements": "enregistrements_accompagnements", "ateliers": "enregistrements_ateliers", "formations": "enregistrements_formations"}
 PUBLISHED_SUITE = "indicateurs_publies"
@@ -108,6 +108,12 @@ def raw_parameters(publisher: Publisher, year: int) -> dict:
         "motif_thematiques": _codes_regex(codes["thematiques_demarches"] + codes["thematiques_numerique"]),
         "motif_materiel": _codes_regex(codes["materiel"]),
     })
+    # Bounds live in the contract (``min``/``max`` of a column), nowhere else.
+    for table, spec in contract()["tables"].items():
+        for column, column_spec in spec["columns"].items():
+            for bound in ("min", "max"):
+                if bound in column_spec:
+                    params[f"{table}_{column}_{bound}"] = column_spec[bound]
     return params
 
 
@@ -202,18 +208,15 @@ class _Validator:
             list_pages_on_index(self.docs_dir)
 
 
-def validate_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publisher: Publisher, year: int) -> list[Report]:
-    """Run the raw-record suites; raise InvalidInput naming file, row and column."""
+def check_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publisher: Publisher, year: int) -> list[Problem]:
+    """Run the raw-record suites; every failure as a Problem naming file, rows and column."""
     validator = _Validator()
     parameters = raw_parameters(publisher, year)
     reports = [validator.validate(RAW_SUITES[name], frame, parameters) for name, frame in tables.items()]
-    problems = [
-        Problem(files[name], f.column, f"{f.message} (contrôle {f.expectation}).", tuple(f.rows[:10]), f.count)
+    return [
+        Problem(files[name], f.column, f"{f.message} (contrôle {f.expectation}).", tuple(f.rows[:10]), f.count, kind="controle")
         for name, report in zip(tables, reports) for f in report.failures
     ]
-    if problems:
-        raise InvalidInput(problems)
-    return reports
 
 
 def with_check_columns(table: pd.DataFrame, year: int) -> pd.DataFrame:

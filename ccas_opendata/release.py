@@ -24,8 +24,8 @@ from .aggregate import INTERNAL_COLUMNS, MEASURES, aggregate
 from .anonymise import anonymise, read_anonymised, write_anonymised
 from .catalogue import Catalogue, load_catalogue
 from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
-from .errors import CcasError, StageOrderError
-from .ingest import read_records
+from .errors import CcasError, ConfigurationError, StageOrderError
+from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
 from .risk import risk_report
@@ -60,11 +60,19 @@ class Context:
         return self.work / "paquet" / str(self.year)
 
 
-def open_context(folder: Path, year: int, progress: Progress = _quiet) -> Context:
+def open_context(folder: Path, year: int, progress: Progress = _quiet, input_dir: Path | None = None) -> Context:
+    """The year's context. With ``input_dir``, a configuration error is reported together
+    with every problem of the input files (one run shows everything to fix)."""
     # Absolute from here on: GX's Data Docs and the swap renames need stable paths
     # whatever the current directory (``--dossier`` defaults to ".").
     folder = folder.resolve()
-    publisher = read_publisher(folder)
+    try:
+        publisher = read_publisher(folder)
+    except ConfigurationError as error:
+        if input_dir is None or not (folder / "metadata").is_dir():
+            raise
+        read_year_without_publisher(folder, year, input_dir, error)
+        raise
     catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
     return Context(folder, year, publisher, catalogue, progress)
 
@@ -87,13 +95,11 @@ def previous_table(folder: Path, year: int) -> pd.DataFrame | None:
 def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = True) -> dict[str, pd.DataFrame]:
     if write:
         start_stage(ctx.work, "anonymise")
-    ctx.progress("Lecture des fichiers d'entrée…")
-    records = read_records(input_dir)
+    ctx.progress("Lecture et contrôle des fichiers d'entrée (Great Expectations compris)…")
+    records = read_year(ctx.folder, ctx.year, input_dir, ctx.publisher)
     for warning in records.warnings:
         ctx.progress("  ⚠ " + warning)
     ctx.progress(f"  {len(records['accompagnements'].frame):,} accompagnements lus".replace(",", " "))
-    ctx.progress("Contrôle des enregistrements (Great Expectations)…")
-    quality.validate_records({n: t.frame for n, t in records.tables.items()}, {n: t.file for n, t in records.tables.items()}, ctx.publisher, ctx.year)
     ctx.progress("Anonymisation (pseudonymes, mois, tranches d'âge)…")
     tables = anonymise(records, ctx.publisher, ctx.year, key)
     if write:
@@ -269,7 +275,7 @@ class ReleaseSummary:
 def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet) -> ReleaseSummary:
     """Every stage in order for ``year``; on any failure nothing published changes."""
     start = time.perf_counter()
-    ctx = open_context(folder, year, progress)
+    ctx = open_context(folder, year, progress, input_dir)
     folder = ctx.folder
     # First of all, even if the release is refused: a killed earlier run may have left
     # person counts here. The stages recreate the work area, private.

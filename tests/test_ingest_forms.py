@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 
 from ccas_opendata.demo import synthetic_accompagnements, synthetic_ateliers, synthetic_formations, write_table
+from ccas_opendata.correspondances import parse_correspondances
+from ccas_opendata.errors import InvalidInput
 from ccas_opendata.ingest import normalise_header, read_records
 from conftest import make_folder, release
 
@@ -84,7 +86,8 @@ def test_booleans_dates_and_multi_values_in_their_usual_spellings(tmp_path):
     assert list(table.index) == [2, 3, 4, 5]  # spreadsheet row numbers
 
 
-def test_unknown_and_identifier_columns_are_dropped_with_a_warning(tmp_path):
+def test_an_unknown_column_stops_the_run_until_it_is_mapped_or_ignored(tmp_path):
+    """Never silently dropped: the agent says what the column is, or that it stays out."""
     inputs = tmp_path / "entrees"
     inputs.mkdir()
     (inputs / "accompagnements.csv").write_text(
@@ -92,30 +95,37 @@ def test_unknown_and_identifier_columns_are_dropped_with_a_warning(tmp_path):
         "2024-01-02,ccas_centre,10,email,Dupont,Jeanne,j@example.org,2850775123456,rappeler,bleu\n",
         encoding="utf-8",
     )
-    records = read_records(inputs)
+    with pytest.raises(InvalidInput) as refused:
+        read_records(inputs)
+    assert [p.kind for p in refused.value.problems] == ["en-tete"]
+    assert "colonne J" in str(refused.value)
+
+    own, problems = parse_correspondances({"accompagnements": {"ignorer": ["Couleur préférée"]}}, "correspondances.yml")
+    assert problems == []
+    records = read_records(inputs, own)
     table = records["accompagnements"]
     assert list(table.frame.columns) == ["date", "lieu", "duree", "thematiques"]
     assert table.dropped_identifiers == ["commentaire", "courriel", "nir", "nom", "prenom"]
     assert table.dropped_unknown == [10]
-    assert any("colonnes inconnues écartées (jamais publiées) : 1, en position J (10)" in w for w in records.warnings)
+    assert any("à votre demande" in w and "J (10)" in w for w in records.warnings)
     assert not any("couleur" in w.lower() for w in records.warnings)
 
 
-def test_an_unknown_column_is_named_by_position_never_by_its_header(tmp_path):
-    """A header typed by hand can be a person's name or phone number: the warning gives
-    how many columns were dropped and where, never their header."""
+def test_an_unknown_header_is_named_by_position_never_by_its_text(tmp_path):
+    """A header typed by hand can be a person's name or phone number: the error says
+    where the columns are, never their header (unless it resembles a contract column)."""
     inputs = tmp_path / "entrees"
     inputs.mkdir()
     header = ["date", "lieu", "duree", "thematiques"] + [f"x{i}" for i in range(22)] + ["Jeanne Martin", "06 12 34 56 78"]
     (inputs / "accompagnements.csv").write_text(
         ";".join(header) + "\n" + ";".join(["2024-01-02", "ccas_centre", "10", "email"] + [""] * 24) + "\n", encoding="utf-8")
-    records = read_records(inputs)
-    assert records["accompagnements"].dropped_unknown == list(range(5, 29))
-    warnings = "\n".join(records.warnings)
-    assert "colonnes inconnues écartées (jamais publiées) : 24, en position E (5), F (6)," in warnings
-    assert "AB (28)" in warnings
+    with pytest.raises(InvalidInput) as refused:
+        read_records(inputs)
+    message = str(refused.value)
+    assert len(refused.value.problems) == 24
+    assert "colonne E " in message and "colonne AB " in message
     for echoed in ("jeanne", "martin", "06 12", "0612", "x0", "x21"):
-        assert echoed not in warnings.lower(), echoed
+        assert echoed not in message.lower(), echoed
 
 
 def test_labels_typed_instead_of_codes_are_folded_to_the_codes(tmp_path):

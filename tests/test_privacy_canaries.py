@@ -118,7 +118,9 @@ def test_canaries_in_a_failing_release_are_not_echoed(tmp_path, publisher):
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 1
     assert "ligne 5, colonne « quartier »" in result.stderr or "ligne 6, colonne « duree »" in result.stderr
-    assert_clean({"sortie": result.output})
+    report = inputs / f"rapport-ccas-opendata-{YEAR}.html"
+    assert "<td>5</td><td>quartier</td>" in report.read_text(encoding="utf-8")  # the report next to the input names the row
+    assert_clean({"sortie": result.output, "rapport": report.read_text(encoding="utf-8")})
     assert not (folder / ".travail").exists()
 
 

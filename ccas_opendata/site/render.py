@@ -22,10 +22,10 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from ..aggregate import ENSEMBLE
+from ..aggregate import ENSEMBLE, MULTI_VALUED
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
-from ..config import Publisher
+from ..config import Publisher, contract
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from ..package import read_published
 
@@ -125,9 +125,13 @@ class Publication:
                 return names[code]
         if dimension == "lieu":
             names = {l["code"]: l["nom"] for l in self.lieux}
-            return names.get(code, "Hors les murs" if code == "hors_les_murs" else code)
+            if code in names:
+                return names[code]
+        # The contract's labels first (the ingest accepts the same), then the site's own
+        # (derived modalities such as ``qpv``, and ``non_communique`` for every dimension).
+        contract_labels = contract()["libelles"].get(MULTI_VALUED.get(dimension, dimension), {})
         modalites = self.labels["modalites"]
-        return modalites.get(dimension, {}).get(code) or modalites.get(code) or code
+        return contract_labels.get(code) or modalites.get(dimension, {}).get(code) or modalites.get(code) or code
 
     def dimension_label(self, dimension: str) -> str:
         return self.dimension_labels.get(dimension, dimension)

@@ -1,0 +1,257 @@
+"""How a CCAS's own file maps onto the input contract: ``metadata/correspondances.yml``.
+
+A CCAS rarely has the contract's headers and codes. It describes its file once (which
+file, which sheet, which header feeds which contract column, which of its values mean
+which code) and keeps exporting as it always has. National exports (La Coop de la
+médiation numérique) are described the same way by files shipped in ``formats/``, so
+that one reader serves both.
+
+Everything here is checked when it is read, with French errors that name the key at
+fault: a typo in a mapping must not silently drop a column.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import PACKAGE_DIR, contract, metadata_dir
+from .errors import Problem
+
+FILE_NAME = "correspondances.yml"
+FORMATS_DIR = PACKAGE_DIR / "formats"
+# Articles dropped from headers: "Année de naissance" is "annee_naissance".
+ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
+TABLE_KEYS = frozenset({"fichier", "feuille", "colonnes", "valeurs", "ignorer", "separateurs", "filtre", "regroupement", "dates"})
+
+
+def fold(text: object) -> str:
+    """``"Durée (min)"`` → ``"duree_min"``: case, accents, spaces and punctuation folded."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+    return "_".join(w for w in re.split(r"[^a-z0-9]+", ascii_text) if w)
+
+
+def normalise_header(name: object) -> str:
+    """``"Année de naissance"`` → ``"annee_naissance"``: :func:`fold`, French articles dropped,
+    so headers typed by hand match the contract."""
+    return "_".join(w for w in fold(name).split("_") if w and w not in ARTICLES)
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """The rules feeding one contract table from one source file."""
+
+    table: str
+    #: Glob of the file in the input folder; None: ``<table>.*``.
+    fichier: str | None = None
+    #: Sheet of a workbook (name or 1-based position); None: the first.
+    feuille: str | int | None = None
+    #: Contract column → the source headers feeding it (normalised), in order.
+    colonnes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Contract column → {folded value as typed: code}.
+    valeurs: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Normalised headers the CCAS chose to leave out (never read).
+    ignorer: frozenset[str] = frozenset()
+    #: Regex splitting a multi-valued cell (national exports join values by line breaks).
+    separateurs: str = r"\s*[|,;\n]\s*"
+    #: Keep only rows whose ``colonne`` (a source header) folds to one of ``valeurs``.
+    filtre: dict[str, Any] | None = None
+    #: One source row per participant: group rows by ``par`` (source headers) and count them into ``compte``.
+    regroupement: dict[str, Any] | None = None
+    #: ``annee``: rows dated outside the published year are set aside (counted), not refused.
+    dates: str | None = None
+
+    def header_to_column(self) -> dict[str, str]:
+        return {h: column for column, headers in self.colonnes.items() for h in headers}
+
+    def matches_file(self, path: Path) -> bool:
+        if self.fichier is None:
+            return normalise_header(path.stem) == self.table
+        return fnmatch.fnmatch(path.name.lower(), self.fichier.lower())
+
+
+@dataclass(frozen=True)
+class Correspondances:
+    """Every table's mapping, and where it was read from (for error messages)."""
+
+    tables: dict[str, TableMapping]
+    source: str
+    #: Headers that recognise a national export (folded), when this is a shipped format.
+    recognised_by: frozenset[str] = frozenset()
+    label: str = ""
+
+    def for_table(self, table: str) -> TableMapping:
+        return self.tables.get(table) or TableMapping(table)
+
+
+def _strings(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and value and all(isinstance(v, (str, int)) for v in value):
+        return [str(v) for v in value]
+    return None
+
+
+def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list[Problem]]:
+    """Check the YAML structure against the contract; every problem is returned, named by key."""
+    problems: list[Problem] = []
+
+    def bad(key: str, expected: str) -> None:
+        problems.append(Problem(source, key, expected, kind="configuration"))
+
+    tables: dict[str, TableMapping] = {}
+    if data is None:
+        return Correspondances({}, source), []
+    if not isinstance(data, dict):
+        bad("", "le fichier doit associer un nom de table (accompagnements, ateliers, formations) à ses règles.")
+        return Correspondances({}, source), problems
+    contract_tables = contract()["tables"]
+    for table, rules in data.items():
+        if table in ("format", "reconnaissance", "libelle"):
+            continue
+        if table not in contract_tables:
+            bad(str(table), f"table inconnue ; tables du contrat : {', '.join(contract_tables)}.")
+            continue
+        if not isinstance(rules, dict):
+            bad(str(table), "attend des clés « fichier », « feuille », « colonnes », « valeurs », « ignorer ».")
+            continue
+        for key in rules:
+            if key not in TABLE_KEYS:
+                bad(f"{table}.{key}", f"clé inconnue ; clés possibles : {', '.join(sorted(TABLE_KEYS))}.")
+        spec = contract_tables[table]["columns"]
+        colonnes: dict[str, tuple[str, ...]] = {}
+        for column, headers in (rules.get("colonnes") or {}).items():
+            if column not in spec:
+                bad(f"{table}.colonnes.{column}", f"« {column} » n'est pas une colonne du contrat ; colonnes : {', '.join(spec)}.")
+                continue
+            names = _strings(headers)
+            if names is None:
+                bad(f"{table}.colonnes.{column}", "attend l'en-tête du fichier entre guillemets, ou une liste d'en-têtes.")
+                continue
+            if len(names) > 1 and spec[column]["type"] != "codes":
+                bad(f"{table}.colonnes.{column}", f"plusieurs colonnes ne peuvent alimenter « {column} » (une seule valeur par ligne).")
+                continue
+            colonnes[column] = tuple(normalise_header(n) for n in names)
+        valeurs: dict[str, dict[str, str]] = {}
+        for column, mapping in (rules.get("valeurs") or {}).items():
+            if column not in spec or spec[column]["type"] not in ("code", "codes"):
+                coded = [c for c, s in spec.items() if s["type"] in ("code", "codes")]
+                bad(f"{table}.valeurs.{column}", f"seules les colonnes à codes ont des valeurs ({', '.join(coded)}).")
+                continue
+            if not isinstance(mapping, dict):
+                bad(f"{table}.valeurs.{column}", "attend des paires « valeur du fichier: code ».")
+                continue
+            accepted = accepted_codes(table, column)
+            folded: dict[str, str] = {}
+            for typed, code in mapping.items():
+                code_text = "" if code is None else str(code)
+                # ``lieu`` and ``quartier`` codes are the publisher's: checked against its metadata later.
+                if accepted is not None and code_text not in accepted and code_text != "":
+                    bad(f"{table}.valeurs.{column}", f"« {code_text} » (pour « {typed} ») n'est pas un code de « {column} » ; codes : {', '.join(accepted)}.")
+                    continue
+                folded[fold(typed)] = code_text
+            valeurs[column] = folded
+        ignorer = _strings(rules.get("ignorer") or []) if rules.get("ignorer") else []
+        if ignorer is None:
+            bad(f"{table}.ignorer", "attend une liste d'en-têtes.")
+            ignorer = []
+        feuille = rules.get("feuille")
+        if feuille is not None and not isinstance(feuille, (str, int)):
+            bad(f"{table}.feuille", "attend le nom de la feuille (ou son numéro, 1 pour la première).")
+            feuille = None
+        fichier = rules.get("fichier")
+        if fichier is not None and not isinstance(fichier, str):
+            bad(f"{table}.fichier", "attend un nom de fichier, avec * pour une partie variable (ex. « suivi-*.xlsx »).")
+            fichier = None
+        tables[table] = TableMapping(
+            table=table, fichier=fichier, feuille=feuille, colonnes=colonnes, valeurs=valeurs,
+            ignorer=frozenset(normalise_header(h) for h in ignorer),
+            separateurs=rules.get("separateurs", TableMapping.separateurs),
+            filtre=rules.get("filtre"), regroupement=rules.get("regroupement"), dates=rules.get("dates"),
+        )
+    recognised = frozenset(normalise_header(h) for h in (data.get("reconnaissance") or []))
+    return Correspondances(tables, source, recognised, str(data.get("libelle", ""))), problems
+
+
+def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, list[Problem]]:
+    """The publication folder's ``metadata/correspondances.yml``, if any."""
+    if folder is None:
+        return None, []
+    path = metadata_dir(folder) / FILE_NAME
+    if not path.exists():
+        return None, []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (ligne {mark.line + 1})" if mark is not None else ""
+        return None, [Problem(f"metadata/{FILE_NAME}", "", f"fichier YAML illisible{where} : vérifiez l'indentation et les guillemets.", kind="configuration")]
+    return parse_correspondances(data, f"metadata/{FILE_NAME}")
+
+
+@cache
+def national_formats() -> tuple[Correspondances, ...]:
+    """The exports recognised without any file (``formats/*.yml``), checked like a CCAS's own."""
+    formats = []
+    for path in sorted(FORMATS_DIR.glob("*.yml")):
+        mapping, problems = parse_correspondances(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+        if problems:  # a shipped format that does not check is a bug of the tool, not of the CCAS
+            raise RuntimeError("; ".join(p.describe() for p in problems))
+        formats.append(mapping)
+    return tuple(formats)
+
+
+# --- the contract's codes, labels and spellings --------------------------------------------
+
+def _value_lists(table: str, column: str) -> list[str] | None:
+    """Names of the contract's code lists a column takes its values from (None: the publisher's)."""
+    references = contract()["tables"][table]["columns"][column].get("values")
+    references = references if isinstance(references, list) else [references]
+    names = [str(r).lstrip("$") for r in references]
+    return names if all(n in contract()["codes"] for n in names) else None
+
+
+def accepted_codes(table: str, column: str) -> list[str] | None:
+    """The contract's codes for a column, None for the publisher's lists (lieux, quartiers)."""
+    names = _value_lists(table, column)
+    if names is None:
+        return None
+    return [code for name in names for code in contract()["codes"][name]]
+
+
+def value_lookup(table: str, column: str, publisher_values: dict[str, str] | None = None) -> dict[str, str]:
+    """Folded spelling → code: the codes themselves, their French labels (as the site shows
+    them), common spellings from the contract, and for the publisher's lists (``lieu``,
+    ``quartier``) its codes and names. Codes win over labels, labels over spellings."""
+    lookup: dict[str, str] = {}
+    codes = accepted_codes(table, column)
+    if codes is None:
+        codes = list(publisher_values or {})
+    for typed, code in contract().get("orthographes", {}).get(column, {}).items():
+        lookup[fold(typed)] = code
+    for code, label in (publisher_values or {}).items():
+        lookup[fold(label)] = code
+    for code, label in contract()["libelles"].get(column, {}).items():
+        if code in codes or code in (publisher_values or {}):
+            lookup[fold(label)] = code
+    for code in codes:
+        # « Demandeur d'emploi » folds to demandeur_emploi once its articles are dropped.
+        lookup[normalise_header(code)] = code
+        lookup[fold(code)] = code
+    return lookup
+
+
+def header_suggestions() -> dict[str, str]:
+    """Normalised header often seen in CCAS files → the contract column it most likely is."""
+    out: dict[str, str] = {}
+    for column, headers in contract().get("en_tetes", {}).items():
+        for header in headers:
+            out[normalise_header(header)] = column
+    return out
