@@ -58,7 +58,11 @@ def age_band(frame: pd.DataFrame, year: int) -> pd.Series:
         age = (year - frame["annee_naissance"].astype("float64"))
     if "age" in frame:
         age = age.where(age.notna(), frame["age"].astype("float64"))
-    return _band(age, contract()["tranches_age"])
+    band = _band(age, contract()["tranches_age"])
+    if "tranche_age" in frame:  # a band given as such (national exports) where no age is known
+        given = frame["tranche_age"].astype(object)
+        band = band.where((band != NOT_GIVEN) | given.isna(), given)
+    return band
 
 
 def _code_or_missing(frame: pd.DataFrame, column: str, missing: str = NOT_GIVEN) -> pd.Series:

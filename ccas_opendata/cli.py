@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .config import DEFAULTS_DIR, KEY_ENV, load_key, private_dir, publish_dir, read_publisher, work_dir
-from .errors import CcasError, ValidationFailed
+from .errors import CcasError, ConfigurationError, ValidationFailed
 
 
 class FrenchError(click.ClickException):
@@ -109,6 +109,51 @@ def init(dossier: Path):
     for path in created:
         click.echo(f"  {path.relative_to(dossier)}")
     click.echo("Complétez les fichiers de metadata/ puis lancez « ccas-opendata release --annee AAAA DOSSIER_D_ENTREE ».")
+
+
+@year_command
+@click.argument("entrees", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def correspondances(dossier: Path, annee: int, entrees: Path):
+    """Proposer metadata/correspondances.yml à partir de vos propres fichiers.
+
+    Lit les fichiers d'ENTREES (votre tableur, ou un export de La Coop de la
+    médiation numérique) et écrit, pour relecture, à quelle colonne du contrat
+    correspond chaque en-tête et quel code prend chaque valeur des colonnes à
+    codes. Les valeurs des colonnes « usager », des dates et des âges ne sont
+    jamais recopiées. Un fichier correspondances.yml existant n'est jamais
+    écrasé : la proposition va alors dans correspondances.proposition.yml.
+
+    \b
+    Exemple :
+      ccas-opendata correspondances --annee 2025 ./exports/2025
+      # relisez metadata/correspondances.yml, remplacez les « a_completer »
+      ccas-opendata release --essai --annee 2025 ./exports/2025
+    """
+    from .config import metadata_dir
+    from .correspondances import FILE_NAME, TO_COMPLETE, read_correspondances
+    from .proposal import propose, render_proposal
+
+    try:
+        publisher = read_publisher(dossier)
+    except ConfigurationError as error:
+        publisher = None
+        click.echo("⚠ Configuration incomplète : les lieux et quartiers ne sont pas rapprochés.\n" + str(error), err=True)
+    existing, _ = read_correspondances(dossier)
+    proposals = propose(entrees, publisher, existing)
+    if not proposals:
+        raise click.ClickException(f"Aucun fichier CSV, XLSX ou ODS dans {entrees}.")
+    text = render_proposal(proposals, publisher)
+    target = metadata_dir(dossier) / FILE_NAME
+    if target.exists():
+        target = target.with_name("correspondances.proposition.yml")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"# Année {annee}, fichiers de {entrees}\n" + text, encoding="utf-8")
+    to_complete = sum(len(p.unknown) + sum(1 for rows in p.values.values() for r in rows if r[1] == TO_COMPLETE) for p in proposals)
+    click.echo(f"Proposition écrite : {target}")
+    for p in proposals:
+        click.echo(f"  {p.file} → {p.table} ({len(p.columns)} en-têtes rapprochés, {len(p.unknown)} inconnus, "
+                   f"{sum(len(v) for v in p.values.values())} valeurs à codes)")
+    click.echo(f"  {to_complete} point(s) « a_completer » à décider avant de publier." if to_complete else "  Rien à compléter : relisez puis publiez.")
 
 
 @year_command

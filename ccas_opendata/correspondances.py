@@ -26,15 +26,22 @@ from .config import PACKAGE_DIR, contract, metadata_dir
 from .errors import Problem
 
 FILE_NAME = "correspondances.yml"
+#: What the proposal writes where the agent has to decide; refused until she has.
+TO_COMPLETE = "a_completer"
 FORMATS_DIR = PACKAGE_DIR / "formats"
 # Articles dropped from headers: "Année de naissance" is "annee_naissance".
 ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
-TABLE_KEYS = frozenset({"fichier", "feuille", "colonnes", "valeurs", "ignorer", "separateurs", "filtre", "regroupement", "dates"})
+TABLE_KEYS = frozenset({
+    "fichier", "feuille", "colonnes", "valeurs", "ignorer", "separateurs", "filtre", "regroupement", "dates",
+    "sans_identifiant", "lieu_vide",
+})
 
 
 def fold(text: object) -> str:
     """``"Durée (min)"`` → ``"duree_min"``: case, accents, spaces and punctuation folded."""
-    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+    # Punctuation outside ASCII (’ « » …) separates words, as ASCII punctuation does.
+    spaced = "".join(" " if unicodedata.category(ch)[0] in "PSZ" else ch for ch in str(text))
+    ascii_text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode("ascii").lower()
     return "_".join(w for w in re.split(r"[^a-z0-9]+", ascii_text) if w)
 
 
@@ -67,6 +74,10 @@ class TableMapping:
     regroupement: dict[str, Any] | None = None
     #: ``annee``: rows dated outside the published year are set aside (counted), not refused.
     dates: str | None = None
+    #: Values of ``usager`` that are no person (« Bénéficiaire anonyme »), folded.
+    sans_identifiant: frozenset[str] = frozenset()
+    #: The site of a row without one: a code, or ``lieu_unique`` (the CCAS's only site).
+    lieu_vide: str | None = None
 
     def header_to_column(self) -> dict[str, str]:
         return {h: column for column, headers in self.colonnes.items() for h in headers}
@@ -122,7 +133,11 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
         if not isinstance(rules, dict):
             bad(str(table), "attend des clés « fichier », « feuille », « colonnes », « valeurs », « ignorer ».")
             continue
+        if rules.get(TO_COMPLETE):
+            bad(f"{table}.{TO_COMPLETE}", "en-têtes à classer : déplacez chacun sous « colonnes » (colonne du contrat) ou sous « ignorer ».")
         for key in rules:
+            if key == TO_COMPLETE:
+                continue
             if key not in TABLE_KEYS:
                 bad(f"{table}.{key}", f"clé inconnue ; clés possibles : {', '.join(sorted(TABLE_KEYS))}.")
         spec = contract_tables[table]["columns"]
@@ -152,6 +167,9 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
             folded: dict[str, str] = {}
             for typed, code in mapping.items():
                 code_text = "" if code is None else str(code)
+                if code_text == TO_COMPLETE:
+                    bad(f"{table}.valeurs.{column}", f"« {typed} » est à compléter : remplacez « {TO_COMPLETE} » par un code.")
+                    continue
                 # ``lieu`` and ``quartier`` codes are the publisher's: checked against its metadata later.
                 if accepted is not None and code_text not in accepted and code_text != "":
                     bad(f"{table}.valeurs.{column}", f"« {code_text} » (pour « {typed} ») n'est pas un code de « {column} » ; codes : {', '.join(accepted)}.")
@@ -175,6 +193,8 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
             ignorer=frozenset(normalise_header(h) for h in ignorer),
             separateurs=rules.get("separateurs", TableMapping.separateurs),
             filtre=rules.get("filtre"), regroupement=rules.get("regroupement"), dates=rules.get("dates"),
+            sans_identifiant=frozenset(fold(v) for v in _strings(rules.get("sans_identifiant") or []) or []),
+            lieu_vide=rules.get("lieu_vide"),
         )
     recognised = frozenset(normalise_header(h) for h in (data.get("reconnaissance") or []))
     return Correspondances(tables, source, recognised, str(data.get("libelle", ""))), problems
@@ -215,7 +235,19 @@ def _value_lists(table: str, column: str) -> list[str] | None:
     references = contract()["tables"][table]["columns"][column].get("values")
     references = references if isinstance(references, list) else [references]
     names = [str(r).lstrip("$") for r in references]
-    return names if all(n in contract()["codes"] for n in names) else None
+    return names if all(n in contract()["codes"] or n in DERIVED_BANDS for n in names) else None
+
+
+#: Derived categories whose codes a file may carry directly (national exports give age bands).
+DERIVED_BANDS = {"tranches_age"}
+NOT_GIVEN = "non_communique"
+
+
+def codes_of(name: str) -> list[str]:
+    """A code list of the contract, or the codes of a derived band (plus « non communiqué »)."""
+    if name in DERIVED_BANDS:
+        return [band["code"] for band in contract()[name]] + [NOT_GIVEN]
+    return list(contract()["codes"][name])
 
 
 def accepted_codes(table: str, column: str) -> list[str] | None:
@@ -223,7 +255,7 @@ def accepted_codes(table: str, column: str) -> list[str] | None:
     names = _value_lists(table, column)
     if names is None:
         return None
-    return [code for name in names for code in contract()["codes"][name]]
+    return [code for name in names for code in codes_of(name)]
 
 
 def value_lookup(table: str, column: str, publisher_values: dict[str, str] | None = None) -> dict[str, str]:

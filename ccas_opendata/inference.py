@@ -131,6 +131,11 @@ class ReaderModel:
         ends, binding = [], set()
         for sign in (1.0, -1.0):
             res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if res.status == 2:
+                # HiGHS's presolve reports some unbounded problems as infeasible (a block
+                # whose totals are all hidden, e.g. two workshops): decide without it.
+                res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs",
+                              options={"presolve": False})
             if res.status == 3:
                 ends.append(math.inf)
                 continue

@@ -20,7 +20,7 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from .correspondances import (
 )
 from .errors import InvalidInput, Problem
 
-__all__ = ["Records", "Table", "column_letter", "normalise_header", "read_records", "collect_records"]
+__all__ = ["Records", "Table", "collect_records", "column_letter", "normalise_header", "read_records"]
 
 EXTENSIONS = (".csv", ".xlsx", ".ods")
 TRUE_WORDS = {"oui", "true", "1", "vrai", "o", "yes", "x"}
@@ -140,7 +140,7 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
                     if any(s.table == table for s in sources):
                         problems.append(Problem(path.name, "", f"la table « {table} » a déjà un fichier ; retirez l'un des deux du dossier.", kind="configuration"))
                     else:
-                        sources.append(Source(table, path, mapping, national.label))
+                        sources.append(Source(table, path, _with_own_values(mapping, own), national.label))
                 break
     for table, spec in contract()["tables"].items():
         if spec["required_file"] and not any(s.table == table for s in sources) and not problems:
@@ -150,6 +150,16 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
                 "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="configuration",
             ))
     return sources, problems
+
+
+def _with_own_values(mapping: TableMapping, own: Correspondances | None) -> TableMapping:
+    """A national format with the CCAS's own values on top (« Médiathèque Nord » is its
+    ``mediatheque`` site): the export's layout is the tool's, the CCAS's words are its own."""
+    if own is None or mapping.table not in own.tables:
+        return mapping
+    mine = own.tables[mapping.table].valeurs
+    merged = {column: {**mapping.valeurs.get(column, {}), **mine.get(column, {})} for column in set(mapping.valeurs) | set(mine)}
+    return replace(mapping, valeurs=merged)
 
 
 def _is_format(path: Path, national: Correspondances) -> bool:
@@ -453,10 +463,10 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
             plan.extra[name] = position
         if name in own:
             plan.columns.setdefault(own[name], []).append(position)
-        elif name in spec and name not in mapped_columns and spec[name]["type"] != "free_text":
-            plan.columns.setdefault(name, []).append(position)
         elif name in mapping.ignorer:
             plan.ignored.append(position + 1)
+        elif name in spec and name not in mapped_columns and spec[name]["type"] != "free_text":
+            plan.columns.setdefault(name, []).append(position)
         elif name in extra_headers:
             continue
         elif (name in spec and spec[name]["type"] == "free_text") or name in identifier_headers() or (
@@ -482,8 +492,9 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
                     "sous « ignorer » pour l'écarter."
                 )
             plan.problems.append(Problem(file, "", expected, kind="en-tete"))
+    counted = mapping.regroupement["compte"] if mapping.regroupement else None
     for column, col_spec in spec.items():
-        if col_spec.get("required") and column not in plan.columns:
+        if col_spec.get("required") and column not in plan.columns and column != counted:
             hint = f" (déclaré comme « {'», «'.join(mapping.colonnes[column])} » dans correspondances.yml, introuvable)" if column in mapping.colonnes else ""
             plan.problems.append(Problem(file, column, f"colonne obligatoire absente de l'en-tête{hint}.", (header_row,), 1, kind="en-tete"))
     for column, headers in mapping.colonnes.items():
@@ -528,33 +539,25 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         return None, [Problem(file, "", f"feuille « {mapping.feuille} » introuvable dans le classeur.", kind="configuration")]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         return None, [Problem(file, "", f"fichier illisible ({type(e).__name__}) : enregistrez-le en CSV, XLSX ou ODS.", kind="configuration")]
-    known = lambda name: known_header(name, [mapping])  # noqa: E731
+    known = lambda name: known_header(name, [mapping])
     header_index = find_header_row(top, known)
     header = [c.strip() for c in top[header_index]] if top else []
     plan = plan_headers(source, header, header_index + 1)
     if any(p.column in spec and spec[p.column].get("required") for p in plan.problems):
         return None, plan.problems  # without a required column, the cells cannot be checked
-    wanted = {p for positions in plan.columns.values() for p in positions} | set(plan.extra.values())
-    grid = read_grid(source.path, mapping.feuille, known, lambda i, _: i in wanted)
+    text = read_source_text(source, plan, known)
     problems = list(plan.problems)
-
-    text = pd.DataFrame(index=grid.text.index)
-    for column, positions in plan.columns.items():
-        if len(positions) == 1:
-            text[column] = grid.text[positions[0]]
-        else:  # several source columns feed one multi-valued field
-            joined = grid.text[positions].astype(str).agg(lambda row: "|".join(v for v in row if v.strip()), axis=1)
-            text[column] = joined.astype("category")
-    for name, position in plan.extra.items():
-        text["_" + name] = grid.text[position]
-    text = _drop_blank_rows(text)
-    if mapping.filtre:
-        text = _apply_filter(text, mapping)
 
     parsed: dict[str, object] = {}
     for column in plan.columns:
         kind = spec[column]["type"]
         uniques, codes = _distinct(text[column])
+        if kind == "pseudonymous" and mapping.sans_identifiant:
+            # « Bénéficiaire anonyme » is no person: such rows have no identifier.
+            uniques = uniques.where(~uniques.map(fold).isin(mapping.sans_identifiant), "")
+        default = _default_code(column, mapping, publisher)
+        if default is not None:
+            uniques = uniques.where(uniques != "", default)
         empty = (uniques == "").to_numpy()
         if kind in ("code", "codes"):
             # The publisher's lists cannot be checked without its metadata (reported apart).
@@ -585,7 +588,8 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         if spec[column].get("required") and empty.any():
             rows, count = _rows(empty[codes], text.index)
             if count:
-                problems.append(Problem(file, column, "valeur obligatoire manquante.", rows, count))
+                hint = ' Pour des lignes sans lieu (à domicile, à distance), déclarez leur lieu dans metadata/correspondances.yml : « valeurs: lieu: {"": code_du_lieu} ».' if column == "lieu" else ""
+                problems.append(Problem(file, column, "valeur obligatoire manquante." + hint, rows, count))
         if kind in ("code", "codes", "pseudonymous"):
             values = values.where(~empty, None)
             categories, value_codes = pd.factorize(values, use_na_sentinel=True)[::-1]
@@ -601,6 +605,43 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     if mapping.regroupement and not problems:
         frame = _group_participants(frame, text, mapping)
     return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside), problems
+
+
+def read_source_text(source: Source, plan: HeaderPlan, known: Callable[[str], bool], columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """The cells feeding each contract column (``columns``, default all), as text, one
+    row per record of this table: several source columns joined, blank lines dropped,
+    the rows of other tables (``filtre``) left out."""
+    wanted_columns = list(plan.columns if columns is None else columns)
+    wanted = {p for c in wanted_columns for p in plan.columns[c]} | set(plan.extra.values())
+    grid = read_grid(source.path, source.mapping.feuille, known, lambda i, _: i in wanted)
+    text = pd.DataFrame(index=grid.text.index)
+    for column in wanted_columns:
+        positions = plan.columns[column]
+        if len(positions) == 1:
+            text[column] = grid.text[positions[0]]
+        else:  # several source columns feed one multi-valued field
+            joined = grid.text[positions].astype(str).agg(lambda row: "|".join(v for v in row if v.strip()), axis=1)
+            text[column] = joined.astype("category")
+    for name, position in plan.extra.items():
+        text["_" + name] = grid.text[position]
+    text = _drop_blank_rows(text)
+    if source.mapping.filtre:
+        text = _apply_filter(text, source.mapping)
+    return text
+
+
+def _default_code(column: str, mapping: TableMapping, publisher: Publisher | None) -> str | None:
+    """The code an empty cell stands for: the CCAS's own ``valeurs: {column: {"": code}}``,
+    or for ``lieu`` the format's ``lieu_vide`` (``lieu_unique``: the CCAS's only site)."""
+    own = mapping.valeurs.get(column, {}).get("")
+    if own:
+        return own
+    if column == "lieu" and mapping.lieu_vide:
+        if mapping.lieu_vide != "lieu_unique":
+            return mapping.lieu_vide
+        if publisher is not None and len(publisher.lieux) == 1:
+            return publisher.lieux[0].code
+    return None
 
 
 def _apply_filter(text: pd.DataFrame, mapping: TableMapping) -> pd.DataFrame:
