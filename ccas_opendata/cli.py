@@ -10,14 +10,13 @@ import functools
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .config import DEFAULTS_DIR, KEY_ENV, load_key, private_dir, publish_dir, read_publisher, work_dir
+from .config import KEY_ENV, load_key, private_dir, publish_dir, read_publisher, work_dir
 from .errors import CcasError, ConfigurationError, ValidationFailed
 
 

@@ -49,6 +49,8 @@ class Context:
     publisher: Publisher
     catalogue: Catalogue
     progress: Progress = _quiet
+    #: Rows of national exports dated outside the year, set aside by the ingest.
+    set_aside: int = 0
 
     @property
     def work(self) -> Path:
@@ -97,6 +99,7 @@ def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = Tru
         start_stage(ctx.work, "anonymise")
     ctx.progress("Lecture et contrôle des fichiers d'entrée (Great Expectations compris)…")
     records = read_year(ctx.folder, ctx.year, input_dir, ctx.publisher)
+    ctx.set_aside = sum(t.outside_year for t in records.tables.values())
     for warning in records.warnings:
         ctx.progress("  ⚠ " + warning)
     ctx.progress(f"  {len(records['accompagnements'].frame):,} accompagnements lus".replace(",", " "))
@@ -248,6 +251,7 @@ class ReleaseSummary:
     key_figures: dict[str, float | None]
     years: list[int]
     seconds: float
+    set_aside: int = 0
 
     def french(self) -> str:
         """What was published, as the agent reads it: only published figures."""
@@ -263,6 +267,8 @@ class ReleaseSummary:
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
         ]
+        if self.set_aside:
+            lines.append(f"  {self.set_aside} ligne(s) datée(s) hors de l'année mises de côté (non publiées).")
         if "ateliers" in self.key_figures:
             lines.append(f"  Ateliers : {fig(self.key_figures['ateliers'])} ; participations : {fig(self.key_figures.get('participants_ateliers'))}.")
         lines += [
@@ -314,6 +320,7 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
         key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers") if _is_published(table, code, year)},
         years=result.years,
         seconds=time.perf_counter() - start,
+        set_aside=ctx.set_aside,
     )
 
 
