@@ -96,6 +96,11 @@ def cli():
 def init(dossier: Path):
     """Créer un dossier de publication avec des modèles de métadonnées commentés.
 
+    Écrit aussi modele-accompagnements.xlsx : une feuille par table avec les
+    en-têtes attendus, des listes déroulantes des libellés acceptés et une
+    feuille « codes ». Enregistrez-le sous le nom accompagnements.xlsx dans
+    le dossier de l'année.
+
     \b
     Exemple :
       ccas-opendata init ~/ccas-opendata
@@ -107,7 +112,9 @@ def init(dossier: Path):
     click.echo(f"Dossier de publication créé : {dossier}")
     for path in created:
         click.echo(f"  {path.relative_to(dossier)}")
-    click.echo("Complétez les fichiers de metadata/ puis lancez « ccas-opendata release --annee AAAA DOSSIER_D_ENTREE ».")
+    click.echo("Complétez les fichiers de metadata/ (remplacez chaque valeur entre < >), puis essayez "
+               "« ccas-opendata release --essai --annee AAAA DOSSIER_D_ENTREE » avant de publier. Votre propre tableur ? "
+               "« ccas-opendata correspondances --annee AAAA DOSSIER_D_ENTREE » propose comment le lire.")
 
 
 @year_command
@@ -259,25 +266,47 @@ def publish(dossier: Path, annee: int):
 
 @year_command
 @cle_option
+@click.option("--essai", "trial", is_flag=True, help="Tout vérifier et montrer ce qui serait publié, sans rien publier.")
+@click.option("--servir", "serve_port", type=int, default=None, metavar="PORT",
+              help="Avec --essai : servir le site d'essai sur 127.0.0.1:PORT pour le relire (Ctrl+C pour finir).")
 @click.argument("entrees", type=click.Path(path_type=Path))
-def release(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
+def release(dossier: Path, annee: int, cle_fichier: Path | None, trial: bool, serve_port: int | None, entrees: Path):
     """Publier une année : toutes les étapes dans l'ordre, tout ou rien.
 
     ENTREES est le dossier des fichiers exportés (accompagnements, ateliers,
-    formations ; CSV, XLSX ou ODS). En cas d'erreur, rien n'est publié et la
-    publication précédente reste intacte ; le message indique le fichier, la
-    ligne et la colonne à corriger.
+    formations ; CSV, XLSX ou ODS ; votre propre tableur décrit dans
+    metadata/correspondances.yml ; ou l'export de La Coop de la médiation
+    numérique tel qu'il est téléchargé). En cas d'erreur, rien n'est publié et
+    la publication précédente reste intacte ; tous les problèmes sont signalés
+    en une fois, avec leurs lignes, et un rapport HTML est écrit à côté des
+    fichiers. Avec --essai, tout est vérifié et le résultat montré, sans rien
+    publier.
 
     \b
     Exemple :
-      export CCAS_OPENDATA_CLE="$(cat ~/.config/ccas-opendata/cle)"
+      ccas-opendata release --essai --servir 8002 --annee 2024 ./exports/2024
       ccas-opendata release --annee 2024 ./exports/2024
     """
+    import tempfile
+
     from .release import release as run_release
 
+    if serve_port is not None and not trial:
+        raise click.UsageError("--servir ne s'emploie qu'avec --essai (le site publié se sert avec « ccas-opendata serve »).")
     key = load_key(dossier, cle_fichier)
-    summary = run_release(dossier, annee, entrees, key, _progress)
-    click.echo(summary.french())
+    if not trial:
+        click.echo(run_release(dossier, annee, entrees, key, _progress).french())
+        return
+    with tempfile.TemporaryDirectory(prefix="ccas-opendata-essai-") as scratch:
+        summary = run_release(dossier, annee, entrees, key, _progress, preview=Path(scratch) / "publish")
+        click.echo(summary.french())
+        if serve_port is not None and summary.preview is not None:
+            click.echo(f"Site d'essai : http://127.0.0.1:{serve_port}/  (Ctrl+C pour arrêter ; il sera effacé)", err=True)
+            command = [sys.executable, "-m", "datasette", "serve", str(summary.preview), "--host", "127.0.0.1", "--port", str(serve_port)]
+            try:
+                subprocess.run(command, check=False)
+            except KeyboardInterrupt:
+                pass
 
 
 def _datasette_command(folder: Path, port: int) -> list[str]:

@@ -258,6 +258,14 @@ def accepted_codes(table: str, column: str) -> list[str] | None:
     return [code for name in names for code in codes_of(name)]
 
 
+def contract_label(column: str, code: str) -> str | None:
+    """The French label of a code of a contract column, as the site shows it."""
+    if code == NOT_GIVEN:
+        return str(contract()["libelle_non_communique"])
+    label = contract()["libelles"].get(column, {}).get(code)
+    return None if label is None else str(label)
+
+
 def value_lookup(table: str, column: str, publisher_values: dict[str, str] | None = None) -> dict[str, str]:
     """Folded spelling → code: the codes themselves, their French labels (as the site shows
     them), common spellings from the contract, and for the publisher's lists (``lieu``,
@@ -268,10 +276,11 @@ def value_lookup(table: str, column: str, publisher_values: dict[str, str] | Non
         codes = list(publisher_values or {})
     for typed, code in contract().get("orthographes", {}).get(column, {}).items():
         lookup[fold(typed)] = code
-    for code, label in (publisher_values or {}).items():
-        lookup[fold(label)] = code
-    for code, label in contract()["libelles"].get(column, {}).items():
-        if code in codes or code in (publisher_values or {}):
+    for code, name in (publisher_values or {}).items():
+        lookup[fold(name)] = code
+    for code in list(codes) + list(publisher_values or {}):
+        label = contract_label(column, code)
+        if label is not None:
             lookup[fold(label)] = code
     for code in codes:
         # « Demandeur d'emploi » folds to demandeur_emploi once its articles are dropped.

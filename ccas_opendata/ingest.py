@@ -131,6 +131,7 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
         elif matches:
             sources.append(Source(table, matches[0], mapping))
             claimed.add(matches[0])
+    sources += _sheets_of_the_same_workbook(sources)
     for path in files:
         if path in claimed:
             continue
@@ -150,6 +151,27 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
                 "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="configuration",
             ))
     return sources, problems
+
+
+def _sheets_of_the_same_workbook(sources: list[Source]) -> list[Source]:
+    """The template keeps every table in one workbook: a table without a file of its own
+    is read from the sheet of its name in the accompagnements workbook, when it has rows."""
+    main = next((s for s in sources if s.table == "accompagnements" and s.path.suffix.lower() in (".xlsx", ".ods")), None)
+    if main is None:
+        return []
+    engine = "odf" if main.path.suffix.lower() == ".ods" else "openpyxl"
+    try:
+        sheets = pd.ExcelFile(main.path, engine=engine).sheet_names
+    except (OSError, ValueError):
+        return []
+    found = []
+    for table in contract()["tables"]:
+        if any(s.table == table for s in sources):
+            continue
+        sheet = next((name for name in sheets if normalise_header(name) == table), None)
+        if sheet is not None and len(read_top_rows(main.path, sheet)) > 1:
+            found.append(Source(table, main.path, TableMapping(table, feuille=sheet)))
+    return found
 
 
 def _with_own_values(mapping: TableMapping, own: Correspondances | None) -> TableMapping:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import quality
 from .config import Publisher, contract
-from .correspondances import accepted_codes, read_correspondances
+from .correspondances import accepted_codes, contract_label, read_correspondances
 from .errors import PROBLEM_KINDS, ROW_ADVICE, ConfigurationError, InvalidInput, Problem
 from .ingest import Records, collect_records
 
@@ -78,7 +78,7 @@ def _accepted_codes_section(publisher: Publisher | None) -> str:
             elif codes is None:
                 continue
             else:
-                pairs = [(code, labels.get(column, {}).get(code, "")) for code in codes]
+                pairs = [(code, contract_label(column, code) or "") for code in codes]
             rows = "".join(f"<tr><td><code>{html.escape(c)}</code></td><td>{html.escape(label)}</td></tr>" for c, label in pairs)
             parts.append(f"<h3>{html.escape(table)} : {html.escape(column)}</h3><table><tr><th>Code</th><th>Libellé (accepté aussi)</th></tr>{rows}</table>")
     return "".join(parts)

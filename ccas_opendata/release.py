@@ -198,9 +198,11 @@ def refuse_rewriting_history(folder: Path, year: int) -> None:
         )
 
 
-def stage_publish(ctx: Context) -> PublishResult:
-    """Swap the staged package in and rebuild ``publish/``, all or nothing."""
-    refuse_rewriting_history(ctx.folder, ctx.year)
+def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
+    """Swap the staged package in and rebuild ``publish/``, all or nothing. With
+    ``preview``, build the site there instead and publish nothing (``release --essai``)."""
+    if preview is None:
+        refuse_rewriting_history(ctx.folder, ctx.year)
     staged = ctx.staged_package
     require_validated(ctx.work, ctx.year)
     require_packaged(ctx.work, staged, ctx.year)
@@ -212,6 +214,9 @@ def stage_publish(ctx: Context) -> PublishResult:
     docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
     counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs)
+    if preview is not None:
+        shutil.move(site, preview)
+        return PublishResult(years, counts)
     ctx.progress("Mise en ligne (remplacement atomique)…")
     swap_in(ctx.folder, ctx.year, staged, site, ctx.work / "ancien")
     return PublishResult(years, counts)
@@ -252,6 +257,10 @@ class ReleaseSummary:
     years: list[int]
     seconds: float
     set_aside: int = 0
+    #: Hidden cells per indicator (code → (published, hidden)), for the trial's report.
+    per_indicator: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: ``release --essai``: the site built for review, nothing published.
+    preview: Path | None = None
 
     def french(self) -> str:
         """What was published, as the agent reads it: only published figures."""
@@ -263,7 +272,7 @@ class ReleaseSummary:
             people = (" (sans identifiant de personne : seuls des chiffres sur les accompagnements sont publiés, "
                       "chacun sur au moins « seuil_sans_identifiant » accompagnements)")
         lines = [
-            f"Année {self.year} publiée.",
+            f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait." if self.preview else f"Année {self.year} publiée.",
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
         ]
@@ -271,23 +280,39 @@ class ReleaseSummary:
             lines.append(f"  {self.set_aside} ligne(s) datée(s) hors de l'année mises de côté (non publiées).")
         if "ateliers" in self.key_figures:
             lines.append(f"  Ateliers : {fig(self.key_figures['ateliers'])} ; participations : {fig(self.key_figures.get('participants_ateliers'))}.")
+        if self.preview:
+            lines.append("  Chiffres publiés / masqués (secret statistique), par indicateur :")
+            width = max((len(code) for code in self.per_indicator), default=0)
+            for code, (shown, hidden) in self.per_indicator.items():
+                lines.append(f"    {code.ljust(width)}  {shown:>5} publiés  {hidden:>5} masqués")
+            lines += [
+                f"  Durée : {self.seconds:.1f} s. Pour publier pour de bon : la même commande sans --essai.",
+                "  « release » construit le site sur cet ordinateur (dossier publish/) ; pour le mettre en ligne, "
+                "voir la section « Mettre en ligne » du README.",
+            ]
+            return "\n".join(lines)
         lines += [
             f"  Années en ligne : {', '.join(map(str, self.years))}. Durée : {self.seconds:.1f} s.",
-            "  Pour consulter : ccas-opendata serve",
+            "  Pour consulter : ccas-opendata serve. Le site est construit sur cet ordinateur (dossier publish/) ; "
+            "pour le mettre en ligne, voir la section « Mettre en ligne » du README.",
         ]
         return "\n".join(lines)
 
 
-def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet) -> ReleaseSummary:
-    """Every stage in order for ``year``; on any failure nothing published changes."""
+def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet, preview: Path | None = None) -> ReleaseSummary:
+    """Every stage in order for ``year``; on any failure nothing published changes.
+
+    With ``preview`` (a folder that does not exist yet), every stage runs but the site is
+    built there for review and nothing under ``datapackages/`` or ``publish/`` changes."""
     start = time.perf_counter()
     ctx = open_context(folder, year, progress, input_dir)
     folder = ctx.folder
     # First of all, even if the release is refused: a killed earlier run may have left
     # person counts here. The stages recreate the work area, private.
     shutil.rmtree(ctx.work, ignore_errors=True)
-    refuse_rewriting_history(folder, year)
-    steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication"]
+    if preview is None:
+        refuse_rewriting_history(folder, year)
+    steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication" if preview is None else "Site d'essai"]
     def numbered(n: int) -> None:
         elapsed = time.perf_counter() - start
         progress(f"[{n}/{len(steps)}] {steps[n - 1]}" + (f" ({elapsed:.1f} s écoulées)".replace(".", ",") if n > 1 else ""))
@@ -301,7 +326,7 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
         numbered(4)
         stage_package(ctx, protected.table)
         numbered(5)
-        result = stage_publish(ctx)
+        result = stage_publish(ctx, preview)
     except BaseException:
         # Keep nothing half-made: the work area holds pseudonymised data.
         shutil.rmtree(ctx.work, ignore_errors=True)
@@ -321,6 +346,11 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
         years=result.years,
         seconds=time.perf_counter() - start,
         set_aside=ctx.set_aside,
+        per_indicator={
+            code: (int((group["secret"] == "").sum()), int((group["secret"] != "").sum()))
+            for code, group in table[table["periode"].astype(str).str.len() == 4].groupby("indicateur", sort=False)
+        },
+        preview=preview,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .config import DEFAULTS_DIR, metadata_dir
 from .errors import ConfigurationError
+from .template import TEMPLATE_NAME, write_template
 
 TEMPLATES = ("organisation.yml", "lieux.csv", "quartiers.csv", "indicateurs.yml")
 
@@ -27,6 +28,7 @@ def create_publication_folder(folder: Path) -> list[Path]:
         created.append(target / name)
     for sub in ("datapackages",):
         (folder / sub).mkdir(exist_ok=True)
+    created.append(write_template(folder / TEMPLATE_NAME))
     gitignore = folder / ".gitignore"
     if not gitignore.exists():
         gitignore.write_text("# Zone de travail privée : données pseudonymisées, jamais publiées.\n.travail/\n", encoding="utf-8")

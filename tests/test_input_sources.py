@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import random
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -310,3 +311,51 @@ def test_unfilled_init_placeholders_are_refused_all_at_once(tmp_path):
         read_publisher(folder)
     for key in ("nom", "siret", "commune", "contact"):
         assert f"remplacez la valeur d'exemple de « {key} »" in str(refused.value)
+
+
+@pytest.mark.slow
+def test_a_trial_run_shows_what_would_be_published_and_publishes_nothing(tmp_path, coop_inputs):
+    inputs, expected = coop_inputs
+    folder = make_folder(tmp_path / "ccas")
+    (folder / "metadata" / "correspondances.yml").write_text(COOP_REVIEW, encoding="utf-8")
+    result = release(folder, YEAR, inputs, "--essai")
+    assert result.exit_code == 0, result
+    assert f"Essai pour {YEAR} : rien n'a été publié" in result.stdout
+    assert re.search(r"accompagnements\s+\d+ publiés\s+\d+ masqués", result.stdout)
+    assert "Mettre en ligne" in result.stdout
+    assert not (folder / "datapackages" / str(YEAR)).exists() and not (folder / "publish").exists()
+    assert not (folder / ".travail").exists()
+    assert invoke("release", "--dossier", folder, "--annee", YEAR, "--servir", "8999", inputs).exit_code == 2
+
+
+@pytest.mark.slow
+def test_the_template_of_init_lists_the_labels_and_publishes_when_filled(tmp_path, publisher):
+    from openpyxl import load_workbook
+
+    folder = tmp_path / "ccas"
+    assert invoke("init", folder).exit_code == 0
+    template = folder / "modele-accompagnements.xlsx"
+    workbook = load_workbook(template)
+    assert workbook.sheetnames == ["accompagnements", "ateliers", "formations", "codes"]
+    sheet = workbook["accompagnements"]
+    headers = [c.value for c in sheet[1] if c.value]
+    assert headers[:4] == ["Date", "Lieu", "Durée", "Thématiques"] and "Genre" in headers
+    genre = headers.index("Genre") + 1
+    validation = next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith(f"{chr(64 + genre)}2"))
+    codes = workbook["codes"]
+    listed = [codes[cell][2].value for cell in range(int(validation.formula1.split("$C$")[1].split(":")[0]), int(validation.formula1.split("$C$")[2]) + 1)]
+    assert listed == ["Femmes", "Hommes", "Non communiqué"]
+    # Filled with labels from the lists (and a workshop on its sheet), it publishes as is.
+    shutil.rmtree(folder / "metadata")
+    make_folder(folder)
+    lines, truth = messy_year(rows=150, persons=30, seed=2)
+    labels = {"masculin": "Hommes", "feminin": "Femmes"}
+    for line, t in zip(lines, truth):
+        sheet.append([line[0], t["lieu"], line[2], " | ".join(t["thematiques"]), line[3], None, line[4], labels[t["genre"]]])
+    workbook["ateliers"].append([dt.datetime(YEAR, 3, 4), "hors_les_murs", "Messagerie électronique", 12])
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    workbook.save(inputs / "accompagnements.xlsx")
+    result = release(folder, YEAR, inputs)
+    assert result.exit_code == 0, result
+    assert f"{len(truth)} accompagnements" in result.stdout

@@ -25,7 +25,8 @@ from markupsafe import Markup
 from ..aggregate import ENSEMBLE, MULTI_VALUED
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
-from ..config import Publisher, contract
+from ..config import Publisher
+from ..correspondances import contract_label
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from ..package import read_published
 
@@ -129,9 +130,8 @@ class Publication:
                 return names[code]
         # The contract's labels first (the ingest accepts the same), then the site's own
         # (derived modalities such as ``qpv``, and ``non_communique`` for every dimension).
-        contract_labels = contract()["libelles"].get(MULTI_VALUED.get(dimension, dimension), {})
         modalites = self.labels["modalites"]
-        return contract_labels.get(code) or modalites.get(dimension, {}).get(code) or modalites.get(code) or code
+        return contract_label(MULTI_VALUED.get(dimension, dimension), code) or modalites.get(dimension, {}).get(code) or modalites.get(code) or code
 
     def dimension_label(self, dimension: str) -> str:
         return self.dimension_labels.get(dimension, dimension)
