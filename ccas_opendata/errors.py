@@ -45,6 +45,9 @@ class MissingKeyError(CcasError):
     )
 
 
+#: Rows kept per problem: the console shows ten, the report every one of these.
+ROWS_KEPT = 1000
+
 #: Kinds of problems, in the order a report shows them (and the agent fixes them).
 PROBLEM_KINDS = {
     "configuration": "Configuration (dossier metadata/)",
@@ -74,6 +77,8 @@ class Problem:
     values: tuple[str, ...] = ()
     #: What is accepted, or where to look it up.
     accepted: str = ""
+    #: The header in her file when it is not the contract's name (« Temps passé » for ``duree``).
+    header: str = ""
 
     def describe(self, max_rows: int = 10) -> str:
         where = f"{self.file}"
@@ -84,6 +89,8 @@ class Problem:
             where += f", ligne{plural} {shown}" + (f" (et {more} autres)" if more > 0 else "")
         if self.column:
             where += f", colonne « {self.column} »" if self.kind != "configuration" else f", clé « {self.column} »"
+            if self.header:
+                where += f" (« {self.header} » dans votre fichier)"
         text = f"{where} : {self.expected}"
         if self.values:
             text += " Valeurs non reconnues : " + ", ".join(f"« {v} »" for v in self.values) + "."
@@ -122,6 +129,8 @@ class InvalidInput(CcasError):
                 steps.append("Complétez metadata/correspondances.yml (la commande « ccas-opendata correspondances » en propose un).")
             if any(p.rows for p in self.problems):
                 steps.append(ROW_ADVICE)
+            if any(p.kind == "code" for p in self.problems):
+                steps.append("Des libellés à vous ? Déclarez-les une fois dans metadata/correspondances.yml (« valeurs »).")
             advice = " ".join(steps + [UNTOUCHED])
         if report:
             advice = f"Rapport détaillé : {report}\n" + advice

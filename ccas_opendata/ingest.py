@@ -31,7 +31,7 @@ from .correspondances import (
     Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
     value_lookup,
 )
-from .errors import InvalidInput, Problem
+from .errors import ROWS_KEPT, InvalidInput, Problem
 
 __all__ = ["Records", "Table", "collect_records", "column_letter", "normalise_header", "read_records"]
 
@@ -57,6 +57,12 @@ class Table:
     dropped_unknown: list[int] = field(default_factory=list)
     #: Rows dated outside the year in a national export: set aside, counted in the summary.
     outside_year: int = 0
+    #: Contract column → the header(s) of her file it was read from.
+    read_from: dict[str, str] = field(default_factory=dict)
+    #: Rows without a person identifier while the file has the column: each counts as a person.
+    without_person: int = 0
+    #: Headers she chose to leave out (``ignorer``): hers, so they may be shown.
+    ignored_headers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,9 +83,14 @@ class Records:
         for t in self.tables.values():
             if t.dropped_identifiers:
                 out.append(f"{t.file} : colonnes identifiantes écartées avant tout traitement : {', '.join(t.dropped_identifiers)}.")
+            if t.read_from:
+                read = ", ".join(f"« {h} » → {c}" if normalise_header(h) != c else c for c, h in t.read_from.items())
+                out.append(f"{t.file} ({t.name}) : colonnes lues : {read}.")
             if t.dropped_unknown:
-                where = ", ".join(f"{column_letter(p)} ({p})" for p in t.dropped_unknown)
+                where = ", ".join(f"« {h} » ({column_letter(p)})" for h, p in zip(t.ignored_headers, t.dropped_unknown))
                 out.append(f"{t.file} : colonnes écartées à votre demande (« ignorer » dans correspondances.yml), jamais lues : {where}.")
+            if t.without_person:
+                out.append(f"{t.file} : {t.without_person} ligne(s) sans identifiant de personne (usager) : chacune est comptée comme une personne différente.")
             if t.outside_year:
                 out.append(f"{t.file} : {t.outside_year} ligne(s) datée(s) hors de l'année, mises de côté (non publiées).")
         return out
@@ -225,6 +236,8 @@ def _cell_to_text(value: object) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):  # a duration typed 0:30 in a time-formatted cell: minutes
+        return str(value.hour * 60 + value.minute)
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, float) and value.is_integer():
@@ -413,7 +426,7 @@ def _drop_blank_rows(text: pd.DataFrame) -> pd.DataFrame:
 
 def _rows(flags: np.ndarray, index: pd.Index) -> tuple[tuple[int, ...], int]:
     rows = index[flags]
-    return tuple(int(r) for r in rows[:10]), int(flags.sum())
+    return tuple(int(r) for r in rows[:ROWS_KEPT]), int(flags.sum())
 
 
 # --- headers -------------------------------------------------------------------------------
@@ -450,7 +463,13 @@ def suggest_column(name: str, table: str) -> str | None:
     if guess in spec:
         return guess
     close = difflib.get_close_matches(name, list(spec), n=1, cutoff=0.8)
-    return close[0] if close else None
+    if close:
+        return close[0]
+    # « Motif de la venue » starts with « Motif », « Dossier n° » with « Dossier »: usual headers.
+    for known, column in sorted(header_suggestions().items(), key=lambda item: -len(item[0])):
+        if column in spec and (name.startswith(known + "_") or name.endswith("_" + known)):
+            return column
+    return None
 
 
 @dataclass
@@ -497,7 +516,7 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
             # An identifying header, exactly or by its first words (« Observations du
             # conseiller »), unless it is a usual spelling of a contract column (« Note de
             # satisfaction »): dropped before any value is read.
-            plan.identifiers.append(name)
+            plan.identifiers.append(raw)
         else:
             guess = suggest_column(name, table)
             where = f"colonne {column_letter(position + 1)}"
@@ -543,12 +562,15 @@ def _publisher_values(column: str, publisher: Publisher | None, table: str) -> d
     return None
 
 
-def _accepted_text(table: str, column: str) -> str:
+def _accepted_text(table: str, column: str, example: str) -> str:
     if accepted_codes(table, column) is not None:
-        return "les codes et libellés de la feuille « codes » du modèle (ccas-opendata init) ou de la page « Méthode » du site."
-    if column == "lieu":
-        return "un code ou un nom de lieu déclaré dans metadata/lieux.csv."
-    return "un code ou un nom de quartier déclaré dans metadata/quartiers.csv, ou « hors_commune »."
+        where = "les codes et libellés listés dans le rapport HTML (et la feuille « codes » du modèle)."
+    elif column == "lieu":
+        where = "un code ou un nom de lieu déclaré dans metadata/lieux.csv."
+    else:
+        where = "un code ou un nom de quartier déclaré dans metadata/quartiers.csv, ou « hors_commune »."
+    own = f' Ce sont vos propres libellés ? Déclarez-les une fois dans metadata/correspondances.yml : « {table}: valeurs: {column}: {{"{example}": code}} ».'
+    return where + own
 
 
 def parse_source(source: Source, publisher: Publisher | None, year: int | None) -> tuple[Table | None, list[Problem]]:
@@ -594,7 +616,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
                     wrong = sorted({w for r, is_bad in zip(results, bad) if is_bad for w in r[1] if showable(w)})
                     problems.append(Problem(
                         file, column, "valeur non reconnue.", rows, count, kind="code",
-                        values=tuple(wrong[:12]), accepted=_accepted_text(table, column),
+                        values=tuple(wrong[:12]), accepted=_accepted_text(table, column, wrong[0] if wrong else "votre libellé"),
                     ))
             empty = empty | values.isna().to_numpy() & ~bad
         elif kind == "pseudonymous":
@@ -606,7 +628,9 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
             if bad.any():
                 rows, count = _rows(bad[codes], text.index)
                 if count:
-                    problems.append(Problem(file, column, EXPECTED_TEXT[kind], rows, count))
+                    unit = spec[column].get("unite")
+                    expected = f"nombre entier de {unit} attendu (ex. 30 ou 75)." if unit else EXPECTED_TEXT[kind]
+                    problems.append(Problem(file, column, expected, rows, count))
         if spec[column].get("required") and empty.any():
             rows, count = _rows(empty[codes], text.index)
             if count:
@@ -619,6 +643,8 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         else:
             parsed[column] = values.array.take(codes)
     frame = pd.DataFrame(parsed, index=text.index)
+    read_from = {column: " + ".join(header[p] for p in positions) for column, positions in plan.columns.items()}
+    problems = [_with_header(p, read_from) if p.file == file else p for p in problems]
     outside = 0
     if mapping.dates == "annee" and year is not None and "date" in frame:
         inside = frame["date"].isna() | (frame["date"].dt.year == year)
@@ -626,7 +652,17 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         frame, text = frame[inside], text[inside.to_numpy()]
     if mapping.regroupement and not problems:
         frame = _group_participants(frame, text, mapping)
-    return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside), problems
+    without_person = int(frame["usager"].isna().sum()) if "usager" in frame and mapping.sans_identifiant == frozenset() else 0
+    ignored = [header[p - 1] for p in plan.ignored]
+    return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored), problems
+
+
+def _with_header(problem: Problem, read_from: dict[str, str]) -> Problem:
+    """Name her header next to the contract's column when they differ."""
+    header = read_from.get(problem.column, "")
+    if not header or normalise_header(header) == problem.column:
+        return problem
+    return replace(problem, header=header)
 
 
 def read_source_text(source: Source, plan: HeaderPlan, known: Callable[[str], bool], columns: Iterable[str] | None = None) -> pd.DataFrame:

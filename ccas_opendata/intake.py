@@ -17,7 +17,7 @@ from . import quality
 from .config import Publisher, contract
 from .correspondances import accepted_codes, contract_label, read_correspondances
 from .errors import PROBLEM_KINDS, ROW_ADVICE, ConfigurationError, InvalidInput, Problem
-from .ingest import Records, collect_records
+from .ingest import Records, _with_header, collect_records
 
 REPORT_NAME = "rapport-ccas-opendata-{year}.html"
 
@@ -43,7 +43,10 @@ def read_year(folder: Path, year: int, input_dir: Path, publisher: Publisher | N
         checks = quality.check_records(
             {n: t.frame for n, t in records.tables.items()}, {n: t.file for n, t in records.tables.items()}, publisher, year,
         )
-        problems += [p for p in checks if (p.file, p.column) not in flagged]
+        headers: dict[str, dict[str, str]] = {}
+        for table in records.tables.values():
+            headers.setdefault(table.file, {}).update(table.read_from)
+        problems += [_with_header(p, headers.get(p.file, {})) for p in checks if (p.file, p.column) not in flagged]
     report = report_path(input_dir, year) if input_dir.is_dir() else None
     if problems:
         if report is not None:
@@ -95,8 +98,9 @@ def render_report(problems: list[Problem], year: int, publisher: Publisher | Non
         for p in group:
             lines = ", ".join(str(r) for r in p.rows) + (f" (et {p.count - len(p.rows)} autres)" if p.count > len(p.rows) else "")
             values = ", ".join(f"« {html.escape(v)} »" for v in p.values)
+            column = p.column + (f" (« {p.header} » dans votre fichier)" if p.header else "")
             rows.append(
-                f"<tr><td>{html.escape(p.file)}</td><td>{html.escape(lines)}</td><td>{html.escape(p.column)}</td>"
+                f"<tr><td>{html.escape(p.file)}</td><td>{html.escape(lines)}</td><td>{html.escape(column)}</td>"
                 f"<td>{html.escape(p.expected)}</td><td>{values}</td><td>{html.escape(p.accepted)}</td></tr>"
             )
         sections.append(

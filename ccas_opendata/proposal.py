@@ -31,6 +31,8 @@ class TableProposal:
     columns: dict[str, list[str]] = field(default_factory=dict)
     identifiers: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    #: Headers already under « ignorer » in her file: kept in the proposal.
+    ignored: list[str] = field(default_factory=list)
     #: column → [(value as typed, proposed code or TO_COMPLETE, label, rows)]
     values: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)
 
@@ -82,7 +84,7 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
             elif name in spec and spec[name]["type"] != "free_text":
                 continue  # already a contract column
             elif name in mapping.ignorer:
-                continue
+                proposal.ignored.append(raw)
             else:
                 guess = suggest_column(name, table)
                 if guess is not None:
@@ -160,6 +162,8 @@ def render_proposal(proposals: list[TableProposal], publisher: Publisher | None)
                     out.append(f"    {column}: {value}")
             if p.identifiers:
                 out.append("  # Écartés d'office (identifiants, texte libre), jamais lus : " + ", ".join(p.identifiers))
+            if p.ignored:
+                out.append("  ignorer: [" + ", ".join(_q(h) for h in p.ignored) + "]")
             if p.unknown:
                 out.append("  # En-têtes inconnus : colonne du contrat (sous « colonnes ») ou « ignorer » ?")
                 out.append(f"  {TO_COMPLETE}: [" + ", ".join(_q(h) for h in p.unknown) + "]")

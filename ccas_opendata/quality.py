@@ -29,7 +29,7 @@ import pandas as pd
 from .aggregate import ENSEMBLE
 from .catalogue import Catalogue
 from .config import EXPECTATIONS_DIR, Publisher, contract
-from .errors import Problem, ValidationFailed
+from .errors import ROWS_KEPT, Problem, ValidationFailed
 
 RAW_SUITES = {"accompagnements": "enregistrements_accompagnements", "ateliers": "enregistrements_ateliers", "formations": "enregistrements_formations"}
 PUBLISHED_SUITE = "indicateurs_publies"
@@ -214,7 +214,7 @@ def check_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publis
     parameters = raw_parameters(publisher, year)
     reports = [validator.validate(RAW_SUITES[name], frame, parameters) for name, frame in tables.items()]
     return [
-        Problem(files[name], f.column, f"{f.message} (contrôle {f.expectation}).", tuple(f.rows[:10]), f.count, kind="controle")
+        Problem(files[name], f.column, f"{f.message}.", tuple(f.rows[:ROWS_KEPT]), f.count, kind="controle")
         for name, report in zip(tables, reports) for f in report.failures
     ]
 

@@ -199,11 +199,13 @@ def test_five_mistakes_in_one_file_are_all_named_in_one_run_on_their_true_rows(t
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 1
     message = result.stderr
-    assert f"ligne {rows[60]}, colonne « date » : date attendue" in message
-    assert f"ligne {rows[61]}, colonne « duree » : la durée doit être comprise entre 1 et 480 minutes" in message
-    assert f"ligne {rows[62]}, colonne « genre » : valeur non reconnue. Valeurs non reconnues : « Zèbre »" in message
-    assert f"ligne {rows[63]}, colonne « lieu » : valeur non reconnue. Valeurs non reconnues : « Gare routière »" in message
-    assert f"ligne {rows[64]}, colonne « thematiques » : valeur obligatoire manquante" in message
+    assert f"ligne {rows[60]}, colonne « date » (« Date du RDV » dans votre fichier) : date attendue" in message
+    assert f"ligne {rows[61]}, colonne « duree » (« Durée (min) » dans votre fichier) : la durée doit être comprise entre 1 et 480 minutes." in message
+    assert f"ligne {rows[62]}, colonne « genre » (« Sexe » dans votre fichier) : valeur non reconnue. Valeurs non reconnues : « Zèbre »" in message
+    assert 'Déclarez-les une fois dans metadata/correspondances.yml : « accompagnements: valeurs: genre: {"Zèbre": code} »' in message
+    assert f"ligne {rows[63]}, colonne « lieu » (« Structure » dans votre fichier) : valeur non reconnue. Valeurs non reconnues : « Gare routière »" in message
+    assert f"ligne {rows[64]}, colonne « thematiques » (« Démarche 1 + Démarche 2 » dans votre fichier) : valeur obligatoire manquante" in message
+    assert "expect_column" not in message  # no validation jargon for her
     assert rows[60] == 63  # one blank line above (every 50 records): her row, not the record's rank
     report = inputs / f"rapport-ccas-opendata-{YEAR}.html"
     assert report.exists() and "Zèbre" in report.read_text(encoding="utf-8")
@@ -359,3 +361,36 @@ def test_the_template_of_init_lists_the_labels_and_publishes_when_filled(tmp_pat
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 0, result
     assert f"{len(truth)} accompagnements" in result.stdout
+
+
+def test_durations_typed_as_times_are_minutes_and_text_is_explained(tmp_path):
+    lines, _ = messy_year(rows=20, persons=5)
+    lines[3][2] = dt.time(0, 45)   # 0:45 in a time-formatted cell
+    lines[4][2] = "1h"
+    lines[5][3] = None             # no file number on this row
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    rows = write_messy_xlsx(inputs / "suivi-2025.xlsx", lines)
+    own, _ = parse_correspondances(yaml.safe_load(REVIEWED), "c.yml")
+    records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
+    assert [(p.column, p.rows, p.expected) for p in problems] == [("duree", (rows[4],), "nombre entier de minutes attendu (ex. 30 ou 75).")]
+    lines[4][2] = 60
+    write_messy_xlsx(inputs / "suivi-2025.xlsx", lines)
+    records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
+    assert problems == []
+    table = records["accompagnements"]
+    assert int(table.frame.loc[rows[3], "duree"]) == 45
+    warnings = "\n".join(records.warnings)
+    assert "1 ligne(s) sans identifiant de personne (usager) : chacune est comptée comme une personne différente" in warnings
+    assert "« Sexe » → genre" in warnings and "« Démarche 1 + Démarche 2 » → thematiques" in warnings
+
+
+def test_headers_that_start_like_a_usual_one_get_a_suggestion(tmp_path):
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    (inputs / "accompagnements.csv").write_text("Jour;Permanence;Temps passé;Dossier n°;Motif de la venue\n", encoding="utf-8")
+    _, problems = collect_records(inputs, None, read_publisher(REPO), YEAR)
+    text = "\n".join(p.describe() for p in problems)
+    assert "« Dossier n° » (colonne D) ressemble à « usager »" in text
+    assert "« Motif de la venue » (colonne E) ressemble à « thematiques »" in text
+    assert "« Jour » (colonne A) ressemble à « date »" in text
