@@ -70,6 +70,7 @@ def test_no_serious_accessibility_violation(desktop, server, path):
     from axe_playwright_python.sync_playwright import Axe
 
     desktop.goto(server.url + path)
+    assert desktop.locator("html").get_attribute("lang") == "fr"
     result = Axe().run(desktop, options={"runOnly": {"type": "tag", "values": RGAA_TAGS}})
     serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]
                if v["impact"] in ("serious", "critical")]

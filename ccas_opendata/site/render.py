@@ -25,7 +25,7 @@ from markupsafe import Markup
 from ..aggregate import ENSEMBLE
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
-from ..config import Publisher
+from ..config import ACCESSIBILITY_STATES, Publisher
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
 from ..package import read_published
@@ -343,7 +343,7 @@ def accessibility(publisher: Publisher) -> dict[str, str]:
     """The accessibility statement's state, from ``organisation.yml`` (checked there):
     « non conforme » until the CCAS declares an audit, as the RGAA requires."""
     declared = publisher.extra.get("accessibilite") or {}
-    return {"etat": str(declared.get("etat", "non conforme")), "audit": str(declared.get("audit", ""))}
+    return {"etat": str(declared.get("etat", ACCESSIBILITY_STATES[0])), "audit": str(declared.get("audit", ""))}
 
 
 def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
