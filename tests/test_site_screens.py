@@ -154,6 +154,12 @@ def test_datasette_pages_in_french_with_landmarks(desktop, server):
     text = desktop.locator("body").inner_text()
     for english in ("This data as", "Advanced export", "Apply", "Custom SQL query", "Suggested facets", "rows where"):
         assert english not in text, english
+    # The column menu opens from the keyboard, in French, and Escape gives focus back.
+    desktop.locator("th[data-column=valeur] [role=button]").focus()
+    desktop.keyboard.press("Enter")
+    assert desktop.evaluate("document.activeElement.textContent") == "Trier par ordre croissant"
+    desktop.keyboard.press("Escape")
+    assert desktop.evaluate("document.activeElement.getAttribute('aria-label')") == "Menu de la colonne valeur"
     desktop.goto(server.url + "/indicateurs")
     assert "Requête SQL libre" in desktop.locator("main").inner_text() and "Requêtes toutes prêtes" in desktop.locator("main").inner_text()
     assert desktop.locator("footer a[href='/accessibilite']").count() == 1
