@@ -21,7 +21,7 @@ CITIZENS = ["/", "/bilan/2024", "/bilan/2023", "/indicateur/accompagnements", "/
             "/risque/2024", "/accessibilite", "/mentions-legales"]
 DATASETTE = ["/indicateurs", "/indicateurs/indicateurs?annee=2024&indicateur=usagers", "/indicateurs/indicateurs?annee=2024&_facet=indicateur&_sort=valeur",
              "/indicateurs/definitions/accompagnements", "/indicateurs/indicateurs/1", "/indicateurs/serie_annuelle?indicateur=usagers",
-             "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee", "/indicateurs/introuvable"]
+             "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee", "/indicateurs/introuvable", "/-/versions"]
 RGAA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
