@@ -36,6 +36,15 @@ LICENCES = {
     },
 }
 
+# The article of the organisation's name, and what "de" + article gives in French.
+ARTICLES = {"le": "du ", "la": "de la ", "l'": "de l'", "les": "des ", "aucun": "de "}
+# Feminine heads of an organisation's name: "la Ville de …", "la Mairie de …".
+FEMININE_HEADS = ("ville", "mairie", "commune", "métropole", "metropole", "communauté", "communaute", "maison")
+VOWELS = "aeiouyhàâäéèêëîïôöùûü"
+
+# What the accessibility statement may say (RGAA): without a full audit, "non conforme".
+ACCESSIBILITY_STATES = ("non conforme", "partiellement conforme", "totalement conforme")
+
 MIN_THRESHOLD = 5
 DEFAULT_THRESHOLD = 11
 KEY_ENV = "CCAS_OPENDATA_CLE"
@@ -95,6 +104,13 @@ class Publisher:
     # on accompaniments stands in for the persons the tool cannot count.
     sans_identifiant_personne: bool = False
     seuil_sans_identifiant: int = 3 * DEFAULT_THRESHOLD
+    # "le", "la", "l'", "les" or "aucun": declared, or inferred by ``infer_article``.
+    article: str = "le"
+
+    @property
+    def of_name(self) -> str:
+        """The name as it follows "de" in French: « du CCAS de Rennes », « de la Ville de Brest »."""
+        return ARTICLES[self.article] + self.nom
 
     @property
     def lieu_codes(self) -> list[str]:
@@ -247,6 +263,18 @@ def read_quartiers(folder: Path) -> tuple[Quartier, ...]:
 _PLACEHOLDER = re.compile(r"<[^<>]*>")
 
 
+def infer_article(nom: str) -> str:
+    """The article a name takes when ``organisation.yml`` declares none: « l' » before a
+    vowel or an h, « la » for a feminine head (Ville, Mairie, Commune, Métropole,
+    Communauté, Maison), otherwise « le » (CCAS, CIAS, Centre communal…). The rule is
+    repeated in the comments of the default ``organisation.yml``."""
+    words = nom.strip().split()
+    head = words[0].lower() if words else ""
+    if head[:1] in VOWELS:
+        return "l'"
+    return "la" if head in FEMININE_HEADS else "le"
+
+
 def read_publisher(folder: Path) -> Publisher:
     """Read and check ``metadata/``. Raises one ConfigurationError naming every file and key
     at fault (not the first only: the agent fixes them all in one go)."""
@@ -306,6 +334,12 @@ def read_publisher(folder: Path) -> Publisher:
             f"« seuil_sans_identifiant » doit être un entier d'au moins 3 × seuil_secret ({3 * seuil}) : "
             "sans identifiant, une personne venue plusieurs fois compte plusieurs fois."
         )
+    article = str(org.get("article") or infer_article(str(org.get("nom", "")))).strip().lower().replace("’", "'")
+    if article not in ARTICLES:
+        fail("« article » vaut le, la, l', les ou aucun (par exemple « le » pour « du CCAS de … »).")
+    accessibility = org.get("accessibilite") or {}
+    if not isinstance(accessibility, dict) or str(accessibility.get("etat", ACCESSIBILITY_STATES[0])) not in ACCESSIBILITY_STATES:
+        fail(f"« accessibilite » → « etat » vaut {', '.join(ACCESSIBILITY_STATES)}.")
     lieux: tuple[Lieu, ...] = ()
     quartiers: tuple[Quartier, ...] = ()
     for reader in (read_lieux, read_quartiers):
@@ -321,7 +355,7 @@ def read_publisher(folder: Path) -> Publisher:
     if problems:
         raise ConfigurationError("Configuration à corriger :\n  - " + "\n  - ".join(problems), messages=problems)
     known = {"nom", "siret", "commune", "contact", "licence", "seuil_secret", "largeur_protection", "site_web",
-             "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant"}
+             "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant", "article"}
     return Publisher(
         folder=folder,
         nom=str(org["nom"]),
@@ -338,6 +372,7 @@ def read_publisher(folder: Path) -> Publisher:
         dominance_max=float(dominance),
         sans_identifiant_personne=without_id in _TRUE,
         seuil_sans_identifiant=seuil_sans_id,
+        article=article,
     )
 
 

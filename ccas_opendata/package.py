@@ -164,7 +164,7 @@ def package_year(
         "name": f"{slug(publisher.nom)}-activite-{year}",
         "title": f"{publisher.nom} — activité des permanences numériques {year}",
         "description": (
-            f"Indicateurs anonymisés de l'activité d'accompagnement numérique de {publisher.nom} en {year} : "
+            f"Indicateurs anonymisés de l'activité d'accompagnement numérique {publisher.of_name} en {year} : "
             "accompagnements individuels (par mois, lieu, âge, situation, quartier, thématique…), ateliers "
             "collectifs et formations des professionnels. Publié au titre de la loi pour une République "
             "numérique (2016), après anonymisation et secret statistique."
@@ -174,7 +174,7 @@ def package_year(
         "homepage": publisher.site_web or None,
         "licenses": [licence],
         "contributors": [{"title": publisher.nom, "role": "publisher", "email": publisher.contact, "siret": publisher.siret}],
-        "sources": [{"title": f"Registre d'activité des permanences numériques de {publisher.nom}, année {year} (non publié)"}],
+        "sources": [{"title": f"Registre d'activité des permanences numériques {publisher.of_name}, année {year} (non publié)"}],
         "keywords": ["CCAS", "inclusion numérique", "médiation numérique", "accompagnement", "démarches en ligne", "action sociale", str(year)],
         "temporalCoverage": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
         "spatialCoverage": {"commune": publisher.commune, "type": "code INSEE"},

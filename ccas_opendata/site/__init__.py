@@ -3,10 +3,11 @@
 Layout, read top to bottom:
 
 - ``render.py``: pre-renders the French pages from the published packages (why: see its docstring);
-- ``charts.py``: server-side SVG charts; ``formatting.py``: French numbers, dates and changes;
+- ``charts.py``: server-side SVG charts, drawn for a phone; ``formatting.py``: French numbers,
+  dates and changes; ``sentences.py``: the key sentences that open a bilan;
 - ``pages/``: Jinja2 templates of the pre-rendered pages; ``libelles.yml``: their French labels;
-- ``templates/`` and ``static/``: Datasette's template overrides and the site's CSS, copied into
-  ``publish/`` at publish time;
+- ``templates/`` and ``static/``: Datasette's template overrides (its database, table, row and
+  query pages in French) and the site's CSS, copied into ``publish/`` at publish time;
 - ``plugin.py``: the Datasette plugin copied into ``publish/plugins/`` that serves the pages.
 """
 

@@ -4,6 +4,14 @@ Why SVG rendered in Python rather than a chart library in the browser: the pages
 pre-rendered anyway, the charts are simple bars, and an inline SVG works without
 JavaScript, prints sharply, loads nothing from anywhere and can carry an accessible
 title. Each chart sits next to the table it draws (its text alternative).
+
+Why every chart is ``WIDTH`` units wide with ``FONT``-unit text: an inline SVG scales
+with its box, so its text shrinks with it. The site's CSS draws a chart at most at its
+natural width (see ``.graphique`` in ``static/site.css``); on a 390 px phone the box is
+about 350 px, so the text is drawn at ``FONT × 350 / WIDTH`` ≈ 12 px, above the 11 px
+floor the page tests check. Long category labels therefore sit on their own line above
+their bar rather than beside it, and twelve months are drawn as horizontal bars: twelve
+columns with their figures cannot fit in that width at a readable size.
 """
 
 from __future__ import annotations
@@ -16,6 +24,13 @@ BAR = "#1d5a9e"        # 7.0:1 contrast on white
 PREVIOUS = "#9bb7d4"   # last year, lighter
 SECRET = "#b7b7b7"
 TEXT = "#1b1b1b"
+
+WIDTH = 400            # viewBox width of every chart (see the module docstring)
+FONT = 14              # text size in viewBox units
+CHAR = 8.2             # generous width of one character at FONT (system sans-serif)
+SHORT_LABEL = 12       # labels up to this many characters sit beside their bar
+SECRET_TEXT = "secret statistique"
+LEFT = 2               # glyphs overhang their origin a little: text never starts at 0
 
 
 @dataclass(frozen=True)
@@ -31,58 +46,95 @@ def _scale(bars: list[Bar]) -> float:
     return max(values) if values and max(values) > 0 else 1.0
 
 
-def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous: str | None = None, legend_current: str = "") -> str:
-    """One bar per category, label on the left, figure at the end of the bar."""
-    # Room for the longest label (about 7 px a character at 13 px), within reason.
-    label_width = min(max([len(b.label) for b in bars] + [10]) * 7 + 12, 330)
-    bar_width, row = 330, 26
-    height = row * len(bars) + (24 if legend_previous else 8)
-    top = 20 if legend_previous else 4
-    maximum = _scale(bars)
-    parts = [
-        f'<svg class="graphique" id="{chart_id}" viewBox="0 0 {label_width + bar_width + 90} {height + top}" role="img" '
-        f'aria-labelledby="{chart_id}-titre" xmlns="http://www.w3.org/2000/svg" font-family="inherit" font-size="13">',
+def text_width(text: str) -> float:
+    """Room a text needs at ``FONT``: a generous estimate, the page tests measure the real one."""
+    return len(text) * CHAR
+
+
+def _wrap(label: str, width: float) -> list[str]:
+    """A label cut into lines that fit ``width``, at spaces."""
+    lines: list[str] = []
+    for word in label.split(" "):
+        if lines and text_width(lines[-1] + " " + word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _open(chart_id: str, title: str, height: float) -> list[str]:
+    return [
+        f'<svg class="graphique" id="{chart_id}" viewBox="0 0 {WIDTH} {height:.0f}" width="{WIDTH}" height="{height:.0f}" role="img" '
+        f'aria-labelledby="{chart_id}-titre" xmlns="http://www.w3.org/2000/svg" font-family="inherit" font-size="{FONT}">',
         f'<title id="{chart_id}-titre">{escape(title)}</title>',
-        '<defs><pattern id="hachures" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<defs><pattern id="{chart_id}-hachures" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
         f'<rect width="6" height="6" fill="#eeeeee"/><line x1="0" y1="0" x2="0" y2="6" stroke="{SECRET}" stroke-width="3"/></pattern></defs>',
     ]
+
+
+def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous: str | None = None, legend_current: str = "") -> str:
+    """One bar per category with its figure at the end; short labels (months, years) to
+    the left of their bar, longer ones on their own line above it."""
+    beside = max((len(b.label) for b in bars), default=0) <= SHORT_LABEL
+    label_width = LEFT + (max((text_width(b.label) for b in bars), default=0) + 8 if beside else 0.0)
+    value_room = max([text_width(b.text) for b in bars if b.value is not None] + [text_width("0")]) + 8
+    bar_width = WIDTH - label_width - value_room
+    label_lines = [[b.label] if beside else _wrap(b.label, WIDTH - LEFT) for b in bars]
+    line = FONT + 4
+    bar_height = 16
+    top = 22.0 if legend_previous else 2.0
+    maximum = _scale(bars)
+    rows = [(0 if beside else line * len(lines)) + bar_height + 10 for lines in label_lines]
+    parts = _open(chart_id, title, top + sum(rows))
     if legend_previous:
-        parts.append(f'<rect x="{label_width}" y="2" width="12" height="10" fill="{BAR}"/><text x="{label_width + 16}" y="11" fill="{TEXT}">{escape(legend_current)}</text>'
-                     f'<rect x="{label_width + 70}" y="2" width="12" height="10" fill="{PREVIOUS}"/><text x="{label_width + 86}" y="11" fill="{TEXT}">{escape(legend_previous)}</text>')
-    for i, bar in enumerate(bars):
-        y = top + i * row
-        parts.append(f'<text x="{label_width - 8}" y="{y + 16}" text-anchor="end" fill="{TEXT}">{escape(bar.label)}</text>')
+        x_previous = text_width(legend_current) + 30
+        parts.append(f'<rect x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
+                     f'<rect x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
+                     f'<text x="{x_previous + 16:.0f}" y="14" fill="{TEXT}">{escape(legend_previous)}</text>')
+    y = top
+    for bar, lines, row in zip(bars, label_lines, rows):
+        if beside:
+            bar_y = y + 3
+            parts.append(f'<text x="{label_width - 8:.1f}" y="{bar_y + 13}" text-anchor="end" fill="{TEXT}">{escape(bar.label)}</text>')
+        else:
+            for i, text in enumerate(lines):
+                parts.append(f'<text x="{LEFT}" y="{y + FONT + i * line:.0f}" fill="{TEXT}">{escape(text)}</text>')
+            bar_y = y + line * len(lines) + 2
+        text_y = bar_y + 13
         if bar.value is None:
-            parts.append(f'<rect class="barre secret" x="{label_width}" y="{y + 4}" width="{bar_width * 0.12:.1f}" height="16" fill="url(#hachures)"/>'
-                         f'<text x="{label_width + bar_width * 0.12 + 6:.1f}" y="{y + 16}" fill="{TEXT}" font-style="italic">secret statistique</text>')
-            continue
-        width = max(bar.value / maximum * bar_width, 1.0 if bar.value > 0 else 0.0)
-        if bar.previous is not None:
-            parts.append(f'<rect class="barre precedente" x="{label_width}" y="{y + 15}" width="{bar.previous / maximum * bar_width:.1f}" height="6" fill="{PREVIOUS}"/>')
-        parts.append(f'<rect class="barre" x="{label_width}" y="{y + 4}" width="{width:.1f}" height="{11 if bar.previous is not None else 16}" fill="{BAR}"/>')
-        end = max(width, bar.previous / maximum * bar_width if bar.previous is not None else 0.0)
-        parts.append(f'<text x="{label_width + end + 6:.1f}" y="{y + 16}" fill="{TEXT}">{escape(bar.text)}</text>')
+            parts.append(f'<rect class="barre secret" x="{label_width:.1f}" y="{bar_y}" width="24" height="{bar_height}" fill="url(#{chart_id}-hachures)"/>'
+                         f'<text x="{label_width + 30:.1f}" y="{text_y}" fill="{TEXT}" font-style="italic">{SECRET_TEXT}</text>')
+        else:
+            width = max(bar.value / maximum * bar_width, 1.0 if bar.value > 0 else 0.0)
+            end = width
+            if bar.previous is not None:
+                previous = bar.previous / maximum * bar_width
+                end = max(end, previous)
+                parts.append(f'<rect class="barre precedente" x="{label_width:.1f}" y="{bar_y + 11}" width="{previous:.1f}" height="6" fill="{PREVIOUS}"/>')
+            parts.append(f'<rect class="barre" x="{label_width:.1f}" y="{bar_y}" width="{width:.1f}" height="{11 if bar.previous is not None else bar_height}" fill="{BAR}"/>')
+            parts.append(f'<text x="{label_width + end + 6:.1f}" y="{text_y}" fill="{TEXT}">{escape(bar.text)}</text>')
+        y += row
     parts.append("</svg>")
     return "".join(parts)
 
 
 def columns(chart_id: str, title: str, bars: list[Bar]) -> str:
-    """Vertical bars (months of a year), figure above each bar."""
-    width, height, gap, left, bottom = 640, 220, 8, 8, 28
+    """Vertical bars (a few years), figure above each bar and label below; horizontal bars
+    instead when the columns would be too narrow for their figures or labels."""
     n = max(len(bars), 1)
-    column = (width - left) / n
+    column = WIDTH / n
+    needed = max([text_width(b.text) for b in bars] + [text_width(b.label) for b in bars] + [text_width("secret")]) + 8
+    if needed > column:
+        return horizontal_bars(chart_id, title, bars)
+    height, bottom, gap = 220, 28, 8
     maximum = _scale(bars)
-    parts = [
-        f'<svg class="graphique" id="{chart_id}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="{chart_id}-titre" '
-        f'xmlns="http://www.w3.org/2000/svg" font-family="inherit" font-size="12">',
-        f'<title id="{chart_id}-titre">{escape(title)}</title>',
-    ]
+    parts = _open(chart_id, title, height)
     for i, bar in enumerate(bars):
-        x = left + i * column + gap / 2
+        x = i * column + gap / 2
         w = column - gap
         parts.append(f'<text x="{x + w / 2:.1f}" y="{height - 10}" text-anchor="middle" fill="{TEXT}">{escape(bar.label)}</text>')
         if bar.value is None:
-            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{height - bottom - 20}" width="{w:.1f}" height="20" fill="{SECRET}"/>'
+            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{height - bottom - 20}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
                          f'<text x="{x + w / 2:.1f}" y="{height - bottom - 26}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>')
             continue
         h = bar.value / maximum * (height - bottom - 30)
@@ -90,4 +142,3 @@ def columns(chart_id: str, title: str, bars: list[Bar]) -> str:
         parts.append(f'<text x="{x + w / 2:.1f}" y="{height - bottom - h - 5:.1f}" text-anchor="middle" fill="{TEXT}">{escape(bar.text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
-

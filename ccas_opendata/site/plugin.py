@@ -58,10 +58,20 @@ def asgi_wrapper():
     return wrap
 
 
+def fr_nombre(value) -> str:
+    """``1193`` → ``1 193``: counts on Datasette's French pages (its own templates write ``1,193``)."""
+    return f"{value:,}".replace(",", "\u00a0") if isinstance(value, int) else str(value)
+
+
+@hookimpl
+def prepare_jinja2_environment(env):
+    env.filters["fr_nombre"] = fr_nombre
+
+
 @hookimpl
 def register_routes():
     return [
         (r"^/$", serve_page),
         (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
-        (r"^/(?:api|methode)/?$", serve_page),
+        (r"^/(?:api|methode|accessibilite|mentions-legales)/?$", serve_page),
     ]

@@ -25,9 +25,10 @@ from markupsafe import Markup
 from ..aggregate import ENSEMBLE, MULTI_VALUED
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
-from ..config import Publisher
+from ..config import ACCESSIBILITY_STATES, Publisher
 from ..correspondances import contract_label
 from .formatting import fr_change, fr_date, fr_number, fr_value
+from .sentences import key_sentences
 from ..package import read_published
 
 SITE_DIR = Path(__file__).parent
@@ -195,7 +196,8 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
     title = f"{what} par {label[0].lower() + label[1:]}, {year}"
     previous = f"{year - 1}" if (year - 1) in pub.years else None
     chart = Markup(horizontal_bars(f"graphique-{source}-{dimension}", title, bars, previous, str(year)))
-    cols = ("Catégorie", what) + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())
+    # "Nombre": the caption names the indicator; a long header would widen the table on a phone.
+    cols = ("Catégorie", "Nombre") + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())
     return Block(f"{source}-{dimension}", title, chart, rows, cols, any(r.secret for r in rows))
 
 
@@ -265,7 +267,9 @@ def _environment() -> jinja2.Environment:
 
 
 def _bilan(pub: Publication, year: int) -> dict:
-    sections = []
+    """A bilan's sections, its key sentences and, for the printed summary, every key figure."""
+    sections: list[dict] = []
+    summary: list[KeyFigure] = []
     for section in SECTIONS:
         blocks = []
         if section.anchor == "frequentation":
@@ -281,7 +285,14 @@ def _bilan(pub: Publication, year: int) -> dict:
         blocks = [b for b in blocks if b]
         if blocks or figures:  # a section the records say nothing about is left out
             sections.append({"section": section, "blocks": blocks, "figures": figures})
-    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year]}
+            summary += figures
+
+    def figure(code: str) -> tuple[float | None, str] | None:
+        found = pub.get(year, code)
+        return None if found is None else (found[0], found[2])
+
+    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year],
+            "sentences": key_sentences(pub.labels, year, figure), "summary": summary}
 
 
 def series_rows(pub: Publication, code: str) -> tuple[list[dict], str]:
@@ -332,6 +343,13 @@ def api_examples(pub: Publication) -> dict:
     }
 
 
+def accessibility(publisher: Publisher) -> dict[str, str]:
+    """The accessibility statement's state, from ``organisation.yml`` (checked there):
+    « non conforme » until the CCAS declares an audit, as the RGAA requires."""
+    declared = publisher.extra.get("accessibilite") or {}
+    return {"etat": str(declared.get("etat", ACCESSIBILITY_STATES[0])), "audit": str(declared.get("audit", ""))}
+
+
 def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them."""
     env = _environment()
@@ -342,7 +360,7 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     common = {
         "publisher": publisher, "years": pub.years, "latest": latest, "licence": publisher.licence_info,
         "published_on": pub.descriptors[latest]["created"], "definitions": pub.definitions,
-        "seuil": publisher.seuil_secret,
+        "seuil": publisher.seuil_secret, "accessibilite": accessibility(publisher),
     }
 
     def write(relative: str, template: str, **context) -> None:
@@ -361,6 +379,8 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
     write("api.html", "api.html", examples=api_examples(pub), queries=canned_queries())
     write("methode.html", "methode.html")
+    write("accessibilite.html", "accessibilite.html")
+    write("mentions-legales.html", "mentions-legales.html", mentions=publisher.extra)
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
 
