@@ -22,7 +22,10 @@ import sqlite_utils
 
 from .catalogue import Catalogue
 from .config import Publisher
+from .dcat import write_catalogue
+from .lieux_mednum import write_lieux_mednum
 from .site import SITE_DIR, canned_queries, render_site
+from .site.urls import SiteUrls
 
 DATABASE = "indicateurs"
 
@@ -90,6 +93,11 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
     return counts
 
 
+def datasette_settings(publisher: Publisher) -> dict:
+    """``settings.json``: the read-only public site, under the sub-path of ``base_url``."""
+    return {**SETTINGS, "base_url": SiteUrls(publisher.base_url).datasette_base_url()}
+
+
 def _column_descriptions(schema: dict) -> dict[str, str]:
     return {f["name"]: f"{f['title']} — {f['description']}" for f in schema["fields"]}
 
@@ -150,7 +158,7 @@ def build_publish_dir(
     target.mkdir(parents=True)
     counts = build_database(target / f"{DATABASE}.db", packages)
     (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
-    (target / "settings.json").write_text(json.dumps(SETTINGS, indent=2), encoding="utf-8")
+    (target / "settings.json").write_text(json.dumps(datasette_settings(publisher), indent=2), encoding="utf-8")
     (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")
     shutil.copytree(SITE_DIR / "templates", target / "templates")
     shutil.copytree(SITE_DIR / "static", target / "static")
@@ -160,4 +168,8 @@ def build_publish_dir(
         if docs.exists():
             shutil.copytree(docs, target / "static" / "qualite" / str(year))
     render_site(target, packages, publisher, catalogue)
+    if packages:
+        write_catalogue(target / "pages", packages, publisher)
+        updated = read_package(packages[-1])["created"][:10]
+        write_lieux_mednum(target / "pages" / "lieux-mediation-numerique.csv", publisher, updated)
     return counts

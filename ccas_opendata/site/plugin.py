@@ -3,7 +3,9 @@ routes (plugin routes are matched first). Copied into ``publish/plugins/`` by th
 publish stage; Datasette loads it from the configuration directory.
 
 The pages are files read once at start-up and served from memory with long cache
-headers: they only change when a release rebuilds ``publish/``.
+headers: they only change when a release rebuilds ``publish/``. When the site lives under
+a sub-path, Datasette's ``base_url`` setting strips it before routing: pages are found by
+the path Datasette routes (``route_path``), and links carry the sub-path already.
 """
 
 from pathlib import Path
@@ -11,8 +13,12 @@ from pathlib import Path
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
-TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8"}
+PUBLISH_DIR = Path(__file__).resolve().parent.parent
+PAGES_DIR = PUBLISH_DIR / "pages"
+TYPES = {
+    ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8",
+    ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
+}
 HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
@@ -30,10 +36,11 @@ def _load_pages():
 PAGES = _load_pages()
 
 
-async def serve_page(request):
-    path = request.path.rstrip("/") or "/"
+async def serve_page(request, datasette):
+    path = request.scope.get("route_path", request.path).rstrip("/") or "/"
     if path not in PAGES:
-        return Response.html("<!DOCTYPE html><html lang=\"fr\"><title>Page introuvable</title><p>Page introuvable. <a href=\"/\">Retour à l'accueil</a></p></html>", status=404)
+        home = datasette.urls.path("/")
+        return Response.html(f"<!DOCTYPE html><html lang=\"fr\"><title>Page introuvable</title><p>Page introuvable. <a href=\"{home}\">Retour à l'accueil</a></p></html>", status=404)
     body, content_type = PAGES[path]
     headers = dict(HEADERS)
     if content_type.startswith("text/csv"):
@@ -64,4 +71,5 @@ def register_routes():
         (r"^/$", serve_page),
         (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
         (r"^/(?:api|methode)/?$", serve_page),
+        (r"^/(?:catalogue\.ttl|catalogue\.jsonld|lieux-mediation-numerique\.csv)$", serve_page),
     ]

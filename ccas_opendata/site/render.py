@@ -28,6 +28,7 @@ from .charts import Bar, columns, horizontal_bars
 from ..config import Publisher
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from ..package import read_published
+from .urls import SiteUrls
 
 SITE_DIR = Path(__file__).parent
 INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
@@ -252,11 +253,15 @@ def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
 
 # --- pages ------------------------------------------------------------------------------
 
-def _environment() -> jinja2.Environment:
+def _environment(urls: SiteUrls) -> jinja2.Environment:
+    """Templates see ``url('/bilan/2024')`` for every link (the one place the sub-path of
+    ``base_url`` is added) and ``absolute_url(...)`` for citations."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(SITE_DIR / "pages"), autoescape=True, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["fr_date"] = fr_date
     env.filters["fr_number"] = fr_number
+    env.globals["url"] = urls.path
+    env.globals["absolute_url"] = urls.absolute
     return env
 
 
@@ -317,20 +322,21 @@ def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
     return {"code": code, "definition": definition, "chart": chart, "rows": table, "level": level, "title": title}, series_csv(rows)
 
 
-def api_examples(pub: Publication) -> dict:
+def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     year = pub.years[-1]
     return {
         "year": year,
-        "json": f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array",
-        "csv": f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max",
-        "serie": "/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array",
-        "sql": "/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29",
+        "json": urls.path(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array"),
+        "csv": urls.path(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
+        "serie": urls.path("/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array"),
+        "sql": urls.path("/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"),
     }
 
 
 def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them."""
-    env = _environment()
+    urls = SiteUrls(publisher.base_url)
+    env = _environment(urls)
     pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()})
     pages = target / "pages"
     pages.mkdir(parents=True, exist_ok=True)
@@ -355,7 +361,7 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
         context, csv_text = _indicator_page(pub, code)
         write(f"indicateur/{code}.html", "indicateur.html", **context)
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
-    write("api.html", "api.html", examples=api_examples(pub), queries=canned_queries())
+    write("api.html", "api.html", examples=api_examples(pub, urls), queries=canned_queries())
     write("methode.html", "methode.html")
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
