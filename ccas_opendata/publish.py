@@ -56,9 +56,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
     """``indicateurs.db`` from the packages, oldest year first. Returns row counts."""
     db = sqlite_utils.Database(path, recreate=True)
-    db["indicateurs"].create(
-        {"annee": int, "periode": str, "lieu": str, "indicateur": str, "dimension": str, "modalite": str, "valeur": float, "unite": str, "secret": str},
-        pk=("annee", "periode", "lieu", "indicateur", "dimension", "modalite"),
+    # ``valeur`` is NUMERIC, not REAL: counts are stored as integers and leave every CSV
+    # and JSON as ``1563``, not ``1563.0`` (a REAL column would turn them into floats).
+    db.execute(
+        "CREATE TABLE [indicateurs] ([annee] INTEGER, [periode] TEXT, [lieu] TEXT, [indicateur] TEXT, [dimension] TEXT, [modalite] TEXT, "
+        "[valeur] NUMERIC, [unite] TEXT, [secret] TEXT, PRIMARY KEY ([annee], [periode], [lieu], [indicateur], [dimension], [modalite]))"
     )
     db["definitions"].create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
     db["lieux"].create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
@@ -69,7 +71,7 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
             rows = _rows(directory / "indicateurs.csv")
             for row in rows:
                 row["annee"] = int(row["annee"])
-                row["valeur"] = float(row["valeur"]) if row["valeur"] != "" else None
+                row["valeur"] = published_number(row["valeur"])
             db["indicateurs"].insert_all(rows, batch_size=5000)
             risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
             db["annees"].insert({
@@ -91,6 +93,13 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
             counts[table] = conn.execute(f"select count(*) from [{table}]").fetchone()[0]
     conn.close()
     return counts
+
+
+def published_number(text: str) -> int | float | None:
+    """A ``valeur`` of a package as written there: ``1563`` stays an integer, ``12.5`` a float."""
+    if text == "":
+        return None
+    return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
 def datasette_settings(publisher: Publisher) -> dict:

@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlencode
 
 import jinja2
 import pandas as pd
@@ -324,11 +325,14 @@ def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
 
 def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     year = pub.years[-1]
+    values = {"annee": year, "indicateur": "accompagnements", "dimension": "tranche_age"}  # example parameter values
     return {
         "year": year,
         "json": urls.path(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array"),
         "csv": urls.path(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
         "serie": urls.path("/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array"),
+        "queries": {name: urls.path(f"/indicateurs/{name}.json?" + urlencode({p: values[p] for p in q.get("params", [])} | {"_shape": "array"}))
+                    for name, q in canned_queries().items()},
         "sql": urls.path("/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"),
     }
 
@@ -368,21 +372,28 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
 
 
 def canned_queries() -> dict:
-    """Datasette canned queries: the researchers' common questions, titled in French."""
+    """Datasette canned queries: the researchers' common questions, titled in French.
+
+    Each declares its ``params`` (Datasette reads them for the query's form; the site's
+    plugin answers 400 to a JSON or CSV call that omits one; the API page fills them
+    with examples)."""
     return {
         "serie_annuelle": {
+            "params": ["indicateur"],
             "title": "Série annuelle d'un indicateur (tout le CCAS)",
             "description": "Une ligne par année publiée. Paramètre : indicateur (par exemple accompagnements, usagers, taux_satisfaction).",
             "sql": "select annee, valeur, unite, secret from indicateurs where indicateur = :indicateur and lieu = 'ensemble' "
                    "and dimension = 'ensemble' and periode = cast(annee as text) order by annee",
         },
         "serie_mensuelle": {
+            "params": ["annee"],
             "title": "Accompagnements par mois d'une année",
             "description": "Les douze mois d'une année, tout le CCAS. Paramètre : annee.",
             "sql": "select periode, valeur, secret from indicateurs where indicateur = 'accompagnements' and annee = :annee "
                    "and lieu = 'ensemble' and dimension = 'ensemble' and periode like '____-__' order by periode",
         },
         "ventilation": {
+            "params": ["annee", "dimension"],
             "title": "Répartition des accompagnements selon une dimension",
             "description": "Nombre et part des accompagnements par modalité. Paramètres : annee, dimension (tranche_age, genre, situation, quartier, thematique…).",
             "sql": "select n.modalite, n.valeur as accompagnements, p.valeur as part, n.secret from indicateurs n "
@@ -392,6 +403,7 @@ def canned_queries() -> dict:
                    "and n.periode = cast(n.annee as text) order by n.valeur desc",
         },
         "par_lieu": {
+            "params": ["annee"],
             "title": "Indicateurs par lieu d'accueil",
             "description": "Accompagnements, personnes, durée moyenne par lieu pour une année. Paramètre : annee.",
             "sql": "select l.nom as lieu, i.indicateur, i.valeur, i.unite, i.secret from indicateurs i join lieux l on l.code = i.lieu "
