@@ -177,3 +177,18 @@ def test_nginx_site_file_holds_tls_placeholders(subpath_site, tmp_path):
     assert "server_name ccas-val-dorbe.example;" in site
     assert "ssl_certificate     /etc/letsencrypt/live/ccas-val-dorbe.example/fullchain.pem;" in site
     assert "include /etc/nginx/ccas-opendata/ccas-opendata-emplacements.conf;" in site
+
+
+@pytest.mark.parametrize("value", ["www.ville.fr/donnees", "https://www.ville.fr/donnees?x=1", "ftp://www.ville.fr/"])
+def test_a_base_url_that_is_not_a_full_address_is_refused(folder, value):
+    set_base_url(folder, value)
+    result = invoke("deploiement", "--dossier", folder)
+    assert result.exit_code == 1
+    assert "« base_url » doit être l'adresse complète du site" in result.stderr
+
+
+def test_base_url_without_trailing_slash_gets_one(folder):
+    from ccas_opendata.config import read_publisher
+
+    set_base_url(folder, "https://www.ville.fr/ccas/donnees")
+    assert read_publisher(folder).base_url == "https://www.ville.fr/ccas/donnees/"
