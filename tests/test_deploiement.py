@@ -8,6 +8,7 @@ import gzip
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -192,3 +193,28 @@ def test_base_url_without_trailing_slash_gets_one(folder):
 
     set_base_url(folder, "https://www.ville.fr/ccas/donnees")
     assert read_publisher(folder).base_url == "https://www.ville.fr/ccas/donnees/"
+
+
+def test_full_site_file_passes_nginx_check_once_certificates_exist(subpath_site, tmp_path):
+    """The HTTPS site as written, with a self-signed certificate at the placeholders'
+    place and loopback ports instead of 80/443: ``nginx -t`` accepts it."""
+    nginx = ensure_nginx()
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl absent : pas de certificat d'essai")
+    assert invoke("deploiement", "--dossier", subpath_site, "--sortie", tmp_path / "config", "--cache", tmp_path / "cache",
+                  "--nginx-dir", tmp_path / "config" / "nginx").exit_code == 0
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "cle.pem"), "-out",
+                    str(tmp_path / "cert.pem"), "-days", "1", "-subj", "/CN=ccas-val-dorbe.example"], check=True, capture_output=True)
+    site = (tmp_path / "config" / "nginx" / "ccas-opendata.conf").read_text(encoding="utf-8")
+    site = (site.replace("/etc/letsencrypt/live/ccas-val-dorbe.example/fullchain.pem", str(tmp_path / "cert.pem"))
+                .replace("/etc/letsencrypt/live/ccas-val-dorbe.example/privkey.pem", str(tmp_path / "cle.pem"))
+                .replace("listen 80;", f"listen 127.0.0.1:{free_port()};").replace("listen 443 ssl http2;", f"listen 127.0.0.1:{free_port()} ssl http2;"))
+    site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
+    (tmp_path / "site.conf").write_text(site, encoding="utf-8")
+    conf = trial_nginx_conf(tmp_path / "config" / "nginx", tmp_path / "nginx", free_port())
+    text = conf.read_text(encoding="utf-8")
+    start = text.index(f"    include {tmp_path / 'config' / 'nginx'}/ccas-opendata-cache.conf;")
+    conf.write_text(text[:start] + f"    include {tmp_path / 'site.conf'};\n}}\n", encoding="utf-8")
+    check = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "nginx")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
