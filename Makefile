@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
 
-.PHONY: install demo test test-fast lint bench bench-secret browser clean
+.PHONY: install demo test test-fast lint bench bench-secret browser nginx clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
-CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py
+CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py
 
 install: $(VENV)/.installed
 
@@ -21,8 +21,8 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/ccas-opendata demo --port $(PORT)
 
-## Install everything (Chromium included, for the page tests) and run the whole suite.
-test: install browser lint
+## Install everything (Chromium and nginx included, for the page and deployment tests) and run the whole suite.
+test: install browser nginx lint
 	$(BIN)/pytest
 
 ## ruff and mypy on the modules held to them.
@@ -35,7 +35,7 @@ test-fast: install
 	$(BIN)/pytest -m "not slow and not browser"
 
 ## Speed and memory on a million accompaniments, and the site under bounded load.
-bench: install
+bench: install nginx
 	$(BIN)/python scripts/bench.py
 
 ## Share of cells the secrecy hides on the demo years and on a small CCAS.
@@ -48,6 +48,13 @@ browser:
 	  echo "Installation de Chromium (tests des pages)…"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## Debian's nginx for the deployment tests and the bench (run as a user, on a loopback port), installed when missing.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  echo "Installation de nginx (tests de la mise en ligne)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
 
 clean:
 	rm -rf .travail publish datapackages/[0-9]* .pytest_cache

@@ -335,6 +335,40 @@ def serve(dossier: Path, port: int):
 
 @cli.command()
 @dossier_option
+@click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None, show_default="DOSSIER/deploiement",
+              help="Dossier où écrire les fichiers de configuration.")
+@click.option("--port", type=click.IntRange(1024, 65535), default=8001, show_default=True, help="Port local de Datasette, derrière nginx.")
+@click.option("--utilisateur", default="ccas-opendata", show_default=True, help="Compte système qui fait tourner Datasette.")
+@click.option("--cache", "cache_dir", default="/var/cache/nginx/ccas-opendata", show_default=True, help="Dossier du cache de nginx.")
+@click.option("--nginx-dir", "config_dir", default="/etc/nginx/ccas-opendata", show_default=True,
+              help="Où les fichiers inclus par le site nginx seront copiés sur le serveur.")
+@user_errors
+def deploiement(dossier: Path, sortie: Path | None, port: int, utilisateur: str, cache_dir: str, config_dir: str):
+    """Écrire la configuration d'un serveur : service systemd et site nginx.
+
+    Datasette tourne en lecture seule sur 127.0.0.1 ; nginx, devant, gère HTTPS,
+    la compression, les en-têtes de sécurité et le cache des pages et de l'API.
+    L'adresse publique (et son sous-chemin) vient de base_url dans organisation.yml.
+    Voir la section « Mettre en ligne » du README.
+
+    \b
+    Exemple :
+      ccas-opendata deploiement --sortie ./deploiement
+      sudo cp deploiement/systemd/ccas-opendata.service /etc/systemd/system/
+    """
+    from .deployment import ServerSettings, write_deployment
+
+    publisher = read_publisher(dossier)
+    output = sortie or dossier / "deploiement"
+    written = write_deployment(publisher, ServerSettings(output, port, utilisateur, config_dir, cache_dir))
+    click.echo(f"Configuration écrite pour {publisher.base_url} :")
+    for path in written:
+        click.echo(f"  {path}")
+    click.echo("Suite : README, section « Mettre en ligne ».")
+
+
+@cli.command()
+@dossier_option
 @click.option("--port", type=int, default=8001, show_default=True, help="Port d'écoute sur 127.0.0.1.")
 @click.option("--sans-serveur", "no_serve", is_flag=True, help="Construire les années de démonstration sans lancer le serveur.")
 @user_errors

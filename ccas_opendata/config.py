@@ -35,6 +35,16 @@ LICENCES = {
         "path": "https://opendatacommons.org/licenses/odbl/1-0/",
     },
 }
+# The licence IRIs of the DCAT catalogue: the ``url`` of data.gouv.fr's own licence table
+# (udata's "lov2" and "odc-odbl"), which its harvester matches exactly. Kept apart from
+# LICENCES, whose entries are copied as they are into every package descriptor.
+LICENCE_IRIS = {
+    "etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+    "ODbL-1.0": "http://opendatacommons.org/licenses/odbl/summary/",
+}
+
+# Where the site answers when organisation.yml gives no ``base_url``: ``ccas-opendata serve``.
+LOCAL_BASE_URL = "http://127.0.0.1:8001/"
 
 # The article of the organisation's name, and what "de" + article gives in French.
 ARTICLES = {"le": "du ", "la": "de la ", "l'": "de l'", "les": "des ", "aucun": "de "}
@@ -71,6 +81,9 @@ class Lieu:
     commune: str
     code_insee: str
     quartier: str
+    # Optional columns of the national "lieux de médiation numérique" schema the CCAS
+    # filled in (horaires, services, latitude…), as (column, value) pairs.
+    mediation: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,12 @@ class Publisher:
     seuil_sans_identifiant: int = 3 * DEFAULT_THRESHOLD
     # "le", "la", "l'", "les" or "aucun": declared, or inferred by ``infer_article``.
     article: str = "le"
+    # The address the site is served at, ending with "/"; may carry a sub-path
+    # (https://www.ville.fr/ccas/donnees/). Every link, citation and catalogue URL uses it.
+    base_url: str = LOCAL_BASE_URL
+    # The commune's bounding box (west, south, east, north, in degrees WGS 84), for the
+    # spatial coverage the DCAT catalogue gives data.gouv.fr, which reads only geometries.
+    emprise: tuple[float, float, float, float] | None = None
 
     @property
     def of_name(self) -> str:
@@ -201,6 +220,8 @@ def catalogue_path(folder: Path) -> Path:
 _SIRET = re.compile(r"^\d{14}$")
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_BASE_URL = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+LIEU_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
 _TRUE = {"oui", "true", "1", "vrai", "o", "yes"}
 _FALSE = {"non", "false", "0", "faux", "n", "no", ""}
 
@@ -234,7 +255,8 @@ def _check_code(path: Path, line: int, value: str) -> str:
 
 def read_lieux(folder: Path) -> tuple[Lieu, ...]:
     path = metadata_dir(folder) / "lieux.csv"
-    rows = _read_csv_rows(path, ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"])
+    rows = _read_csv_rows(path, LIEU_COLUMNS)
+    optional = mediation_columns()
     if not rows:
         raise ConfigurationError(f"{path.name} : déclarez au moins un lieu d'accueil.")
     lieux = []
@@ -242,8 +264,59 @@ def read_lieux(folder: Path) -> tuple[Lieu, ...]:
         _check_code(path, line, row["code"])
         if row["code_insee"] and not _INSEE.match(row["code_insee"]):
             raise ConfigurationError(f"{path.name}, ligne {line}, colonne « code_insee » : code INSEE à 5 caractères attendu (ex. 01001, 2A004).")
-        lieux.append(Lieu(**{k: row[k] for k in Lieu.__dataclass_fields__}))
+        for column in ("latitude", "longitude"):
+            if row.get(column):
+                try:
+                    float(row[column].replace(",", "."))
+                except ValueError:
+                    raise ConfigurationError(f"{path.name}, ligne {line}, colonne « {column} » : un nombre décimal est attendu (ex. 45.7640).") from None
+        mediation = tuple((column, row[column].replace(",", ".") if column in ("latitude", "longitude") else row[column])
+                          for column in optional if row.get(column))
+        lieux.append(Lieu(**{k: row[k] for k in LIEU_COLUMNS}, mediation=mediation))
     return tuple(lieux)
+
+
+@cache
+def mediation_columns() -> tuple[str, ...]:
+    """The optional columns of ``lieux.csv``: the national schema's columns that the
+    tool cannot fill itself (``lieux_mednum.yml``, entries without ``depuis``)."""
+    return tuple(c["nom"] for c in mednum_schema()["colonnes"] if "depuis" not in c)
+
+
+@cache
+def mednum_schema() -> dict[str, Any]:
+    """The national "lieux de médiation numérique" columns and where each comes from."""
+    with open(PACKAGE_DIR / "lieux_mednum.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def read_emprise(path: Path, value: Any) -> tuple[float, float, float, float] | None:
+    """``emprise: [ouest, sud, est, nord]`` (degrees), or None when not given."""
+    if value in (None, "", []):
+        return None
+    try:
+        west, south, east, north = (float(v) for v in value)
+    except (TypeError, ValueError):
+        west = south = east = north = float("nan")
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise ConfigurationError(
+            f"{path.name} : « emprise » doit donner quatre nombres [ouest, sud, est, nord] en degrés, "
+            "par exemple [4.77, 45.70, 4.90, 45.81] (le rectangle qui contient la commune)."
+        )
+    return (west, south, east, north)
+
+
+def read_base_url(path: Path, value: Any) -> str:
+    """``base_url`` as an absolute http(s) address ending with "/" (the default: ``serve``'s)."""
+    text = str(value or "").strip()
+    if not text:
+        return LOCAL_BASE_URL
+    if not _BASE_URL.match(text):
+        raise ConfigurationError(
+            f"{path.name} : « base_url » doit être l'adresse complète du site, par exemple "
+            "https://www.ma-commune.fr/ccas/donnees/ (sans ? ni #)."
+        )
+    return text if text.endswith("/") else text + "/"
 
 
 def read_quartiers(folder: Path) -> tuple[Quartier, ...]:
@@ -288,7 +361,7 @@ def read_publisher(folder: Path) -> Publisher:
         try:
             org = yaml.safe_load(f) or {}
         except yaml.YAMLError as e:
-            raise ConfigurationError(f"{path.name} n'est pas un fichier YAML valide ({e.problem_mark}).") from None
+            raise ConfigurationError(f"{path.name} n'est pas un fichier YAML valide ({getattr(e, 'problem_mark', '')}).") from None
     problems: list[str] = []
 
     def fail(message: str) -> None:
@@ -352,10 +425,16 @@ def read_publisher(folder: Path) -> Publisher:
             lieux = found  # type: ignore[assignment]
         else:
             quartiers = found  # type: ignore[assignment]
+    base_url, emprise = LOCAL_BASE_URL, None
+    try:
+        base_url = read_base_url(path, org.get("base_url"))
+        emprise = read_emprise(path, org.get("emprise"))
+    except ConfigurationError as e:
+        problems.extend(e.messages)
     if problems:
         raise ConfigurationError("Configuration à corriger :\n  - " + "\n  - ".join(problems), messages=problems)
     known = {"nom", "siret", "commune", "contact", "licence", "seuil_secret", "largeur_protection", "site_web",
-             "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant", "article"}
+             "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant", "article", "base_url", "emprise"}
     return Publisher(
         folder=folder,
         nom=str(org["nom"]),
@@ -373,6 +452,8 @@ def read_publisher(folder: Path) -> Publisher:
         sans_identifiant_personne=without_id in _TRUE,
         seuil_sans_identifiant=seuil_sans_id,
         article=article,
+        base_url=base_url,
+        emprise=emprise,
     )
 
 

@@ -22,7 +22,11 @@ import sqlite_utils
 
 from .catalogue import Catalogue
 from .config import Publisher
+from .dcat import write_catalogue
+from .lieux_mednum import write_lieux_mednum
 from .site import SITE_DIR, canned_queries, render_site
+from .site.render import accessibility
+from .site.urls import SiteUrls
 
 DATABASE = "indicateurs"
 
@@ -53,9 +57,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
     """``indicateurs.db`` from the packages, oldest year first. Returns row counts."""
     db = sqlite_utils.Database(path, recreate=True)
-    db["indicateurs"].create(
-        {"annee": int, "periode": str, "lieu": str, "indicateur": str, "dimension": str, "modalite": str, "valeur": float, "unite": str, "secret": str},
-        pk=("annee", "periode", "lieu", "indicateur", "dimension", "modalite"),
+    # ``valeur`` is NUMERIC, not REAL: counts are stored as integers and leave every CSV
+    # and JSON as ``1563``, not ``1563.0`` (a REAL column would turn them into floats).
+    db.execute(
+        "CREATE TABLE [indicateurs] ([annee] INTEGER, [periode] TEXT, [lieu] TEXT, [indicateur] TEXT, [dimension] TEXT, [modalite] TEXT, "
+        "[valeur] NUMERIC, [unite] TEXT, [secret] TEXT, PRIMARY KEY ([annee], [periode], [lieu], [indicateur], [dimension], [modalite]))"
     )
     db["definitions"].create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
     db["lieux"].create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
@@ -66,7 +72,7 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
             rows = _rows(directory / "indicateurs.csv")
             for row in rows:
                 row["annee"] = int(row["annee"])
-                row["valeur"] = float(row["valeur"]) if row["valeur"] != "" else None
+                row["valeur"] = published_number(row["valeur"])
             db["indicateurs"].insert_all(rows, batch_size=5000)
             risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
             db["annees"].insert({
@@ -88,6 +94,18 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
             counts[table] = conn.execute(f"select count(*) from [{table}]").fetchone()[0]
     conn.close()
     return counts
+
+
+def published_number(text: str) -> int | float | None:
+    """A ``valeur`` of a package as written there: ``1563`` stays an integer, ``12.5`` a float."""
+    if text == "":
+        return None
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def datasette_settings(publisher: Publisher) -> dict:
+    """``settings.json``: the read-only public site, under the sub-path of ``base_url``."""
+    return {**SETTINGS, "base_url": SiteUrls(publisher.base_url).datasette_base_url()}
 
 
 def _column_descriptions(schema: dict) -> dict[str, str]:
@@ -117,6 +135,8 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
         "license_url": licence["path"],
         "source": publisher.nom,
         "source_url": publisher.site_web or None,
+        # Read by the site's plugin: Datasette's own footer states it too, as the RGAA asks.
+        "accessibilite_etat": accessibility(publisher)["etat"],
         "databases": {
             DATABASE: {
                 "title": "Indicateurs d'activité",
@@ -150,7 +170,7 @@ def build_publish_dir(
     target.mkdir(parents=True)
     counts = build_database(target / f"{DATABASE}.db", packages)
     (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
-    (target / "settings.json").write_text(json.dumps(SETTINGS, indent=2), encoding="utf-8")
+    (target / "settings.json").write_text(json.dumps(datasette_settings(publisher), indent=2), encoding="utf-8")
     (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")
     shutil.copytree(SITE_DIR / "templates", target / "templates")
     shutil.copytree(SITE_DIR / "static", target / "static")
@@ -160,4 +180,8 @@ def build_publish_dir(
         if docs.exists():
             shutil.copytree(docs, target / "static" / "qualite" / str(year))
     render_site(target, packages, publisher, catalogue)
+    if packages:
+        write_catalogue(target / "pages", packages, publisher)
+        updated = read_package(packages[-1])["created"][:10]
+        write_lieux_mednum(target / "pages" / "lieux-mediation-numerique.csv", publisher, updated)
     return counts

@@ -10,6 +10,9 @@
    peak memory ≤ 2 GiB.
 3. The site under a bounded load on 127.0.0.1 (a fixed number of requests, a few
    concurrent clients): citizens' pages against Datasette's own JSON API.
+4. The same load through nginx configured by ``ccas-opendata deploiement`` (Datasette
+   started with the systemd unit's command line, nginx run as a user on a loopback port):
+   the cache's effect, as the ratio of requests/s through nginx to requests/s direct.
 
 Figures are reported as measured in this one run; nothing here is asserted.
 """
@@ -158,6 +161,61 @@ def bench_site(folder: Path, requests: int, clients: int) -> dict:
     return rates
 
 
+def wait_until_up(url: str) -> None:
+    for _ in range(150):
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    sys.exit(f"{url} ne répond pas")
+
+
+def bench_nginx(folder: Path, requests: int, clients: int) -> dict:
+    """Requests/s direct to Datasette and through nginx's cache, and their ratio."""
+    import re
+    import shlex
+
+    from ccas_opendata.deployment import nginx_executable, trial_nginx_conf
+
+    nginx = nginx_executable()
+    if nginx is None:
+        sys.exit("nginx introuvable : lancez « make nginx ».")
+    organisation = folder / "metadata" / "organisation.yml"
+    organisation.write_text(organisation.read_text(encoding="utf-8") + "\nbase_url: https://ccas.example/\n", encoding="utf-8")
+    work = Path(tempfile.mkdtemp(prefix="ccas-bench-nginx-"))
+    datasette_port, nginx_port = 8766, 8767
+    subprocess.run([sys.executable, "-m", "ccas_opendata", "deploiement", "--dossier", str(folder), "--sortie", str(work / "config"),
+                    "--port", str(datasette_port), "--cache", str(work / "cache"), "--nginx-dir", str(work / "config" / "nginx")],
+                   check=True, capture_output=True)
+    unit = (work / "config" / "systemd" / "ccas-opendata.service").read_text(encoding="utf-8")
+    command = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.M).group(1))
+    datasette = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    conf = trial_nginx_conf(work / "config" / "nginx", work / "nginx", nginx_port)
+    proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work / "nginx"), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    urls = {
+        "api_json": f"/indicateurs/indicateurs.json?annee={YEAR}&indicateur=accompagnements&dimension=ensemble&_shape=array",
+        "bilan": f"/bilan/{YEAR}",
+        "datasette_table_html": f"/indicateurs/indicateurs?annee={YEAR}",
+        "catalogue_ttl": "/catalogue.ttl",
+    }
+    result = {}
+    try:
+        wait_until_up(f"http://127.0.0.1:{datasette_port}/-/versions.json")
+        wait_until_up(f"http://127.0.0.1:{nginx_port}/")
+        for name, path in urls.items():
+            direct = load(f"http://127.0.0.1:{datasette_port}{path}", requests, clients)
+            cached = load(f"http://127.0.0.1:{nginx_port}{path}", requests, clients)
+            result[name] = {"direct_rps": round(direct, 1), "nginx_cache_rps": round(cached, 1), "ratio": round(cached / direct, 2)}
+    finally:
+        for process in (proxy, datasette):
+            process.terminate()
+            process.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--taille", type=int, default=1_000_000, help="accompagnements de l'année de test")
@@ -175,7 +233,11 @@ def main() -> None:
     print(f"\nSite sous charge bornée ({args.requetes} requêtes, {args.clients} clients, 127.0.0.1), requêtes/s :")
     for name, rate in site.items():
         print(f"  {name:28} {rate}")
-    result = {k: v for k, v in release.items() if k != "folder"} | {"site": site}
+    behind_nginx = bench_nginx(release["folder"], args.requetes, args.clients)
+    print(f"\nDerrière nginx (cache de « ccas-opendata deploiement »), {args.requetes} requêtes, {args.clients} clients :")
+    for name, rates in behind_nginx.items():
+        print(f"  {name:28} direct {rates['direct_rps']:>8} req/s   nginx {rates['nginx_cache_rps']:>8} req/s   rapport {rates['ratio']}")
+    result = {k: v for k, v in release.items() if k != "folder"} | {"site": site, "nginx": behind_nginx}
     (OUT / "resultats.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\nRésultats : {OUT / 'resultats.json'}")
 

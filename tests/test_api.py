@@ -116,3 +116,45 @@ def test_plain_datasette_on_publish_serves_the_same_site(published):
         assert plain.get("/-/databases.json").json()[0]["is_mutable"] is False
     finally:
         plain.stop()
+
+
+def test_person_counts_are_integers_in_every_csv(server, published):
+    """Journalists read ``1563``, not ``1563.0``: in the canned series, in the table export,
+    in the breakdown query; shares keep their decimal."""
+    expected = {int(r["annee"]): r["valeur"] for y in (2023, 2024) for r in package_rows(published, y)
+                if r["indicateur"] == "usagers" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble" and r["periode"] == r["annee"]}
+    serie = server.get("/indicateurs/serie_annuelle.csv?indicateur=usagers")
+    assert serie.status_code == 200
+    assert serie.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(serie.text)))
+    assert {int(r["annee"]): r["valeur"] for r in rows} == expected
+    assert all(r["valeur"].isdigit() for r in rows)
+    table = server.get("/indicateurs/indicateurs.csv?annee=2024&indicateur=accompagnements&_size=max")
+    assert table.headers["content-type"] == "text/csv; charset=utf-8"
+    values = [r["valeur"] for r in csv.DictReader(io.StringIO(table.text)) if r["valeur"]]
+    assert values and all(v.isdigit() for v in values)
+    shares = server.get("/indicateurs/ventilation.csv?annee=2024&dimension=genre")
+    parts = {r["modalite"]: r for r in csv.DictReader(io.StringIO(shares.text))}
+    package = {r["modalite"]: r["valeur"] for r in package_rows(published, 2024) if r["indicateur"] == "part_accompagnements"
+               and r["lieu"] == "ensemble" and r["dimension"] == "genre" and r["periode"] == "2024"}
+    assert all(float(parts[m]["part"]) == float(v) for m, v in package.items() if v)
+    assert all(parts[m]["accompagnements"].isdigit() for m in parts if parts[m]["accompagnements"])
+
+
+@pytest.mark.parametrize("path, missing", [
+    ("/indicateurs/serie_annuelle.json?_shape=array", "indicateur"),
+    ("/indicateurs/serie_annuelle.json?indicateur=&_shape=array", "indicateur"),
+    ("/indicateurs/ventilation.csv?annee=2024", "dimension"),
+    ("/indicateurs/par_lieu.json", "annee"),
+])
+def test_a_missing_parameter_is_an_error_not_an_empty_list(server, path, missing):
+    response = server.get(path)
+    assert response.status_code == 400
+    assert f"Paramètre manquant : {missing}" in response.text
+    if ".json" in path:
+        assert response.json()["ok"] is False
+
+
+def test_canned_query_form_still_opens_without_parameters(server):
+    assert server.get("/indicateurs/serie_annuelle").status_code == 200
+    assert server.get("/indicateurs/secret_par_annee.json?_shape=array").status_code == 200

@@ -3,16 +3,28 @@ routes (plugin routes are matched first). Copied into ``publish/plugins/`` by th
 publish stage; Datasette loads it from the configuration directory.
 
 The pages are files read once at start-up and served from memory with long cache
-headers: they only change when a release rebuilds ``publish/``.
+headers: they only change when a release rebuilds ``publish/``. When the site lives under
+a sub-path, Datasette's ``base_url`` setting strips it before routing: pages are found by
+the path Datasette routes (``route_path``), and links carry the sub-path already.
+
+The wrapper also mends two things Datasette does for every API client: CSV is sent as
+``text/plain`` (here ``text/csv``), and a canned query called without one of its
+parameters answers ``[]`` as if nothing matched (here a 400 naming the parameter).
 """
 
+import json
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
-TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8"}
+PUBLISH_DIR = Path(__file__).resolve().parent.parent
+PAGES_DIR = PUBLISH_DIR / "pages"
+TYPES = {
+    ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8",
+    ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
+}
 HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
@@ -27,13 +39,30 @@ def _load_pages():
     return pages
 
 
+def _canned_parameters():
+    """{"/db/query": ["param", ...]}: the ``params`` each canned query of ``metadata.json`` declares."""
+    metadata_path = PUBLISH_DIR / "metadata.json"
+    if not metadata_path.exists():
+        return {}
+    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    found = {}
+    for database, entry in metadata.get("databases", {}).items():
+        for name, query in entry.get("queries", {}).items():
+            parameters = query.get("params", [])
+            if parameters:
+                found[f"/{database}/{name}"] = parameters
+    return found
+
+
 PAGES = _load_pages()
+CANNED_PARAMETERS = _canned_parameters()
 
 
-async def serve_page(request):
-    path = request.path.rstrip("/") or "/"
+async def serve_page(request, datasette):
+    path = request.scope.get("route_path", request.path).rstrip("/") or "/"
     if path not in PAGES:
-        return Response.html("<!DOCTYPE html><html lang=\"fr\"><title>Page introuvable</title><p>Page introuvable. <a href=\"/\">Retour à l'accueil</a></p></html>", status=404)
+        home = datasette.urls.path("/")
+        return Response.html(f"<!DOCTYPE html><html lang=\"fr\"><title>Page introuvable</title><p>Page introuvable. <a href=\"{home}\">Retour à l'accueil</a></p></html>", status=404)
     body, content_type = PAGES[path]
     headers = dict(HEADERS)
     if content_type.startswith("text/csv"):
@@ -42,19 +71,57 @@ async def serve_page(request):
     return Response(body, status=200, headers=headers, content_type=content_type)
 
 
+def _missing_parameter(path, query_string):
+    """The French error for a canned query's JSON or CSV called without a parameter, or None."""
+    stem, dot, extension = path.rpartition(".")
+    if not dot or extension not in ("json", "csv") or stem not in CANNED_PARAMETERS:
+        return None
+    given = {k for k, v in parse_qs(query_string, keep_blank_values=True).items() if any(x.strip() for x in v)}
+    missing = [p for p in CANNED_PARAMETERS[stem] if p not in given]
+    if not missing:
+        return None
+    example = "&".join(f"{p}=…" for p in missing)
+    return (f"Paramètre manquant : {', '.join(missing)}. Ajoutez-le à l'adresse, par exemple ?{example} "
+            f"(voir la page « API »).")
+
+
 @hookimpl
-def asgi_wrapper():
+def asgi_wrapper(datasette):
     """CORS on every response, so that ``datasette publish/`` (without ``--cors``)
-    serves the API to other sites as ``ccas-opendata serve`` does."""
+    serves the API to other sites as ``ccas-opendata serve`` does; ``text/csv`` for CSV;
+    a 400 for a canned query missing a parameter."""
     def wrap(app):
-        async def with_cors(scope, receive, send):
-            async def send_with_cors(event):
+        async def with_fixes(scope, receive, send):
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            base = datasette.setting("base_url")
+            path = scope.get("path", "")
+            if base != "/" and path.startswith(base):
+                path = "/" + path[len(base):]
+            error = _missing_parameter(path, scope.get("query_string", b"").decode("latin-1"))
+            if error is not None:
+                if path.endswith(".json"):
+                    body = json.dumps({"ok": False, "error": error, "status": 400, "title": "Paramètre manquant"}, ensure_ascii=False)
+                    content_type = b"application/json; charset=utf-8"
+                else:
+                    body, content_type = error + "\n", b"text/plain; charset=utf-8"
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", content_type), (b"access-control-allow-origin", b"*")]})
+                await send({"type": "http.response.body", "body": body.encode("utf-8")})
+                return
+            is_csv = path.endswith(".csv")
+
+            async def send_fixed(event):
                 if event["type"] == "http.response.start":
                     headers = [(k, v) for k, v in event.get("headers", []) if k.lower() != b"access-control-allow-origin"]
+                    if is_csv:
+                        headers = [(k, b"text/csv; charset=utf-8" if k.lower() == b"content-type" and v.startswith(b"text/plain") else v)
+                                   for k, v in headers]
                     event = dict(event, headers=headers + [(b"access-control-allow-origin", b"*")])
                 await send(event)
-            await app(scope, receive, send_with_cors if scope["type"] == "http" else send)
-        return with_cors
+            await app(scope, receive, send_fixed)
+        return with_fixes
     return wrap
 
 
@@ -66,6 +133,9 @@ def fr_nombre(value) -> str:
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["fr_nombre"] = fr_nombre
+    metadata_path = PUBLISH_DIR / "metadata.json"
+    metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
+    env.globals["accessibilite_etat"] = metadata.get("accessibilite_etat", "non conforme")
 
 
 @hookimpl
@@ -74,4 +144,5 @@ def register_routes():
         (r"^/$", serve_page),
         (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
         (r"^/(?:api|methode|accessibilite|mentions-legales)/?$", serve_page),
+        (r"^/(?:catalogue\.ttl|catalogue\.jsonld|lieux-mediation-numerique\.csv)$", serve_page),
     ]

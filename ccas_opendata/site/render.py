@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlencode
 
 import jinja2
 import pandas as pd
@@ -30,6 +31,7 @@ from ..correspondances import contract_label
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
 from ..package import read_published
+from .urls import SiteUrls
 
 SITE_DIR = Path(__file__).parent
 INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
@@ -258,11 +260,15 @@ def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
 
 # --- pages ------------------------------------------------------------------------------
 
-def _environment() -> jinja2.Environment:
+def _environment(urls: SiteUrls) -> jinja2.Environment:
+    """Templates see ``url('/bilan/2024')`` for every link (the one place the sub-path of
+    ``base_url`` is added) and ``absolute_url(...)`` for citations."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(SITE_DIR / "pages"), autoescape=True, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["fr_date"] = fr_date
     env.filters["fr_number"] = fr_number
+    env.globals["url"] = urls.path
+    env.globals["absolute_url"] = urls.absolute
     return env
 
 
@@ -332,14 +338,17 @@ def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
     return {"code": code, "definition": definition, "chart": chart, "rows": table, "level": level, "title": title}, series_csv(rows)
 
 
-def api_examples(pub: Publication) -> dict:
+def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     year = pub.years[-1]
+    values = {"annee": year, "indicateur": "accompagnements", "dimension": "tranche_age"}  # example parameter values
     return {
         "year": year,
-        "json": f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array",
-        "csv": f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max",
-        "serie": "/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array",
-        "sql": "/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29",
+        "json": urls.path(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array"),
+        "csv": urls.path(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
+        "serie": urls.path("/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array"),
+        "queries": {name: urls.path(f"/indicateurs/{name}.json?" + urlencode({p: values[p] for p in q.get("params", [])} | {"_shape": "array"}))
+                    for name, q in canned_queries().items()},
+        "sql": urls.path("/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"),
     }
 
 
@@ -352,7 +361,8 @@ def accessibility(publisher: Publisher) -> dict[str, str]:
 
 def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them."""
-    env = _environment()
+    urls = SiteUrls(publisher.base_url)
+    env = _environment(urls)
     pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()})
     pages = target / "pages"
     pages.mkdir(parents=True, exist_ok=True)
@@ -377,7 +387,7 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
         context, csv_text = _indicator_page(pub, code)
         write(f"indicateur/{code}.html", "indicateur.html", **context)
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
-    write("api.html", "api.html", examples=api_examples(pub), queries=canned_queries())
+    write("api.html", "api.html", examples=api_examples(pub, urls), queries=canned_queries())
     write("methode.html", "methode.html")
     write("accessibilite.html", "accessibilite.html")
     write("mentions-legales.html", "mentions-legales.html", mentions=publisher.extra)
@@ -386,21 +396,28 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
 
 
 def canned_queries() -> dict:
-    """Datasette canned queries: the researchers' common questions, titled in French."""
+    """Datasette canned queries: the researchers' common questions, titled in French.
+
+    Each declares its ``params`` (Datasette reads them for the query's form; the site's
+    plugin answers 400 to a JSON or CSV call that omits one; the API page fills them
+    with examples)."""
     return {
         "serie_annuelle": {
+            "params": ["indicateur"],
             "title": "Série annuelle d'un indicateur (tout le CCAS)",
             "description": "Une ligne par année publiée. Paramètre : indicateur (par exemple accompagnements, usagers, taux_satisfaction).",
             "sql": "select annee, valeur, unite, secret from indicateurs where indicateur = :indicateur and lieu = 'ensemble' "
                    "and dimension = 'ensemble' and periode = cast(annee as text) order by annee",
         },
         "serie_mensuelle": {
+            "params": ["annee"],
             "title": "Accompagnements par mois d'une année",
             "description": "Les douze mois d'une année, tout le CCAS. Paramètre : annee.",
             "sql": "select periode, valeur, secret from indicateurs where indicateur = 'accompagnements' and annee = :annee "
                    "and lieu = 'ensemble' and dimension = 'ensemble' and periode like '____-__' order by periode",
         },
         "ventilation": {
+            "params": ["annee", "dimension"],
             "title": "Répartition des accompagnements selon une dimension",
             "description": "Nombre et part des accompagnements par modalité. Paramètres : annee, dimension (tranche_age, genre, situation, quartier, thematique…).",
             "sql": "select n.modalite, n.valeur as accompagnements, p.valeur as part, n.secret from indicateurs n "
@@ -410,6 +427,7 @@ def canned_queries() -> dict:
                    "and n.periode = cast(n.annee as text) order by n.valeur desc",
         },
         "par_lieu": {
+            "params": ["annee"],
             "title": "Indicateurs par lieu d'accueil",
             "description": "Accompagnements, personnes, durée moyenne par lieu pour une année. Paramètre : annee.",
             "sql": "select l.nom as lieu, i.indicateur, i.valeur, i.unite, i.secret from indicateurs i join lieux l on l.code = i.lieu "

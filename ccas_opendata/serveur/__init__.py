@@ -1,0 +1,1 @@
+"""Templates of the server configuration written by ``ccas-opendata deploiement``."""
