@@ -24,6 +24,12 @@ from ccas_opendata.config import read_publisher
 from ccas_opendata.demo import write_demo_year
 
 REPO = Path(__file__).resolve().parent.parent
+# The official shapes and schemas the team keeps beside the repository (``../shared/external``,
+# with their sources); CCAS_SHARED_EXTERNAL points elsewhere when a checkout lives apart.
+SHARED_EXTERNAL = Path(os.environ.get("CCAS_SHARED_EXTERNAL", REPO.parent / "shared" / "external"))
+needs_shared_external = pytest.mark.skipif(
+    not SHARED_EXTERNAL.is_dir(), reason=f"{SHARED_EXTERNAL} absent: the official DCAT-AP shapes and lieux schema live there",
+)
 TEST_KEY = "cle-de-test-uniquement-" + "7" * 24
 # A fixed release date: re-running a release must give byte-identical packages.
 EPOCH = "1767225600"

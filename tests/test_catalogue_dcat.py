@@ -17,16 +17,16 @@ from rdflib.namespace import DCTERMS, RDF
 
 from ccas_opendata.config import read_publisher
 from ccas_opendata.dcat import build_catalogue, read_manifest
-from conftest import REPO
+from conftest import REPO, SHARED_EXTERNAL, needs_shared_external
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # open namespace: rdflib's closed one warns when pytest inspects it
 
-SHAPES = REPO.parent / "shared" / "external" / "dcat-ap" / "3.0.1"
+SHAPES = SHARED_EXTERNAL / "dcat-ap" / "3.0.1"
 SPDX = "http://spdx.org/rdf/terms#"
 WKT = URIRef("http://www.opengis.net/ont/geosparql#wktLiteral")
 UDATA_LOV2 = URIRef("https://www.etalab.gouv.fr/licence-ouverte-open-licence")  # udata's licence table, "lov2"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_shared_external]
 
 
 def shapes(*names: str) -> Graph:

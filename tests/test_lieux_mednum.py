@@ -13,9 +13,10 @@ import pytest
 
 from ccas_opendata.config import read_publisher
 from ccas_opendata.lieux_mednum import write_lieux_mednum
-from conftest import REPO
+from conftest import REPO, SHARED_EXTERNAL, needs_shared_external
 
-SCHEMA = REPO.parent / "shared" / "external" / "lieux-mediation-numerique" / "schema.json"
+SCHEMA = SHARED_EXTERNAL / "lieux-mediation-numerique" / "schema.json"
+pytestmark = needs_shared_external
 
 
 def frictionless_validate(path: Path) -> subprocess.CompletedProcess:
