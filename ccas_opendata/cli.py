@@ -65,6 +65,14 @@ def cle_option(function):
     )(function)
 
 
+def motif_option(function):
+    return click.option(
+        "--motif", "motif", default=None,
+        help="Pour corriger une année déjà publiée : la raison de la correction, publiée dans le journal des changements "
+             "(obligatoire si des chiffres changent ; refusé pour une première publication).",
+    )(function)
+
+
 def year_command(function):
     """A command that works on one year of a publication folder: the shared options
     and the translation of domain errors, defined once."""
@@ -179,24 +187,29 @@ def validate(dossier: Path, annee: int, as_json: bool):
 
 
 @year_command
-def package(dossier: Path, annee: int):
+@motif_option
+def package(dossier: Path, annee: int, motif: str | None):
     """Étape 4 : écrire et valider le paquet de données Frictionless de l'année.
 
     Refuse de s'exécuter si « validate » n'a pas réussi sur le fichier des
     indicateurs tel qu'il est (un fichier modifié depuis doit être revalidé).
+    Sur une année déjà publiée dont des chiffres changent, donne la version
+    suivante (révision) et demande --motif.
 
     \b
     Exemple :
       ccas-opendata package --annee 2024
+      ccas-opendata package --annee 2023 --motif "Accompagnements de décembre saisis en retard"
     """
     from .release import open_context, stage_package
 
-    path = stage_package(open_context(dossier, annee, _progress))
+    path = stage_package(open_context(dossier, annee, _progress, motif))
     click.echo(f"Paquet prêt et valide : {path}")
 
 
 @year_command
-def publish(dossier: Path, annee: int):
+@motif_option
+def publish(dossier: Path, annee: int, motif: str | None):
     """Étape 5 : mettre en ligne le paquet préparé et reconstruire publish/.
 
     Le remplacement est atomique : en cas d'échec, la publication précédente reste intacte.
@@ -208,15 +221,16 @@ def publish(dossier: Path, annee: int):
     """
     from .release import open_context, stage_publish
 
-    result = stage_publish(open_context(dossier, annee, _progress))
+    result = stage_publish(open_context(dossier, annee, _progress, motif))
     shutil.rmtree(work_dir(dossier, annee), ignore_errors=True)
     click.echo(f"Publié. Années en ligne : {', '.join(map(str, result.years))}.")
 
 
 @year_command
 @cle_option
+@motif_option
 @click.argument("entrees", type=click.Path(path_type=Path))
-def release(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
+def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | None, entrees: Path):
     """Publier une année : toutes les étapes dans l'ordre, tout ou rien.
 
     ENTREES est le dossier des fichiers exportés (accompagnements, ateliers,
@@ -224,15 +238,23 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path):
     publication précédente reste intacte ; le message indique le fichier, la
     ligne et la colonne à corriger.
 
+    Corriger une année déjà publiée (la dernière ou une plus ancienne) : relancez
+    avec tous ses fichiers corrigés et --motif. C'est une révision : nouvelle
+    version (1.0.0 → 1.1.0), motif dans le journal des changements, année suivante
+    révisée si ses évolutions changent, anciennes versions toujours téléchargeables.
+    Un chiffre que trop peu de personnes suffisent à modifier est masqué. Si aucun
+    chiffre ne change, aucune nouvelle version n'est créée (--motif inutile).
+
     \b
-    Exemple :
+    Exemples :
       export CCAS_OPENDATA_CLE="$(cat ~/.config/ccas-opendata/cle)"
       ccas-opendata release --annee 2024 ./exports/2024
+      ccas-opendata release --annee 2023 --motif "Accompagnements de décembre saisis en retard" ./exports/2023
     """
     from .release import release as run_release
 
     key = load_key(dossier, cle_fichier)
-    summary = run_release(dossier, annee, entrees, key, _progress)
+    summary = run_release(dossier, annee, entrees, key, _progress, motif)
     click.echo(summary.french())
 
 

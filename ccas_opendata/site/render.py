@@ -328,7 +328,8 @@ def api_examples(pub: Publication) -> dict:
     }
 
 
-def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
+def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue,
+                downloads: list[dict] | None = None, changelog: list[dict] | None = None) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them."""
     env = _environment()
     pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()})
@@ -357,8 +358,22 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
     write("api.html", "api.html", examples=api_examples(pub), queries=canned_queries())
     write("methode.html", "methode.html")
+    write("telechargements.html", "telechargements.html", downloads=downloads_by_year(downloads or []))
+    changelog = changelog or []
+    write("changements.html", "changements.html", changelog=changelog)
+    write("changements.atom", "changements.atom", changelog=changelog, base="", feed_id=f"urn:ccas-opendata:{publisher.siret}:changements",
+          updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]))
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
+
+
+def downloads_by_year(files: list[dict]) -> list[tuple[int, list[dict]]]:
+    """The manifest's files, latest year first; in a year the current alias, then the
+    versions, latest first."""
+    years = sorted({f["annee"] for f in files}, reverse=True)
+    def order(f: dict) -> tuple:
+        return ("-v" in f["fichier"], tuple(-int(p) for p in f["version"].split(".")))
+    return [(y, sorted((f for f in files if f["annee"] == y), key=order)) for y in years]
 
 
 def canned_queries() -> dict:
