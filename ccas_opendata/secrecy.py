@@ -333,6 +333,25 @@ def revision_hidden(cells: pd.DataFrame, revision: Revision) -> np.ndarray:
 PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
+def refuse_revealed_zeros(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue) -> None:
+    """A count published as zero that too few changed persons now fill cannot be protected:
+    published, it gives their number; hidden, a zero turned secret tells a reader holding
+    both versions that someone with that profile was added. The revision is refused."""
+    online = revision.published
+    zeros = online[(online["secret"].fillna("") == "") & (online["valeur"] == 0) & online["indicateur"].isin(catalogue.count_codes())]
+    revealed = [(code, key) for code, key in zip(zeros["indicateur"], zeros[KEY].astype(str).itertuples(index=False, name=None))
+                if 0 < revision.changed(code, key) < revision.threshold]
+    if revealed:
+        code, (periode, lieu, dimension, modalite) = sorted(revealed)[0]
+        raise SecrecyError(
+            f"Cette révision ferait passer {len(revealed)} case(s) publiée(s) à zéro à un petit nombre de personnes, par exemple "
+            f"{code} / {periode} / {lieu} / {dimension} = {modalite} : qu'elle soit publiée ou masquée, quiconque a gardé la version "
+            f"en ligne apprendrait qu'une personne de ce profil a été ajoutée (moins de {revision.threshold} personnes ont changé).",
+            advice="Rien n'a été publié. Attendez d'avoir d'autres corrections pour cette année (au moins "
+                   f"{revision.threshold} personnes concernées par ces cases), ou gardez ces enregistrements pour la suite.",
+        )
+
+
 def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
     """How many figures of a published version a new version would change (a value, a
     secret flag, a row added or removed). Anyone who kept the first version can take the
@@ -377,6 +396,7 @@ def protect(
     ) if homogeneous else pd.Series(False, index=cells.index)
     cells["secret"] = np.where(primary | in_homogeneous, PRIMARY, "")
     if revision is not None:
+        refuse_revealed_zeros(cells, revision, catalogue)
         cells.loc[revision_hidden(cells, revision) & (cells["secret"] == "").to_numpy(), "secret"] = SECONDARY
 
     published = cells.copy()

@@ -350,6 +350,10 @@ def test_6_rerelease_with_one_more_person(tmp_path):
     assert_sound(findings, truth(records), version=1)
     about_versions = [n for n in findings.narrow if n[0].startswith("difference")]
     groups = [g for g in findings.small_groups if "→" in g]
+    # The newcomer's profile: any count published in both versions that moved says where
+    # the one added record falls (age, site, month, thematique…).
+    groups += [f"published in both versions, moved by {lo:+g}: {cell}" for (_, _, cell), (lo, hi) in findings.differences.items()
+               if lo == hi and lo != 0]
     if about_versions or groups:
         pytest.fail("a reader holding both versions learns about the new record:\n" +
                     "\n".join([f"  {what}: [{lo:g}, {hi:g}]" for what, lo, hi in about_versions] + [f"  {g}" for g in groups]),

