@@ -517,6 +517,18 @@ def test_attacker_compares_versions(tmp_path):
     assert findings.differences[(0, 1, ("accompagnements", str(YEAR), E, E, E))] == (1, 1)
 
 
+def test_attacker_bounds_a_difference_when_the_revision_only_adds(tmp_path):
+    """Two sites hidden in both versions (each holding a « primaire » cell, so at least 1), the
+    total published: site 3 is in [1, 2], then in [1, 3], a difference in [−1, 2]; a reader who
+    knows the revision only added records puts the total's +1 on the two sites: [0, 1]."""
+    old = filler(sites_total(300, 297, "s", "s"))
+    new = filler(sites_total(301, 297, "s", "s"))
+    paths = [tiny(tmp_path / "a.csv", old), tiny(tmp_path / "b.csv", new)]
+    cell = ("accompagnements", str(YEAR), SITES[2], E, E)
+    assert attack(paths, METADATA).differences[(0, 1, cell)] == (-1, 2)
+    assert attack(paths, METADATA, additions_only=True).differences[(0, 1, cell)] == (0, 1)
+
+
 def test_attacker_reads_evolutions_against_the_previous_year(tmp_path):
     old = tiny(tmp_path / "a.csv", sites_total(200, 60, 70, 70), YEAR - 1)
     new = tiny(tmp_path / "b.csv", sites_total(None, None, None, None) | {("Y", E, "evolution_accompagnements", E, E): 5.0})
