@@ -50,4 +50,4 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 clean:
-	rm -rf .travail publish datapackages/[0-9]* .pytest_cache
+	rm -rf .travail .versions publish telechargements changements.json datapackages/[0-9]* .pytest_cache

@@ -307,10 +307,16 @@ def demo(dossier: Path, port: int, no_serve: bool):
     # pseudonyms never leave the work area anyway.
     key = os.environ.get(KEY_ENV, "").encode() or os.urandom(32).hex().encode()
     inputs = private_dir(work_dir(dossier) / "demo-entrees")
-    # The demo years are rebuilt from scratch (releases refuse to rewrite a year
-    # once a later one is published).
+    # The demo years are rebuilt from scratch, as first publications: their packages,
+    # zips, changelog and kept records go.
+    from .downloads import downloads_dir
+    from .versions import changelog_path, versions_dir
+
     for year in DEMO_YEARS:
         shutil.rmtree(dossier / "datapackages" / str(year), ignore_errors=True)
+        shutil.rmtree(versions_dir(dossier, year), ignore_errors=True)
+    shutil.rmtree(downloads_dir(dossier), ignore_errors=True)
+    changelog_path(dossier).unlink(missing_ok=True)
     try:
         for year in DEMO_YEARS:
             click.echo(f"— Démonstration : année {year}", err=True)

@@ -262,3 +262,17 @@ def test_one_late_person_is_not_revealed_to_a_reader_holding_both_versions(tmp_p
     moved = [(cell, lo) for (_, _, cell), (lo, hi) in findings.differences.items() if lo == hi and lo != 0]
     assert not findings.narrow and not findings.small_groups and not moved, (findings.report(20), moved[:10])
     assert json.loads((folder / "changements.json").read_text(encoding="utf-8"))["changements"][1]["masques"] > 0
+
+
+def test_zips_are_byte_reproducible(revised, tmp_path, publisher):
+    """The same package and history give the same zip, byte for byte (fixed entry order,
+    timestamps from the package's date, modes)."""
+    from ccas_opendata.downloads import write_zip
+
+    folder, _, _ = revised
+    history = [e for e in json.loads((folder / "changements.json").read_text(encoding="utf-8"))["changements"] if e["annee"] == 2024]
+    again = tmp_path / "again.zip"
+    write_zip(again, folder / "datapackages" / "2024", publisher, history)
+    assert again.read_bytes() == (folder / "telechargements" / "ccas-opendata-2024-v1.1.0.zip").read_bytes()
+    with zipfile.ZipFile(again) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2026, 1, 1, 0, 0, 0)}  # SOURCE_DATE_EPOCH of the tests
