@@ -278,6 +278,10 @@ def stage_publish(ctx: Context) -> PublishResult:
                 copy = ctx.work / "instantane-suivante"
                 shutil.copytree(kept, copy)
                 snapshots[copy] = snapshot_dir(ctx.folder, ctx.year + 1, entry["version"])
+    elif not snapshot_dir(ctx.folder, ctx.year, version).exists():
+        # Published before versions were kept, re-released without a figure changed: these
+        # records give exactly the figures online, so a later revision can compare with them.
+        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
     if not (ctx.work / "instantane").exists():
         snapshots.pop(ctx.work / "instantane", None)
     ctx.progress("Construction du site, de la base Datasette et des téléchargements…")

@@ -197,7 +197,8 @@ def audit(
             })
         elif not math.isnan(true) and not (low - 1e-6 <= true <= high + 1e-6):
             raise SecrecyError("Audit du secret : incohérence interne (une valeur vraie sort de l'intervalle calculé).")
-    return AuditResult(not failures, len(targets), failures, publisher.largeur_protection)
+    # The risk report counts this version's hidden cells, whatever else the revision audited.
+    return AuditResult(not failures, sum(1 for t in targets if t[0] == THIS), failures, publisher.largeur_protection)
 
 
 # --- primary secrecy -------------------------------------------------------------------------

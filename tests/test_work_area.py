@@ -117,7 +117,7 @@ def test_aggregate_clears_what_the_later_stages_left(staged: Path):
     (work / "validation.sha256").write_text("0" * 64 + "\n", encoding="ascii")
     (work / "qualite").mkdir()
     assert stage("aggregate", staged).exit_code == 0
-    assert sorted(p.name for p in work.iterdir()) == ["anonymise", "indicateurs_internes.csv", "risque.json"]
+    assert sorted(p.name for p in work.iterdir()) == ["anonymise", "indicateurs_internes.csv", "instantane", "risque.json"]
 
 
 @pytest.mark.slow
