@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import quality
 from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
-from .anonymise import anonymise, read_anonymised, write_anonymised
+from .anonymise import anonymise, read_anonymised
 from .catalogue import Catalogue, load_catalogue
 from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
 from .downloads import downloads_dir, stage_downloads
@@ -33,7 +33,8 @@ from .risk import risk_report
 from .secrecy import SECONDARY, Protected, Revision, audit, figures_changed, protect
 from .versions import (
     FIRST_VERSION, KEY_FINGERPRINT, changed_persons, changelog_entry, changelog_path, diff_tables, key_fingerprint,
-    next_version, package_version, read_changelog, revision_diff, revision_of, snapshot_dir, write_changelog,
+    next_version, package_version, read_changelog, read_snapshot, revision_diff, revision_of, snapshot_dir, write_changelog,
+    write_snapshot,
 )
 from .workarea import (
     internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
@@ -110,8 +111,7 @@ def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = Tru
     tables = anonymise(records, ctx.publisher, ctx.year, key)
     ctx.fingerprint = key_fingerprint(key)
     if write:
-        write_anonymised(tables, ctx.work / "anonymise")
-        private_file(ctx.work / "anonymise" / KEY_FINGERPRINT).write_text(ctx.fingerprint + "\n", encoding="ascii")
+        write_snapshot(ctx.work / "anonymise", tables, ctx.fingerprint)
     return tables
 
 
@@ -148,24 +148,16 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     staged = ctx.work / "instantane"
     if ctx.fingerprint is None:
         raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
-    private_dir(staged)
-    write_anonymised(tables, staged)
-    private_file(staged / KEY_FINGERPRINT).write_text(ctx.fingerprint + "\n", encoding="ascii")
+    write_snapshot(staged, tables, ctx.fingerprint)
     online = datapackages_dir(ctx.folder) / str(ctx.year)
     if not (online / "datapackage.json").exists():
         return None
-    version, _ = package_version(online)
-    kept = snapshot_dir(ctx.folder, ctx.year, version)
+    kept = snapshot_dir(ctx.folder, ctx.year, package_version(online)[0])
     if not (kept / KEY_FINGERPRINT).exists():
         return None  # published before versions were kept: only an unchanged re-release is possible
-    if (kept / KEY_FINGERPRINT).read_text(encoding="ascii").strip() != ctx.fingerprint:
-        raise CcasError(
-            f"La clé de pseudonymisation n'est pas celle qui a servi à publier {ctx.year} : la révision ne peut pas "
-            "reconnaître les personnes dont les enregistrements ont changé.",
-            advice="Relancez avec la clé de la publication en ligne (--cle-fichier, CCAS_OPENDATA_CLE ou ~/.config/ccas-opendata/cle).",
-        )
     ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
-    persons = changed_persons(read_anonymised(kept), read_anonymised(staged), ctx.publisher, ctx.catalogue, ctx.year)
+    # Read back from the files, as the version online was: both sides compared as written.
+    persons = changed_persons(read_snapshot(kept, ctx.fingerprint, ctx.year), read_anonymised(staged), ctx.publisher, ctx.catalogue, ctx.year)
     return revision_of(read_published(online / "indicateurs.csv"), persons, threshold)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,32 +70,23 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"ccas-opendata/empreinte-de-cle", hashlib.sha256).hexdigest()
 
 
-def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], key: bytes) -> None:
-    """The anonymised records of a version, owner-only."""
+def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str) -> None:
+    """The anonymised records of a version being made, owner-only, with the key's fingerprint."""
+    private_dir(directory)
     write_anonymised(tables, directory)
-    private_file(directory / KEY_FINGERPRINT).write_text(key_fingerprint(key) + "\n", encoding="ascii")
+    private_file(directory / KEY_FINGERPRINT).write_text(fingerprint + "\n", encoding="ascii")
 
 
-def read_snapshot(directory: Path, key: bytes, year: int) -> dict[str, pd.DataFrame]:
-    fingerprint = (directory / KEY_FINGERPRINT).read_text(encoding="ascii").strip()
-    if fingerprint != key_fingerprint(key):
+def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.DataFrame]:
+    """The records a version was made from; refused under another key (every pseudonym
+    would differ, and every person would look changed)."""
+    if (directory / KEY_FINGERPRINT).read_text(encoding="ascii").strip() != fingerprint:
         raise CcasError(
             f"La clé de pseudonymisation n'est pas celle qui a servi à publier {year} : la révision ne peut pas "
             "reconnaître les personnes dont les enregistrements ont changé.",
-            advice="Relancez la commande avec la clé utilisée pour la publication en ligne (--cle-fichier, "
-                   "CCAS_OPENDATA_CLE ou ~/.config/ccas-opendata/cle).",
+            advice="Relancez avec la clé de la publication en ligne (--cle-fichier, CCAS_OPENDATA_CLE ou ~/.config/ccas-opendata/cle).",
         )
     return read_anonymised(directory)
-
-
-def install_snapshot(staged: Path, folder: Path, year: int, version: str) -> Path:
-    """Move a staged snapshot to its place (a rename within the folder), private."""
-    target = snapshot_dir(folder, year, version)
-    private_dir(target.parent)
-    if target.exists():
-        shutil.rmtree(target)
-    staged.rename(target)
-    return target
 
 
 # --- the persons behind each change ------------------------------------------------------------
