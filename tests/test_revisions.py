@@ -276,3 +276,21 @@ def test_zips_are_byte_reproducible(revised, tmp_path, publisher):
     assert again.read_bytes() == (folder / "telechargements" / "ccas-opendata-2024-v1.1.0.zip").read_bytes()
     with zipfile.ZipFile(again) as archive:
         assert {info.date_time for info in archive.infolist()} == {(2026, 1, 1, 0, 0, 0)}  # SOURCE_DATE_EPOCH of the tests
+
+
+def test_kept_records_follow_the_key_and_legacy_years(tmp_path, published: Path, small_inputs, monkeypatch):
+    """A year published before versions were kept gets its records on an unchanged re-release;
+    a revision under another key is refused (every pseudonym would differ, every person look
+    changed), leaving every byte as it was."""
+    folder = copy_folder(published, tmp_path)
+    shutil.rmtree(folder / ".versions" / "2023")
+    result = release(folder, 2023, small_inputs[2023])
+    assert result.exit_code == 0, result
+    kept = folder / ".versions" / "2023" / "1.0.0"
+    assert (kept / "accompagnements.csv").exists() and oct(kept.stat().st_mode & 0o777) == "0o700"
+    before = tree_digest(folder)
+    monkeypatch.setenv("CCAS_OPENDATA_CLE", "une-autre-cle-" + "8" * 40)
+    inputs = corrected_inputs(small_inputs[2023], tmp_path / "entrees")
+    refused = release(folder, 2023, inputs, "--motif", "Corrections")
+    assert refused.exit_code != 0 and "pas celle qui a servi à publier 2023" in refused.stderr
+    assert tree_digest(folder) == before
