@@ -17,7 +17,10 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import pandas as pd
+
 from .config import Publisher
+from .package import read_published_bytes
 
 DOWNLOADS = "telechargements"
 MANIFEST = "telechargements.json"
@@ -186,6 +189,12 @@ def stage_downloads(
             "courant": version == current_versions.get(year, ("", ""))[0],
         })
     (target / MANIFEST).write_text(json.dumps({"fichiers": files}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def published_in_zip(path: Path) -> pd.DataFrame:
+    """The ``indicateurs`` table of a version, as its zip holds it."""
+    with zipfile.ZipFile(path) as archive:
+        return read_published_bytes(archive.read("indicateurs.csv"))
 
 
 def read_manifest(directory: Path) -> list[dict]:

@@ -77,7 +77,12 @@ def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]
 
 def read_published(path: Path) -> pd.DataFrame:
     """Read a published ``indicateurs.csv`` back (codes as text, figures as floats)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_published_bytes(path.read_bytes())
+
+
+def read_published_bytes(data: bytes) -> pd.DataFrame:
+    """A published ``indicateurs.csv`` from its bytes (a file, or a member of a zip)."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     frame["valeur"] = pd.to_numeric(frame["valeur"].replace("", None)).astype("float64")
     frame["annee"] = frame["annee"].astype(int)
     return frame
@@ -139,7 +144,7 @@ SECRECY_METHOD = (
     "un audit par programmation linéaire vérifie avant publication que chaque case masquée ne peut être "
     "encadrée à moins de {largeur} unités près. Une année corrigée après sa publication est publiée dans une "
     "nouvelle version, les précédentes restant téléchargeables : un chiffre que moins de {seuil} personnes dont les "
-    "enregistrements ont changé suffisent à modifier y est masqué, et l'audit porte sur les deux versions ensemble "
+    "enregistrements ont changé depuis une version publiée suffisent à modifier y est masqué, et l'audit porte sur les deux versions ensemble "
     "(ni une case masquée de l'une ou de l'autre, ni l'écart entre les versions d'une case ainsi modifiée, ne peut "
     "être encadré à moins de {largeur} unités près). Les identifiants, commentaires, dates exactes et années de "
     "naissance ne quittent jamais le poste de l'agent."

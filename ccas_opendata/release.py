@@ -24,7 +24,7 @@ from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys
 from .anonymise import anonymise, read_anonymised
 from .catalogue import Catalogue, load_catalogue
 from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
-from .downloads import downloads_dir, stage_downloads
+from .downloads import downloads_dir, published_in_zip, stage_downloads, zip_name
 from .errors import CcasError, SecrecyError, StageOrderError
 from .ingest import read_records
 from .package import package_year, read_published
@@ -33,7 +33,7 @@ from .risk import risk_report
 from .secrecy import SECONDARY, Protected, Revision, audit, figures_changed, protect
 from .versions import (
     FIRST_VERSION, KEY_FINGERPRINT, changed_persons, changelog_entry, changelog_path, diff_tables, key_fingerprint,
-    next_version, package_version, read_changelog, read_snapshot, revision_diff, revision_of, snapshot_dir, write_changelog,
+    kept_versions, next_version, package_version, read_changelog, read_snapshot, revision_diff, revision_of, snapshot_dir, write_changelog,
     write_snapshot,
 )
 from .workarea import (
@@ -157,8 +157,17 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
         return None  # published before versions were kept: only an unchanged re-release is possible
     ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
     # Read back from the files, as the version online was: both sides compared as written.
-    persons = changed_persons(read_snapshot(kept, ctx.fingerprint, ctx.year), read_anonymised(staged), ctx.publisher, ctx.catalogue, ctx.year)
-    return revision_of(read_published(online / "indicateurs.csv"), persons, threshold)
+    new = read_anonymised(staged)
+    def against(records: Path, published: pd.DataFrame) -> Revision:
+        persons = changed_persons(read_snapshot(records, ctx.fingerprint or "", ctx.year), new, ctx.publisher, ctx.catalogue, ctx.year)
+        return revision_of(published, persons, threshold)
+    revision = against(kept, read_published(online / "indicateurs.csv"))
+    for version, records in kept_versions(ctx.folder, ctx.year):
+        archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)
+        if records != kept and archive.exists():  # an earlier version a reader may still hold
+            ctx.progress(f"  et avec ceux de la version {version}…")
+            revision.older.append(against(records, published_in_zip(archive)))
+    return revision
 
 
 def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:

@@ -37,7 +37,8 @@ The method, in four steps (documented for citizens on ``/methode`` and in the ri
    in the private ``.versions/`` folder; the revision counts, for every cell, the distinct
    persons whose records changed between the two versions (:class:`Revision`). A figure
    backed by 1 to ``seuil_secret`` − 1 changed persons is hidden (``secondaire``) unless
-   the version online shows the same value. The reader's model then holds both versions:
+   the version online shows the same value; the same holds against every earlier version
+   still downloadable. The reader's model then holds both versions:
    the version online with its own relations, each count of a cell no record changed tied
    to its new value (the reader is assumed to know which cells did not change), and, for a
    cell changed by too few persons and hidden in one version, the difference between the
@@ -49,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -68,14 +69,19 @@ EARLIER, DIFFERENCE = "version_en_ligne", "difference_de_versions"
 
 @dataclass
 class Revision:
-    """What a reader holding the version online can combine with the new one."""
+    """What a reader holding the version online can combine with the new one (and, in
+    ``older``, the earlier versions still downloadable, each with its own changed persons)."""
 
     published: pd.DataFrame  # the version online, published columns
     changed_persons: dict[tuple[str, Key], int]  # (indicator, key) -> distinct persons whose records changed
     threshold: int
+    older: list[Revision] = field(default_factory=list)
 
     def changed(self, code: str, key: Key) -> int:
         return self.changed_persons.get((code, key), 0)
+
+    def every_version(self) -> list[Revision]:
+        return [self, *self.older]
 
 
 # --- the reader's model of a table ------------------------------------------------------
@@ -319,15 +325,17 @@ class Suppressor:
 
 def revision_hidden(cells: pd.DataFrame, revision: Revision) -> np.ndarray:
     """Figures a revision must hide: backed by 1 to threshold − 1 persons whose records
-    changed, and not published with the same value in the version online."""
-    online = revision.published[revision.published["secret"].fillna("") == ""]
-    old = {(code, key): float(v) for code, key, v in zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"])}
+    changed since a published version (the one online or an earlier one), and not
+    published with the same value in that version."""
+    keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
     out = np.zeros(len(cells), dtype=bool)
-    for n, (code, key, value) in enumerate(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None), cells["valeur"])):
-        changed = revision.changed(code, key)
-        if 0 < changed < revision.threshold:
-            before = old.get((code, key))
-            out[n] = before is None or abs(before - float(value)) > 1e-9
+    for version in revision.every_version():
+        online = version.published[version.published["secret"].fillna("") == ""]
+        old = {(code, key): float(v) for code, key, v in zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"])}
+        for n, ((code, key), value) in enumerate(zip(keys, cells["valeur"])):
+            if 0 < version.changed(code, key) < revision.threshold:
+                before = old.get((code, key))
+                out[n] |= before is None or abs(before - float(value)) > 1e-9
     return out
 
 
@@ -338,10 +346,12 @@ def refuse_revealed_zeros(cells: pd.DataFrame, revision: Revision, catalogue: Ca
     """A count published as zero that too few changed persons now fill cannot be protected:
     published, it gives their number; hidden, a zero turned secret tells a reader holding
     both versions that someone with that profile was added. The revision is refused."""
-    online = revision.published
-    zeros = online[(online["secret"].fillna("") == "") & (online["valeur"] == 0) & online["indicateur"].isin(catalogue.count_codes())]
-    revealed = [(code, key) for code, key in zip(zeros["indicateur"], zeros[KEY].astype(str).itertuples(index=False, name=None))
-                if 0 < revision.changed(code, key) < revision.threshold]
+    revealed = []
+    for version in revision.every_version():
+        online = version.published
+        zeros = online[(online["secret"].fillna("") == "") & (online["valeur"] == 0) & online["indicateur"].isin(catalogue.count_codes())]
+        revealed += [(code, key) for code, key in zip(zeros["indicateur"], zeros[KEY].astype(str).itertuples(index=False, name=None))
+                     if 0 < version.changed(code, key) < revision.threshold]
     if revealed:
         code, (periode, lieu, dimension, modalite) = sorted(revealed)[0]
         raise SecrecyError(

@@ -70,6 +70,15 @@ def key_fingerprint(key: bytes) -> str:
     return hmac.new(key, b"ccas-opendata/empreinte-de-cle", hashlib.sha256).hexdigest()
 
 
+def kept_versions(folder: Path, year: int) -> list[tuple[str, Path]]:
+    """(version, folder) of every version of ``year`` whose records are kept, oldest first."""
+    base = versions_dir(folder, year)
+    if not base.exists():
+        return []
+    found = [(p.name, p) for p in base.iterdir() if (p / KEY_FINGERPRINT).exists()]
+    return sorted(found, key=lambda item: parse_version(item[0]))
+
+
 def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str) -> None:
     """The anonymised records of a version being made, owner-only, with the key's fingerprint."""
     private_dir(directory)
