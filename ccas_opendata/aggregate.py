@@ -370,9 +370,12 @@ def aggregate(
     catalogue: Catalogue,
     year: int,
     previous: pd.DataFrame | None = None,
+    every_breakdown: bool = False,
 ) -> pd.DataFrame:
     """All the cells of the year, unprotected: published columns plus ``source`` and
-    ``personnes``. ``previous`` is last year's published table (for ``evolution``)."""
+    ``personnes``. ``previous`` is last year's published table (for ``evolution``).
+    ``every_breakdown`` keeps the breakdowns the records say nothing about (a revision
+    counts the persons behind every cell of the records that changed, see :mod:`versions`)."""
     has_usager = bool(tables["accompagnements"]["usager_connu"].any())
     if not has_usager and not publisher.sans_identifiant_personne:
         raise ConfigurationError(
@@ -382,7 +385,7 @@ def aggregate(
                    "déclarez « sans_identifiant_personne: oui » dans metadata/organisation.yml : seuls les chiffres sur "
                    "les accompagnements seront publiés, avec le seuil « seuil_sans_identifiant ».",
         )
-    unknown = {source: unknown_dimensions(frame) for source, frame in tables.items()}
+    unknown = {source: set() if every_breakdown else unknown_dimensions(frame) for source, frame in tables.items()}
     if not has_usager:  # a dimension describing the person would weigh a frequent visitor many times
         unknown["accompagnements"] |= {code for code, d in catalogue.dimensions.items() if d.personne}
     stats = {source: GroupStats(source, frame) for source, frame in tables.items()}
@@ -416,7 +419,7 @@ def aggregate(
 
     frame = pd.concat(parts, ignore_index=True)
     frame = _finish_shares(frame, catalogue, year)
-    frame = _finish_evolutions(frame, catalogue, previous, year)
+    frame = finish_evolutions(frame, catalogue, previous, year)
     frame["valeur"] = round_figures(frame, catalogue)
     frame["annee"] = year
     frame["secret"] = ""
@@ -484,7 +487,7 @@ def previous_published(previous: pd.DataFrame, code: str, year: int) -> pd.Serie
     return pd.Series(prev["valeur"].astype("float64").to_numpy(), index=pd.MultiIndex.from_frame(prev[KEY].astype(str)))
 
 
-def _finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int) -> pd.DataFrame:
+def finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int) -> pd.DataFrame:
     for indicator in catalogue.indicators:
         if indicator.mesure != "evolution":
             continue

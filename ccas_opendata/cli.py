@@ -64,6 +64,14 @@ def cle_option(function):
     )(function)
 
 
+def motif_option(function):
+    return click.option(
+        "--motif", "motif", default=None,
+        help="Pour corriger une année déjà publiée : la raison de la correction, publiée dans le journal des changements "
+             "(obligatoire si des chiffres changent ; refusé pour une première publication).",
+    )(function)
+
+
 def year_command(function):
     """A command that works on one year of a publication folder: the shared options
     and the translation of domain errors, defined once."""
@@ -178,7 +186,7 @@ def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path
     """
     from .release import open_context, stage_anonymise
 
-    ctx = open_context(dossier, annee, _progress, entrees)
+    ctx = open_context(dossier, annee, _progress, input_dir=entrees)
     key = load_key(dossier, cle_fichier)
     tables = stage_anonymise(ctx, entrees, key)
     click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {work_dir(dossier, annee) / 'anonymise'}.")
@@ -230,24 +238,29 @@ def validate(dossier: Path, annee: int, as_json: bool):
 
 
 @year_command
-def package(dossier: Path, annee: int):
+@motif_option
+def package(dossier: Path, annee: int, motif: str | None):
     """Étape 4 : écrire et valider le paquet de données Frictionless de l'année.
 
     Refuse de s'exécuter si « validate » n'a pas réussi sur le fichier des
     indicateurs tel qu'il est (un fichier modifié depuis doit être revalidé).
+    Sur une année déjà publiée dont des chiffres changent, donne la version
+    suivante (révision) et demande --motif.
 
     \b
     Exemple :
       ccas-opendata package --annee 2024
+      ccas-opendata package --annee 2023 --motif "Accompagnements de décembre saisis en retard"
     """
     from .release import open_context, stage_package
 
-    path = stage_package(open_context(dossier, annee, _progress))
+    path = stage_package(open_context(dossier, annee, _progress, motif))
     click.echo(f"Paquet prêt et valide : {path}")
 
 
 @year_command
-def publish(dossier: Path, annee: int):
+@motif_option
+def publish(dossier: Path, annee: int, motif: str | None):
     """Étape 5 : mettre en ligne le paquet préparé et reconstruire publish/.
 
     Le remplacement est atomique : en cas d'échec, la publication précédente reste intacte.
@@ -259,18 +272,19 @@ def publish(dossier: Path, annee: int):
     """
     from .release import open_context, stage_publish
 
-    result = stage_publish(open_context(dossier, annee, _progress))
+    result = stage_publish(open_context(dossier, annee, _progress, motif))
     shutil.rmtree(work_dir(dossier, annee), ignore_errors=True)
     click.echo(f"Publié. Années en ligne : {', '.join(map(str, result.years))}.")
 
 
 @year_command
 @cle_option
-@click.option("--essai", "trial", is_flag=True, help="Tout vérifier et montrer ce qui serait publié, sans rien publier.")
+@motif_option
+@click.option("--essai", "trial", is_flag=True, help="Tout vérifier et montrer ce qui serait publié (et, pour une année en ligne, ce qui changerait), sans rien publier.")
 @click.option("--servir", "serve_port", type=int, default=None, metavar="PORT",
               help="Avec --essai : servir le site d'essai sur 127.0.0.1:PORT pour le relire (Ctrl+C pour finir).")
 @click.argument("entrees", type=click.Path(path_type=Path))
-def release(dossier: Path, annee: int, cle_fichier: Path | None, trial: bool, serve_port: int | None, entrees: Path):
+def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | None, trial: bool, serve_port: int | None, entrees: Path):
     """Publier une année : toutes les étapes dans l'ordre, tout ou rien.
 
     ENTREES est le dossier des fichiers exportés (accompagnements, ateliers,
@@ -282,10 +296,18 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, trial: bool, se
     fichiers. Avec --essai, tout est vérifié et le résultat montré, sans rien
     publier.
 
+    Corriger une année déjà publiée (la dernière ou une plus ancienne) : relancez
+    avec tous ses fichiers corrigés et --motif. C'est une révision : nouvelle
+    version (1.0.0 → 1.1.0), motif dans le journal des changements, année suivante
+    révisée si ses évolutions changent, anciennes versions toujours téléchargeables.
+    Un chiffre que trop peu de personnes suffisent à modifier est masqué. Si aucun
+    chiffre ne change, aucune nouvelle version n'est créée (--motif inutile).
+
     \b
-    Exemple :
+    Exemples :
       ccas-opendata release --essai --servir 8002 --annee 2024 ./exports/2024
       ccas-opendata release --annee 2024 ./exports/2024
+      ccas-opendata release --annee 2023 --motif "Accompagnements de décembre saisis en retard" ./exports/2023
     """
     import tempfile
 
@@ -295,10 +317,10 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, trial: bool, se
         raise click.UsageError("--servir ne s'emploie qu'avec --essai (le site publié se sert avec « ccas-opendata serve »).")
     key = load_key(dossier, cle_fichier)
     if not trial:
-        click.echo(run_release(dossier, annee, entrees, key, _progress).french())
+        click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         return
     with tempfile.TemporaryDirectory(prefix="ccas-opendata-essai-") as scratch:
-        summary = run_release(dossier, annee, entrees, key, _progress, preview=Path(scratch) / "publish")
+        summary = run_release(dossier, annee, entrees, key, _progress, motif, preview=Path(scratch) / "publish")
         click.echo(summary.french())
         if serve_port is not None and summary.preview is not None:
             click.echo(f"Site d'essai : http://127.0.0.1:{serve_port}/  (Ctrl+C pour arrêter ; il sera effacé)", err=True)
@@ -392,10 +414,16 @@ def demo(dossier: Path, port: int, no_serve: bool):
     # pseudonyms never leave the work area anyway.
     key = os.environ.get(KEY_ENV, "").encode() or os.urandom(32).hex().encode()
     inputs = private_dir(work_dir(dossier) / "demo-entrees")
-    # The demo years are rebuilt from scratch (releases refuse to rewrite a year
-    # once a later one is published).
+    # The demo years are rebuilt from scratch, as first publications: their packages,
+    # zips, changelog and kept records go.
+    from .downloads import downloads_dir
+    from .versions import changelog_path, versions_dir
+
     for year in DEMO_YEARS:
         shutil.rmtree(dossier / "datapackages" / str(year), ignore_errors=True)
+        shutil.rmtree(versions_dir(dossier, year), ignore_errors=True)
+    shutil.rmtree(downloads_dir(dossier), ignore_errors=True)
+    changelog_path(dossier).unlink(missing_ok=True)
     try:
         for year in DEMO_YEARS:
             click.echo(f"— Démonstration : année {year}", err=True)

@@ -163,6 +163,9 @@ def publish_dir(folder: Path) -> Path:
 
 
 WORK_AREA = ".travail"
+# Private areas: the work area, and the records of every published version (kept for
+# revisions, see ``versions.py``). Owner-only, dot-named, never published.
+PRIVATE_AREAS = (WORK_AREA, ".versions")
 
 
 def work_dir(folder: Path, year: int | None = None) -> Path:
@@ -182,10 +185,11 @@ def private_dir(path: Path) -> Path:
     into place.
     """
     parts = path.parts
-    if WORK_AREA not in parts:
+    areas = [n for n, part in enumerate(parts) if part in PRIVATE_AREAS]
+    if not areas:
         path.mkdir(parents=True, exist_ok=True)
         return path
-    start = parts.index(WORK_AREA)
+    start = areas[0]
     Path(*parts[:start]).mkdir(parents=True, exist_ok=True)
     for depth in range(start + 1, len(parts) + 1):
         directory = Path(*parts[:depth])

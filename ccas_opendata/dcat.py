@@ -44,7 +44,6 @@ ATTRIBUTION = URIRef("http://purl.org/adms/licencetype/Attribution")
 STABLE = URIRef(EU + "planned-availability/STABLE")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 DCAT3 = Namespace(str(DCAT))  # rdflib's DCAT namespace predates dcat:version
-MANIFEST = Path("telechargements") / "telechargements.json"
 
 # (file in the package, title, EU file type, IANA media type)
 PACKAGE_FILES = (
@@ -68,14 +67,6 @@ class Download:
     byte_size: int | None = None
     sha256: str | None = None
     issued: str | None = None  # YYYY-MM-DD
-
-
-def read_manifest(folder: Path) -> list[dict]:
-    """The versioned zips listed by the downloads stage, or [] before it has run."""
-    path = folder / MANIFEST
-    if not path.exists():
-        return []
-    return list(json.loads(path.read_text(encoding="utf-8"))["fichiers"])
 
 
 def year_downloads(year: int, package: Path, manifest: Iterable[dict]) -> list[Download]:
@@ -287,9 +278,10 @@ def build_catalogue(packages: list[Path], publisher: Publisher, manifest: list[d
     return g
 
 
-def write_catalogue(directory: Path, packages: list[Path], publisher: Publisher) -> list[Path]:
-    """``catalogue.ttl`` and ``catalogue.jsonld`` into ``directory`` (the site's pages)."""
-    graph = build_catalogue(packages, publisher, read_manifest(publisher.folder))
+def write_catalogue(directory: Path, packages: list[Path], publisher: Publisher, manifest: list[dict]) -> list[Path]:
+    """``catalogue.ttl`` and ``catalogue.jsonld`` into ``directory`` (the site's pages);
+    ``manifest``: the downloads being published (``downloads.read_manifest``)."""
+    graph = build_catalogue(packages, publisher, manifest)
     written = []
     for name, form in (("catalogue.ttl", "turtle"), ("catalogue.jsonld", "json-ld")):
         path = directory / name

@@ -77,7 +77,12 @@ def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]
 
 def read_published(path: Path) -> pd.DataFrame:
     """Read a published ``indicateurs.csv`` back (codes as text, figures as floats)."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_published_bytes(path.read_bytes())
+
+
+def read_published_bytes(data: bytes) -> pd.DataFrame:
+    """A published ``indicateurs.csv`` from its bytes (a file, or a member of a zip)."""
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
     frame["valeur"] = pd.to_numeric(frame["valeur"].replace("", None)).astype("float64")
     frame["annee"] = frame["annee"].astype(int)
     return frame
@@ -137,7 +142,11 @@ SECRECY_METHOD = (
     "masquée ne puisse être recalculée à partir des totaux, mois, lieux, modalités, parts, taux, moyennes, médianes, "
     "évolutions et mentions « secret » : "
     "un audit par programmation linéaire vérifie avant publication que chaque case masquée ne peut être "
-    "encadrée à moins de {largeur} unités près. Les identifiants, commentaires, dates exactes et années de "
+    "encadrée à moins de {largeur} unités près. Une année corrigée après sa publication est publiée dans une "
+    "nouvelle version, les précédentes restant téléchargeables : un chiffre que moins de {seuil} personnes dont les "
+    "enregistrements ont changé depuis une version publiée suffisent à modifier y est masqué, et l'audit porte sur les deux versions ensemble "
+    "(ni une case masquée de l'une ou de l'autre, ni l'écart entre les versions d'une case ainsi modifiée, ne peut "
+    "être encadré à moins de {largeur} unités près). Les identifiants, commentaires, dates exactes et années de "
     "naissance ne quittent jamais le poste de l'agent."
 )
 
@@ -149,8 +158,12 @@ def package_year(
     publisher: Publisher,
     catalogue: Catalogue,
     year: int,
+    version: str = "1.0.0",
+    created: str | None = None,
 ) -> Path:
-    """Write the year's package into ``directory`` (created) and validate it."""
+    """Write the year's package into ``directory`` (created) and validate it. A revision
+    passes its ``version``; a re-release that changes no figure keeps the version online
+    and its ``created``, so that its package (and zip) keep their bytes."""
     directory.mkdir(parents=True, exist_ok=True)
     _write_csv(directory / "indicateurs.csv", COLUMNS, published_rows(table, catalogue))
     _write_csv(directory / "definitions.csv", [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
@@ -169,8 +182,8 @@ def package_year(
             "collectifs et formations des professionnels. Publié au titre de la loi pour une République "
             "numérique (2016), après anonymisation et secret statistique."
         ),
-        "version": "1.0.0",
-        "created": created_timestamp(),
+        "version": version,
+        "created": created or created_timestamp(),
         "homepage": publisher.site_web or None,
         "licenses": [licence],
         "contributors": [{"title": publisher.nom, "role": "publisher", "email": publisher.contact, "siret": publisher.siret}],

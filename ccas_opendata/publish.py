@@ -6,7 +6,9 @@ source of truth) and the tool's templates: ``indicateurs.db`` (sqlite-utils, cod
 as TEXT, indexes on the API's usual filters), ``metadata.json`` (licence, source,
 column descriptions from the Table Schemas, canned queries), ``settings.json``
 (read-only public site: immutable database, SQL time limit), ``inspect-data.json``
-(marks the database immutable), ``templates/`` and ``static/``.
+(marks the database immutable), ``templates/`` and ``static/``, and ``telechargements/``:
+links to the versioned zips kept at the root of the publication folder (see
+:mod:`downloads`), which survive every rebuild of ``publish/``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -24,6 +27,7 @@ from .catalogue import Catalogue
 from .config import Publisher
 from .dcat import write_catalogue
 from .lieux_mednum import write_lieux_mednum
+from .downloads import DOWNLOADS, read_manifest
 from .site import SITE_DIR, canned_queries, render_site
 from .site.render import accessibility
 from .site.urls import SiteUrls
@@ -54,8 +58,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
-    """``indicateurs.db`` from the packages, oldest year first. Returns row counts."""
+def build_database(path: Path, packages: list[Path], changelog: list[dict] | None = None, files: list[dict] | None = None) -> dict[str, int]:
+    """``indicateurs.db`` from the packages, oldest year first. Returns row counts.
+
+    Every ``indicateurs`` row is traced to its version by its year: ``annees`` gives the
+    version online and its date, ``versions`` every version with its motif and zip."""
+    changelog = changelog or []
+    files = files or []
     db = sqlite_utils.Database(path, recreate=True)
     # ``valeur`` is NUMERIC, not REAL: counts are stored as integers and leave every CSV
     # and JSON as ``1563``, not ``1563.0`` (a REAL column would turn them into floats).
@@ -65,7 +74,11 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
     )
     db["definitions"].create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
     db["lieux"].create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
-    db["annees"].create({"annee": int, "publie_le": str, "titre": str, "cases": int, "cases_masquees": int, "seuil_secret": int}, pk="annee")
+    db["annees"].create({"annee": int, "publie_le": str, "titre": str, "cases": int, "cases_masquees": int, "seuil_secret": int,
+                         "version": str, "version_du": str}, pk="annee")
+    db["versions"].create({"annee": int, "version": str, "date": str, "nature": str, "motif": str, "chiffres_modifies": int,
+                           "masques": int, "demasques": int, "fichier": str, "octets": int, "sha256": str, "courante": int},
+                          pk=("annee", "version"))
     with db.atomic():
         for directory in packages:
             descriptor = read_package(directory)
@@ -75,10 +88,22 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
                 row["valeur"] = published_number(row["valeur"])
             db["indicateurs"].insert_all(rows, batch_size=5000)
             risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
+            year = int(directory.name)
+            first = min((e["horodatage"] for e in changelog if e["annee"] == year), default=descriptor["created"])
             db["annees"].insert({
-                "annee": int(directory.name), "publie_le": descriptor["created"], "titre": descriptor["title"],
+                "annee": year, "publie_le": first, "titre": descriptor["title"],
                 "cases": len(rows), "cases_masquees": sum(1 for r in rows if r["secret"]), "seuil_secret": risk["seuil_secret"],
+                "version": descriptor.get("version", "1.0.0"), "version_du": descriptor["created"],
             })
+            zips = {(f["annee"], f["version"]): f for f in files if "-v" in f["fichier"]}
+            for entry in (e for e in changelog if e["annee"] == year):
+                found = zips.get((year, entry["version"]), {})
+                db["versions"].insert({
+                    "annee": year, "version": entry["version"], "date": entry["date"], "nature": entry["nature"], "motif": entry["motif"],
+                    "chiffres_modifies": entry["chiffres_modifies"], "masques": entry["masques"], "demasques": entry["demasques"],
+                    "fichier": found.get("fichier", ""), "octets": found.get("octets", 0), "sha256": found.get("sha256", ""),
+                    "courante": int(entry["version"] == descriptor.get("version")),
+                })
         if packages:
             latest = packages[-1]
             db["definitions"].insert_all(_rows(latest / "definitions.csv"))
@@ -90,7 +115,7 @@ def build_database(path: Path, packages: list[Path]) -> dict[str, int]:
     db.conn.close()
     counts = {}
     with sqlite3.connect(path) as conn:
-        for table in ("indicateurs", "definitions", "lieux", "annees"):
+        for table in ("indicateurs", "definitions", "lieux", "annees", "versions"):
             counts[table] = conn.execute(f"select count(*) from [{table}]").fetchone()[0]
     conn.close()
     return counts
@@ -119,7 +144,8 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
     descriptor = read_package(packages[-1]) if packages else {"resources": []}
     schemas = {r["name"]: r.get("schema") for r in descriptor["resources"]}
     tables = {}
-    titles = {"indicateurs": "Indicateurs d'activité (toutes années)", "definitions": "Définitions des indicateurs", "lieux": "Lieux d'accueil", "annees": "Années publiées"}
+    titles = {"indicateurs": "Indicateurs d'activité (toutes années)", "definitions": "Définitions des indicateurs", "lieux": "Lieux d'accueil",
+              "annees": "Années publiées (version en ligne de chaque année)", "versions": "Versions publiées de chaque année (journal des changements)"}
     for name, title in titles.items():
         entry = {"title": title}
         if schemas.get(name):
@@ -165,10 +191,13 @@ def build_publish_dir(
     publisher: Publisher,
     catalogue: Catalogue,
     quality_docs: dict[int, Path],
+    downloads: Path | None = None,
+    changelog: list[dict] | None = None,
 ) -> dict[str, int]:
     """Write a complete ``publish/`` into ``target`` (which must not exist)."""
     target.mkdir(parents=True)
-    counts = build_database(target / f"{DATABASE}.db", packages)
+    files = read_manifest(downloads) if downloads is not None else []
+    counts = build_database(target / f"{DATABASE}.db", packages, changelog, files)
     (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
     (target / "settings.json").write_text(json.dumps(datasette_settings(publisher), indent=2), encoding="utf-8")
     (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")
@@ -179,9 +208,22 @@ def build_publish_dir(
     for year, docs in quality_docs.items():
         if docs.exists():
             shutil.copytree(docs, target / "static" / "qualite" / str(year))
-    render_site(target, packages, publisher, catalogue)
+    if downloads is not None:
+        link_downloads(downloads, target / DOWNLOADS)
+    render_site(target, packages, publisher, catalogue, files, changelog or [])
     if packages:
-        write_catalogue(target / "pages", packages, publisher)
+        write_catalogue(target / "pages", packages, publisher, files)
         updated = read_package(packages[-1])["created"][:10]
         write_lieux_mednum(target / "pages" / "lieux-mediation-numerique.csv", publisher, updated)
     return counts
+
+
+def link_downloads(source: Path, target: Path) -> None:
+    """``publish/telechargements/``: hard links to the kept zips (a copy where the file
+    system refuses links), so that serving them costs no second copy on disk."""
+    target.mkdir()
+    for path in sorted(source.iterdir()):
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)

@@ -20,22 +20,29 @@ from pathlib import Path
 import pandas as pd
 
 from . import quality
-from .aggregate import INTERNAL_COLUMNS, MEASURES, aggregate
-from .anonymise import anonymise, read_anonymised, write_anonymised
+from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
+from .anonymise import anonymise, read_anonymised
 from .catalogue import Catalogue, load_catalogue
 from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
-from .errors import CcasError, ConfigurationError, StageOrderError
+from .downloads import downloads_dir, published_in_zip, stage_downloads, zip_name
+from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
 from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
 from .risk import risk_report
-from .secrecy import Protected, figures_changed, protect
+from .secrecy import SECONDARY, Protected, Revision, audit, figures_changed, protect
+from .versions import (
+    FIRST_VERSION, KEY_FINGERPRINT, changed_persons, changelog_entry, changelog_path, diff_tables, key_fingerprint,
+    kept_versions, next_version, package_version, read_changelog, read_snapshot, revision_diff, revision_of, snapshot_dir, write_changelog,
+    write_snapshot,
+)
 from .workarea import (
     internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
     start_stage, write_internal,
 )
 
 Progress = Callable[[str], None]
+MOTIF_FILE = "motif.txt"
 
 
 def _quiet(_: str) -> None:
@@ -51,6 +58,8 @@ class Context:
     progress: Progress = _quiet
     #: Rows of national exports dated outside the year, set aside by the ingest.
     set_aside: int = 0
+    motif: str | None = None  # why a published year is revised (required when figures change)
+    fingerprint: str | None = None  # of the pseudonymisation key, kept with the version's records
 
     @property
     def work(self) -> Path:
@@ -62,7 +71,7 @@ class Context:
         return self.work / "paquet" / str(self.year)
 
 
-def open_context(folder: Path, year: int, progress: Progress = _quiet, input_dir: Path | None = None) -> Context:
+def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: str | None = None, input_dir: Path | None = None) -> Context:
     """The year's context. With ``input_dir``, a configuration error is reported together
     with every problem of the input files (one run shows everything to fix)."""
     # Absolute from here on: GX's Data Docs and the swap renames need stable paths
@@ -76,7 +85,11 @@ def open_context(folder: Path, year: int, progress: Progress = _quiet, input_dir
         read_year_without_publisher(folder, year, input_dir, error)
         raise
     catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
-    return Context(folder, year, publisher, catalogue, progress)
+    motif = (motif or "").strip() or None
+    if motif is not None and not (datapackages_dir(folder) / str(year) / "datapackage.json").exists():
+        raise CcasError(f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
+                        advice="Retirez « --motif » pour une première publication.")
+    return Context(folder, year, publisher, catalogue, progress, motif)
 
 
 def published_years(folder: Path) -> list[int]:
@@ -105,8 +118,9 @@ def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = Tru
     ctx.progress(f"  {len(records['accompagnements'].frame):,} accompagnements lus".replace(",", " "))
     ctx.progress("Anonymisation (pseudonymes, mois, tranches d'âge)…")
     tables = anonymise(records, ctx.publisher, ctx.year, key)
+    ctx.fingerprint = key_fingerprint(key)
     if write:
-        write_anonymised(tables, ctx.work / "anonymise")
+        write_snapshot(ctx.work / "anonymise", tables, ctx.fingerprint)
     return tables
 
 
@@ -115,14 +129,21 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
         if not (ctx.work / "anonymise").exists():
             raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
         tables = read_anonymised(ctx.work / "anonymise")
+        fingerprint = ctx.work / "anonymise" / KEY_FINGERPRINT
+        ctx.fingerprint = fingerprint.read_text(encoding="ascii").strip() if fingerprint.exists() else None
     start_stage(ctx.work, "aggregate")
     ctx.progress("Calcul des indicateurs…")
     previous = previous_table(ctx.folder, ctx.year)
     cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
-    ctx.progress("Secret statistique (primaire, secondaire, audit)…")
     has_person_id = bool(tables["accompagnements"]["usager_connu"].any())
-    protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id)
-    refuse_revealing_revision(ctx, protected.table)
+    revision = stage_snapshot(ctx, tables, ctx.publisher.seuil_secret if has_person_id else ctx.publisher.seuil_sans_identifiant)
+    ctx.progress("Secret statistique (primaire, secondaire, audit)…")
+    protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id, revision)
+    if revision is None:
+        refuse_revealing_revision(ctx, protected.table)
+    diff = revision_diff(ctx.folder, ctx.year, protected.table)
+    if diff is not None:
+        ctx.progress(diff.french())
     ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près")
     risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
     write_internal(ctx.work, protected.table)
@@ -130,20 +151,49 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     return protected
 
 
+def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int) -> Revision | None:
+    """Stage the records of the version being made (for the next revision) and, when the
+    year is online with its records kept, compare them: the persons behind each change."""
+    staged = ctx.work / "instantane"
+    if ctx.fingerprint is None:
+        raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
+    write_snapshot(staged, tables, ctx.fingerprint)
+    online = datapackages_dir(ctx.folder) / str(ctx.year)
+    if not (online / "datapackage.json").exists():
+        return None
+    kept = snapshot_dir(ctx.folder, ctx.year, package_version(online)[0])
+    if not (kept / KEY_FINGERPRINT).exists():
+        return None  # published before versions were kept: only an unchanged re-release is possible
+    ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
+    # Read back from the files, as the version online was: both sides compared as written.
+    new = read_anonymised(staged)
+    def against(records: Path, published: pd.DataFrame) -> Revision:
+        persons = changed_persons(read_snapshot(records, ctx.fingerprint or "", ctx.year), new, ctx.publisher, ctx.catalogue, ctx.year)
+        return revision_of(published, persons, threshold)
+    revision = against(kept, read_published(online / "indicateurs.csv"))
+    for version, records in kept_versions(ctx.folder, ctx.year):
+        archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)
+        if records != kept and archive.exists():  # an earlier version a reader may still hold
+            ctx.progress(f"  et avec ceux de la version {version}…")
+            revision.older.append(against(records, published_in_zip(archive)))
+    return revision
+
+
 def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:
-    """A published year is republished only when no figure changes: a reader who kept the
-    published version would otherwise subtract it from the new one, and the difference
-    describes only the records that changed — often one or two persons (one added
-    record moves every cell of her profile by exactly one)."""
+    """A year published before versions were kept (no records to compare with) is
+    republished only when no figure changes: a reader who kept the published version
+    would otherwise subtract it from the new one, and without the earlier records
+    nothing tells how many persons the difference describes."""
     published = datapackages_dir(ctx.folder) / str(ctx.year) / "indicateurs.csv"
     if not published.exists():
         return
     changed = figures_changed(read_published(published), table)
     if changed:
         raise CcasError(
-            f"L'année {ctx.year} est déjà publiée, et ces fichiers changeraient {changed} de ses chiffres. Quiconque a "
-            "téléchargé la version en ligne pourrait faire la différence entre les deux versions : elle ne décrit que "
-            "les enregistrements modifiés, souvent une ou deux personnes, et le secret statistique ne la protège pas.",
+            f"L'année {ctx.year} a été publiée sans que ses enregistrements soient conservés pour une révision, et ces "
+            f"fichiers changeraient {changed} de ses chiffres. Quiconque a téléchargé la version en ligne pourrait faire "
+            "la différence entre les deux versions : elle ne décrit que les enregistrements modifiés, et rien ne permet "
+            "ici de vérifier qu'elle concerne assez de personnes.",
             advice=f"La publication de {ctx.year} reste telle quelle. Gardez vos corrections pour la prochaine année, "
                    "ou republiez ces fichiers seulement s'ils redonnent exactement les chiffres publiés.",
         )
@@ -172,66 +222,171 @@ def stage_package(ctx: Context, table: pd.DataFrame | None = None) -> Path:
     table = _parse_internal(data) if table is None else table
     start_stage(ctx.work, "package")
     risk = json.loads((ctx.work / "risque.json").read_text(encoding="utf-8"))
-    ctx.progress("Paquet de données Frictionless (écriture et validation)…")
+    version, created = new_version(ctx, table)
+    ctx.progress(f"Paquet de données Frictionless, version {version} (écriture et validation)…")
     target = ctx.staged_package
     private_dir(target.parent)
-    package_year(target, table, risk, ctx.publisher, ctx.catalogue, ctx.year)
+    package_year(target, table, risk, ctx.publisher, ctx.catalogue, ctx.year, version, created)
     record_packaged(ctx.work, target)
+    if ctx.motif:  # for « publish », run as a command of its own
+        private_file(ctx.work / MOTIF_FILE).write_text(ctx.motif + "\n", encoding="utf-8")
     return target
+
+
+def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
+    """(version, created) of the package to write: 1.0.0 for a first publication, the
+    version online when no figure changes, the next minor version for a revision."""
+    online = datapackages_dir(ctx.folder) / str(ctx.year)
+    diff = revision_diff(ctx.folder, ctx.year, table)
+    if diff is None:
+        return FIRST_VERSION, None
+    version, created = package_version(online)
+    if not diff.changed:
+        return version, created
+    if not ctx.motif:
+        raise CcasError(f"La révision de {ctx.year} change {diff.changed} chiffres : indiquez son motif avec « --motif ».",
+                        advice="Le motif est publié dans le journal des changements (/changements).")
+    return next_version(version), None
 
 
 @dataclass
 class PublishResult:
     years: list[int]
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def refuse_rewriting_history(folder: Path, year: int) -> None:
-    """A year is never republished once a later one is out: the later year's
-    evolutions, and the cross-year audit, rest on its published figures."""
-    later = [y for y in published_years(folder) if y > year]
-    if later:
-        raise CcasError(
-            f"L'année {later[0]} est déjà publiée : republier {year} changerait les chiffres sur lesquels "
-            f"reposent ses évolutions.",
-            advice="Publiez les années dans l'ordre ; pour corriger une année ancienne, contactez l'équipe technique.",
-        )
+    versions: list[dict] = field(default_factory=list)  # the changelog entries this run added
 
 
 def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
-    """Swap the staged package in and rebuild ``publish/``, all or nothing. With
-    ``preview``, build the site there instead and publish nothing (``release --essai``)."""
-    if preview is None:
-        refuse_rewriting_history(ctx.folder, ctx.year)
+    """Swap the staged package in, with the later year whose evolutions rest on it, the
+    downloads, the changelog, the version's records and a rebuilt ``publish/``: all or
+    nothing. With ``preview``, build the site there instead and publish nothing
+    (``release --essai``)."""
     staged = ctx.staged_package
     require_validated(ctx.work, ctx.year)
     require_packaged(ctx.work, staged, ctx.year)
     start_stage(ctx.work, "publish")
-    ctx.progress("Construction du site et de la base Datasette…")
+    if ctx.motif is None and (ctx.work / MOTIF_FILE).exists():
+        ctx.motif = (ctx.work / MOTIF_FILE).read_text(encoding="utf-8").strip()
+    online = datapackages_dir(ctx.folder) / str(ctx.year)
+    version, created = package_version(staged)
+    entries: list[dict] = []
+    new_packages: dict[int, Path] = {ctx.year: staged}
+    snapshots: dict[Path, Path] = {}
+    if not online.exists():
+        entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
+        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
+    elif version != package_version(online)[0]:
+        diff = diff_tables(ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv"))
+        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff))
+        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
+        dependent = stage_dependent_year(ctx, read_published(staged / "indicateurs.csv"), version)
+        if dependent is not None:
+            package, entry = dependent
+            new_packages[ctx.year + 1] = package
+            entries.append(entry)
+            kept = snapshot_dir(ctx.folder, ctx.year + 1, package_version(datapackages_dir(ctx.folder) / str(ctx.year + 1))[0])
+            if kept.exists():  # same records: the new version's copy, for its own next revision
+                copy = ctx.work / "instantane-suivante"
+                shutil.copytree(kept, copy)
+                snapshots[copy] = snapshot_dir(ctx.folder, ctx.year + 1, entry["version"])
+    elif not snapshot_dir(ctx.folder, ctx.year, version).exists():
+        # Published before versions were kept, re-released without a figure changed: these
+        # records give exactly the figures online, so a later revision can compare with them.
+        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
+    if not (ctx.work / "instantane").exists():
+        snapshots.pop(ctx.work / "instantane", None)
+    ctx.progress("Construction du site, de la base Datasette et des téléchargements…")
     years = sorted(set(published_years(ctx.folder)) | {ctx.year})
-    packages = [staged if y == ctx.year else datapackages_dir(ctx.folder) / str(y) for y in years]
+    packages = [new_packages.get(y, datapackages_dir(ctx.folder) / str(y)) for y in years]
+    changelog_file = ctx.work / "changements.json"
+    write_changelog(changelog_file, read_changelog(changelog_path(ctx.folder)) + entries)
+    changelog = read_changelog(changelog_file)
+    downloads = ctx.work / "telechargements"
+    stage_downloads(downloads, downloads_dir(ctx.folder), packages, ctx.publisher, changelog,
+                    {y: package_version(p) for y, p in zip(years, packages)})
     docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
     docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
-    counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs)
+    counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs, downloads, changelog)
     if preview is not None:
         shutil.move(site, preview)
-        return PublishResult(years, counts)
+        return PublishResult(years, counts, entries)
     ctx.progress("Mise en ligne (remplacement atomique)…")
-    swap_in(ctx.folder, ctx.year, staged, site, ctx.work / "ancien")
-    return PublishResult(years, counts)
+    moves = [(datapackages_dir(ctx.folder) / str(y), p) for y, p in sorted(new_packages.items())]
+    moves += [(publish_dir(ctx.folder), site), (downloads_dir(ctx.folder), downloads), (changelog_path(ctx.folder), changelog_file)]
+    moves += [(target, source) for source, target in snapshots.items()]
+    for target in snapshots.values():
+        private_dir(target.parent)
+    swap_in(moves, ctx.work / "ancien")
+    return PublishResult(years, counts, entries)
 
 
-def swap_in(folder: Path, year: int, package: Path, site: Path, backup: Path) -> None:
-    """Move the new package and site into place by renames; undo on any failure."""
+def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> tuple[Path, dict] | None:
+    """The next year, if published, with its evolutions recomputed against the revised
+    year: a new version of it when they change. Its own figures come from its published
+    table (an evolution is published only beside its published count); the audit is run
+    again against the revised year."""
+    year = ctx.year + 1
+    online = datapackages_dir(ctx.folder) / str(year)
+    if not (online / "datapackage.json").exists():
+        return None
+    table = read_published(online / "indicateurs.csv")
+    recomputed = recompute_evolutions(table, revised, ctx.catalogue, ctx.publisher, year)
+    result = audit(recomputed, None, ctx.catalogue, ctx.publisher, year, revised)
+    if not result.ok:
+        raise SecrecyError(f"Audit du secret de {year} après révision de {ctx.year} : {len(result.failures)} case(s) masquée(s) "
+                           f"deviendraient encadrables à moins de {ctx.publisher.largeur_protection} près. Rien n'est publié.")
+    online_version, _ = package_version(online)
+    diff = diff_tables(year, online_version, table, recomputed)
+    if not diff.changed:
+        return None
+    target = ctx.work / "paquet-suivant" / str(year)
+    private_dir(target.parent)
+    risk = json.loads((online / "risque.json").read_text(encoding="utf-8"))
+    dependent_version = next_version(online_version)
+    package_year(target, recomputed, risk, ctx.publisher, ctx.catalogue, year, dependent_version)
+    created = package_version(target)[1]
+    motif = f"Évolutions par rapport à {ctx.year} recalculées après la révision de {ctx.year} (version {version}) : {ctx.motif or ''}".rstrip(" :")
+    return target, changelog_entry(year, dependent_version, created, motif, diff)
+
+
+def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue: Catalogue, publisher: Publisher, year: int) -> pd.DataFrame:
+    """``table`` (a published year) with its ``evolution_*`` rows computed again against
+    ``previous`` (the previous year's new published table), as aggregation computes them:
+    from the published count, hidden with it, absent where last year's figure is hidden
+    or zero."""
+    evolutions = [i for i in catalogue.indicators if i.mesure == "evolution"]
+    kept = table[~table["indicateur"].isin([i.code for i in evolutions])]
+    rows = []
+    for indicator in evolutions:
+        counts = table[table["indicateur"] == indicator.lien["de"]]
+        by_key = {key: (value, secret) for key, value, secret in
+                  zip(counts[KEY].astype(str).itertuples(index=False, name=None), counts["valeur"], counts["secret"])}
+        before = previous_published(previous, indicator.lien["de"], year)
+        for key in expected_keys(indicator, publisher, year):
+            if key not in by_key or not (before.get(key, 0.0) > 0):
+                continue
+            value, secret = by_key[key]
+            rows.append({"annee": year, "periode": key[0], "lieu": key[1], "indicateur": indicator.code, "dimension": key[2],
+                         "modalite": key[3], "valeur": value if not secret else float("nan"), "unite": indicator.unite,
+                         "secret": SECONDARY if secret else ""})
+    if not rows:
+        return kept.reset_index(drop=True)
+    frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year)
+    frame["valeur"] = round_figures(frame, catalogue)
+    return pd.concat([kept, frame[kept.columns]], ignore_index=True)
+
+
+def swap_in(moves: list[tuple[Path, Path]], backup: Path) -> None:
+    """Move each new file or folder to its target by renames (the target, if any, to
+    ``backup`` first); undo every rename on any failure."""
     backup.mkdir(parents=True, exist_ok=True)
-    target_package = datapackages_dir(folder) / str(year)
-    target_site = publish_dir(folder)
-    target_package.parent.mkdir(parents=True, exist_ok=True)
     done: list[tuple[Path, Path]] = []
     try:
-        for current, new, old in ((target_package, package, backup / "paquet"), (target_site, site, backup / "publish")):
+        for n, (current, new) in enumerate(moves):
+            current.parent.mkdir(parents=True, exist_ok=True)
             if current.exists():
+                old = backup / str(n)
                 current.rename(old)
                 done.append((old, current))
             new.rename(current)
@@ -261,10 +416,12 @@ class ReleaseSummary:
     per_indicator: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: ``release --essai``: the site built for review, nothing published.
     preview: Path | None = None
+    versions: list[dict] = field(default_factory=list)
 
     def french(self) -> str:
         """What was published, as the agent reads it: only published figures."""
-        fig = lambda v: "secret statistique" if v is None else f"{v:,.0f}".replace(",", "\u00a0")  # noqa: E731
+        def fig(v: float | None) -> str:
+            return "secret statistique" if v is None else f"{v:,.0f}".replace(",", "\u00a0")
         people = ""
         if "usagers" in self.key_figures:
             people = f", {fig(self.key_figures['usagers'])} personnes distinctes"
@@ -272,7 +429,9 @@ class ReleaseSummary:
             people = (" (sans identifiant de personne : seuls des chiffres sur les accompagnements sont publiés, "
                       "chacun sur au moins « seuil_sans_identifiant » accompagnements)")
         lines = [
-            f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait." if self.preview else f"Année {self.year} publiée.",
+            f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait." if self.preview
+            else f"Année {self.year} publiée." if not any(e["nature"] == "revision" and e["annee"] == self.year for e in self.versions)
+            else f"Année {self.year} révisée.",
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
         ]
@@ -280,6 +439,14 @@ class ReleaseSummary:
             lines.append(f"  {self.set_aside} ligne(s) datée(s) hors de l'année mises de côté (non publiées).")
         if "ateliers" in self.key_figures:
             lines.append(f"  Ateliers : {fig(self.key_figures['ateliers'])} ; participations : {fig(self.key_figures.get('participants_ateliers'))}.")
+        for entry in self.versions:
+            if entry["nature"] == "revision":
+                lines.append(f"  Révision : {entry['annee']} passe en version {entry['version']} ({entry['chiffres_modifies']} chiffres "
+                             f"modifiés, {entry['masques']} masqués, {entry['demasques']} démasqués).")
+            else:
+                lines.append(f"  Version {entry['version']} de {entry['annee']}.")
+        if not self.versions:
+            lines.append("  Aucun chiffre ne change : la version en ligne est conservée, sans nouvelle version.")
         if self.preview:
             lines.append("  Chiffres publiés / masqués (secret statistique), par indicateur :")
             width = max((len(code) for code in self.per_indicator), default=0)
@@ -299,19 +466,23 @@ class ReleaseSummary:
         return "\n".join(lines)
 
 
-def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet, preview: Path | None = None) -> ReleaseSummary:
-    """Every stage in order for ``year``; on any failure nothing published changes.
+def release(
+    folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet, motif: str | None = None,
+    preview: Path | None = None,
+) -> ReleaseSummary:
+    """Every stage in order for ``year`` (a revision when the year is published and its
+    figures change: ``motif`` required); on any failure nothing published changes.
 
     With ``preview`` (a folder that does not exist yet), every stage runs but the site is
     built there for review and nothing under ``datapackages/`` or ``publish/`` changes."""
     start = time.perf_counter()
-    ctx = open_context(folder, year, progress, input_dir)
-    folder = ctx.folder
     # First of all, even if the release is refused: a killed earlier run may have left
     # person counts here. The stages recreate the work area, private.
-    shutil.rmtree(ctx.work, ignore_errors=True)
-    if preview is None:
-        refuse_rewriting_history(folder, year)
+    shutil.rmtree(work_dir(folder.resolve(), year), ignore_errors=True)
+    ctx = open_context(folder, year, progress, motif, input_dir)
+    folder = ctx.folder
+    if preview is not None and ctx.motif is None:
+        ctx.motif = "essai"  # a trial publishes nothing: it shows the revision without asking why
     steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication" if preview is None else "Site d'essai"]
     def numbered(n: int) -> None:
         elapsed = time.perf_counter() - start
@@ -321,6 +492,7 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
         tables = stage_anonymise(ctx, input_dir, key, write=False)
         numbered(2)
         protected = stage_aggregate(ctx, tables)
+        new_version(ctx, protected.table)  # a revision without its motif stops here, before the checks
         numbered(3)
         stage_validate(ctx, protected.table)
         numbered(4)
@@ -334,7 +506,8 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
     shutil.rmtree(ctx.work, ignore_errors=True)
     _remove_empty(ctx.work.parent)
     table = protected.table
-    figure = lambda code: _year_figure(table, code, year)  # noqa: E731
+    def figure(code: str) -> float | None:
+        return _year_figure(table, code, year)
     records = tables["accompagnements"]
     return ReleaseSummary(
         year=year,
@@ -351,6 +524,7 @@ def release(folder: Path, year: int, input_dir: Path, key: bytes, progress: Prog
             for code, group in table[table["periode"].astype(str).str.len() == 4].groupby("indicateur", sort=False)
         },
         preview=preview,
+        versions=result.versions,
     )
 
 

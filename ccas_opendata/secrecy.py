@@ -30,16 +30,27 @@ The method, in four steps (documented for citizens on ``/methode`` and in the ri
 4. **Audit.** :func:`audit` rebuilds the reader's model from the *published* table alone
    (with last year's published figures) and refuses
    the release if any hidden count can be placed in fewer than ``largeur_protection``
-   integers. A published year is republished only if none of its figures changes
-   (:func:`figures_changed`): the difference between two versions describes only the
-   records that changed, which no threshold protects.
+   integers.
+
+5. **Revisions.** A published year republished with different figures is a new version,
+   and a reader may hold both. The records of every published version are kept, pseudonymised,
+   in the private ``.versions/`` folder; the revision counts, for every cell, the distinct
+   persons whose records changed between the two versions (:class:`Revision`). A figure
+   backed by 1 to ``seuil_secret`` − 1 changed persons is hidden (``secondaire``) unless
+   the version online shows the same value; the same holds against every earlier version
+   still downloadable. The reader's model then holds both versions:
+   the version online with its own relations, each count of a cell no record changed tied
+   to its new value (the reader is assumed to know which cells did not change), and, for a
+   cell changed by too few persons and hidden in one version, the difference between the
+   versions as one more unknown that must stay ``largeur_protection`` wide. Secondary
+   suppression and the audit work on that model.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -48,11 +59,29 @@ from .aggregate import ENSEMBLE, KEY, previous_published
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import SecrecyError
-from .inference import Cell, Key, ReaderModel, add_table, integer_width, link_cells
+from .inference import Cell, Constraint, Key, ReaderModel, add_table, integer_width, link_cells
 
 PRIMARY, SECONDARY = "primaire", "secondaire"
 SENSITIVE_IGNORED = {"non_communique"}
 THIS, PREVIOUS = "publie", "annee_precedente"
+EARLIER, DIFFERENCE = "version_en_ligne", "difference_de_versions"
+
+
+@dataclass
+class Revision:
+    """What a reader holding the version online can combine with the new one (and, in
+    ``older``, the earlier versions still downloadable, each with its own changed persons)."""
+
+    published: pd.DataFrame  # the version online, published columns
+    changed_persons: dict[tuple[str, Key], int]  # (indicator, key) -> distinct persons whose records changed
+    threshold: int
+    older: list[Revision] = field(default_factory=list)
+
+    def changed(self, code: str, key: Key) -> int:
+        return self.changed_persons.get((code, key), 0)
+
+    def every_version(self) -> list[Revision]:
+        return [self, *self.older]
 
 
 # --- the reader's model of a table ------------------------------------------------------
@@ -64,16 +93,61 @@ def reader_model(
     publisher: Publisher,
     year: int,
     previous: pd.DataFrame | None = None,
+    revision: Revision | None = None,
 ) -> ReaderModel:
-    """Everything a reader holding ``table`` and last year's published table can write
-    down about the hidden counts. (Earlier versions of the same year need no place here:
-    a year is republished only when its figures do not change, see
-    :func:`figures_changed`.)"""
+    """Everything a reader holding ``table``, last year's published table and, for a
+    revision, the version online can write down about the hidden counts."""
     model = ReaderModel()
     if previous is not None:
         _add_published_counts(model, previous, catalogue, PREVIOUS, year)
     add_table(model, table, catalogue, publisher, year, THIS, PREVIOUS if previous is not None else None, truth)
+    if revision is not None:
+        _add_version_online(model, revision, catalogue, publisher, year)
     return model
+
+
+def _add_version_online(model: ReaderModel, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int) -> None:
+    """The version online beside the new one. Its own relations hold (its evolutions are
+    left out: they were read against a version of last year that may have changed since).
+    A count no record changed is the same in both versions; a count changed by too few
+    persons gets its difference as an unknown, audited like a hidden count."""
+    add_table(model, revision.published, catalogue, publisher, year, EARLIER)
+    for cell in sorted(c for c in model.values if c[0] == THIS):
+        _, code, key = cell
+        earlier = (EARLIER, code, key)
+        if earlier not in model.values:
+            continue
+        changed = revision.changed(code, key)
+        if changed == 0:
+            model.add(Constraint(((1.0, cell), (-1.0, earlier)), 0.0, True))
+        elif changed < revision.threshold and (model.is_variable(cell) or model.is_variable(earlier)):
+            difference = (DIFFERENCE, code, key)
+            model.latent.add(difference)
+            model.lower[difference] = -math.inf
+            model.add(Constraint(((1.0, difference), (-1.0, cell), (1.0, earlier)), 0.0, True))
+
+
+def known_from_version_online(model: ReaderModel, revision: Revision | None) -> set[Cell]:
+    """This version's counts that the version online published and no record changed:
+    the reader knows them whether they are hidden now or not."""
+    if revision is None:
+        return set()
+    known = set()
+    for cell in model.values:
+        tag, code, key = cell
+        earlier = (EARLIER, code, key)
+        if tag == THIS and earlier in model.values and not model.is_variable(earlier) and revision.changed(code, key) == 0:
+            known.add(cell)
+    return known
+
+
+def audit_targets(model: ReaderModel, revision: Revision | None = None) -> list[Cell]:
+    """The unknowns that must stay wide: the hidden counts of both versions and the
+    differences between versions that too few persons made. A count hidden now but
+    published, unchanged, in the version online is no secret: it is left out."""
+    known = known_from_version_online(model, revision)
+    return sorted([c for c in model.hidden if c[0] == EARLIER or (c[0] == THIS and c not in known)]
+                  + [c for c in model.latent if c[0] == DIFFERENCE])
 
 
 def _add_published_counts(model: ReaderModel, table: pd.DataFrame, catalogue: Catalogue, tag: str, year: int) -> None:
@@ -110,24 +184,27 @@ def audit(
     publisher: Publisher,
     year: int,
     previous: pd.DataFrame | None = None,
+    revision: Revision | None = None,
 ) -> AuditResult:
-    """Solve the reader's problem for every hidden count of the published table."""
+    """Solve the reader's problem for every hidden count of the published table (and, for
+    a revision, of the version online and of the differences between the two)."""
     published = table[["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]]
-    model = reader_model(published, truth, catalogue, publisher, year, previous)
-    targets = sorted(c for c in model.hidden if c[0] == THIS)
+    model = reader_model(published, truth, catalogue, publisher, year, previous, revision)
+    targets = audit_targets(model, revision)
     failures = []
     for cell, (low, high) in model.intervals(targets).items():
-        _, code, (periode, lieu, dimension, modalite) = cell
+        tag, code, (periode, lieu, dimension, modalite) = cell
         true = model.values.get(cell, math.nan)
         if is_narrow((low, high), publisher.largeur_protection):
             failures.append({
-                "indicateur": code, "periode": periode, "lieu": lieu, "dimension": dimension, "modalite": modalite,
+                "version": tag, "indicateur": code, "periode": periode, "lieu": lieu, "dimension": dimension, "modalite": modalite,
                 "minimum": round(low, 2), "maximum": None if math.isinf(high) else round(high, 2),
                 "exactement_recalculable": bool(high - low < 0.5),
             })
         elif not math.isnan(true) and not (low - 1e-6 <= true <= high + 1e-6):
             raise SecrecyError("Audit du secret : incohérence interne (une valeur vraie sort de l'intervalle calculé).")
-    return AuditResult(not failures, len(targets), failures, publisher.largeur_protection)
+    # The risk report counts this version's hidden cells, whatever else the revision audited.
+    return AuditResult(not failures, sum(1 for t in targets if t[0] == THIS), failures, publisher.largeur_protection)
 
 
 # --- primary secrecy -------------------------------------------------------------------------
@@ -166,8 +243,9 @@ class Suppressor:
     a count hidden hides the source's other counts of the same cell and every derived
     figure computed from them."""
 
-    def __init__(self, model: ReaderModel, catalogue: Catalogue, year: int, width: int):
+    def __init__(self, model: ReaderModel, catalogue: Catalogue, year: int, width: int, known: set[Cell] | None = None):
         self.model, self.catalogue, self.year, self.width = model, catalogue, year, width
+        self.known = known or set()  # counts the reader reads in the version online: hiding them protects nothing
         self.counts_of_source = {s: catalogue.count_codes(s) for s in {i.source for i in catalogue.indicators}}
         self.dependents: dict[Cell, list[Cell]] = defaultdict(list)
         for figure in sorted(model.figures):
@@ -196,6 +274,7 @@ class Suppressor:
         _, code, key = cell
         is_count = cell in self.model.values
         value = self.model.values[cell] if is_count else 0.0
+        value = 0.0 if math.isnan(value) else value  # the version online's hidden counts: truth unknown
         return (_tier(key, self.year), is_count, value == 0, value, code, key)
 
     def partner(self, cell: Cell, binding: list[int]) -> Cell | None:
@@ -210,7 +289,7 @@ class Suppressor:
                 if constraint.figure is not None and constraint.figure[0] == THIS:
                     candidates.add(constraint.figure)
                 for _, c in constraint.terms:
-                    if c[0] == THIS and c in model.values and c not in model.hidden:
+                    if c[0] == THIS and c in model.values and c not in model.hidden and c not in self.known:
                         candidates.add(c)
             if candidates:
                 return min(candidates, key=self.cost)
@@ -221,7 +300,7 @@ class Suppressor:
         done: set[Cell] = set()
         while queue:
             cell = queue.pop(0)
-            if cell in done:
+            if cell in done or cell in self.known:
                 continue
             done.add(cell)
             while True:
@@ -244,7 +323,44 @@ class Suppressor:
 
 # --- re-releasing a published year ---------------------------------------------------------------
 
+def revision_hidden(cells: pd.DataFrame, revision: Revision) -> np.ndarray:
+    """Figures a revision must hide: backed by 1 to threshold − 1 persons whose records
+    changed since a published version (the one online or an earlier one), and not
+    published with the same value in that version."""
+    keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
+    out = np.zeros(len(cells), dtype=bool)
+    for version in revision.every_version():
+        online = version.published[version.published["secret"].fillna("") == ""]
+        old = {(code, key): float(v) for code, key, v in zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"])}
+        for n, ((code, key), value) in enumerate(zip(keys, cells["valeur"])):
+            if 0 < version.changed(code, key) < revision.threshold:
+                before = old.get((code, key))
+                out[n] |= before is None or abs(before - float(value)) > 1e-9
+    return out
+
+
 PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
+
+
+def refuse_revealed_zeros(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue) -> None:
+    """A count published as zero that too few changed persons now fill cannot be protected:
+    published, it gives their number; hidden, a zero turned secret tells a reader holding
+    both versions that someone with that profile was added. The revision is refused."""
+    revealed = []
+    for version in revision.every_version():
+        online = version.published
+        zeros = online[(online["secret"].fillna("") == "") & (online["valeur"] == 0) & online["indicateur"].isin(catalogue.count_codes())]
+        revealed += [(code, key) for code, key in zip(zeros["indicateur"], zeros[KEY].astype(str).itertuples(index=False, name=None))
+                     if 0 < version.changed(code, key) < revision.threshold]
+    if revealed:
+        code, (periode, lieu, dimension, modalite) = sorted(revealed)[0]
+        raise SecrecyError(
+            f"Cette révision ferait passer {len(revealed)} case(s) publiée(s) à zéro à un petit nombre de personnes, par exemple "
+            f"{code} / {periode} / {lieu} / {dimension} = {modalite} : qu'elle soit publiée ou masquée, quiconque a gardé la version "
+            f"en ligne apprendrait qu'une personne de ce profil a été ajoutée (moins de {revision.threshold} personnes ont changé).",
+            advice="Rien n'a été publié. Attendez d'avoir d'autres corrections pour cette année (au moins "
+                   f"{revision.threshold} personnes concernées par ces cases), ou gardez ces enregistrements pour la suite.",
+        )
 
 
 def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
@@ -276,9 +392,11 @@ def protect(
     year: int,
     previous: pd.DataFrame | None = None,
     has_person_id: bool = True,
+    revision: Revision | None = None,
 ) -> Protected:
-    """Apply primary, sensitive-attribute and secondary suppression, propagate to every
-    derived figure, then audit the result. Raises SecrecyError when the audit fails."""
+    """Apply primary, sensitive-attribute and secondary suppression (and, for a revision,
+    the revision rule), propagate to every derived figure, then audit the result. Raises
+    SecrecyError when the audit fails."""
     truth = cells
     cells = cells.reset_index(drop=True)
     threshold = publisher.seuil_secret if has_person_id else publisher.seuil_sans_identifiant
@@ -288,17 +406,20 @@ def protect(
         [(p, l, d) in homogeneous for p, l, d in cells[["periode", "lieu", "dimension"]].itertuples(index=False)], index=cells.index
     ) if homogeneous else pd.Series(False, index=cells.index)
     cells["secret"] = np.where(primary | in_homogeneous, PRIMARY, "")
+    if revision is not None:
+        refuse_revealed_zeros(cells, revision, catalogue)
+        cells.loc[revision_hidden(cells, revision) & (cells["secret"] == "").to_numpy(), "secret"] = SECONDARY
 
     published = cells.copy()
     published.loc[published["secret"] != "", "valeur"] = np.nan
-    model = reader_model(published, truth, catalogue, publisher, year, previous)
-    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection)
+    model = reader_model(published, truth, catalogue, publisher, year, previous, revision)
+    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection, known_from_version_online(model, revision))
     # A primary count hides its cell's other counts and the figures computed from them.
     primary_counts = sorted(c for c in model.hidden if c[0] == THIS)
     for count in primary_counts:
         suppressor.hide_count(count)
     primary_cells = set(primary_counts)
-    suppressor.protect(sorted(c for c in model.hidden if c[0] == THIS))
+    suppressor.protect(audit_targets(model, revision))
 
     # Write the model's decisions back into the table.
     hidden = {(code, key) for _, code, key in model.hidden if _ == THIS}
@@ -311,7 +432,7 @@ def protect(
     cells = _add_missing_rows(cells, model, catalogue, year)
     cells.loc[cells["secret"] != "", "valeur"] = np.nan
 
-    result = audit(cells, truth, catalogue, publisher, year, previous)
+    result = audit(cells, truth, catalogue, publisher, year, previous, revision)
     if not result.ok:
         first = result.failures[0]
         raise SecrecyError(

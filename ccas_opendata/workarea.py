@@ -32,10 +32,10 @@ VALIDATION_RECORD = "validation.sha256"
 PACKAGE_RECORD = "paquet.sha256.json"
 OUTPUTS = {
     "anonymise": ("anonymise",),
-    "aggregate": (INTERNAL_TABLE, "risque.json"),
+    "aggregate": (INTERNAL_TABLE, "risque.json", "instantane"),
     "validate": (VALIDATION_RECORD, "qualite"),
-    "package": ("paquet", PACKAGE_RECORD),
-    "publish": ("site", "ancien"),
+    "package": ("paquet", PACKAGE_RECORD, "motif.txt"),
+    "publish": ("site", "ancien", "paquet-suivant", "instantane-suivante", "telechargements", "changements.json"),
 }
 
 

@@ -32,7 +32,9 @@ relations; a published figure fixes its variable.
 
 Every hidden count cell gets its [min, max], LP bounds rounded inwards to integers (with
 ``integral=True`` a cell the LP leaves under twice the protection width is re-solved as an
-integer programme). For a year held in several versions, new − old of every cell is bounded too.
+integer programme). For a year held in several versions, new − old of every cell is bounded too,
+on the joint programme (both versions' relations at once); with ``additions_only`` the reader also
+assumes the revision only added records (late entries), so no count of the new version is smaller.
 
 **Findings.** ``narrow``: hidden cells with max − min < ``largeur_protection``; version
 differences (a cell hidden in one version at least) that narrow, proven non-zero and under the
@@ -249,7 +251,7 @@ def read_table(path: Path, version: int) -> Table:
 
 
 class Attacker:
-    def __init__(self, csv_paths: list[Path], metadata: Path, integral: bool = False):
+    def __init__(self, csv_paths: list[Path], metadata: Path, integral: bool = False, additions_only: bool = False):
         self.catalogue = yaml.safe_load((metadata / "indicateurs.yml").read_text(encoding="utf-8"))
         organisation = yaml.safe_load((metadata / "organisation.yml").read_text(encoding="utf-8")) or {}
         self.seuil = int(organisation.get("seuil_secret", 11))
@@ -265,6 +267,7 @@ class Attacker:
         self.persons = {c for c in self.counts if self.indicators[c].get("source") == "accompagnements"}
         self.tables = [read_table(Path(p), v) for v, p in enumerate(csv_paths)]
         self.integral = integral
+        self.additions_only = additions_only
         self.lp = Programme()
         self.groups: list[tuple[str, list[tuple[tuple, float]]]] = []  # numerators and complements of shares
         self.repeaters: list[tuple] = []
@@ -300,6 +303,14 @@ class Attacker:
             for (code, per, lieu, dim, mod), value in t.values.items():
                 if value is not None and code in self.indicators:
                     self.link(t, code, per, lieu, dim, mod, value)
+        if self.additions_only:  # a revision made of late records: no count went down
+            for old, new in self.version_pairs():
+                for cell in old.values:
+                    if cell[0] in self.counts and cell in new.values:
+                        self.lp.add([((new.version, *cell), 1.0), ((old.version, *cell), -1.0)], lo=0.0)
+
+    def version_pairs(self) -> list[tuple[Table, Table]]:
+        return [(old, new) for old in self.tables for new in self.tables if new.year == old.year and new.version > old.version]
 
     def additive(self, t: Table, code: str, ind: dict) -> None:
         v, Y, lp, ven = t.version, str(t.year), self.lp, ind.get("ventilations", [])
@@ -479,31 +490,28 @@ class Attacker:
         return f
 
     def versions(self) -> None:
-        """Differences between two versions of a year, each version with its own programme."""
+        """Differences between two versions of a year, bounded on the joint programme."""
         f = self.findings
-        for old in self.tables:
-            for new in (n for n in self.tables if n.year == old.year and n.version > old.version):
-                for cell, a in old.values.items():
-                    if cell[0] not in self.counts or cell not in new.values:
-                        continue
-                    b = new.values[cell]
-                    label = f"{cell[1]} {cell[2]} {cell[0]} {cell[3]}={cell[4]} (v{old.version}→v{new.version})"
-                    if a is not None and b is not None:
-                        f.differences[(old.version, new.version, cell)] = (b - a, b - a)
-                        if cell[0] in self.persons and 0 < abs(b - a) < self.seuil:
-                            f.small_groups.append(f"published in both versions, moved by {b - a:+g}: {label}")
-                        continue
-                    if 0 in (a, b):
-                        f.small_groups.append(f"published zero in one version, hidden in the other: {label}")
-                    lo_a, hi_a = (a, a) if a is not None else f.intervals[(old.version, *cell)]
-                    lo_b, hi_b = (b, b) if b is not None else f.intervals[(new.version, *cell)]
-                    lo, hi = lo_b - hi_a, hi_b - lo_a
-                    f.differences[(old.version, new.version, cell)] = (lo, hi)
-                    if hi - lo < self.largeur and (0 < lo < self.seuil or -self.seuil < hi < 0):
-                        f.narrow.append((f"difference {label}", lo, hi))  # a proven small change
+        for old, new in self.version_pairs():
+            for cell, a in old.values.items():
+                if cell[0] not in self.counts or cell not in new.values:
+                    continue
+                b = new.values[cell]
+                label = f"{cell[1]} {cell[2]} {cell[0]} {cell[3]}={cell[4]} (v{old.version}→v{new.version})"
+                if a is not None and b is not None:
+                    f.differences[(old.version, new.version, cell)] = (b - a, b - a)
+                    if cell[0] in self.persons and 0 < abs(b - a) < self.seuil:
+                        f.small_groups.append(f"published in both versions, moved by {b - a:+g}: {label}")
+                    continue
+                if 0 in (a, b):
+                    f.small_groups.append(f"published zero in one version, hidden in the other: {label}")
+                lo, hi = self.lp.bounds(self.expression([((new.version, *cell), 1.0), ((old.version, *cell), -1.0)]))
+                f.differences[(old.version, new.version, cell)] = (lo, hi)
+                if hi - lo < self.largeur and (0 < lo < self.seuil or -self.seuil < hi < 0):
+                    f.narrow.append((f"difference {label}", lo, hi))  # a proven small change
 
 
-def attack(csv_paths: list[Path], metadata: Path, integral: bool = False) -> Findings:
+def attack(csv_paths: list[Path], metadata: Path, integral: bool = False, additions_only: bool = False) -> Findings:
     """Everything a reader holding these ``indicateurs.csv`` (every year and version, in the order
     they were downloaded) and the folder's ``metadata/`` can derive; see the module docstring."""
-    return Attacker([Path(p) for p in csv_paths], Path(metadata), integral).run()
+    return Attacker([Path(p) for p in csv_paths], Path(metadata), integral, additions_only).run()

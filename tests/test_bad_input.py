@@ -103,7 +103,7 @@ def test_presents_above_inscrits_in_formations(published_copy: Path, tmp_path: P
 
 
 def test_a_failed_swap_is_rolled_back(published_copy: Path, tmp_path: Path):
-    """The swap is two renames; if the second fails (here: its backup place is taken,
+    """The swap is a series of renames; if the second fails (here: its backup place is taken,
     a real ENOTEMPTY from the file system), the first is undone."""
     from ccas_opendata.release import swap_in
 
@@ -114,9 +114,9 @@ def test_a_failed_swap_is_rolled_back(published_copy: Path, tmp_path: Path):
     new_site = tmp_path / "site"
     new_site.mkdir()
     backup = tmp_path / "ancien"
-    (backup / "publish").mkdir(parents=True)
-    (backup / "publish" / "occupe").write_text("x")
+    (backup / "1").mkdir(parents=True)  # where publish/ would go
+    (backup / "1" / "occupe").write_text("x")
     with pytest.raises(OSError):
-        swap_in(published_copy, 2024, new_package, new_site, backup)
+        swap_in([(published_copy / "datapackages" / "2024", new_package), (published_copy / "publish", new_site)], backup)
     assert snapshot(published_copy) == before
     assert (new_package / "indicateurs.csv").exists()  # the new package is back where it was

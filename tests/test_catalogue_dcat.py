@@ -16,7 +16,8 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF
 
 from ccas_opendata.config import read_publisher
-from ccas_opendata.dcat import build_catalogue, read_manifest
+from ccas_opendata.dcat import build_catalogue
+from ccas_opendata.downloads import DOWNLOADS, read_manifest
 from conftest import REPO, SHARED_EXTERNAL, needs_shared_external
 
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # open namespace: rdflib's closed one warns when pytest inspects it
@@ -130,7 +131,7 @@ def test_manifest_zips_become_distributions(published, tmp_path):
     packages = sorted((published / "datapackages").glob("20[0-9][0-9]"))
     publisher = read_publisher(folder)
     before_release = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)  # the packages say 2026-01-01
-    g = build_catalogue(packages, publisher, read_manifest(folder), now=before_release)
+    g = build_catalogue(packages, publisher, read_manifest(folder / DOWNLOADS), now=before_release)
     zips = {str(g.value(d, DCAT.downloadURL)): d for d in g.subjects(RDF.type, DCAT.Distribution)
             if str(g.value(d, DCAT.downloadURL)).endswith(".zip")}
     assert sorted(zips) == [f"http://127.0.0.1:8001{e['url']}" for e in sorted(manifest["fichiers"], key=lambda e: e["url"])]

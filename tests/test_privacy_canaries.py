@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -58,10 +59,15 @@ def needles() -> list[str]:
 
 
 def haystacks(folder: Path) -> dict[str, str]:
+    """Every file's text, and every member of every zip (the downloads are deflated)."""
     out = {}
     for path in folder.rglob("*"):
         if path.is_file() and "metadata" not in path.relative_to(folder).parts:
             out[str(path.relative_to(folder))] = path.read_bytes().decode("utf-8", errors="ignore")
+            if path.suffix == ".zip":
+                with zipfile.ZipFile(path) as archive:
+                    for name in archive.namelist():
+                        out[f"{path.relative_to(folder)}!{name}"] = archive.read(name).decode("utf-8", errors="ignore")
     return out
 
 
@@ -90,8 +96,10 @@ def canary_release(tmp_path_factory, publisher):
 
 def test_canaries_reach_no_published_file(canary_release):
     folder, _, _ = canary_release
-    texts = haystacks(folder)
+    # The kept records of each version are private, like the work area: checked on their own below.
+    texts = {name: text for name, text in haystacks(folder).items() if not name.startswith(".versions")}
     assert any(name.endswith("indicateurs.db") for name in texts)
+    assert any(name.endswith(".zip!indicateurs.csv") for name in texts), "zip downloads expected"
     assert any("qualite" in name and name.endswith(".html") for name in texts), "Data Docs expected"
     assert_clean(texts)
 
@@ -105,6 +113,25 @@ def test_canaries_reach_nothing_printed(canary_release):
 def test_work_area_is_removed(canary_release):
     folder, _, _ = canary_release
     assert not (folder / ".travail").exists()
+
+
+def test_kept_version_records_are_private_and_pseudonymised(canary_release):
+    """The records a revision compares against: owner-only, pseudonyms and months only,
+    and nowhere in what is published."""
+    folder, _, _ = canary_release
+    kept = folder / ".versions" / str(YEAR) / "1.0.0"
+    assert (kept / "accompagnements.csv").exists()
+    assert {oct(p.stat().st_mode & 0o777) for p in [folder / ".versions", kept.parent, kept]} == {"0o700"}
+    assert {oct(p.stat().st_mode & 0o777) for p in kept.iterdir()} == {"0o600"}
+    texts = haystacks(kept)
+    for needle in list(CANARIES.values()) + [USAGER_PREFIX, "14/03/1987", TEST_KEY]:
+        for name, text in texts.items():
+            assert squash(needle) not in squash(text), (needle, name)
+    pseudonym = (kept / "accompagnements.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    header = (kept / "accompagnements.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    person = pseudonym[header.index("personne")]
+    published = {k: v for k, v in haystacks(folder).items() if not k.startswith(".versions")}
+    assert not [name for name, text in published.items() if person in text]
 
 
 def test_canaries_in_a_failing_release_are_not_echoed(tmp_path, publisher):

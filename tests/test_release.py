@@ -185,12 +185,20 @@ def test_validate_exits_1_on_a_broken_table(folder: Path, small_inputs):
     assert json.loads(result.stdout)["reussi"] is False
 
 
-def test_refuses_to_rewrite_a_year_once_a_later_one_is_published(published_copy: Path, small_inputs):
+def test_rereleasing_an_earlier_year_unchanged_creates_no_version(published_copy: Path, small_inputs):
+    """2023 again, same files, after 2024: no figure changes, so no new version, no
+    changelog entry, no new zip; the packages keep their bytes."""
     before = snapshot(published_copy)
+    changelog = (published_copy / "changements.json").read_bytes()
+    zips = sorted(p.name for p in (published_copy / "telechargements").iterdir())
     result = release(published_copy, 2023, small_inputs[2023])
-    assert result.exit_code == 1
-    assert "2024 est déjà publiée" in result.stderr
-    assert snapshot(published_copy) == before
+    assert result.exit_code == 0, result
+    assert "Aucun chiffre de 2023 ne change" in result.stderr
+    assert "Aucun chiffre ne change" in result.stdout
+    assert {k: v for k, v in snapshot(published_copy).items() if k.startswith("datapackages")} == \
+        {k: v for k, v in before.items() if k.startswith("datapackages")}
+    assert (published_copy / "changements.json").read_bytes() == changelog
+    assert sorted(p.name for p in (published_copy / "telechargements").iterdir()) == zips
 
 
 def test_init_creates_a_folder_that_releases(tmp_path: Path, small_inputs):

