@@ -89,7 +89,7 @@ def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: st
     if motif is not None and not (datapackages_dir(folder) / str(year) / "datapackage.json").exists():
         raise CcasError(f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
                         advice="Retirez « --motif » pour une première publication.")
-    return Context(folder, year, publisher, catalogue, progress, motif)
+    return Context(folder, year, publisher, catalogue, progress, motif=motif)
 
 
 def published_years(folder: Path) -> list[int]:
