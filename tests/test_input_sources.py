@@ -394,3 +394,21 @@ def test_headers_that_start_like_a_usual_one_get_a_suggestion(tmp_path):
     assert "« Dossier n° » (colonne D) ressemble à « usager »" in text
     assert "« Motif de la venue » (colonne E) ressemble à « thematiques »" in text
     assert "« Jour » (colonne A) ressemble à « date »" in text
+
+
+@pytest.mark.slow
+def test_a_trial_on_a_published_year_shows_the_revision_and_changes_no_byte(tmp_path, messy_inputs):
+    inputs, lines, truth, _ = messy_inputs
+    folder = make_folder(tmp_path / "ccas")
+    (folder / "metadata" / "correspondances.yml").write_text(REVIEWED, encoding="utf-8")
+    assert release(folder, YEAR, inputs).exit_code == 0
+    before = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    late = [list(line) for line in lines[:40]]  # forty late records of known persons
+    write_messy_xlsx(inputs / "suivi-2025.xlsx", lines + late)
+    result = release(folder, YEAR, inputs, "--essai")
+    assert result.exit_code == 0, result
+    assert f"Essai pour {YEAR} : rien n'a été publié" in result.stdout
+    assert f"{len(truth) + 40} accompagnements" in result.stdout
+    assert re.search(rf"Révision : {YEAR} passe en version 1\.1\.0 \(\d+ chiffres modifiés", result.stdout)
+    after = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
