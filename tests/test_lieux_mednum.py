@@ -44,16 +44,21 @@ def test_served_file_is_valid_against_the_national_schema(server, tmp_path, publ
     assert {r["date_maj"] for r in rows} == {"2026-01-01"}  # the release date (SOURCE_DATE_EPOCH of the tests)
 
 
-def test_sites_without_optional_columns_are_valid_too(tmp_path):
-    """A CCAS that keeps the seven columns of the template still publishes a valid file."""
+def folder_with_lieux(tmp_path: Path, lieux_csv: str) -> Path:
+    """A publication folder with the demo's organisation and quartiers, and these sites."""
     folder = tmp_path / "ccas"
     (folder / "metadata").mkdir(parents=True)
     for name in ("organisation.yml", "quartiers.csv"):
         (folder / "metadata" / name).write_text((REPO / "metadata" / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "metadata" / "lieux.csv").write_text(
+    (folder / "metadata" / "lieux.csv").write_text(lieux_csv, encoding="utf-8")
+    return folder
+
+
+def test_sites_without_optional_columns_are_valid_too(tmp_path):
+    """A CCAS that keeps the seven columns of the template still publishes a valid file."""
+    folder = folder_with_lieux(tmp_path,
         "code,nom,adresse,code_postal,commune,code_insee,quartier\n"
-        "accueil,Accueil du CCAS,1 place de la Mairie,20000,Ajaccio,2A004,centre\n",
-        encoding="utf-8")
+        "accueil,Accueil du CCAS,1 place de la Mairie,20000,Ajaccio,2A004,centre\n")
     path = write_lieux_mednum(tmp_path / "lieux-mediation-numerique.csv", read_publisher(folder), "2025-03-01")
     result = frictionless_validate(path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -64,12 +69,8 @@ def test_sites_without_optional_columns_are_valid_too(tmp_path):
 def test_a_bad_coordinate_is_refused_with_its_line(tmp_path):
     from ccas_opendata.errors import ConfigurationError
 
-    folder = tmp_path / "ccas"
-    (folder / "metadata").mkdir(parents=True)
-    for name in ("organisation.yml", "quartiers.csv"):
-        (folder / "metadata" / name).write_text((REPO / "metadata" / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "metadata" / "lieux.csv").write_text(
+    folder = folder_with_lieux(tmp_path,
         "code,nom,adresse,code_postal,commune,code_insee,quartier,latitude\n"
-        "accueil,Accueil,1 place,12990,Val,12999,centre,nord\n", encoding="utf-8")
+        "accueil,Accueil,1 place,12990,Val,12999,centre,nord\n")
     with pytest.raises(ConfigurationError, match="ligne 2, colonne « latitude »"):
         read_publisher(folder)
