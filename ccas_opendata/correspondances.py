@@ -32,7 +32,7 @@ FORMATS_DIR = PACKAGE_DIR / "formats"
 # Articles dropped from headers: "Année de naissance" is "annee_naissance".
 ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
 TABLE_KEYS = frozenset({
-    "fichier", "feuille", "colonnes", "valeurs", "ignorer", "separateurs", "filtre", "regroupement", "dates",
+    "fichier", "feuille", "colonnes", "valeurs", "ignorer", "filtre", "regroupement", "dates",
     "sans_identifiant", "lieu_vide",
 })
 
@@ -66,8 +66,6 @@ class TableMapping:
     valeurs: dict[str, dict[str, str]] = field(default_factory=dict)
     #: Normalised headers the CCAS chose to leave out (never read).
     ignorer: frozenset[str] = frozenset()
-    #: Regex splitting a multi-valued cell (national exports join values by line breaks).
-    separateurs: str = r"\s*[|,;\n]\s*"
     #: Keep only rows whose ``colonne`` (a source header) folds to one of ``valeurs``.
     filtre: dict[str, Any] | None = None
     #: One source row per participant: group rows by ``par`` (source headers) and count them into ``compte``.
@@ -191,7 +189,6 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
         tables[table] = TableMapping(
             table=table, fichier=fichier, feuille=feuille, colonnes=colonnes, valeurs=valeurs,
             ignorer=frozenset(normalise_header(h) for h in ignorer),
-            separateurs=rules.get("separateurs", TableMapping.separateurs),
             filtre=rules.get("filtre"), regroupement=rules.get("regroupement"), dates=rules.get("dates"),
             sans_identifiant=frozenset(fold(v) for v in _strings(rules.get("sans_identifiant") or []) or []),
             lieu_vide=rules.get("lieu_vide"),
@@ -289,6 +286,7 @@ def value_lookup(table: str, column: str, publisher_values: dict[str, str] | Non
     return lookup
 
 
+@cache  # the contract is read once and never changes while the tool runs
 def header_suggestions() -> dict[str, str]:
     """Normalised header often seen in CCAS files → the contract column it most likely is."""
     out: dict[str, str] = {}

@@ -21,6 +21,7 @@ import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +119,7 @@ class Source:
     format_label: str = ""
 
 
-def _candidate_files(input_dir: Path) -> list[Path]:
+def candidate_files(input_dir: Path) -> list[Path]:
     return [
         p for p in sorted(input_dir.iterdir())
         if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(("~$", ".", "rapport-"))
@@ -130,7 +131,7 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
     else a national export recognised by its headers."""
     if not input_dir.is_dir():
         return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable.", kind="configuration")]
-    files = _candidate_files(input_dir)
+    files = candidate_files(input_dir)
     sources: list[Source] = []
     problems: list[Problem] = []
     claimed: set[Path] = set()
@@ -147,7 +148,7 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
         if path in claimed:
             continue
         for national in national_formats():
-            if _is_format(path, national):
+            if matches_national_format(path, national):
                 for table, mapping in national.tables.items():
                     if any(s.table == table for s in sources):
                         problems.append(Problem(path.name, "", f"la table « {table} » a déjà un fichier ; retirez l'un des deux du dossier.", kind="configuration"))
@@ -195,7 +196,7 @@ def _with_own_values(mapping: TableMapping, own: Correspondances | None) -> Tabl
     return replace(mapping, valeurs=merged)
 
 
-def _is_format(path: Path, national: Correspondances) -> bool:
+def matches_national_format(path: Path, national: Correspondances) -> bool:
     try:
         grid = read_top_rows(path, None)
     except (OSError, ValueError):
@@ -274,25 +275,20 @@ def find_header_row(rows: list[list[str]], known: Callable[[str], bool]) -> int:
     return scores.index(max(scores))
 
 
-@dataclass
-class Grid:
-    """The cells of a file below its header, as text, indexed by spreadsheet row number."""
-
-    header: list[str]
-    header_row: int  # 1-based, as the spreadsheet shows it
-    text: pd.DataFrame  # columns = positions (0-based) of the kept columns
+def locate_header(path: Path, sheet: str | int | None, known: Callable[[str], bool]) -> tuple[int, list[str]]:
+    """(0-based index, cells) of a file's header: read once, then handed to ``read_grid``."""
+    top = read_top_rows(path, sheet)
+    header_index = find_header_row(top, known)
+    return header_index, [c.strip() for c in (top[header_index] if top else [])]
 
 
-def read_grid(path: Path, sheet: str | int | None, known: Callable[[str], bool], keep: Callable[[int, str], bool]) -> Grid:
-    """Read the kept columns of a file, every cell as (categorical) text.
+def read_grid(path: Path, sheet: str | int | None, header_index: int, width: int, positions: list[int]) -> pd.DataFrame:
+    """The cells below the header (``width`` columns) at ``positions``, every cell as
+    (categorical) text, indexed by spreadsheet row number.
 
     Only the kept columns are ever loaded: identifiers and free text stay on disk. Blank
     lines are kept (then dropped by the caller) so that row numbers stay true.
     """
-    top = read_top_rows(path, sheet)
-    header_index = find_header_row(top, known)
-    header = [c.strip() for c in (top[header_index] if top else [])]
-    positions = [i for i, name in enumerate(header) if keep(i, name)]
     if path.suffix.lower() == ".csv":
         encoding, sep = csv_dialect(path)
         # Every cell as a category: a year has few distinct dates, codes or durations,
@@ -300,15 +296,15 @@ def read_grid(path: Path, sheet: str | int | None, known: Callable[[str], bool],
         frame = pd.read_csv(
             path, sep=sep, encoding=encoding, dtype="category", keep_default_na=False, na_filter=False,
             header=None, skiprows=header_index + 1, usecols=positions, skip_blank_lines=False,
-            names=list(range(len(header))), index_col=False,
+            names=list(range(width)), index_col=False,
         ) if positions else pd.DataFrame(index=range(0))
     else:
         engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
         raw = pd.read_excel(path, engine=engine, dtype=object, header=None, skiprows=header_index + 1, sheet_name=_sheet(path, sheet))
-        raw = raw.reindex(columns=range(max(len(header), raw.shape[1])))
+        raw = raw.reindex(columns=range(max(width, raw.shape[1])))
         frame = raw[positions].map(_cell_to_text).astype("category")
     frame.index = pd.RangeIndex(header_index + 2, header_index + 2 + len(frame))
-    return Grid(header, header_index + 1, frame)
+    return frame
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -372,14 +368,19 @@ class CodeReader:
             code = fold(text)
         return code
 
+    def pieces(self, text: str) -> list[str]:
+        """The values a cell holds: one, or for a multi-valued column those between ``|``,
+        ``;`` or line breaks (commas are decided in :meth:`read`)."""
+        text = text.strip()
+        if not self.multi:
+            return [text] if text else []
+        return [p for p in _STRONG_SEPARATORS.split(text) if p]
+
     def read(self, text: str) -> tuple[str | None, list[str]]:
         """(codes joined by ``|`` or None when empty, the unrecognised pieces)."""
-        if not text.strip():
-            return None, []
-        pieces = _STRONG_SEPARATORS.split(text.strip()) if self.multi else [text.strip()]
         codes: list[str] = []
         unknown: list[str] = []
-        for piece in (p for p in pieces if p):
+        for piece in self.pieces(text):
             code = self.one(piece)
             if code is not None:
                 codes.append(code)
@@ -440,6 +441,7 @@ def _is_identifier(name: str) -> bool:
     return False
 
 
+@cache  # the contract is read once and never changes while the tool runs
 def identifier_headers() -> frozenset[str]:
     return frozenset(normalise_header(c) for c in contract()["identifier_columns"])
 
@@ -483,6 +485,9 @@ class HeaderPlan:
     problems: list[Problem] = field(default_factory=list)
     #: positions read for the mapping's own needs (filter, grouping), by source header.
     extra: dict[str, int] = field(default_factory=dict)
+    #: The header's row (1-based, as the spreadsheet shows it) and its number of cells.
+    header_row: int = 1
+    width: int = 0
 
 
 def plan_headers(source: Source, header: list[str], header_row: int = 1) -> HeaderPlan:
@@ -495,7 +500,7 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
         extra_headers.add(normalise_header(mapping.filtre["colonne"]))
     if mapping.regroupement:
         extra_headers.update(normalise_header(h) for h in mapping.regroupement.get("par", []))
-    plan = HeaderPlan()
+    plan = HeaderPlan(header_row=header_row, width=len(header))
     for position, raw in enumerate(header):
         name = normalise_header(raw)
         if not name:
@@ -548,7 +553,7 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
 
 # --- one table ------------------------------------------------------------------------------
 
-def _publisher_values(column: str, publisher: Publisher | None, table: str) -> dict[str, str] | None:
+def publisher_values(column: str, publisher: Publisher | None, table: str) -> dict[str, str] | None:
     """Code → name of the publisher's own lists (its sites, its quartiers)."""
     if publisher is None:
         return None
@@ -578,18 +583,15 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     table, mapping, file = source.table, source.mapping, source.path.name
     spec = contract()["tables"][table]["columns"]
     try:
-        top = read_top_rows(source.path, mapping.feuille)
+        header_index, header = locate_header(source.path, mapping.feuille, lambda name: known_header(name, [mapping]))
     except ValueError:
         return None, [Problem(file, "", f"feuille « {mapping.feuille} » introuvable dans le classeur.", kind="configuration")]
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         return None, [Problem(file, "", f"fichier illisible ({type(e).__name__}) : enregistrez-le en CSV, XLSX ou ODS.", kind="configuration")]
-    known = lambda name: known_header(name, [mapping])
-    header_index = find_header_row(top, known)
-    header = [c.strip() for c in top[header_index]] if top else []
     plan = plan_headers(source, header, header_index + 1)
     if any(p.column in spec and spec[p.column].get("required") for p in plan.problems):
         return None, plan.problems  # without a required column, the cells cannot be checked
-    text = read_source_text(source, plan, known)
+    text = read_source_text(source, plan)
     problems = list(plan.problems)
 
     parsed: dict[str, object] = {}
@@ -599,14 +601,14 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         if kind == "pseudonymous" and mapping.sans_identifiant:
             # « Bénéficiaire anonyme » is no person: such rows have no identifier.
             uniques = uniques.where(~uniques.map(fold).isin(mapping.sans_identifiant), "")
-        default = _default_code(column, mapping, publisher)
+        default = default_code(column, mapping, publisher)
         if default is not None:
             uniques = uniques.where(uniques != "", default)
         empty = (uniques == "").to_numpy()
         if kind in ("code", "codes"):
             # The publisher's lists cannot be checked without its metadata (reported apart).
             open_list = accepted_codes(table, column) is None and publisher is None
-            reader = CodeReader(value_lookup(table, column, _publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), kind == "codes", open_list)
+            reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), kind == "codes", open_list)
             results = [reader.read(u) for u in uniques]
             values = pd.Series([r[0] for r in results], dtype=object)
             bad = np.array([bool(r[1]) for r in results], dtype=bool)
@@ -644,7 +646,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
             parsed[column] = values.array.take(codes)
     frame = pd.DataFrame(parsed, index=text.index)
     read_from = {column: " + ".join(header[p] for p in positions) for column, positions in plan.columns.items()}
-    problems = [_with_header(p, read_from) if p.file == file else p for p in problems]
+    problems = [with_header(p, read_from) if p.file == file else p for p in problems]
     outside = 0
     if mapping.dates == "annee" and year is not None and "date" in frame:
         inside = frame["date"].isna() | (frame["date"].dt.year == year)
@@ -657,7 +659,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored), problems
 
 
-def _with_header(problem: Problem, read_from: dict[str, str]) -> Problem:
+def with_header(problem: Problem, read_from: dict[str, str]) -> Problem:
     """Name her header next to the contract's column when they differ."""
     header = read_from.get(problem.column, "")
     if not header or normalise_header(header) == problem.column:
@@ -665,30 +667,30 @@ def _with_header(problem: Problem, read_from: dict[str, str]) -> Problem:
     return replace(problem, header=header)
 
 
-def read_source_text(source: Source, plan: HeaderPlan, known: Callable[[str], bool], columns: Iterable[str] | None = None) -> pd.DataFrame:
+def read_source_text(source: Source, plan: HeaderPlan, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """The cells feeding each contract column (``columns``, default all), as text, one
     row per record of this table: several source columns joined, blank lines dropped,
     the rows of other tables (``filtre``) left out."""
     wanted_columns = list(plan.columns if columns is None else columns)
-    wanted = {p for c in wanted_columns for p in plan.columns[c]} | set(plan.extra.values())
-    grid = read_grid(source.path, source.mapping.feuille, known, lambda i, _: i in wanted)
-    text = pd.DataFrame(index=grid.text.index)
+    wanted = sorted({p for c in wanted_columns for p in plan.columns[c]} | set(plan.extra.values()))
+    grid = read_grid(source.path, source.mapping.feuille, plan.header_row - 1, plan.width, wanted)
+    text = pd.DataFrame(index=grid.index)
     for column in wanted_columns:
         positions = plan.columns[column]
         if len(positions) == 1:
-            text[column] = grid.text[positions[0]]
+            text[column] = grid[positions[0]]
         else:  # several source columns feed one multi-valued field
-            joined = grid.text[positions].astype(str).agg(lambda row: "|".join(v for v in row if v.strip()), axis=1)
+            joined = grid[positions].astype(str).agg(lambda row: "|".join(v for v in row if v.strip()), axis=1)
             text[column] = joined.astype("category")
     for name, position in plan.extra.items():
-        text["_" + name] = grid.text[position]
+        text["_" + name] = grid[position]
     text = _drop_blank_rows(text)
     if source.mapping.filtre:
         text = _apply_filter(text, source.mapping)
     return text
 
 
-def _default_code(column: str, mapping: TableMapping, publisher: Publisher | None) -> str | None:
+def default_code(column: str, mapping: TableMapping, publisher: Publisher | None) -> str | None:
     """The code an empty cell stands for: the CCAS's own ``valeurs: {column: {"": code}}``,
     or for ``lieu`` the format's ``lieu_vide`` (``lieu_unique``: the CCAS's only site)."""
     own = mapping.valeurs.get(column, {}).get("")

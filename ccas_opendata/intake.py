@@ -17,7 +17,7 @@ from . import quality
 from .config import Publisher, contract
 from .correspondances import accepted_codes, contract_label, read_correspondances
 from .errors import PROBLEM_KINDS, ROW_ADVICE, ConfigurationError, InvalidInput, Problem
-from .ingest import Records, _with_header, collect_records
+from .ingest import Records, with_header, collect_records
 
 REPORT_NAME = "rapport-ccas-opendata-{year}.html"
 
@@ -46,7 +46,7 @@ def read_year(folder: Path, year: int, input_dir: Path, publisher: Publisher | N
         headers: dict[str, dict[str, str]] = {}
         for table in records.tables.values():
             headers.setdefault(table.file, {}).update(table.read_from)
-        problems += [_with_header(p, headers.get(p.file, {})) for p in checks if (p.file, p.column) not in flagged]
+        problems += [with_header(p, headers.get(p.file, {})) for p in checks if (p.file, p.column) not in flagged]
     report = report_path(input_dir, year) if input_dir.is_dir() else None
     if problems:
         if report is not None:

@@ -10,15 +10,14 @@ identifiers and unknown columns never are.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import Publisher, contract
 from .correspondances import TO_COMPLETE, Correspondances, TableMapping, accepted_codes, national_formats, normalise_header, value_lookup
 from .ingest import (
-    CodeReader, Source, _candidate_files, _default_code, _is_format, _publisher_values, find_header_row, known_header,
-    plan_headers, read_source_text, read_top_rows, showable, suggest_column,
+    CodeReader, Source, candidate_files, default_code, matches_national_format, publisher_values, known_header, locate_header,
+    plan_headers, read_source_text, showable, suggest_column,
 )
 
 
@@ -49,8 +48,8 @@ def propose(input_dir: Path, publisher: Publisher | None, existing: Correspondan
     """What each file of ``input_dir`` looks like against the contract."""
     proposals = []
     tables_seen: set[str] = set()
-    for path in _candidate_files(input_dir):
-        national = next((n for n in national_formats() if _is_format(path, n)), None)
+    for path in candidate_files(input_dir):
+        national = next((n for n in national_formats() if matches_national_format(path, n)), None)
         if national is not None:
             for table, mapping in national.tables.items():
                 proposals.append(_propose_source(Source(table, path, mapping, national.label), publisher, national=national.label))
@@ -67,10 +66,7 @@ def propose(input_dir: Path, publisher: Publisher | None, existing: Correspondan
 def _propose_source(source: Source, publisher: Publisher | None, national: str = "") -> TableProposal:
     table, mapping = source.table, source.mapping
     spec = contract()["tables"][table]["columns"]
-    top = read_top_rows(source.path, mapping.feuille)
-    known = lambda name: known_header(name, [mapping])
-    header_index = find_header_row(top, known)
-    header = [c.strip() for c in top[header_index]] if top else []
+    header_index, header = locate_header(source.path, mapping.feuille, lambda name: known_header(name, [mapping]))
     proposal = TableProposal(table, source.path.name, header_index + 1, national)
     if not national:
         # Propose a column for every header the mapping does not already place.
@@ -98,19 +94,18 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
         source = Source(table, source.path, mapping)
     plan = plan_headers(source, header, header_index + 1)
     coded = [c for c in plan.columns if spec[c]["type"] in ("code", "codes")]
-    text = read_source_text(source, plan, known, coded)
+    text = read_source_text(source, plan, coded)
     labels = contract()["libelles"]
     for column in coded:
-        reader = CodeReader(value_lookup(table, column, _publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), spec[column]["type"] == "codes")
+        reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), spec[column]["type"] == "codes")
         counts: dict[str, int] = {}
         for value, n in text[column].astype(str).str.strip().value_counts().items():
-            pieces = [value] if not reader.multi else [p for p in re.split(r"\s*[|;\n\r]+\s*", value) if p]
-            for piece in pieces or [""]:
+            for piece in reader.pieces(value) or [""]:
                 counts[piece] = counts.get(piece, 0) + int(n)
         rows = []
         for value, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             if value == "":
-                if column == "lieu" and _default_code(column, mapping, publisher) is None:
+                if column == "lieu" and default_code(column, mapping, publisher) is None:
                     rows.append(("", TO_COMPLETE, "lignes sans lieu : le lieu à leur attribuer", n))
                 continue
             if not showable(value):
@@ -118,7 +113,7 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
             code, unknown = reader.read(value)
             if code is not None and not unknown and national and column != "lieu":
                 continue  # the national format already reads it
-            names = dict(_publisher_values(column, publisher, table) or {})
+            names = dict(publisher_values(column, publisher, table) or {})
             label = labels.get(column, {}).get(code or "", "") or names.get(code or "", "")
             rows.append((value, code if code and not unknown else TO_COMPLETE, label, n))
         if national:
@@ -172,7 +167,7 @@ def render_proposal(proposals: list[TableProposal], publisher: Publisher | None)
             for column, rows in p.values.items():
                 codes = accepted_codes(table, column)
                 if codes is None and publisher is not None:
-                    codes = list(_publisher_values(column, publisher, table) or {})
+                    codes = list(publisher_values(column, publisher, table) or {})
                 out.append(f"    # codes possibles : {', '.join(codes or [])}")
                 out.append(f"    {column}:")
                 for value, code, label, n in rows:
