@@ -67,8 +67,9 @@ def cle_option(function):
 def motif_option(function):
     return click.option(
         "--motif", "motif", default=None,
-        help="Pour corriger une année déjà publiée : la raison de la correction, publiée dans le journal des changements "
-             "(obligatoire si des chiffres changent ; refusé pour une première publication).",
+        help="Pour corriger une année déjà publiée : la raison de la correction, publiée telle quelle dans le journal des "
+             "changements (décrivez la correction, jamais une personne ; obligatoire si des chiffres changent ; refusé pour "
+             "une première publication).",
     )(function)
 
 
