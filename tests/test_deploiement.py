@@ -109,7 +109,9 @@ def links(html: str) -> list[str]:
 def test_pages_link_under_the_sub_path_and_every_link_answers(deployed):
     base = deployed["nginx"]
     seen = set()
-    for page in (f"{PREFIX}/", f"{PREFIX}/bilan/2024", f"{PREFIX}/api", f"{PREFIX}/indicateur/accompagnements", f"{PREFIX}/methode"):
+    pages = ("/", "/bilan/2024", "/api", "/indicateur/accompagnements", "/methode", "/risque/2024", "/telechargements", "/changements",
+             "/accessibilite", "/mentions-legales")
+    for page in (PREFIX + p for p in pages):
         response = httpx.get(base + page)
         assert response.status_code == 200, page
         local = [l for l in links(response.text) if l.startswith("/")]
@@ -118,6 +120,25 @@ def test_pages_link_under_the_sub_path_and_every_link_answers(deployed):
         seen.update(local)
     for link in sorted(seen):
         assert httpx.get(base + link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_every_download_behind_the_sub_path_answers(deployed):
+    """Each link of /telechargements (the zips of every version, the current alias, the
+    manifest, the pages around) and each ``url`` of telechargements.json, through nginx."""
+    base = deployed["nginx"]
+    page = httpx.get(f"{base}{PREFIX}/telechargements")
+    assert page.status_code == 200
+    local = sorted({l.replace("&amp;", "&") for l in links(page.text) if l.startswith("/")})
+    zips = [l for l in local if l.endswith(".zip")]
+    assert zips == [f"{PREFIX}/telechargements/ccas-opendata-2024-v1.0.0.zip", f"{PREFIX}/telechargements/ccas-opendata-2024.zip"]
+    assert all(l.startswith(PREFIX + "/") for l in local), local
+    for link in local:
+        assert httpx.get(base + link).status_code == 200, link
+    manifest = httpx.get(f"{base}{PREFIX}/telechargements/telechargements.json").json()["fichiers"]
+    assert sorted(f["url"] for f in manifest) == zips
+    for entry in manifest:
+        response = httpx.get(base + entry["url"])
+        assert response.status_code == 200 and len(response.content) == entry["octets"], entry["url"]
 
 
 def test_citation_and_datasette_pages_use_base_url(deployed):
