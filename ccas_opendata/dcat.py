@@ -62,6 +62,7 @@ PACKAGE_FILES = (
     ("indicateurs.csv", "Indicateurs d'activité (CSV)", "CSV", "text/csv"),
     ("definitions.csv", "Définitions des indicateurs (CSV)", "CSV", "text/csv"),
     ("lieux.csv", "Lieux d'accueil (CSV)", "CSV", "text/csv"),
+    ("modalites.csv", "Libellés des modalités (CSV) : le libellé français de chaque code", "CSV", "text/csv"),
     ("risque.json", "Rapport de risque de ré-identification (JSON)", "JSON", "application/json"),
 )
 LIEUX_MEDNUM = "/lieux-mediation-numerique.csv"
@@ -86,6 +87,7 @@ def year_downloads(year: int, package: Path, manifest: Iterable[dict]) -> list[D
     downloads = [
         Download(f"/static/paquets/{year}/{name}", title, file_type, media_type, (package / name).stat().st_size)
         for name, title, file_type, media_type in PACKAGE_FILES
+        if (package / name).exists()  # a year packaged before modalites.csv existed
     ]
     downloads += [
         Download(f"/indicateurs/indicateurs.csv?annee={year}&_stream=on&_size=max", f"Indicateurs {year} depuis l'API (CSV complet)", "CSV", "text/csv"),

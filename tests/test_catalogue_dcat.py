@@ -122,15 +122,15 @@ def test_one_dataset_per_year_shaped_for_udata(served_catalogue, published):
     assert str(g.value(year, URIRef(str(DCAT) + "version"))) == descriptor["version"]
     keywords = {str(k) for k in g.objects(year, DCAT.keyword)}
     assert keywords == set(descriptor["keywords"])
-    # Five package files, the API's CSV and JSON, and the year's zips (its version and the current alias).
-    assert len(list(g.objects(year, DCAT.distribution))) == 7 + 2
+    # Six package files, the API's CSV and JSON, and the year's zips (its version and the current alias).
+    assert len(list(g.objects(year, DCAT.distribution))) == 8 + 2
     zips = {str(g.value(d, DCAT.downloadURL)) for d in g.objects(year, DCAT.distribution)} - {None}
     assert {z.rsplit("/", 1)[-1] for z in zips if z.endswith(".zip")} == {"ccas-opendata-2024.zip", f"ccas-opendata-2024-v{descriptor['version']}.zip"}
 
 
 def test_every_distribution_answers_on_the_served_publication(served_catalogue, server):
     urls = sorted({str(u) for u in served_catalogue.objects(None, DCAT.downloadURL)})
-    assert len(urls) == 2 * (7 + 2) + 1  # two years of 7 files and 2 zips, and the sites
+    assert len(urls) == 2 * (8 + 2) + 1  # two years of 8 files and 2 zips, and the sites
     for url in urls:
         response = server.get(local(url, server).removeprefix(server.url))
         assert response.status_code == 200, url
@@ -172,7 +172,7 @@ def test_manifest_zips_become_distributions(published, tmp_path):
     assert str(g.value(checksum, URIRef(SPDX + "checksumValue"))) == digest
     assert g.value(checksum, URIRef(SPDX + "algorithm")) == URIRef(SPDX + "checksumAlgorithm_sha256")
     year_2024 = next(d for d in g.subjects(DCAT.distribution, current))
-    assert len(list(g.objects(year_2024, DCAT.distribution))) == 7 + 2
+    assert len(list(g.objects(year_2024, DCAT.distribution))) == 8 + 2
     assert all(m.toPython() <= before_release for m in g.objects(None, DCTERMS.modified))
     found, report = violations(g, shapes("html-shacl/shapes.ttl"))
     assert found == [(SPDX + "checksumValue", str(SH.DatatypeConstraintComponent))] * 3, report[:3000]  # the three zips

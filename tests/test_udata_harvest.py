@@ -70,8 +70,8 @@ def check_every_dataset(run: dict, server) -> None:
         assert dataset["frequency"] == "annual"
         assert dataset["temporal"] == [f"{year}-01-01", f"{year}-12-31"]
         assert dataset["spatial_geom"] == "MultiPolygon"
-        # Five package files, the API's CSV and JSON, the version's zip and the current alias.
-        assert len(dataset["resources"]) == 9
+        # Six package files, the API's CSV and JSON, the version's zip and the current alias.
+        assert len(dataset["resources"]) == 10
         zips = {r["url"].rsplit("/", 1)[-1]: r for r in dataset["resources"] if r["url"].endswith(".zip")}
         assert sorted(zips) == sorted(name for name in manifest if name.startswith(f"ccas-opendata-{year}"))
         assert len({r["title"] for r in zips.values()}) == 2  # two entries the portal can tell apart

@@ -441,6 +441,16 @@ def canned_queries() -> dict:
                    "where n.indicateur = 'accompagnements' and n.annee = :annee and n.lieu = 'ensemble' and n.dimension = :dimension "
                    "and n.periode = cast(n.annee as text) order by n.valeur desc",
         },
+        "ventilation_libelles": {
+            "params": ["annee", "dimension"],
+            "title": "Répartition des accompagnements, avec les libellés",
+            "description": "Comme « ventilation », chaque modalité avec son libellé français et dans l'ordre du site (jointure avec la table modalites). "
+                           "Paramètres : annee, dimension.",
+            "sql": "select i.modalite, m.libelle, i.valeur as accompagnements, i.secret from indicateurs i "
+                   "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
+                   "where i.indicateur = 'accompagnements' and i.annee = :annee and i.lieu = 'ensemble' and i.dimension = :dimension "
+                   "and i.periode = cast(i.annee as text) order by m.ordre",
+        },
         "par_lieu": {
             "params": ["annee"],
             "title": "Indicateurs par lieu d'accueil",
