@@ -27,6 +27,7 @@ import sqlite_utils
 from .catalogue import Catalogue
 from .config import Publisher
 from .dcat import write_catalogue
+from .excel import write_excel_files
 from .lieux_mednum import write_lieux_mednum
 from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows
 from .package import read_published
@@ -228,6 +229,7 @@ def build_publish_dir(
     shutil.copytree(SITE_DIR / "static", target / "static")
     for directory in packages:
         shutil.copytree(directory, target / "static" / "paquets" / directory.name)
+    write_excel_files(target / "static" / "excel", packages)
     for year, docs in quality_docs.items():
         if docs.exists():
             shutil.copytree(docs, target / "static" / "qualite" / str(year))
