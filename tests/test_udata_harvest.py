@@ -17,7 +17,7 @@ import pytest
 from ccas_opendata.config import read_publisher
 from ccas_opendata.dcat import build_catalogue
 from ccas_opendata.downloads import read_manifest
-from conftest import REPO
+from conftest import REPO, Server, invoke, make_folder
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ HARVEST = Path(__file__).with_name("udata_harvest.py")
 SCHEMAS = Path(__file__).with_name("udata_schemas.json")
 needs_udata = pytest.mark.skipif(not UDATA_PYTHON.exists(), reason="udata absent : lancez « make udata » (make test le fait)")
 SIRET = "26120999900017"  # metadata/organisation.yml of the demo CCAS
-YEARS = (2023, 2024)  # the session's published folder
+YEARS = (2023, 2024, 2025)  # the demo's years
 RENAMED = "CCAS de Val-d'Orbe-la-Neuve"
 
 
@@ -39,12 +39,29 @@ def harvest(*catalogues: str | Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def turtle_then_renamed(server, published, tmp_path_factory) -> list[dict]:
+def demo(tmp_path_factory) -> Path:
+    """The demo CCAS as ``ccas-opendata demo`` builds it: three years and the lieux (about 11 CPU s)."""
+    folder = make_folder(tmp_path_factory.mktemp("demo") / "ccas")
+    result = invoke("demo", "--sans-serveur", "--dossier", folder)
+    assert result.exit_code == 0, result
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(demo):
+    """``ccas-opendata serve`` on the demo, on 127.0.0.1."""
+    running = Server(demo)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def turtle_then_renamed(server, demo, tmp_path_factory) -> list[dict]:
     """The served Turtle, then the catalogue of the same publication once the organisation is renamed."""
-    publisher = dataclasses.replace(read_publisher(published), nom=RENAMED)
-    packages = sorted((published / "datapackages").glob("20[0-9][0-9]"))
+    publisher = dataclasses.replace(read_publisher(demo), nom=RENAMED)
+    packages = sorted((demo / "datapackages").glob("20[0-9][0-9]"))
     renamed = tmp_path_factory.mktemp("renomme") / "catalogue.ttl"
-    renamed.write_text(build_catalogue(packages, publisher, read_manifest(published / "telechargements")).serialize(format="turtle"),
+    renamed.write_text(build_catalogue(packages, publisher, read_manifest(demo / "telechargements")).serialize(format="turtle"),
                        encoding="utf-8")
     return harvest(server.url + "/catalogue.ttl", renamed)
 
@@ -63,6 +80,7 @@ def check_every_dataset(run: dict, server) -> None:
     assert [i for i in run["items"] if i["status"] != "done"] == []
     datasets = by_identifier(run)
     assert sorted(datasets) == sorted([f"{SIRET}-activite-{y}" for y in YEARS] + [f"{SIRET}-lieux-mediation-numerique"])
+    assert len(run["datasets"]) == 4 and len(run["items"]) == 4 + 1  # and the API
     manifest = {f["fichier"]: f for f in server.get("/telechargements/telechargements.json").json()["fichiers"]}
     for year in YEARS:
         dataset = datasets[f"{SIRET}-activite-{year}"]
@@ -87,12 +105,12 @@ def check_every_dataset(run: dict, server) -> None:
 
 
 @needs_udata
-def test_udata_creates_every_year_and_the_lieux_from_turtle(turtle_then_renamed, server):
+def test_udata_creates_the_demos_4_datasets_from_turtle(turtle_then_renamed, server):
     check_every_dataset(turtle_then_renamed[0], server)
 
 
 @needs_udata
-def test_udata_creates_every_year_and_the_lieux_from_jsonld(jsonld, server):
+def test_udata_creates_the_demos_4_datasets_from_jsonld(jsonld, server):
     check_every_dataset(jsonld, server)
 
 
