@@ -11,6 +11,7 @@ import time
 
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -93,3 +94,30 @@ def test_no_traceback_in_the_log(answered):
 def test_serve_stopped_by_its_pid_leaves_nothing_listening(answered):
     _, _, _, still_listening = answered
     assert not still_listening
+
+
+def test_the_trial_site_stops_with_release_and_is_erased(folder, small_inputs):
+    """``release --essai --servir PORT`` stopped by SIGTERM to its PID: Datasette stops with it,
+    and the trial site is erased (it ran as a child, left running before, after a NameError)."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder), "--annee", "2024",
+                                "--essai", "--servir", str(port), str(small_inputs[2024])],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()[-3000:]
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/bilan/2024", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    child = subprocess.run(["ps", "-ww", "-o", "args=", "--ppid", str(process.pid)], capture_output=True, text=True).stdout
+    trial_site = Path(child.split(" serve ", 1)[1].split()[0])  # Datasette's argument: the trial's publish/
+    assert trial_site.name == "publish" and trial_site.parent.name.startswith("ccas-opendata-essai-") and trial_site.exists()
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(30) is not None
+    time.sleep(0.5)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
+    assert not trial_site.parent.exists()
+    assert not (folder / "publish").exists()  # a trial publishes nothing
