@@ -349,7 +349,7 @@ def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     return {
         "year": year,
         "origin": urls.origin,
-        "json": urls.absolute(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array"),
+        "json": urls.absolute(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array&_size=max"),
         "csv": urls.absolute(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
         "modalites": urls.absolute("/indicateurs/modalites.csv?_size=max"),
         "full_csv": urls.absolute("/indicateurs/indicateurs.csv?_stream=on&_size=max"),
