@@ -23,8 +23,8 @@ from conftest import free_port, invoke, make_folder, release
 
 pytestmark = pytest.mark.slow
 
-BASE = "https://ccas-val-dorbe.example/donnees/"
-PREFIX = "/donnees"
+BASE = "https://ccas-val-dorbe.example/ccas/donnees/"  # two levels, as a commune's site has them
+PREFIX = "/ccas/donnees"
 
 
 def set_base_url(folder: Path, base_url: str) -> None:
@@ -34,7 +34,7 @@ def set_base_url(folder: Path, base_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def subpath_site(tmp_path_factory, small_inputs) -> Path:
-    """2024 published with base_url under /donnees/."""
+    """2024 published with base_url under /ccas/donnees/."""
     folder = make_folder(tmp_path_factory.mktemp("souschemin") / "ccas")
     set_base_url(folder, BASE)
     result = release(folder, 2024, small_inputs[2024])
