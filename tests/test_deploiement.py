@@ -134,6 +134,8 @@ def test_every_download_behind_the_sub_path_answers(deployed):
     assert all(l.startswith(PREFIX + "/") for l in local), local
     for link in local:
         assert httpx.get(base + link).status_code == 200, link
+    missing = httpx.get(f"{base}{PREFIX}/telechargements/ccas-opendata-1999.zip")
+    assert missing.status_code == 404 and f'href="{PREFIX}/telechargements"' in missing.text
     manifest = httpx.get(f"{base}{PREFIX}/telechargements/telechargements.json").json()["fichiers"]
     assert sorted(f["url"] for f in manifest) == zips
     for entry in manifest:

@@ -91,13 +91,13 @@ def _missing_parameter(path, query_string):
             f"(voir la page « API »).")
 
 
-async def serve_download(request):
+async def serve_download(request, datasette):
     """A zip of ``publish/telechargements/`` (links to the kept versions), or the manifest.
     A versioned zip never changes: cached for a year; the current alias for an hour."""
     name = request.url_vars["name"]
     path = DOWNLOADS_DIR / name
     if not path.is_file():
-        listing = request.scope.get("root_path", "") + "/telechargements"
+        listing = datasette.urls.path("/telechargements")
         return Response.html(f"<!DOCTYPE html><html lang=\"fr\"><title>Fichier introuvable</title><p>Fichier introuvable. <a href=\"{listing}\">Tous les téléchargements</a></p></html>", status=404)
     headers = dict(HEADERS)
     if name.endswith(".json"):
