@@ -50,6 +50,7 @@ ROWS_KEPT = 1000
 
 #: Kinds of problems, in the order a report shows them (and the agent fixes them).
 PROBLEM_KINDS = {
+    "fichier": "Fichiers illisibles",
     "configuration": "Configuration (dossier metadata/)",
     "en-tete": "En-têtes des fichiers",
     "cellule": "Cellules illisibles",
