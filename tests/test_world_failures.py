@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, invoke, release, snapshot
+from conftest import REPO, release, snapshot
 
 from ccas_opendata.archive import oversized_archive
 
@@ -47,7 +47,7 @@ def test_a_second_release_in_the_same_folder_is_refused_naming_the_first(publish
     holder = published_copy / ".travail" / "en-cours.json"
     wait_for(lambda: holder.exists() or first.poll() is not None)
     second = release(published_copy, YEAR, small_inputs[YEAR])
-    out, err = first.communicate(timeout=300)
+    _out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert second.exit_code == 1
     assert "Une autre commande travaille déjà dans le dossier" in second.stderr
