@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
 
-.PHONY: install demo test test-fast lint bench bench-secret browser nginx clean
+.PHONY: install demo test test-fast lint bench bench-secret browser nginx rsync clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
 CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py
@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/ccas-opendata demo --port $(PORT)
 
 ## Install everything (Chromium and nginx included, for the page and deployment tests) and run the whole suite.
-test: install browser nginx lint
+test: install browser nginx rsync lint
 	$(BIN)/pytest
 
 ## ruff and mypy on the modules held to them.
@@ -58,3 +58,10 @@ nginx:
 
 clean:
 	rm -rf .travail .versions publish telechargements changements.json datapackages/[0-9]* .pytest_cache
+
+## rsync for the test of the copy to the server (README, « Mettre en ligne »), installed when missing.
+rsync:
+	@command -v rsync >/dev/null 2>&1 || { \
+	  echo "Installation de rsync (test de la copie vers le serveur)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq rsync >/dev/null; }
