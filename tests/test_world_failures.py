@@ -235,3 +235,33 @@ def test_a_bad_contact_or_link_is_caught_when_the_metadata_is_read(folder: Path,
     assert "signalez" not in result.stderr  # not at step 4 as a bug, at once as a configuration to fix
     assert time.process_time() - started < 5
     assert not (folder / "datapackages").exists()
+
+
+def test_a_truncated_spreadsheet_stops_the_release_in_french(published_copy: Path, small_inputs, tmp_path: Path):
+    inputs = tmp_path / "entrees"
+    shutil.copytree(small_inputs[YEAR], inputs)
+    (inputs / "accompagnements.csv").unlink()
+    whole = tmp_path / "entier.xlsx"
+    import pandas as pd
+
+    pd.DataFrame({"usager": ["a"], "date": ["01/01/2024"]}).to_excel(whole, index=False)
+    (inputs / "accompagnements.xlsx").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # a copy cut short
+    before = snapshot(published_copy)
+    result = release(published_copy, YEAR, inputs)
+    assert result.exit_code == 1
+    assert "Fichiers illisibles (1) :\n  - accompagnements.xlsx : ce fichier XLSX est illisible (abîmé, tronqué" in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot(published_copy) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lit tout")
+def test_an_input_file_without_read_permission_is_named_in_french(published_copy: Path, small_inputs, tmp_path: Path):
+    inputs = tmp_path / "entrees"
+    shutil.copytree(small_inputs[YEAR], inputs)
+    (inputs / "ateliers.csv").chmod(0)
+    before = snapshot(published_copy)
+    result = release(published_copy, YEAR, inputs)
+    assert result.exit_code == 1
+    assert "Erreur : Accès refusé (" in result.stderr and "ateliers.csv)" in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot(published_copy) == before
