@@ -35,6 +35,10 @@ def safe_cell(value: object) -> object:
     return value
 
 
+def _safe_sql_cell(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    return "'" + value if isinstance(value, str) and safe_cell(value) != value else value
+
+
 def safe_row(row: Iterable[object]) -> list[object]:
     return [safe_cell(v) for v in row]
 
@@ -44,7 +48,7 @@ def neutralise_database(path: Path) -> int:
     exports read them there. Returns the number of cells changed."""
     changed = 0
     with sqlite3.connect(path) as db:
-        db.create_function("safe_cell", 1, safe_cell, deterministic=True)
+        db.create_function("safe_cell", 1, _safe_sql_cell, deterministic=True)
         tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")]
         for table in tables:
             for column in [r[1] for r in db.execute(f"pragma table_info([{table}])")]:
