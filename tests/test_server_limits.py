@@ -42,6 +42,9 @@ def test_a_gigabyte_blob_is_refused_at_once(own_server):
     assert response.status_code == 400
     assert response.elapsed.total_seconds() < 2
     assert response.json()["rows"] == []
+    assert response.json()["error"].startswith("Valeur trop longue : une valeur de la réponse dépasserait 100 Ko")
+    page = own_server.get("/indicateurs?sql=select+randomblob(1000000000)")
+    assert page.status_code == 400 and "Valeur trop longue" in page.text and "string or blob" not in page.text
 
 
 def test_an_answer_past_eight_megabytes_is_refused_in_french(own_server):

@@ -37,6 +37,9 @@ HEAVY_AT_ONCE = 1
 HEAVY_WAITING = 4
 TOO_BIG = (f"Réponse trop volumineuse : plus de {ANSWER_MAX_BYTES // 1_000_000} Mo. Ajoutez une clause « limit », "
            "choisissez moins de colonnes, ou téléchargez le paquet de données complet (page « Téléchargements »).")
+SQLITE_TOO_BIG = b"string or blob too big"
+TOO_LONG = (f"Valeur trop longue : une valeur de la réponse dépasserait {VALUE_MAX_BYTES // 1000} Ko "
+            "(aucune valeur publiée n'en approche).")
 BUSY = ("Trop de requêtes SQL sont en cours : réessayez dans quelques secondes. Les tables publiées restent accessibles "
         "sans SQL (par exemple /indicateurs/indicateurs.json?annee=2024), et les paquets complets se téléchargent.")
 
@@ -108,14 +111,37 @@ def asgi_wrapper(datasette):
     return wrap
 
 
+def _french(body: bytes) -> bytes:
+    """SQLite's own words for a value past :data:`VALUE_MAX_BYTES`, in French (as JSON text)."""
+    french = json.dumps(TOO_LONG, ensure_ascii=False)[1:-1].encode("utf-8")
+    return body.replace(SQLITE_TOO_BIG, french)
+
+
 def _capped(send):
-    """``send`` that ends the body once it passes :data:`BODY_MAX_BYTES`."""
+    """``send`` that ends the body once it passes :data:`BODY_MAX_BYTES`, and that says
+    SQLite's refusal of an oversized value in French (an error answer is small: it is
+    held until complete, and its length set again)."""
     sent = 0
     ended = False
+    held: dict | None = None
+    chunks: list[bytes] = []
 
     async def capped(event):
-        nonlocal sent, ended
+        nonlocal sent, ended, held
         if ended:
+            return
+        if event["type"] == "http.response.start" and event.get("status") == 400:
+            held = event
+            return
+        if held is not None and event["type"] == "http.response.body":
+            chunks.append(event.get("body", b""))
+            if event.get("more_body"):
+                return
+            body = _french(b"".join(chunks))
+            headers = [(k, v) for k, v in held.get("headers", []) if k.lower() != b"content-length"]
+            await send(dict(held, headers=headers + [(b"content-length", str(len(body)).encode())]))
+            await send({"type": "http.response.body", "body": body})
+            ended = True
             return
         if event["type"] == "http.response.body":
             sent += len(event.get("body", b""))
