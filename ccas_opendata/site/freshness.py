@@ -4,7 +4,8 @@ Copied into ``publish/plugins/`` beside the pages plugin. Datasette reads the pa
 the metadata and the templates once, at start-up, but opens the database and the
 downloads by path: after a release swaps a new ``publish/`` in, a server left running
 would send old pages with new zips (and ``/bilan/2025`` as a 404). So every request
-first compares ``publish/`` (the folder and its ``inspect-data.json``) with what the
+first compares ``publish/`` (the folder, and the database, ``inspect-data.json`` and
+``metadata.json`` in it, which a copy to the server replaces file by file) with what the
 process started on. When they differ, it answers 503 « nouvelle publication » and the
 process re-executes itself, same command line, same process (systemd, or ``ccas-opendata
 serve``, sees nothing), to serve the new publication whole. While ``publish/`` is
@@ -19,6 +20,8 @@ from pathlib import Path
 from datasette import hookimpl
 
 PUBLISH_DIR = Path(__file__).resolve().parent.parent
+# Replaced by every release: a copy to the server (rsync, file by file) changes them too.
+FILES = ("inspect-data.json", "indicateurs.db", "metadata.json")
 RELOADING = ("Une nouvelle publication est en cours de mise en ligne : le site redémarre avec elle. "
              "Rechargez la page dans quelques secondes.")
 
@@ -27,10 +30,10 @@ def identity():
     """What tells two publications apart, or None while ``publish/`` is missing."""
     try:
         folder = os.stat(PUBLISH_DIR)
-        inspect = os.stat(PUBLISH_DIR / "inspect-data.json")
+        files = [os.stat(PUBLISH_DIR / name) for name in FILES]
     except FileNotFoundError:
         return None
-    return (folder.st_dev, folder.st_ino, inspect.st_ino, inspect.st_mtime_ns, inspect.st_size)
+    return (folder.st_dev, folder.st_ino, *((f.st_ino, f.st_mtime_ns, f.st_size) for f in files))
 
 
 STARTED_ON = identity()
