@@ -183,3 +183,18 @@ def test_recover_without_a_journal_changes_nothing(scenarios):
     before = tree(folder)
     assert recover(folder) is False
     assert tree(folder) == before
+
+
+def test_serve_finishes_a_switch_a_killed_release_left(scenarios):
+    """The agent's next command may be « serve »: it finishes the switch before serving."""
+    from conftest import Server
+
+    scenario = scenarios["deuxieme"]
+    folder = scenario.copy(scenario.committed, "servie")
+    server = Server(folder)
+    try:
+        assert server.get("/bilan/2024").status_code == 200
+    finally:
+        server.stop()
+    assert not journal_path(folder).exists()
+    assert tree(folder) == scenario.after
