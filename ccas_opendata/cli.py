@@ -312,11 +312,13 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
     """
     import tempfile
 
-    from .release import release as run_release
-
     if serve_port is not None and not trial:
         raise click.UsageError("--servir ne s'emploie qu'avec --essai (le site publié se sert avec « ccas-opendata serve »).")
     key = load_key(dossier, cle_fichier)
+    # The stages (pandas and the rest) are imported once the command line and the key
+    # are accepted: a refusal of either costs a few milliseconds.
+    from .release import release as run_release
+
     if not trial:
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         return

@@ -25,7 +25,6 @@ import sqlite_utils
 
 from .catalogue import Catalogue
 from .config import Publisher
-from .dcat import write_catalogue
 from .lieux_mednum import write_lieux_mednum
 from .downloads import DOWNLOADS, read_manifest
 from .site import SITE_DIR, canned_queries, render_site
@@ -212,6 +211,9 @@ def build_publish_dir(
         link_downloads(downloads, target / DOWNLOADS)
     render_site(target, packages, publisher, catalogue, files, changelog or [])
     if packages:
+        # rdflib (~0.1 s to import) only where the catalogue is written.
+        from .dcat import write_catalogue
+
         write_catalogue(target / "pages", packages, publisher, files)
         updated = read_package(packages[-1])["created"][:10]
         write_lieux_mednum(target / "pages" / "lieux-mediation-numerique.csv", publisher, updated)
