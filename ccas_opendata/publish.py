@@ -65,6 +65,10 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
     changelog = changelog or []
     files = files or []
     db = sqlite_utils.Database(path, recreate=True)
+    # One transaction for the whole build, DDL, indexes and ANALYZE included: outside
+    # one, every CREATE commits and waits on fsync (1-2 s of wall time for 0.03 s of
+    # CPU). The ``atomic()`` below nests as a savepoint; the commit is at the end.
+    db.conn.execute("BEGIN")
     # ``valeur`` is NUMERIC, not REAL: counts are stored as integers and leave every CSV
     # and JSON as ``1563``, not ``1563.0`` (a REAL column would turn them into floats).
     db.execute(
