@@ -153,7 +153,7 @@ def test_key_file_outside_the_folder_is_accepted(folder: Path, small_inputs, mon
 
 def test_stages_one_by_one_publish_the_same_package_as_release(folder: Path, published: Path, small_inputs):
     assert invoke("anonymise", "--dossier", folder, "--annee", 2023, small_inputs[2023]).exit_code == 0
-    assert (folder / ".travail" / "2023" / "anonymise" / "accompagnements.csv").exists()
+    assert (folder / ".travail" / "2023" / "anonymise" / "accompagnements.npz").exists()
     assert invoke("aggregate", "--dossier", folder, "--annee", 2023).exit_code == 0
     validated = invoke("validate", "--dossier", folder, "--annee", 2023, "--json")
     assert validated.exit_code == 0, validated
