@@ -408,9 +408,11 @@ def demo(dossier: Path, port: int, no_serve: bool):
     Exemple :
       ccas-opendata demo --port 8001
     """
-    from .demo import DEMO_YEARS, refuse_real_publication, write_demo_year
+    from .demo import DEMO_YEARS, refuse_real_publication, write_demo_metadata, write_demo_year
     from .release import published_years, release as run_release
 
+    if write_demo_metadata(dossier):
+        click.echo(f"Métadonnées du CCAS fictif écrites dans {dossier / 'metadata'}", err=True)
     publisher = read_publisher(dossier)
     refuse_real_publication(publisher, published_years(dossier))
     # Demo data is synthetic: a key generated for this run is as good as any, and
