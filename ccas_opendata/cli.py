@@ -310,6 +310,7 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
       ccas-opendata release --annee 2024 ./exports/2024
       ccas-opendata release --annee 2023 --motif "Accompagnements de décembre saisis en retard" ./exports/2023
     """
+    import subprocess
     import tempfile
 
     if serve_port is not None and not trial:

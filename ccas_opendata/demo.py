@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Publisher, contract
+from .config import Publisher
 from .errors import ConfigurationError
 
 DEMO_YEARS = {2023: 3400, 2024: 3900, 2025: 4300}
