@@ -487,7 +487,14 @@ def previous_published(previous: pd.DataFrame, code: str, year: int) -> pd.Serie
     return pd.Series(prev["valeur"].astype("float64").to_numpy(), index=pd.MultiIndex.from_frame(prev[KEY].astype(str)))
 
 
-def finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int) -> pd.DataFrame:
+def finish_evolutions(
+    frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int, current: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The ``evolution`` rows of ``frame`` computed from their ``lien.de`` figure: this
+    year's in ``current`` (``frame`` itself during aggregation; the published table when
+    a revision recomputes the next year's evolutions), last year's as published. The one
+    implementation: aggregation and :func:`release.recompute_evolutions` both call it."""
+    current = frame if current is None else current
     for indicator in catalogue.indicators:
         if indicator.mesure != "evolution":
             continue
@@ -495,10 +502,20 @@ def finish_evolutions(frame: pd.DataFrame, catalogue: Catalogue, previous: pd.Da
         if previous is None or previous.empty:
             frame.loc[mask, "valeur"] = np.nan
             continue
-        prev_values = previous_published(previous, indicator.lien["de"], year)
-        keys = pd.MultiIndex.from_frame(frame.loc[mask, KEY])
-        before = prev_values.reindex(keys).to_numpy(dtype="float64")
-        now = frame.loc[mask, "valeur"].to_numpy(dtype="float64")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frame.loc[mask, "valeur"] = np.where(before > 0, (now / before - 1) * 100, np.nan)
+        keys = pd.MultiIndex.from_frame(frame.loc[mask, KEY].astype(str))
+        frame.loc[mask, "valeur"] = evolution_values(indicator, keys, current, previous, year)
     return frame
+
+
+def evolution_values(indicator: Indicator, keys: pd.MultiIndex, current: pd.DataFrame, previous: pd.DataFrame, year: int) -> np.ndarray:
+    """(figure of ``lien.de`` this year / its published figure last year − 1) × 100 for each
+    key; undefined (NaN) where either is missing or last year's is zero or hidden. The
+    figure compared is the one the catalogue names: records for ``accompagnements``,
+    distinct persons for ``usagers``, whatever a new indicator's ``de`` is."""
+    source = indicator.lien["de"]
+    rows = current[current["indicateur"] == source]
+    now = pd.Series(rows["valeur"].astype("float64").to_numpy(), index=pd.MultiIndex.from_frame(rows[KEY].astype(str)))
+    this_year = now.reindex(keys).to_numpy(dtype="float64")
+    before = previous_published(previous, source, year).reindex(keys).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before > 0, (this_year / before - 1) * 100, np.nan)
