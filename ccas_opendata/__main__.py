@@ -44,6 +44,8 @@ def main() -> None:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
         if exit_.code is not None and not isinstance(exit_.code, int):
             print(exit_.code, file=sys.stderr)
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # under cProfile or coverage: they write their report at the normal exit
     logging.shutdown()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
