@@ -4,7 +4,8 @@ Two things here make a short command cost what it does:
 
 - ``gc.freeze()`` once the command's modules are imported (see :func:`freeze_imports`):
   pandas, Great Expectations and their dependencies leave a few million long-lived
-  objects that every later full collection would walk again for nothing;
+  objects that every later full collection would walk again for nothing; and a less
+  eager collector (see :func:`main`);
 - leaving with ``os._exit`` once the command is done and its output flushed. The
   interpreter's normal teardown frees every module's objects one by one (about half a
   second after Great Expectations was imported) and runs atexit hooks that this tool
@@ -37,6 +38,11 @@ def main() -> None:
     from .cli import cli
 
     freeze_imports()
+    # Collect the youngest generation every 20,000 allocations, not 700: pandas and Great
+    # Expectations allocate millions of short-lived objects, few of them in cycles, and
+    # the default made the collector run thousands of times for nothing (a typical year:
+    # -0.3 to -0.6 s of CPU, measured paired; cycles are still collected).
+    gc.set_threshold(20_000, 20, 20)
     try:
         cli.main(prog_name="ccas-opendata")
         code = 0

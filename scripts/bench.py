@@ -325,7 +325,7 @@ def main() -> None:
           f"révision : {typical['revision_s']} s (cibles ≤ 4 s, révision ≤ 5 s)")
     print(f"  pandas nu, même fichier : {typical['pandas_texte_s']} s (texte), {typical['pandas_categories_s']} s (catégories) ; "
           f"rapport {typical['rapport_premiere_pandas']}")
-    print(f"\nPublication de {release['accompagnements']:,} accompagnements, secondes de CPU :".replace(",", " "))
+    print(f"\nPublication de {release['accompagnements']:,}".replace(",", " ") + " accompagnements, secondes de CPU :")
     print(f"  publication      : {release['release_s']} s")
     print(f"  pandas nu        : {release['pandas_texte_s']} s (colonnes texte), {release['pandas_categories_s']} s (catégories)")
     print(f"  DuckDB (1 fil)   : {release['duckdb_s'] if release['duckdb_s'] is not None else 'non installé (pip install .[bench])'}")
