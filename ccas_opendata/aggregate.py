@@ -176,7 +176,7 @@ class GroupStats:
                     for name, series in runs.items():
                         self._cache[(grouping.ventilation, grouping.dimension, name)] = series
             else:
-                self._cache[key] = STATS[stat](frame, grouping.by())
+                self._cache[key] = STATS[stat](frame, grouping.by(), self._person_order(grouping))
         return self._cache[key]
 
 
@@ -205,10 +205,10 @@ PERSON_STATS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 }
 
 
-def distinct_per_group(groups, values: np.ndarray) -> pd.Series:
+def distinct_per_group(groups, values: np.ndarray, by_person: np.ndarray | None = None) -> pd.Series:
     """Distinct non-negative integers per group (``nunique``, without hashing a million
     values per breakdown)."""
-    return person_runs(groups, values, None)["personnes"]
+    return person_runs(groups, values, None, by_person)["personnes"]
 
 
 def _group_ids(groups) -> np.ndarray:
@@ -279,17 +279,23 @@ GROUPED_STATS: dict[str, Callable[[Any, pd.DataFrame], pd.Series]] = {
 }
 
 # Statistics over a subset of the records.
-def _persons_where(frame: pd.DataFrame, by: list[str], rows: pd.Series) -> pd.Series:
+def _persons_where(frame: pd.DataFrame, by: list[str], rows: pd.Series, by_person: np.ndarray | None = None) -> pd.Series:
+    """Distinct persons per group among ``rows``. The subset's person order is read off
+    the frame's (``by_person``): its rows, in that order, renumbered (no new sort)."""
     subset = frame[rows]
-    return distinct_per_group(_grouped(subset, by), subset["pid"].to_numpy())
+    order = None
+    if by_person is not None:
+        keep = rows.to_numpy(dtype=bool)
+        order = (np.cumsum(keep) - 1)[by_person[keep[by_person]]]
+    return distinct_per_group(_grouped(subset, by), subset["pid"].to_numpy(), order)
 
 
-STATS: dict[str, Callable[[pd.DataFrame, list[str]], pd.Series]] = {
-    "personnes_sat": lambda f, by: _persons_where(f, by, f["sat_rep"]),
-    "personnes_sat_fav": lambda f, by: _persons_where(f, by, f["sat_fav"]),
-    "personnes_sat_autre": lambda f, by: _persons_where(f, by, f["sat_rep"] & ~f["sat_fav"]),
-    "personnes_demarche": lambda f, by: _persons_where(f, by, f["demarche"]),
-    "personnes_hors_demarche": lambda f, by: _persons_where(f, by, ~f["demarche"]),
+STATS: dict[str, Callable[[pd.DataFrame, list[str], np.ndarray | None], pd.Series]] = {
+    "personnes_sat": lambda f, by, o: _persons_where(f, by, f["sat_rep"], o),
+    "personnes_sat_fav": lambda f, by, o: _persons_where(f, by, f["sat_fav"], o),
+    "personnes_sat_autre": lambda f, by, o: _persons_where(f, by, f["sat_rep"] & ~f["sat_fav"], o),
+    "personnes_demarche": lambda f, by, o: _persons_where(f, by, f["demarche"], o),
+    "personnes_hors_demarche": lambda f, by, o: _persons_where(f, by, ~f["demarche"], o),
 }
 
 
