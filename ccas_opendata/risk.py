@@ -73,7 +73,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
-    n_cells = int(len(table))
+    n_cells = len(table)
     primary = int((table["secret"] == PRIMARY).sum())
     secondary = int((table["secret"] == SECONDARY).sum())
     in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
@@ -84,7 +84,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     report = {
         "annee": year,
         "organisme": publisher.nom,
-        "enregistrements": int(len(records)) if len(records) >= publisher.seuil_secret else None,
+        "enregistrements": len(records) if len(records) >= publisher.seuil_secret else None,
         # Without a person identifier the tool cannot count persons: it claims no number of them.
         "personnes_distinctes": persons if has_usager and persons >= publisher.seuil_secret else None,
         "identifiant_usager": has_usager,
@@ -117,7 +117,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         # (``None``, « moins de N » on the page), like any other figure.
         "plus_petit_groupe_quasi_identifiants": smallest if smallest >= publisher.seuil_secret else None,
         "combinaisons_uniques_avant_agregation": unique_combinations,
-        "combinaisons_avant_agregation": int(len(groups)),
+        "combinaisons_avant_agregation": len(groups),
         "audit": audit.as_dict(),
         "criteres_g29": {
             "individualisation": (
