@@ -30,11 +30,11 @@ from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
 from .risk import risk_report
-from .secrecy import SECONDARY, Protected, Revision, audit, figures_changed, protect
+from .secrecy import SECRET, Protected, Revision, audit, figures_changed, protect, public_secret
 from .versions import (
-    FIRST_VERSION, KEY_FINGERPRINT, changed_persons, changelog_entry, changelog_path, diff_tables, key_fingerprint,
-    kept_versions, next_version, package_version, read_changelog, read_snapshot, revision_diff, revision_of, snapshot_dir, write_changelog,
-    write_snapshot,
+    FIRST_VERSION, KEY_FINGERPRINT, changelog_entry, changelog_path, diff_tables, key_fingerprint,
+    kept_versions, next_version, package_version, read_changelog, revision_against, revision_diff, snapshot_dir, write_changelog,
+    write_frozen, write_snapshot,
 )
 from .workarea import (
     internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
@@ -139,6 +139,8 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     revision = stage_snapshot(ctx, tables, ctx.publisher.seuil_secret if has_person_id else ctx.publisher.seuil_sans_identifiant)
     ctx.progress("Secret statistique (primaire, secondaire, audit)…")
     protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id, revision)
+    # Private, beside the version's records: the next revision models these as unknowns.
+    write_frozen(ctx.work / "instantane", protected.table, protected.reasons)
     if revision is None:
         refuse_revealing_revision(ctx, protected.table)
     diff = revision_diff(ctx.folder, ctx.year, protected.table)
@@ -168,8 +170,7 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     # Read back from the files, as the version online was: both sides compared as written.
     new = read_anonymised(staged)
     def against(records: Path, published: pd.DataFrame) -> Revision:
-        persons = changed_persons(read_snapshot(records, ctx.fingerprint or "", ctx.year), new, ctx.publisher, ctx.catalogue, ctx.year)
-        return revision_of(published, persons, threshold)
+        return revision_against(records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold)
     revision = against(kept, read_published(online / "indicateurs.csv"))
     for version, records in kept_versions(ctx.folder, ctx.year):
         archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)
@@ -277,7 +278,7 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
         snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
     elif version != package_version(online)[0]:
         diff = diff_tables(ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv"))
-        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff))
+        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
         snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
         dependent = stage_dependent_year(ctx, read_published(staged / "indicateurs.csv"), version)
         if dependent is not None:
@@ -356,7 +357,8 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
     from the published count, hidden with it, absent where last year's figure is hidden
     or zero."""
     evolutions = [i for i in catalogue.indicators if i.mesure == "evolution"]
-    kept = table[~table["indicateur"].isin([i.code for i in evolutions])]
+    kept = table[~table["indicateur"].isin([i.code for i in evolutions])].copy()
+    kept["secret"] = public_secret(kept["secret"])  # a version published with primaire/secondaire says « secret » now
     rows = []
     for indicator in evolutions:
         counts = table[table["indicateur"] == indicator.lien["de"]]
@@ -369,7 +371,7 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
             value, secret = by_key[key]
             rows.append({"annee": year, "periode": key[0], "lieu": key[1], "indicateur": indicator.code, "dimension": key[2],
                          "modalite": key[3], "valeur": value if not secret else float("nan"), "unite": indicator.unite,
-                         "secret": SECONDARY if secret else ""})
+                         "secret": SECRET if secret else ""})
     if not rows:
         return kept.reset_index(drop=True)
     frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year)
@@ -417,6 +419,8 @@ class ReleaseSummary:
     #: ``release --essai``: the site built for review, nothing published.
     preview: Path | None = None
     versions: list[dict] = field(default_factory=list)
+    #: Figures a revision kept as online (changes too small to publish).
+    frozen: int = 0
 
     def french(self) -> str:
         """What was published, as the agent reads it: only published figures."""
@@ -435,6 +439,9 @@ class ReleaseSummary:
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
         ]
+        if self.frozen:
+            lines.append(f"  {self.frozen} chiffre(s) gardent la valeur de la version en ligne : la correction y concerne trop peu de "
+                         "personnes pour être publiée sans les désigner ; ils seront corrigés quand d'autres corrections s'y ajouteront.")
         if self.set_aside:
             lines.append(f"  {self.set_aside} ligne(s) datée(s) hors de l'année mises de côté (non publiées).")
         if "ateliers" in self.key_figures:
@@ -513,8 +520,9 @@ def release(
         year=year,
         has_usager=bool(records["usager_connu"].any()),
         cells=len(table),
-        hidden_primary=int((table["secret"] == "primaire").sum()),
-        hidden_secondary=int((table["secret"] == "secondaire").sum()),
+        hidden_primary=protected.totals()["primaire"],
+        hidden_secondary=protected.totals()["secondaire"],
+        frozen=protected.totals()["gel"],
         key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers") if _is_published(table, code, year)},
         years=result.years,
         seconds=time.perf_counter() - start,

@@ -17,7 +17,7 @@ import pandas as pd
 from .aggregate import ENSEMBLE, MULTI_VALUED
 from .catalogue import Catalogue
 from .config import Publisher
-from .secrecy import PRIMARY, SECONDARY, Protected
+from .secrecy import PRIMARY, Protected
 
 QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_familiale", "situation"]
 
@@ -60,8 +60,11 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
     n_cells = int(len(table))
-    primary = int((table["secret"] == PRIMARY).sum())
-    secondary = int((table["secret"] == SECONDARY).sum())
+    # Totals per rule only (the table says « secret », never which rule): a figure a
+    # revision shows frozen as hidden counts with the secondary ones.
+    hidden = int((table["secret"].fillna("") != "").sum())
+    primary = int(((protected.reasons == PRIMARY) & (table["secret"].fillna("") != "")).sum()) if len(protected.reasons) else 0
+    secondary = hidden - primary
     in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
     groups = records.groupby(QUASI_IDENTIFIERS, observed=True)["personne"].nunique()
     unique_combinations = int((groups == 1).sum())
