@@ -359,27 +359,33 @@ PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
 def publishable_deltas(revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int, has_person_id: bool) -> set[tuple[str, Key]]:
-    """The counts whose change the protected delta table publishes: the delta table
-    (the changed records, removed and added, aggregated like a year) run through the
-    same protection as a publication. A delta that cannot be protected publishes nothing."""
+    """The counts whose change the protected delta table publishes: the counts of the
+    delta table (the changed records, removed and added, aggregated like a year) run
+    through the same protection as a publication. What two versions let a reader
+    subtract are counts; a share, mean or median of the changed records is no
+    difference of published figures and is left out. A delta that cannot be protected
+    publishes nothing."""
     if revision.delta is None or revision.delta.empty:
         return set()
+    counts = revision.delta[revision.delta["indicateur"].isin(catalogue.count_codes())]
     try:
-        delta = protect(revision.delta, catalogue, publisher, year, None, has_person_id).table
+        delta = protect(counts, catalogue, publisher, year, None, has_person_id, fixed_zeros=True).table
     except SecrecyError:
         return set()
-    delta = delta[(delta["secret"] == "") & delta["indicateur"].isin(catalogue.count_codes())]
+    delta = delta[delta["secret"] == ""]
     return set(zip(delta["indicateur"], delta[KEY].astype(str).itertuples(index=False, name=None)))
 
 
 def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int,
                     has_person_id: bool) -> set[tuple[str, Key]]:
-    """Counts a revision keeps frozen: changed since a version still downloadable (the
+    """Figures a revision keeps frozen: changed since a version still downloadable (the
     one online or an earlier one), shown differently there (value or secret state), and
-    whose change that version's protected delta table would not publish."""
-    counts = cells[cells["indicateur"].isin(catalogue.count_codes())]
-    keys = list(zip(counts["indicateur"], counts[KEY].astype(str).itertuples(index=False, name=None)))
-    new = {k: (float(v), s != "") for k, v, s in zip(keys, counts["valeur"], counts["secret"])}
+    whose change that version's protected delta table would not publish (a count), or
+    that fewer than the threshold of changed persons stand behind (a share, mean, median:
+    besides, each is frozen with any count it rests on, see :func:`protect`)."""
+    count_codes = set(catalogue.count_codes())
+    keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
+    new = {k: (float(v), s != "") for k, v, s in zip(keys, cells["valeur"], cells["secret"])}
     frozen: set[tuple[str, Key]] = set()
     for version in revision.every_version():
         shown = version.published
@@ -387,7 +393,8 @@ def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogu
                zip(shown["indicateur"], shown[KEY].astype(str).itertuples(index=False, name=None), shown["valeur"], shown["secret"])}
         publishable = publishable_deltas(version, catalogue, publisher, year, has_person_id)
         for key, (value, hidden) in new.items():
-            if version.changed(*key) == 0 or key in publishable:
+            changed = version.changed(*key)
+            if changed == 0 or key in publishable or (key[0] not in count_codes and changed >= revision.threshold):
                 continue
             before = old.get(key)
             if before is None or before[1] != hidden or (not hidden and abs(before[0] - value) > 1e-9):
@@ -440,10 +447,15 @@ def protect(
     previous: pd.DataFrame | None = None,
     has_person_id: bool = True,
     revision: Revision | None = None,
+    fixed_zeros: bool = False,
 ) -> Protected:
     """Apply primary, sensitive-attribute and secondary suppression (and, for a revision,
     the freeze of small changes), propagate to every derived figure, then audit the
-    result. Raises SecrecyError when the audit fails."""
+    result. Raises SecrecyError when the audit fails.
+
+    ``fixed_zeros`` is for a delta table: a cell no changed record touches shows no
+    change in the new version whatever the delta table says, so hiding it protects
+    nothing and secondary suppression never picks it."""
     truth = cells
     cells = cells.reset_index(drop=True)
     threshold = publisher.seuil_secret if has_person_id else publisher.seuil_sans_identifiant
@@ -459,7 +471,10 @@ def protect(
     published.loc[published["secret"] != "", "valeur"] = np.nan
     published["secret"] = public_secret(published["secret"])  # the reader sees one symbol
     model = reader_model(published, truth, catalogue, publisher, year, previous, revision)
-    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection, known_from_version_online(model, revision))
+    known = known_from_version_online(model, revision)
+    if fixed_zeros:
+        known |= {c for c, v in model.values.items() if c[0] == THIS and v == 0 and c not in model.hidden}
+    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection, known)
     # A primary count hides its cell's other counts and the figures computed from them;
     # a frozen count is an unknown of the new version, with the same consequences.
     primary_counts = sorted(c for c in model.hidden if c[0] == THIS)
