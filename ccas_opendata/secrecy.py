@@ -376,6 +376,11 @@ def publishable_deltas(revision: Revision, catalogue: Catalogue, publisher: Publ
     return set(zip(delta["indicateur"], delta[KEY].astype(str).itertuples(index=False, name=None)))
 
 
+def _rests_on_latent(catalogue: Catalogue, key: tuple[str, Key], year: int) -> bool:
+    num, den, _ = link_cells(catalogue[key[0]].lien, key[1], year)
+    return any(family in catalogue.latents for family, _ in num + den)
+
+
 def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int,
                     has_person_id: bool) -> set[tuple[str, Key]]:
     """Figures a revision keeps frozen: changed since a version still downloadable (the
@@ -394,7 +399,13 @@ def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogu
         publishable = publishable_deltas(version, catalogue, publisher, year, has_person_id)
         for key, (value, hidden) in new.items():
             changed = version.changed(*key)
-            if changed == 0 or key in publishable or (key[0] not in count_codes and changed >= revision.threshold):
+            if key[0] in count_codes:
+                if changed == 0 or key in publishable:
+                    continue
+            elif changed >= revision.threshold or (changed == 0 and not _rests_on_latent(catalogue, key, year)):
+                # A share of counts only moves with them (frozen with any of them); one
+                # resting on persons the table does not count (repeat visitors, QPV
+                # residents…) can move while its smallest group holds nobody changed.
                 continue
             before = old.get(key)
             if before is None or before[1] != hidden or (not hidden and abs(before[0] - value) > 1e-9):
@@ -482,12 +493,15 @@ def protect(
         if count in model.values:
             model.hidden.add(count)
             suppressor.hide_count(count)
+        elif count in model.figures:
+            model.hidden_figures.add(count)
     primary_cells = set(primary_counts)
     suppressor.protect(audit_targets(model, revision))
 
     # Write the model's decisions back into the table (private reasons first).
     hidden = {(code, key) for _, code, key in model.hidden if _ == THIS}
     hidden |= {(code, key) for tag, code, key in model.hidden_figures if tag == THIS}
+    hidden |= frozen  # a frozen figure the model does not hold (nothing to infer from it) is frozen all the same
     primary_keys = {(code, key) for _, code, key in primary_cells}
     keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
     newly = np.array([(code, key) in hidden for code, key in keys]) & (cells["secret"] == "").to_numpy()
