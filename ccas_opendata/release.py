@@ -137,7 +137,7 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
     has_person_id = bool(tables["accompagnements"]["usager_connu"].any())
     revision = stage_snapshot(ctx, tables, ctx.publisher.seuil_secret if has_person_id else ctx.publisher.seuil_sans_identifiant)
-    ctx.progress("Secret statistique (primaire, secondaire, audit)…")
+    ctx.progress("Secret statistique (seuil, suppressions secondaires, audit)…")
     protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id, revision)
     # Private, beside the version's records: the next revision models these as unknowns.
     write_frozen(ctx.work / "instantane", protected.table, protected.reasons)

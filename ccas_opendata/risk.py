@@ -90,8 +90,10 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "largeur_protection": publisher.largeur_protection,
         "cases_publiees": n_cells - primary - secondary,
         "cases_total": n_cells,
-        "cases_secret_primaire": primary,
-        "cases_secret_secondaire": secondary,
+        # Totals per rule (never which cells): under the threshold or dominated, and
+        # hidden so that no other hidden figure can be recomputed.
+        "cases_masquees_seuil": primary,
+        "cases_masquees_protection": secondary,
         "part_cases_masquees": round(100 * (primary + secondary) / n_cells, 1) if n_cells else 0.0,
         "personnes_dans_cases_masquees": in_hidden if has_usager and not 0 < in_hidden < publisher.seuil_secret else None,
         "part_personnes_dans_cases_masquees": _share_or_none(in_hidden, persons, publisher.seuil_secret) if has_usager else None,
