@@ -29,7 +29,7 @@ from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
 from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
-from .risk import risk_report
+from .risk import revision_risk_report, risk_report
 from .secrecy import SECRET, Protected, Revision, audit, figures_changed, protect, public_secret
 from .versions import (
     FIRST_VERSION, KEY_FINGERPRINT, changelog_entry, changelog_path, diff_tables, key_fingerprint,
@@ -148,6 +148,9 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
         ctx.progress(diff.french())
     ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près")
     risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
+    if revision is not None:
+        online_risk = datapackages_dir(ctx.folder) / str(ctx.year) / "risque.json"
+        risk = revision_risk_report(risk, json.loads(online_risk.read_text(encoding="utf-8")), protected.table)
     write_internal(ctx.work, protected.table)
     private_file(ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
     return protected
@@ -271,7 +274,11 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     online = datapackages_dir(ctx.folder) / str(ctx.year)
     version, created = package_version(staged)
     entries: list[dict] = []
-    new_packages: dict[int, Path] = {ctx.year: staged}
+    # No figure changed (a revision whose every change is frozen, or a re-release): the
+    # package online stays as it is, its risk report and quality report too; they would
+    # otherwise count the new records exactly.
+    unchanged = online.exists() and version == package_version(online)[0]
+    new_packages: dict[int, Path] = {} if unchanged else {ctx.year: staged}
     snapshots: dict[Path, Path] = {}
     if not online.exists():
         entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
@@ -306,7 +313,8 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     stage_downloads(downloads, downloads_dir(ctx.folder), packages, ctx.publisher, changelog,
                     {y: package_version(p) for y, p in zip(years, packages)})
     docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
-    docs[ctx.year] = ctx.work / "qualite"
+    if not unchanged:
+        docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
     counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs, downloads, changelog)
     if preview is not None:

@@ -135,3 +135,26 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         },
     }
     return report
+
+
+#: Figures of the report counted on the records themselves, not on the published table.
+RECORD_FIGURES = (
+    "enregistrements", "personnes_distinctes", "personnes_dans_cases_masquees", "part_personnes_dans_cases_masquees",
+    "part_personnes_dans_cases_masquees_par_dimension", "plus_petit_groupe_quasi_identifiants",
+    "combinaisons_uniques_avant_agregation", "combinaisons_avant_agregation",
+)
+
+
+def revision_risk_report(report: dict, online: dict, table: pd.DataFrame) -> dict:
+    """The report of a revision: the figures counted on the records are those of the
+    version online (one late record would otherwise show as 1 501 records against 1 500,
+    the very change the freeze holds back); the figures of the published table are this
+    version's, and the audit counts the hidden cells a reader sees."""
+    frozen = dict(report)
+    for name in RECORD_FIGURES:
+        if name in online:
+            frozen[name] = online[name]
+    if "criteres_g29" in online:
+        frozen["criteres_g29"] = dict(report["criteres_g29"], individualisation=online["criteres_g29"]["individualisation"])
+    frozen["audit"] = dict(report["audit"], cases_masquees_auditees=int((table["secret"].fillna("") != "").sum()))
+    return frozen
