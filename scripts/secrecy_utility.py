@@ -33,14 +33,26 @@ from ccas_opendata.config import Publisher, catalogue_path, read_publisher
 from ccas_opendata.demo import write_demo_year
 from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import figures_changed, protect
-from ccas_opendata.versions import delta_table, persons_of, revision_of
 
 REPO = Path(ccas_opendata.__file__).resolve().parent.parent
 YEAR = 2024
 SIZES = [150, 300, 600, 1500, 4000]
 SITES = [1, 3, 5]
+AIM = (250, 3)  # the issue's aim: 80 % of the non-zero count cells and the whole headline list
 LATE = [1, 5, 11, 30, 60]
-AGE_BANDS = {"moins_de_25": ("moins_de_18", "18_24"), "25_59": ("25_39", "40_59"), "60_et_plus": ("60_74", "75_et_plus")}
+COARSE_AGES = {"moins de 25 ans": 24, "25 à 59 ans": 59, "60 ans et plus": 999}  # the issue's headline bands, by upper age
+
+
+def age_bands() -> dict[str, list[str]]:
+    """The contract's age bands grouped into the headline's three (by their upper bound)."""
+    import yaml
+
+    bands = yaml.safe_load((REPO / "ccas_opendata" / "contract.yml").read_text(encoding="utf-8"))["tranches_age"]
+    out: dict[str, list[str]] = {name: [] for name in COARSE_AGES}
+    for band in bands:
+        name = next(n for n, top in COARSE_AGES.items() if band["max"] <= top)
+        out[name].append(str(band["code"]))
+    return out
 
 
 def cpu() -> float:
@@ -82,7 +94,7 @@ def headline(table: pd.DataFrame, publisher: Publisher) -> tuple[int, int]:
     asked += [shown("accompagnements", lieu=site) for site in publisher.lieu_codes]
     asked += [all(shown("accompagnements", periode=f"{YEAR}-{m:02d}") for m in range(q * 3 + 1, q * 3 + 4)) for q in range(4)]
     asked += [shown("accompagnements", dimension="genre", modalite=g) for g in ("feminin", "masculin")]
-    asked += [all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands) for bands in AGE_BANDS.values()]
+    asked += [all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands) for bands in age_bands().values()]
     themes = table[(table["indicateur"] == "accompagnements") & (table["periode"] == str(YEAR)) & (table["lieu"] == "ensemble")
                    & (table["dimension"] == "thematique")]
     top = themes.assign(v=themes["valeur"].fillna(0)).sort_values(["v", "modalite"], ascending=[False, True])["modalite"].head(5)
@@ -106,7 +118,7 @@ def volumes(base: Path) -> None:
     for sites in SITES:
         folder = folder_with_sites(base, sites)
         publisher, catalogue = read_publisher(folder), load_catalogue(catalogue_path(folder), frozenset(MEASURES))
-        for size in SIZES:
+        for size in sorted(SIZES + ([AIM[0]] if sites == AIM[1] else [])):
             tables = year_tables(folder, publisher, size, base)
             cells = aggregate(tables, publisher, catalogue, YEAR, None)
             start = cpu()
@@ -131,6 +143,8 @@ def with_late_persons(tables: dict[str, pd.DataFrame], late: int, seed: int) -> 
 
 
 def revisions(base: Path, size: int = 1500) -> None:
+    from ccas_opendata.versions import delta_table, persons_of, revision_of  # here: --volumes also runs on older trees
+
     folder = folder_with_sites(base, 3)
     publisher, catalogue = read_publisher(folder), load_catalogue(catalogue_path(folder), frozenset(MEASURES))
     tables = year_tables(folder, publisher, size, base)
