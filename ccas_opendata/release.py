@@ -442,6 +442,7 @@ class ReleaseSummary:
                       "chacun sur au moins « seuil_sans_identifiant » accompagnements)")
         lines = [
             f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait." if self.preview
+            else f"Année {self.year} : corrections retenues, rien de public ne change." if self.frozen and not self.versions
             else f"Année {self.year} publiée." if not any(e["nature"] == "revision" and e["annee"] == self.year for e in self.versions)
             else f"Année {self.year} révisée.",
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",

@@ -274,6 +274,7 @@ def test_one_added_person_changes_no_public_byte(tmp_path, published: Path, smal
     assert result.exit_code == 0, result
     assert public_files(folder) == before
     assert sorted(p.name for p in (folder / ".versions" / "2023").iterdir()) == ["1.0.0"]
+    assert "corrections retenues, rien de public ne change" in result.stdout
     assert "gardent la valeur de la version en ligne" in result.stdout
     assert "Aucun chiffre ne change" in result.stdout
 
