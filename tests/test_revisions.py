@@ -322,6 +322,31 @@ def test_a_modality_of_few_late_persons_is_frozen_and_one_of_many_revised(revise
     assert int(year_total(after, 2023)["valeur"]) == int(year_total(before["2023"], 2023)["valeur"]) + LATE
 
 
+def test_a_second_revision_models_the_frozen_figures_of_the_first(revised, tmp_path, small_inputs):
+    """1.1.0 shows frozen figures (its private gel.json lists them); 30 more late persons
+    make 1.2.0, audited against 1.1.0 with those figures as unknowns, and checked against
+    1.0.0 (still downloadable) too: no count moves by 1 to 10 against either version."""
+    folder = copy_folder(revised[0], tmp_path)
+    frozen = folder / ".versions" / "2023" / "1.1.0" / "gel.json"
+    assert json.loads(frozen.read_text(encoding="utf-8")) and oct(frozen.stat().st_mode & 0o777) == "0o600"
+    versions = []
+    with zipfile.ZipFile(folder / "telechargements" / "ccas-opendata-2023-v1.0.0.zip") as archive:
+        versions.append(list(csv.DictReader(archive.read(next(n for n in archive.namelist() if n.endswith("indicateurs.csv"))).decode("utf-8").splitlines())))
+    versions.append(read_rows(folder / "datapackages" / "2023" / "indicateurs.csv"))
+    result = release(folder, 2023, corrected_inputs(small_inputs[2023], tmp_path / "entrees", late=2 * LATE), "--motif", "Trente de plus")
+    assert result.exit_code == 0, result
+    assert "2023 passe en version 1.2.0" in result.stdout
+    key = ("periode", "lieu", "indicateur", "dimension", "modalite")
+    new = {tuple(r[k] for k in key): r for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")}
+    for rows in versions:
+        old = {tuple(r[k] for k in key): r for r in rows}
+        moved = [(k, float(new[k]["valeur"]) - float(old[k]["valeur"])) for k in new if k[2] in ("accompagnements", "usagers")
+                 and new[k]["secret"] == old[k]["secret"] == "" and new[k]["valeur"] != old[k]["valeur"]]
+        assert all(abs(d) >= 11 for _, d in moved), [m for m in moved if abs(m[1]) < 11][:10]
+        assert [k for k in new if (new[k]["secret"] == "") != (old[k]["secret"] == "")] == []
+    assert int(year_total(list(new.values()), 2023)["valeur"]) == int(year_total(versions[0], 2023)["valeur"]) + 2 * LATE
+
+
 def test_no_public_file_names_the_rule_that_hid_a_figure(revised):
     """One public symbol: packages, site pages, database, zips (every member), changelog and
     risk reports say « secret » and never which rule (primaire / secondaire) hid a figure."""
