@@ -410,7 +410,19 @@ def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogu
             before = old.get(key)
             if before is None or before[1] != hidden or (not hidden and abs(before[0] - value) > 1e-9):
                 frozen.add(key)
-    return frozen
+    return frozen | _months_make_the_year(frozen, catalogue, year)
+
+
+def _months_make_the_year(frozen: set[tuple[str, Key]], catalogue: Catalogue, year: int) -> set[tuple[str, Key]]:
+    """The year's figure of a summed count is frozen with any of its months: the published
+    months keep adding up to the published year in every version (a check of every
+    release, and what a reader expects of a table)."""
+    summed = {i.code for i in catalogue.indicators if i.agregation == "somme"}
+    out = set()
+    for code, (periode, lieu, dimension, _) in frozen:
+        if code in summed and dimension == ENSEMBLE and len(periode) == 7:
+            out.add((code, (str(year), lieu, ENSEMBLE, ENSEMBLE)))
+    return out
 
 
 def public_secret(flags: pd.Series) -> pd.Series:

@@ -347,6 +347,28 @@ def test_a_second_revision_models_the_frozen_figures_of_the_first(revised, tmp_p
     assert int(year_total(list(new.values()), 2023)["valeur"]) == int(year_total(versions[0], 2023)["valeur"]) + 2 * LATE
 
 
+def test_late_persons_spread_over_the_year_keep_the_months_adding_up(tmp_path, published: Path, small_inputs):
+    """Fifteen late persons, one a month in turn: each month changed by one or two persons
+    is frozen, so the year's total is frozen with it (the quality check « les mois publiés
+    font le total de l'année » holds in every version) and no figure moves by 1 to 10."""
+    folder = copy_folder(published, tmp_path)
+    inputs = corrected_inputs(small_inputs[2023], tmp_path / "entrees", late=15)
+    path = inputs / "accompagnements.csv"
+    lines = path.read_text(encoding="cp1252").splitlines(keepends=True)
+    head, late = lines[:-15], lines[-15:]
+    late = [line.replace("15/06/2023", f"15/{n % 12 + 1:02d}/2023") for n, line in enumerate(late)]
+    path.write_text("".join(head + late), encoding="cp1252")
+    before = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+    result = release(folder, 2023, inputs, "--motif", "Quinze accompagnements de l'année saisis en retard")
+    assert result.exit_code == 0, result
+    after = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+    months = [r for r in after if r["indicateur"] == "accompagnements" and len(r["periode"]) == 7 and r["lieu"] == "ensemble"
+              and r["dimension"] == "ensemble"]
+    if all(r["secret"] == "" for r in months):
+        assert sum(int(r["valeur"]) for r in months) == int(year_total(after, 2023)["valeur"])
+    assert year_total(after, 2023) == year_total(before, 2023)  # frozen with its months
+
+
 def test_no_public_file_names_the_rule_that_hid_a_figure(revised):
     """One public symbol: packages, site pages, database, zips (every member), changelog and
     risk reports say « secret » and never which rule (primaire / secondaire) hid a figure."""
