@@ -547,6 +547,11 @@ def protect(
     for n in np.flatnonzero((reasons == FROZEN).to_numpy()):
         value, flag = shown[final_keys[n]]
         cells.at[n, "valeur"], cells.at[n, "secret"] = (np.nan if flag else value), flag
+        if not flag and value != 0:
+            # The persons behind the figure shown are those of the version it comes from,
+            # which published it on at least the threshold (a correction that removed a
+            # few of them is held back with the rest).
+            cells.at[n, "personnes"] = max(int(cells.at[n, "personnes"]), threshold)
     return Protected(cells, result, sorted(homogeneous), reasons)
 
 

@@ -68,3 +68,30 @@ def test_fewer_late_persons_than_the_threshold_change_no_figure(online, persons)
     pd.testing.assert_frame_equal(before, after)
     assert revised.totals()["gel"] > 0  # her figures were held back, not hidden
     assert revised.audit.ok
+
+
+def test_a_few_removed_persons_keep_a_published_figure_and_pass_the_quality_check(online, tmp_path):
+    """A correction removing 3 of the 11 to 14 persons of a published cell: the figure
+    would fall under the threshold, but 3 changed persons cannot be published, so it keeps
+    its value, and the release's quality suite (real Great Expectations) passes on the table."""
+    from ccas_opendata import quality
+
+    publisher, catalogue, tables, table = online
+    records = tables["accompagnements"]
+    cells = aggregate(tables, publisher, catalogue, YEAR, None)
+    small = cells[(cells["indicateur"] == "accompagnements") & (cells["lieu"] == "ensemble") & (cells["periode"] == str(YEAR))
+                  & cells["dimension"].isin(["genre", "situation", "canal", "composition_familiale"]) & cells["personnes"].between(11, 14)]
+    small = small.drop(columns="secret").merge(table[["periode", "lieu", "indicateur", "dimension", "modalite", "secret"]], on=["periode", "lieu", "indicateur", "dimension", "modalite"])
+    target = small[small["secret"] == ""].sort_values(["dimension", "modalite"]).iloc[0]
+    persons = sorted(records.loc[records[target["dimension"]] == target["modalite"], "personne"].unique())[:3]
+    corrected = dict(tables, accompagnements=records[~records["personne"].isin(persons)])
+
+    delta = delta_table(tables, corrected, publisher, catalogue, YEAR)
+    revision = revision_of(table, persons_of(delta, catalogue), publisher.seuil_secret, delta)
+    revised = protect(aggregate(corrected, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
+    row = revised.table[(revised.table["indicateur"] == "accompagnements") & (revised.table["periode"] == str(YEAR))
+                        & (revised.table["lieu"] == "ensemble") & (revised.table["dimension"] == target["dimension"])
+                        & (revised.table["modalite"] == target["modalite"])].iloc[0]
+    assert row["secret"] == "" and row["valeur"] == target["valeur"]  # the value online, 3 persons held back
+    quality.validate_published(revised.table, publisher, catalogue, YEAR, tmp_path / "qualite")
+
