@@ -340,7 +340,6 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
       ccas-opendata release --annee 2024 ./exports/2024
       ccas-opendata release --annee 2023 --motif "Accompagnements de décembre saisis en retard" ./exports/2023
     """
-    import subprocess
     import tempfile
 
     if serve_port is not None and not trial:
@@ -366,9 +365,6 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
 def _serve_child(command: list[str]) -> None:
     """Datasette as a child that stops with this process: Ctrl+C, or SIGTERM to this PID (a
     script, a service manager), stops it too, and the trial site is then erased."""
-    import signal
-    import subprocess
-
     child = subprocess.Popen(command)
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
     try:

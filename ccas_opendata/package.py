@@ -103,7 +103,7 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
             {"name": "modalite", "type": "string", "title": "Modalité", "description": "Code de la catégorie dans la dimension, ou « ensemble ». « non_communique » regroupe les cellules vides du fichier source.", "constraints": {"required": True}},
             {"name": "valeur", "type": "number", "title": "Valeur", "description": "Le chiffre publié : nombres exacts, pourcentages et minutes arrondis à 0,1. Vide lorsque la case est sous secret statistique.", "constraints": {"minimum": -100}},
             {"name": "unite", "type": "string", "title": "Unité", "description": "nombre, pourcentage ou minutes.", "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]}},
-            {"name": "secret", "type": "string", "title": "Secret statistique", "description": "Vide si le chiffre est publié ; « primaire » : moins de personnes distinctes que le seuil ; « secondaire » : masqué pour qu'une case primaire ne puisse pas être recalculée.", "constraints": {"enum": ["primaire", "secondaire"]}},
+            {"name": "secret", "type": "string", "title": "Secret statistique", "description": "Vide si le chiffre est publié ; « secret » s'il est masqué par le secret statistique, quelle que soit la règle qui le masque (seuil, dominance, protection des autres cases masquées) : une seule mention, pour ne pas dire quelles cases comptent moins de personnes que le seuil. Les versions publiées avant cette règle portaient deux mentions différentes, qui disent la même chose : le chiffre est masqué.", "constraints": {"enum": ["secret"]}},
         ],
         "missingValues": [""],
         "primaryKey": ["periode", "lieu", "indicateur", "dimension", "modalite"],
@@ -139,19 +139,21 @@ LIEUX_SCHEMA = {
 
 SECRECY_METHOD = (
     "Aucun chiffre n'est publié lorsque moins de {seuil} personnes distinctes se trouvent derrière lui "
-    "(secret primaire ; une personne venue quinze fois compte pour une) ; pour une part de personnes, les "
+    "(une personne venue quinze fois compte pour une) ; pour une part de personnes, les "
     "personnes comptées et les autres doivent chacune atteindre ce seuil ; aucun nombre d'accompagnements ni "
     "aucune durée ne doit plus de {dominance} % de sa valeur à une seule personne. Lorsque toutes les personnes d'un "
     "groupe ont la même situation, la même autonomie ou la même orientation, cette ventilation n'est pas "
-    "publiée pour le groupe. D'autres cases sont ensuite masquées (secret secondaire) pour qu'aucune case "
+    "publiée pour le groupe. D'autres cases sont ensuite masquées pour qu'aucune case "
     "masquée ne puisse être recalculée à partir des totaux, mois, lieux, modalités, parts, taux, moyennes, médianes, "
     "évolutions et mentions « secret » : "
     "un audit par programmation linéaire vérifie avant publication que chaque case masquée ne peut être "
     "encadrée à moins de {largeur} unités près. Une année corrigée après sa publication est publiée dans une "
-    "nouvelle version, les précédentes restant téléchargeables : un chiffre que moins de {seuil} personnes dont les "
-    "enregistrements ont changé depuis une version publiée suffisent à modifier y est masqué, et l'audit porte sur les deux versions ensemble "
+    "nouvelle version, les précédentes restant téléchargeables : les enregistrements modifiés forment une table de "
+    "différences protégée comme une publication ; un chiffre dont la différence ne serait pas publiée (moins de {seuil} "
+    "personnes concernées, ou masquée pour en protéger une autre) garde la valeur et la mention de la version en ligne "
+    "(il est gelé, sans aucune marque), et l'audit porte sur les deux versions ensemble "
     "(ni une case masquée de l'une ou de l'autre, ni l'écart entre les versions d'une case ainsi modifiée, ne peut "
-    "être encadré à moins de {largeur} unités près). Les identifiants, commentaires, dates exactes et années de "
+    "être encadré à moins de {largeur} unités près). Toute case masquée porte la seule mention « secret ». Les identifiants, commentaires, dates exactes et années de "
     "naissance ne quittent jamais le poste de l'agent."
 )
 

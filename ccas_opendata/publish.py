@@ -100,6 +100,7 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
             for row in rows:
                 row["annee"] = int(row["annee"])
                 row["valeur"] = published_number(row["valeur"])
+                row["secret"] = "secret" if row["secret"] else ""  # one public symbol, also for years packaged before it
             db["indicateurs"].insert_all(rows, batch_size=5000)
             risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
             year = int(directory.name)

@@ -29,13 +29,13 @@ from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
 from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
-from .risk import risk_report
+from .risk import revision_risk_report, risk_report
+from .secrecy import SECRET, Protected, Revision, audit, figures_changed, protect, public_secret
 from .swap import recover, swap_in
-from .secrecy import SECONDARY, Protected, Revision, audit, figures_changed, protect
 from .versions import (
-    FIRST_VERSION, KEY_FINGERPRINT, changed_persons, changelog_entry, changelog_path, diff_tables, key_fingerprint,
-    kept_versions, next_version, package_version, read_changelog, read_snapshot, revision_diff, revision_of, snapshot_dir, write_changelog,
-    write_snapshot,
+    FIRST_VERSION, KEY_FINGERPRINT, changelog_entry, changelog_path, diff_tables, key_fingerprint,
+    kept_versions, next_version, package_version, read_changelog, revision_against, revision_diff, snapshot_dir, write_changelog,
+    write_frozen, write_snapshot,
 )
 from .workarea import (
     clear_leftovers, internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
@@ -139,8 +139,10 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
     has_person_id = bool(tables["accompagnements"]["usager_connu"].any())
     revision = stage_snapshot(ctx, tables, ctx.publisher.seuil_secret if has_person_id else ctx.publisher.seuil_sans_identifiant)
-    ctx.progress("Secret statistique (primaire, secondaire, audit)…")
+    ctx.progress("Secret statistique (seuil, suppressions secondaires, audit)…")
     protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id, revision)
+    # Private, beside the version's records: the next revision models these as unknowns.
+    write_frozen(ctx.work / "instantane", protected.table, protected.reasons)
     if revision is None:
         refuse_revealing_revision(ctx, protected.table)
     diff = revision_diff(ctx.folder, ctx.year, protected.table)
@@ -148,6 +150,9 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
         ctx.progress(diff.french())
     ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près")
     risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
+    if revision is not None:
+        online_risk = datapackages_dir(ctx.folder) / str(ctx.year) / "risque.json"
+        risk = revision_risk_report(risk, json.loads(online_risk.read_text(encoding="utf-8")), protected.table)
     write_internal(ctx.work, protected.table)
     private_file(ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
     return protected
@@ -170,8 +175,7 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     # Read back from the files, as the version online was: both sides compared as written.
     new = read_anonymised(staged)
     def against(records: Path, published: pd.DataFrame) -> Revision:
-        persons = changed_persons(read_snapshot(records, ctx.fingerprint or "", ctx.year), new, ctx.publisher, ctx.catalogue, ctx.year)
-        return revision_of(published, persons, threshold)
+        return revision_against(records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold)
     revision = against(kept, read_published(online / "indicateurs.csv"))
     for version, records in kept_versions(ctx.folder, ctx.year):
         archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)
@@ -272,14 +276,18 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     online = datapackages_dir(ctx.folder) / str(ctx.year)
     version, created = package_version(staged)
     entries: list[dict] = []
-    new_packages: dict[int, Path] = {ctx.year: staged}
+    # No figure changed (a revision whose every change is frozen, or a re-release): the
+    # package online stays as it is, its risk report and quality report too; they would
+    # otherwise count the new records exactly.
+    unchanged = online.exists() and version == package_version(online)[0]
+    new_packages: dict[int, Path] = {} if unchanged else {ctx.year: staged}
     snapshots: dict[Path, Path] = {}
     if not online.exists():
         entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
         snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
     elif version != package_version(online)[0]:
         diff = diff_tables(ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv"))
-        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff))
+        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
         snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
         dependent = stage_dependent_year(ctx, read_published(staged / "indicateurs.csv"), version)
         if dependent is not None:
@@ -307,7 +315,8 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     stage_downloads(downloads, downloads_dir(ctx.folder), packages, ctx.publisher, changelog,
                     {y: package_version(p) for y, p in zip(years, packages)})
     docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
-    docs[ctx.year] = ctx.work / "qualite"
+    if not unchanged:
+        docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
     counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs, downloads, changelog)
     if preview is not None:
@@ -358,7 +367,8 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
     from the published count, hidden with it, absent where last year's figure is hidden
     or zero."""
     evolutions = [i for i in catalogue.indicators if i.mesure == "evolution"]
-    kept = table[~table["indicateur"].isin([i.code for i in evolutions])]
+    kept = table[~table["indicateur"].isin([i.code for i in evolutions])].copy()
+    kept["secret"] = public_secret(kept["secret"])  # a version published with primaire/secondaire says « secret » now
     rows = []
     for indicator in evolutions:
         counts = table[table["indicateur"] == indicator.lien["de"]]
@@ -371,7 +381,7 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
             value, secret = by_key[key]
             rows.append({"annee": year, "periode": key[0], "lieu": key[1], "indicateur": indicator.code, "dimension": key[2],
                          "modalite": key[3], "valeur": value if not secret else float("nan"), "unite": indicator.unite,
-                         "secret": SECONDARY if secret else ""})
+                         "secret": SECRET if secret else ""})
     if not rows:
         return kept.reset_index(drop=True)
     frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year, current=table)
@@ -397,6 +407,8 @@ class ReleaseSummary:
     #: ``release --essai``: the site built for review, nothing published.
     preview: Path | None = None
     versions: list[dict] = field(default_factory=list)
+    #: Figures a revision kept as online (changes too small to publish).
+    frozen: int = 0
 
     def french(self) -> str:
         """What was published, as the agent reads it: only published figures."""
@@ -410,11 +422,15 @@ class ReleaseSummary:
                       "chacun sur au moins « seuil_sans_identifiant » accompagnements)")
         lines = [
             f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait." if self.preview
+            else f"Année {self.year} : corrections retenues, rien de public ne change." if self.frozen and not self.versions
             else f"Année {self.year} publiée." if not any(e["nature"] == "revision" and e["annee"] == self.year for e in self.versions)
             else f"Année {self.year} révisée.",
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
         ]
+        if self.frozen:
+            lines.append(f"  {self.frozen} chiffre(s) gardent la valeur de la version en ligne : la correction y concerne trop peu de "
+                         "personnes pour être publiée sans les désigner ; ils seront corrigés quand d'autres corrections s'y ajouteront.")
         if self.set_aside:
             lines.append(f"  {self.set_aside} ligne(s) datée(s) hors de l'année mises de côté (non publiées).")
         if "ateliers" in self.key_figures:
@@ -495,8 +511,9 @@ def release(
         year=year,
         has_usager=bool(records["usager_connu"].any()),
         cells=len(table),
-        hidden_primary=int((table["secret"] == "primaire").sum()),
-        hidden_secondary=int((table["secret"] == "secondaire").sum()),
+        hidden_primary=protected.totals()["primaire"],
+        hidden_secondary=protected.totals()["secondaire"],
+        frozen=protected.totals()["gel"],
         key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers") if _is_published(table, code, year)},
         years=result.years,
         seconds=time.perf_counter() - start,

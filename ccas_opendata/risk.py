@@ -16,7 +16,7 @@ import pandas as pd
 from .aggregate import ENSEMBLE, MULTI_VALUED
 from .catalogue import Catalogue
 from .config import Publisher
-from .secrecy import PRIMARY, SECONDARY, Protected
+from .secrecy import PRIMARY, Protected
 
 QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_familiale", "situation"]
 
@@ -73,9 +73,12 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
-    n_cells = len(table)
-    primary = int((table["secret"] == PRIMARY).sum())
-    secondary = int((table["secret"] == SECONDARY).sum())
+    n_cells = int(len(table))
+    # Totals per rule only (the table says « secret », never which rule): a figure a
+    # revision shows frozen as hidden counts with the secondary ones.
+    hidden = int((table["secret"].fillna("") != "").sum())
+    primary = int(((protected.reasons == PRIMARY) & (table["secret"].fillna("") != "")).sum()) if len(protected.reasons) else 0
+    secondary = hidden - primary
     in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
     groups = records.groupby(QUASI_IDENTIFIERS, observed=True)["personne"].nunique()
     unique_combinations = int((groups == 1).sum())
@@ -101,8 +104,10 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "largeur_protection": publisher.largeur_protection,
         "cases_publiees": n_cells - primary - secondary,
         "cases_total": n_cells,
-        "cases_secret_primaire": primary,
-        "cases_secret_secondaire": secondary,
+        # Totals per rule (never which cells): under the threshold or dominated, and
+        # hidden so that no other hidden figure can be recomputed.
+        "cases_masquees_seuil": primary,
+        "cases_masquees_protection": secondary,
         "part_cases_masquees": round(100 * (primary + secondary) / n_cells, 1) if n_cells else 0.0,
         "personnes_dans_cases_masquees": in_hidden if has_usager and not 0 < in_hidden < publisher.seuil_secret else None,
         "part_personnes_dans_cases_masquees": _share_or_none(in_hidden, persons, publisher.seuil_secret) if has_usager else None,
@@ -144,3 +149,26 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         },
     }
     return report
+
+
+#: Figures of the report counted on the records themselves, not on the published table.
+RECORD_FIGURES = (
+    "enregistrements", "personnes_distinctes", "personnes_dans_cases_masquees", "part_personnes_dans_cases_masquees",
+    "part_personnes_dans_cases_masquees_par_dimension", "plus_petit_groupe_quasi_identifiants",
+    "combinaisons_uniques_avant_agregation", "combinaisons_avant_agregation",
+)
+
+
+def revision_risk_report(report: dict, online: dict, table: pd.DataFrame) -> dict:
+    """The report of a revision: the figures counted on the records are those of the
+    version online (one late record would otherwise show as 1 501 records against 1 500,
+    the very change the freeze holds back); the figures of the published table are this
+    version's, and the audit counts the hidden cells a reader sees."""
+    frozen = dict(report)
+    for name in RECORD_FIGURES:
+        if name in online:
+            frozen[name] = online[name]
+    if "criteres_g29" in online:
+        frozen["criteres_g29"] = dict(report["criteres_g29"], individualisation=online["criteres_g29"]["individualisation"])
+    frozen["audit"] = dict(report["audit"], cases_masquees_auditees=int((table["secret"].fillna("") != "").sum()))
+    return frozen

@@ -32,18 +32,32 @@ The method, in four steps (documented for citizens on ``/methode`` and in the ri
    the release if any hidden count can be placed in fewer than ``largeur_protection``
    integers.
 
-5. **Revisions.** A published year republished with different figures is a new version,
-   and a reader may hold both. The records of every published version are kept, pseudonymised,
-   in the private ``.versions/`` folder; the revision counts, for every cell, the distinct
-   persons whose records changed between the two versions (:class:`Revision`). A figure
-   backed by 1 to ``seuil_secret`` − 1 changed persons is hidden (``secondaire``) unless
-   the version online shows the same value; the same holds against every earlier version
-   still downloadable. The reader's model then holds both versions:
-   the version online with its own relations, each count of a cell no record changed tied
-   to its new value (the reader is assumed to know which cells did not change), and, for a
-   cell changed by too few persons and hidden in one version, the difference between the
-   versions as one more unknown that must stay ``largeur_protection`` wide. Secondary
-   suppression and the audit work on that model.
+5. **Revisions freeze small changes.** A published year republished with different figures
+   is a new version, and a reader may hold both: the difference between two versions is a
+   table of the records that changed. The records of every published version are kept,
+   pseudonymised, in the private ``.versions/`` folder; the revision aggregates the changed
+   records (removed and added) into that *delta table* and protects it exactly like a
+   publication (threshold, dominance, secondary suppression, audit). A figure whose delta
+   the protected delta table publishes is revised; any other changed figure is **frozen**:
+   the new version shows the value and the secret state of the version online, so nothing
+   a reader can see moves (hiding it instead would turn exactly the late person's cells
+   secret and give her profile away). The same holds against every earlier version still
+   downloadable. Shares, means, medians and evolutions are frozen with any count they rest
+   on (a median cannot be recomputed from published counts, and a share of a revised
+   numerator over a frozen denominator would describe no set of records). The reader's
+   model holds both versions: the version online with its own relations (its own frozen
+   figures as unknowns), each count of a cell no record changed tied to its new value (the
+   reader is assumed to know which cells did not change), every frozen or hidden figure of
+   the new version as an unknown, and, for a cell changed by too few persons, the
+   difference between the versions as one more unknown that must stay
+   ``largeur_protection`` wide. Secondary suppression and the audit work on that model; a
+   figure secondary suppression picks in a revision is frozen too when the version online
+   has it.
+
+One public symbol: every hidden figure is published with ``secret`` = ``secret``, whatever
+the rule that hid it (``primaire``/``secondaire`` would tell a reader which cells hold 1 to
+``seuil_secret`` − 1 persons, an interval narrower than ``largeur_protection``). The rule
+per cell (:attr:`Protected.reasons`) stays in the private work area.
 """
 
 from __future__ import annotations
@@ -61,7 +75,9 @@ from .config import Publisher
 from .errors import SecrecyError
 from .inference import Cell, Constraint, Key, ReaderModel, add_table, integer_width, link_cells
 
-PRIMARY, SECONDARY = "primaire", "secondaire"
+PRIMARY, SECONDARY = "primaire", "secondaire"  # private reasons, never published
+FROZEN = "gel"  # private reason: a revision kept the version online's figure
+SECRET = "secret"  # the one public symbol of a hidden figure
 SENSITIVE_IGNORED = {"non_communique"}
 THIS, PREVIOUS = "publie", "annee_precedente"
 EARLIER, DIFFERENCE = "version_en_ligne", "difference_de_versions"
@@ -72,16 +88,32 @@ class Revision:
     """What a reader holding the version online can combine with the new one (and, in
     ``older``, the earlier versions still downloadable, each with its own changed persons)."""
 
-    published: pd.DataFrame  # the version online, published columns
+    published: pd.DataFrame  # the version online, published columns (as a reader sees them)
     changed_persons: dict[tuple[str, Key], int]  # (indicator, key) -> distinct persons whose records changed
     threshold: int
     older: list[Revision] = field(default_factory=list)
+    #: The changed records (removed and added) aggregated like a year: the delta table.
+    delta: pd.DataFrame | None = None
+    #: Figures this version kept frozen from an earlier one (private, kept with its records):
+    #: their published value is not the value of this version's records.
+    frozen: set[tuple[str, Key]] = field(default_factory=set)
 
     def changed(self, code: str, key: Key) -> int:
         return self.changed_persons.get((code, key), 0)
 
     def every_version(self) -> list[Revision]:
         return [self, *self.older]
+
+    def modelled(self) -> pd.DataFrame:
+        """The version as the reader's model holds it: a figure it kept frozen is an
+        unknown of its records (the value shown belongs to an earlier version)."""
+        table = self.published.copy()
+        if self.frozen:
+            keys = list(zip(table["indicateur"], table[KEY].astype(str).itertuples(index=False, name=None)))
+            mask = np.array([k in self.frozen for k in keys])
+            table.loc[mask, "secret"] = SECRET
+            table.loc[mask, "valeur"] = np.nan
+        return table
 
 
 # --- the reader's model of a table ------------------------------------------------------
@@ -111,7 +143,7 @@ def _add_version_online(model: ReaderModel, revision: Revision, catalogue: Catal
     left out: they were read against a version of last year that may have changed since).
     A count no record changed is the same in both versions; a count changed by too few
     persons gets its difference as an unknown, audited like a hidden count."""
-    add_table(model, revision.published, catalogue, publisher, year, EARLIER)
+    add_table(model, revision.modelled(), catalogue, publisher, year, EARLIER)
     for cell in sorted(c for c in model.values if c[0] == THIS):
         _, code, key = cell
         earlier = (EARLIER, code, key)
@@ -323,44 +355,81 @@ class Suppressor:
 
 # --- re-releasing a published year ---------------------------------------------------------------
 
-def revision_hidden(cells: pd.DataFrame, revision: Revision) -> np.ndarray:
-    """Figures a revision must hide: backed by 1 to threshold − 1 persons whose records
-    changed since a published version (the one online or an earlier one), and not
-    published with the same value in that version."""
-    keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
-    out = np.zeros(len(cells), dtype=bool)
-    for version in revision.every_version():
-        online = version.published[version.published["secret"].fillna("") == ""]
-        old = {(code, key): float(v) for code, key, v in zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"])}
-        for n, ((code, key), value) in enumerate(zip(keys, cells["valeur"])):
-            if 0 < version.changed(code, key) < revision.threshold:
-                before = old.get((code, key))
-                out[n] |= before is None or abs(before - float(value)) > 1e-9
-    return out
-
-
 PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
-def refuse_revealed_zeros(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue) -> None:
-    """A count published as zero that too few changed persons now fill cannot be protected:
-    published, it gives their number; hidden, a zero turned secret tells a reader holding
-    both versions that someone with that profile was added. The revision is refused."""
-    revealed = []
+def publishable_deltas(revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int, has_person_id: bool) -> set[tuple[str, Key]]:
+    """The counts whose change the protected delta table publishes: the counts of the
+    delta table (the changed records, removed and added, aggregated like a year) run
+    through the same protection as a publication. What two versions let a reader
+    subtract are counts; a share, mean or median of the changed records is no
+    difference of published figures and is left out. A delta that cannot be protected
+    publishes nothing."""
+    if revision.delta is None or revision.delta.empty:
+        return set()
+    counts = revision.delta[revision.delta["indicateur"].isin(catalogue.count_codes())]
+    try:
+        delta = protect(counts, catalogue, publisher, year, None, has_person_id, fixed_zeros=True).table
+    except SecrecyError:
+        return set()
+    delta = delta[delta["secret"] == ""]
+    return set(zip(delta["indicateur"], delta[KEY].astype(str).itertuples(index=False, name=None)))
+
+
+def _rests_on_latent(catalogue: Catalogue, key: tuple[str, Key], year: int) -> bool:
+    num, den, _ = link_cells(catalogue[key[0]].lien, key[1], year)
+    return any(family in catalogue.latents for family, _ in num + den)
+
+
+def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int,
+                    has_person_id: bool) -> set[tuple[str, Key]]:
+    """Figures a revision keeps frozen: changed since a version still downloadable (the
+    one online or an earlier one), shown differently there (value or secret state), and
+    whose change that version's protected delta table would not publish (a count), or
+    that fewer than the threshold of changed persons stand behind (a share, mean, median:
+    besides, each is frozen with any count it rests on, see :func:`protect`)."""
+    count_codes = set(catalogue.count_codes())
+    keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
+    new = {k: (float(v), s != "") for k, v, s in zip(keys, cells["valeur"], cells["secret"])}
+    frozen: set[tuple[str, Key]] = set()
     for version in revision.every_version():
-        online = version.published
-        zeros = online[(online["secret"].fillna("") == "") & (online["valeur"] == 0) & online["indicateur"].isin(catalogue.count_codes())]
-        revealed += [(code, key) for code, key in zip(zeros["indicateur"], zeros[KEY].astype(str).itertuples(index=False, name=None))
-                     if 0 < version.changed(code, key) < revision.threshold]
-    if revealed:
-        code, (periode, lieu, dimension, modalite) = sorted(revealed)[0]
-        raise SecrecyError(
-            f"Cette révision ferait passer {len(revealed)} case(s) publiée(s) à zéro à un petit nombre de personnes, par exemple "
-            f"{code} / {periode} / {lieu} / {dimension} = {modalite} : qu'elle soit publiée ou masquée, quiconque a gardé la version "
-            f"en ligne apprendrait qu'une personne de ce profil a été ajoutée (moins de {revision.threshold} personnes ont changé).",
-            advice="Rien n'a été publié. Attendez d'avoir d'autres corrections pour cette année (au moins "
-                   f"{revision.threshold} personnes concernées par ces cases), ou gardez ces enregistrements pour la suite.",
-        )
+        shown = version.published
+        old = {(code, key): (float(v), isinstance(s, str) and s != "") for code, key, v, s in
+               zip(shown["indicateur"], shown[KEY].astype(str).itertuples(index=False, name=None), shown["valeur"], shown["secret"])}
+        publishable = publishable_deltas(version, catalogue, publisher, year, has_person_id)
+        for key, (value, hidden) in new.items():
+            changed = version.changed(*key)
+            if key[0] in count_codes:
+                if changed == 0 or key in publishable:
+                    continue
+            elif changed >= revision.threshold or (changed == 0 and not _rests_on_latent(catalogue, key, year)):
+                # A share of counts only moves with them (frozen with any of them); one
+                # resting on persons the table does not count (repeat visitors, QPV
+                # residents…) can move while its smallest group holds nobody changed.
+                continue
+            before = old.get(key)
+            if before is None or before[1] != hidden or (not hidden and abs(before[0] - value) > 1e-9):
+                frozen.add(key)
+    return frozen | _months_make_the_year(frozen, catalogue, year)
+
+
+def _months_make_the_year(frozen: set[tuple[str, Key]], catalogue: Catalogue, year: int) -> set[tuple[str, Key]]:
+    """The year's figure of a summed count is frozen with any of its months: the published
+    months keep adding up to the published year in every version (a check of every
+    release, and what a reader expects of a table)."""
+    summed = {i.code for i in catalogue.indicators if i.agregation == "somme"}
+    out = set()
+    for code, (periode, lieu, dimension, _) in frozen:
+        if code in summed and dimension == ENSEMBLE and len(periode) == 7:
+            out.add((code, (str(year), lieu, ENSEMBLE, ENSEMBLE)))
+    return out
+
+
+def public_secret(flags: pd.Series) -> pd.Series:
+    """The one public symbol: ``secret`` for a hidden figure, empty otherwise (a version
+    published before this rule said ``primaire``/``secondaire``: the same fact)."""
+    hidden = flags.fillna("").astype(str) != ""
+    return pd.Series(np.where(hidden, SECRET, ""), index=flags.index)
 
 
 def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
@@ -369,7 +438,7 @@ def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
     difference, and it describes only the records that changed."""
     def figures(table: pd.DataFrame) -> pd.Series:
         value = table["valeur"].astype("float64").map(lambda v: "" if pd.isna(v) else repr(round(float(v), 6)))
-        return pd.Series((value + "|" + table["secret"].fillna("").astype(str)).to_numpy(),
+        return pd.Series((value + "|" + public_secret(table["secret"])).to_numpy(),
                          index=pd.MultiIndex.from_frame(table[PUBLISHED_KEY].astype(str)))
     old, new = figures(before), figures(after)
     joined = pd.concat([old.rename("avant"), new.rename("apres")], axis=1)
@@ -380,9 +449,17 @@ def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
 
 @dataclass
 class Protected:
-    table: pd.DataFrame        # published columns plus ``source``, ``personnes`` and ``dominance``
+    table: pd.DataFrame        # published columns (``secret`` = ``secret`` or empty) plus ``source``, ``personnes`` and ``dominance``
     audit: AuditResult
     homogeneous: list[tuple[str, str, str]]
+    #: Why each row is hidden or frozen (``primaire``, ``secondaire``, ``gel``; empty when
+    #: published as computed), aligned with ``table``: private, for the work area and the
+    #: risk report's totals per rule, never published per cell.
+    reasons: pd.Series = field(default_factory=lambda: pd.Series(dtype=str))
+
+    def totals(self) -> dict[str, int]:
+        """Cells per rule (the risk report may give these totals, never which cells)."""
+        return {rule: int((self.reasons == rule).sum()) for rule in (PRIMARY, SECONDARY, FROZEN)}
 
 
 def protect(
@@ -393,10 +470,15 @@ def protect(
     previous: pd.DataFrame | None = None,
     has_person_id: bool = True,
     revision: Revision | None = None,
+    fixed_zeros: bool = False,
 ) -> Protected:
     """Apply primary, sensitive-attribute and secondary suppression (and, for a revision,
-    the revision rule), propagate to every derived figure, then audit the result. Raises
-    SecrecyError when the audit fails."""
+    the freeze of small changes), propagate to every derived figure, then audit the
+    result. Raises SecrecyError when the audit fails.
+
+    ``fixed_zeros`` is for a delta table: a cell no changed record touches shows no
+    change in the new version whatever the delta table says, so hiding it protects
+    nothing and secondary suppression never picks it."""
     truth = cells
     cells = cells.reset_index(drop=True)
     threshold = publisher.seuil_secret if has_person_id else publisher.seuil_sans_identifiant
@@ -406,31 +488,51 @@ def protect(
         [(p, l, d) in homogeneous for p, l, d in cells[["periode", "lieu", "dimension"]].itertuples(index=False)], index=cells.index
     ) if homogeneous else pd.Series(False, index=cells.index)
     cells["secret"] = np.where(primary | in_homogeneous, PRIMARY, "")
-    if revision is not None:
-        refuse_revealed_zeros(cells, revision, catalogue)
-        cells.loc[revision_hidden(cells, revision) & (cells["secret"] == "").to_numpy(), "secret"] = SECONDARY
+    frozen = frozen_by_delta(cells, revision, catalogue, publisher, year, has_person_id) if revision is not None else set()
 
     published = cells.copy()
     published.loc[published["secret"] != "", "valeur"] = np.nan
+    published["secret"] = public_secret(published["secret"])  # the reader sees one symbol
     model = reader_model(published, truth, catalogue, publisher, year, previous, revision)
-    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection, known_from_version_online(model, revision))
-    # A primary count hides its cell's other counts and the figures computed from them.
+    known = known_from_version_online(model, revision)
+    if fixed_zeros:
+        known |= {c for c, v in model.values.items() if c[0] == THIS and v == 0 and c not in model.hidden}
+    suppressor = Suppressor(model, catalogue, year, publisher.largeur_protection, known)
+    # A primary count hides its cell's other counts and the figures computed from them;
+    # a frozen count is an unknown of the new version, with the same consequences.
     primary_counts = sorted(c for c in model.hidden if c[0] == THIS)
-    for count in primary_counts:
-        suppressor.hide_count(count)
+    for count in [*primary_counts, *sorted((THIS, code, key) for code, key in frozen)]:
+        if count in model.values:
+            model.hidden.add(count)
+            suppressor.hide_count(count)
+        elif count in model.figures:
+            model.hidden_figures.add(count)
     primary_cells = set(primary_counts)
     suppressor.protect(audit_targets(model, revision))
 
-    # Write the model's decisions back into the table.
+    # Write the model's decisions back into the table (private reasons first).
     hidden = {(code, key) for _, code, key in model.hidden if _ == THIS}
     hidden |= {(code, key) for tag, code, key in model.hidden_figures if tag == THIS}
+    hidden |= frozen  # a frozen figure the model does not hold (nothing to infer from it) is frozen all the same
     primary_keys = {(code, key) for _, code, key in primary_cells}
-    keys = list(zip(cells["indicateur"], cells[KEY].itertuples(index=False, name=None)))
+    keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
     newly = np.array([(code, key) in hidden for code, key in keys]) & (cells["secret"] == "").to_numpy()
     is_primary = np.array([(code, key) in primary_keys for code, key in keys])
     cells.loc[newly, "secret"] = np.where(is_primary[newly], PRIMARY, SECONDARY)
+    shown: dict[tuple[str, Key], tuple[float, str]] = {}
+    if revision is not None:
+        # A hidden figure the version online has is frozen (its value and state shown
+        # again) unless it is a revised count hidden by its own primary rule.
+        online = revision.published
+        shown = {(code, key): (float(v), SECRET if isinstance(f, str) and f else "") for code, key, v, f in
+                 zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"], online["secret"])}
+        own_primary = (cells["secret"] == PRIMARY).to_numpy() & np.array([k not in frozen for k in keys])
+        freeze = (cells["secret"] != "").to_numpy() & ~own_primary & np.array([k in shown for k in keys])
+        cells.loc[freeze, "secret"] = FROZEN
     cells = _add_missing_rows(cells, model, catalogue, year)
     cells.loc[cells["secret"] != "", "valeur"] = np.nan
+    reasons = cells["secret"].copy()
+    cells["secret"] = public_secret(cells["secret"])
 
     result = audit(cells, truth, catalogue, publisher, year, previous, revision)
     if not result.ok:
@@ -440,7 +542,17 @@ def protect(
             f"{publisher.largeur_protection} près, par exemple {first['indicateur']} / {first['periode']} / "
             f"{first['lieu']} / {first['dimension']} / {first['modalite']}."
         )
-    return Protected(cells, result, sorted(homogeneous))
+    # Only now, after the audit of the model: a frozen figure shows the version online.
+    final_keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
+    for n in np.flatnonzero((reasons == FROZEN).to_numpy()):
+        value, flag = shown[final_keys[n]]
+        cells.at[n, "valeur"], cells.at[n, "secret"] = (np.nan if flag else value), flag
+        if not flag and value != 0:
+            # The persons behind the figure shown are those of the version it comes from,
+            # which published it on at least the threshold (a correction that removed a
+            # few of them is held back with the rest).
+            cells.at[n, "personnes"] = max(int(cells.at[n, "personnes"]), threshold)
+    return Protected(cells, result, sorted(homogeneous), reasons)
 
 
 def _add_missing_rows(cells: pd.DataFrame, model: ReaderModel, catalogue: Catalogue, year: int) -> pd.DataFrame:

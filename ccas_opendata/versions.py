@@ -27,7 +27,7 @@ from .catalogue import Catalogue
 from .config import Publisher, private_dir, private_file
 from .errors import CcasError
 from .package import read_published
-from .secrecy import PUBLISHED_KEY, Revision
+from .secrecy import FROZEN, PUBLISHED_KEY, Revision, public_secret
 
 VERSIONS_AREA = ".versions"
 FIRST_VERSION = "1.0.0"
@@ -131,6 +131,24 @@ def changed_records(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFra
     return out
 
 
+def delta_table(
+    before: dict[str, pd.DataFrame],
+    after: dict[str, pd.DataFrame],
+    publisher: Publisher,
+    catalogue: Catalogue,
+    year: int,
+) -> pd.DataFrame | None:
+    """The changed records (removed and added) aggregated like a year, every breakdown
+    kept: what a reader holding both versions can take the difference of. ``None`` when
+    no record changed. A revision protects it as a publication (:mod:`secrecy`)."""
+    changed = changed_records(before, after)
+    if all(frame.empty for frame in changed.values()):
+        return None
+    if "accompagnements" not in changed:
+        changed["accompagnements"] = after["accompagnements"].iloc[0:0]
+    return aggregate(changed, publisher, catalogue, year, None, every_breakdown=True)
+
+
 def changed_persons(
     before: dict[str, pd.DataFrame],
     after: dict[str, pd.DataFrame],
@@ -142,12 +160,13 @@ def changed_persons(
     the persons behind that cell among the changed records, counted as the secrecy counts
     them (the same aggregation, run on the changed records alone). An evolution rests on
     the count it compares."""
-    changed = changed_records(before, after)
-    if all(frame.empty for frame in changed.values()):
+    return persons_of(delta_table(before, after, publisher, catalogue, year), catalogue)
+
+
+def persons_of(cells: pd.DataFrame | None, catalogue: Catalogue) -> dict[tuple[str, tuple[str, str, str, str]], int]:
+    """(indicator, key) -> distinct persons, from a delta table."""
+    if cells is None:
         return {}
-    if "accompagnements" not in changed:
-        changed["accompagnements"] = after["accompagnements"].iloc[0:0]
-    cells = aggregate(changed, publisher, catalogue, year, None, every_breakdown=True)
     persons = {(code, key): int(n) for code, key, n in
                zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None), cells["personnes"]) if n > 0}
     for indicator in catalogue.indicators:
@@ -158,8 +177,40 @@ def changed_persons(
     return persons
 
 
-def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int) -> Revision:
-    return Revision(published_table[[*PUBLISHED_KEY, "annee", "valeur", "unite", "secret"]].copy(), persons, threshold)
+def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int, delta: pd.DataFrame | None = None,
+                frozen: set | None = None) -> Revision:
+    return Revision(published_table[[*PUBLISHED_KEY, "annee", "valeur", "unite", "secret"]].copy(), persons, threshold,
+                    delta=delta, frozen=frozen or set())
+
+
+def revision_against(
+    records: Path, fingerprint: str, new: dict[str, pd.DataFrame], published: pd.DataFrame,
+    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int,
+) -> Revision:
+    """What a reader holding the version whose records are kept in ``records`` (and whose
+    table is ``published``) can combine with a new version made from ``new``."""
+    delta = delta_table(read_snapshot(records, fingerprint, year), new, publisher, catalogue, year)
+    return revision_of(published, persons_of(delta, catalogue), threshold, delta, read_frozen(records))
+
+
+# --- figures a version kept frozen (private, beside its records) ---------------------------------
+
+FROZEN_FILE = "gel.json"
+
+
+def write_frozen(directory: Path, table: pd.DataFrame, reasons: pd.Series) -> None:
+    """The figures a version shows frozen from an earlier one: the next revision models
+    them as unknowns of this version's records. Private, like the records."""
+    mask = (reasons == FROZEN).to_numpy()
+    rows = sorted([code, *key] for code, key in zip(table.loc[mask, "indicateur"], table.loc[mask, KEY].astype(str).itertuples(index=False, name=None)))
+    private_file(directory / FROZEN_FILE).write_text(json.dumps(rows, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_frozen(directory: Path) -> set[tuple[str, tuple[str, str, str, str]]]:
+    path = directory / FROZEN_FILE
+    if not path.exists():
+        return set()
+    return {(row[0], (row[1], row[2], row[3], row[4])) for row in json.loads(path.read_text(encoding="utf-8"))}
 
 
 # --- what a new table changes -------------------------------------------------------------------
@@ -189,7 +240,7 @@ def diff_tables(year: int, version: str, before: pd.DataFrame, after: pd.DataFra
     def index(table: pd.DataFrame) -> pd.DataFrame:
         frame = table[[*PUBLISHED_KEY, "valeur", "secret"]].copy()
         frame[PUBLISHED_KEY] = frame[PUBLISHED_KEY].astype(str)
-        frame["secret"] = frame["secret"].fillna("").astype(str)
+        frame["secret"] = public_secret(frame["secret"])
         return frame.set_index(PUBLISHED_KEY)
     joined = index(before).join(index(after), how="outer", lsuffix="_avant", rsuffix="_apres")
     value_before, value_after = joined["valeur_avant"].round(6), joined["valeur_apres"].round(6)
@@ -197,7 +248,7 @@ def diff_tables(year: int, version: str, before: pd.DataFrame, after: pd.DataFra
     same = same_value & (joined["secret_avant"].fillna("∅") == joined["secret_apres"].fillna("∅"))
     was_published = joined["secret_avant"].eq("") & joined["valeur_avant"].notna()
     now_published = joined["secret_apres"].eq("") & joined["valeur_apres"].notna()
-    was_hidden, now_hidden = joined["secret_avant"].isin(["primaire", "secondaire"]), joined["secret_apres"].isin(["primaire", "secondaire"])
+    was_hidden, now_hidden = joined["secret_avant"].fillna("").ne(""), joined["secret_apres"].fillna("").ne("")
     diff = Diff(year, version, int((~same).sum()), int((was_published & now_hidden).sum()), int((was_hidden & now_published).sum()))
     for key, row in joined[~same & was_published & now_published].head(examples).iterrows():
         diff.examples.append(f"{'/'.join(key)} : {row['valeur_avant']:g} → {row['valeur_apres']:g}")
@@ -229,14 +280,25 @@ def read_changelog(path: Path) -> list[dict]:
     return list(json.loads(path.read_text(encoding="utf-8"))["changements"])
 
 
-def changelog_entry(year: int, version: str, created: str, motif: str, diff: Diff | None) -> dict:
+def revision_note(threshold: int) -> str:
+    """The version's note on the freeze (the same for every revision, so it tells nothing
+    about the records that changed)."""
+    return (f"Les petites corrections sont retenues : un chiffre n'est corrigé que lorsque la correction concerne au moins "
+            f"{threshold} personnes, sinon il garde la valeur déjà publiée jusqu'à ce que d'autres corrections s'y ajoutent. "
+            "Les totaux peuvent donc différer de la somme des enregistrements ajoutés ou retirés.")
+
+
+def changelog_entry(year: int, version: str, created: str, motif: str, diff: Diff | None, threshold: int | None = None) -> dict:
     """One line of the changelog; ``diff`` is ``None`` for a first publication."""
     counts = Diff(year, version) if diff is None else diff
-    return {
+    entry = {
         "date": created[:10], "horodatage": created, "annee": year, "version": version,
         "nature": "publication" if diff is None else "revision", "motif": motif,
         "chiffres_modifies": counts.changed, "masques": counts.hidden, "demasques": counts.unhidden,
     }
+    if diff is not None and threshold is not None:
+        entry["note"] = revision_note(threshold)
+    return entry
 
 
 def write_changelog(path: Path, entries: list[dict]) -> None:

@@ -231,7 +231,7 @@ def test_a_failed_revision_leaves_every_byte_as_it_was(revised, tmp_path, small_
     assert result.exit_code != 0 and "Erreur" in result.stderr
     assert tree_digest(folder) == before
     # A revision that changes figures without its motif.
-    more = corrected_inputs(small_inputs[2023], tmp_path / "sans-motif", late=LATE + 5)
+    more = corrected_inputs(small_inputs[2023], tmp_path / "sans-motif", late=2 * LATE)  # 30 more persons than 1.1.0
     result = release(folder, 2023, more)
     assert result.exit_code != 0 and "--motif" in result.stderr
     assert tree_digest(folder) == before
@@ -243,25 +243,163 @@ def test_motif_is_refused_for_a_first_publication(folder, small_inputs):
     assert not (folder / "datapackages").exists()
 
 
-def test_one_late_person_is_not_revealed_to_a_reader_holding_both_versions(tmp_path, published: Path, small_inputs):
-    """The canary: a revision adding two accompaniments of one new person. The independent
-    attacker, holding both versions of 2023, must neither pin a hidden cell or a difference
-    nor see a published count move (which would give the newcomer's profile away)."""
-    from attacker import attack
+def public_files(folder: Path) -> dict[str, str]:
+    """sha256 of everything a reader can get: packages, site, database, zips, changelog."""
+    digests = {}
+    for sub in ("datapackages", "publish", "telechargements"):
+        for path in sorted((folder / sub).rglob("*")):
+            if path.is_file():
+                digests[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    digests["changements.json"] = hashlib.sha256((folder / "changements.json").read_bytes()).hexdigest()
+    return digests
 
-    folder = copy_folder(published, tmp_path)
-    inputs = corrected_inputs(small_inputs[2023], tmp_path / "entrees", late=1)
+
+def one_late_person(source: Path, target: Path) -> Path:
+    """The canary: one new person with two accompaniments (June 15 and 16, ccas_centre)."""
+    inputs = corrected_inputs(source, target, late=1)
     path = inputs / "accompagnements.csv"
     lines = path.read_text(encoding="cp1252").splitlines(keepends=True)
     path.write_text("".join(lines + [lines[-1].replace("15/06/2023", "16/06/2023")]), encoding="cp1252")  # her second visit
-    first = tmp_path / "v1.0.0.csv"
-    shutil.copy(folder / "datapackages" / "2023" / "indicateurs.csv", first)
-    result = release(folder, 2023, inputs, "--motif", "Deux accompagnements oubliés")
+    return inputs
+
+
+def test_one_added_person_changes_no_public_byte(tmp_path, published: Path, small_inputs):
+    """The canary: a revision adding two accompaniments of one new person. Every figure she
+    moves is frozen: no package, page, database row, zip or changelog line changes, no new
+    version is made, and the agent is told why; her records wait in the private snapshot of
+    the version online for later corrections."""
+    folder = copy_folder(published, tmp_path)
+    before = public_files(folder)
+    result = release(folder, 2023, one_late_person(small_inputs[2023], tmp_path / "entrees"), "--motif", "Deux accompagnements oubliés")
     assert result.exit_code == 0, result
-    findings = attack([first, folder / "datapackages" / "2023" / "indicateurs.csv"], folder / "metadata", integral=True, additions_only=True)
-    moved = [(cell, lo) for (_, _, cell), (lo, hi) in findings.differences.items() if lo == hi and lo != 0]
-    assert not findings.narrow and not findings.small_groups and not moved, (findings.report(20), moved[:10])
-    assert json.loads((folder / "changements.json").read_text(encoding="utf-8"))["changements"][1]["masques"] > 0
+    assert public_files(folder) == before
+    assert sorted(p.name for p in (folder / ".versions" / "2023").iterdir()) == ["1.0.0"]
+    assert "corrections retenues, rien de public ne change" in result.stdout
+    assert "gardent la valeur de la version en ligne" in result.stdout
+    assert "Aucun chiffre ne change" in result.stdout
+
+
+def test_thirty_late_persons_move_no_figure_by_fewer_than_the_threshold(revised, tmp_path):
+    """A reader holding 1.0.0 and 1.1.0 of 2023 compares values and secret flags, cell by
+    cell. Each late person has one accompaniment, so every count a figure moves by is a
+    number of changed persons: none moves by 1 to 10, and no figure changes its secret
+    state (a cell turning secret is what gave a late person's profile away). The
+    independent attacker of tests/attacker.py assumes each version adds up, which a
+    revision with frozen cells does not (a total may exceed the sum of its frozen
+    parts): branch i15atk writes the attacker of the new format."""
+    folder, before, _ = revised
+    key = ("periode", "lieu", "indicateur", "dimension", "modalite")
+    old = {tuple(r[k] for k in key): r for r in before["2023"]}
+    new = {tuple(r[k] for k in key): r for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")}
+    assert set(old) == set(new)
+    counts = {"accompagnements", "usagers"}
+    moved = [(k, float(new[k]["valeur"]) - float(old[k]["valeur"])) for k in new
+             if k[2] in counts and new[k]["secret"] == old[k]["secret"] == "" and new[k]["valeur"] != old[k]["valeur"]]
+    assert moved and all(abs(d) >= 11 for _, d in moved), [m for m in moved if abs(m[1]) < 11][:10]
+    assert [k for k in new if (new[k]["secret"] == "") != (old[k]["secret"] == "")] == []
+
+
+def test_a_modality_of_few_late_persons_is_frozen_and_one_of_many_revised(revised, small_inputs):
+    """Hand count on the 30 late rows (copies of the first 30 lines with new persons): a
+    quartier holding 1 to 10 of them keeps its 1.0.0 value and state in 1.1.0; the total
+    moves by exactly 30."""
+    folder, before, _ = revised
+    with open(small_inputs[2023] / "accompagnements.csv", encoding="cp1252", newline="") as f:
+        late = list(csv.DictReader(f, delimiter=";"))[:LATE]
+    per_quartier: dict[str, int] = {}
+    for row in late:
+        per_quartier[row["Quartier"]] = per_quartier.get(row["Quartier"], 0) + 1
+    few = sorted(q for q, n in per_quartier.items() if q and 0 < n < 11)
+    assert few  # the demo's 30 first lines spread over quartiers
+
+    def quartier(rows: list[dict[str, str]], code: str) -> tuple[str, str]:
+        found = next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == "2023" and r["lieu"] == "ensemble"
+                     and r["dimension"] == "quartier" and r["modalite"] == code)
+        return found["valeur"], found["secret"]
+    after = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+    for code in few:
+        assert quartier(after, code) == quartier(before["2023"], code), code
+    assert int(year_total(after, 2023)["valeur"]) == int(year_total(before["2023"], 2023)["valeur"]) + LATE
+
+
+def test_a_second_revision_models_the_frozen_figures_of_the_first(revised, tmp_path, small_inputs):
+    """1.1.0 shows frozen figures (its private gel.json lists them); 30 more late persons
+    make 1.2.0, audited against 1.1.0 with those figures as unknowns, and checked against
+    1.0.0 (still downloadable) too: no count moves by 1 to 10 against either version."""
+    folder = copy_folder(revised[0], tmp_path)
+    frozen = folder / ".versions" / "2023" / "1.1.0" / "gel.json"
+    assert json.loads(frozen.read_text(encoding="utf-8")) and oct(frozen.stat().st_mode & 0o777) == "0o600"
+    versions = []
+    with zipfile.ZipFile(folder / "telechargements" / "ccas-opendata-2023-v1.0.0.zip") as archive:
+        versions.append(list(csv.DictReader(archive.read(next(n for n in archive.namelist() if n.endswith("indicateurs.csv"))).decode("utf-8").splitlines())))
+    versions.append(read_rows(folder / "datapackages" / "2023" / "indicateurs.csv"))
+    result = release(folder, 2023, corrected_inputs(small_inputs[2023], tmp_path / "entrees", late=2 * LATE), "--motif", "Trente de plus")
+    assert result.exit_code == 0, result
+    assert "2023 passe en version 1.2.0" in result.stdout
+    key = ("periode", "lieu", "indicateur", "dimension", "modalite")
+    new = {tuple(r[k] for k in key): r for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")}
+    for rows in versions:
+        old = {tuple(r[k] for k in key): r for r in rows}
+        moved = [(k, float(new[k]["valeur"]) - float(old[k]["valeur"])) for k in new if k[2] in ("accompagnements", "usagers")
+                 and new[k]["secret"] == old[k]["secret"] == "" and new[k]["valeur"] != old[k]["valeur"]]
+        assert all(abs(d) >= 11 for _, d in moved), [m for m in moved if abs(m[1]) < 11][:10]
+        assert [k for k in new if (new[k]["secret"] == "") != (old[k]["secret"] == "")] == []
+    assert int(year_total(list(new.values()), 2023)["valeur"]) == int(year_total(versions[0], 2023)["valeur"]) + 2 * LATE
+
+
+def test_late_persons_spread_over_the_year_keep_the_months_adding_up(tmp_path, published: Path, small_inputs):
+    """Fifteen late persons, one a month in turn: each month changed by one or two persons
+    is frozen, so the year's total is frozen with it (the quality check « les mois publiés
+    font le total de l'année » holds in every version) and no figure moves by 1 to 10."""
+    folder = copy_folder(published, tmp_path)
+    inputs = corrected_inputs(small_inputs[2023], tmp_path / "entrees", late=15)
+    path = inputs / "accompagnements.csv"
+    lines = path.read_text(encoding="cp1252").splitlines(keepends=True)
+    head, late = lines[:-15], lines[-15:]
+    late = [line.replace("15/06/2023", f"15/{n % 12 + 1:02d}/2023") for n, line in enumerate(late)]
+    path.write_text("".join(head + late), encoding="cp1252")
+    before = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+    result = release(folder, 2023, inputs, "--motif", "Quinze accompagnements de l'année saisis en retard")
+    assert result.exit_code == 0, result
+    after = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+    months = [r for r in after if r["indicateur"] == "accompagnements" and len(r["periode"]) == 7 and r["lieu"] == "ensemble"
+              and r["dimension"] == "ensemble"]
+    if all(r["secret"] == "" for r in months):
+        assert sum(int(r["valeur"]) for r in months) == int(year_total(after, 2023)["valeur"])
+    assert year_total(after, 2023) == year_total(before, 2023)  # frozen with its months
+
+
+def test_no_public_file_names_the_rule_that_hid_a_figure(revised):
+    """One public symbol: packages, site pages, database, zips (every member), changelog and
+    risk reports say « secret » and never which rule (primaire / secondaire) hid a figure."""
+    import re
+    import sqlite3
+
+    folder, _, _ = revised
+    pattern = re.compile(rb"primaire|secondaire", re.IGNORECASE)
+    offending = []
+    for sub in ("datapackages", "publish", "telechargements"):
+        for path in sorted((folder / sub).rglob("*")):
+            if not path.is_file():
+                continue
+            if path.suffix == ".zip":
+                with zipfile.ZipFile(path) as archive:
+                    offending += [f"{path.name}:{n}" for n in archive.namelist() if pattern.search(archive.read(n))]
+            elif path.suffix != ".db" and pattern.search(path.read_bytes()):
+                offending.append(str(path.relative_to(folder)))
+    assert not offending, offending
+    with sqlite3.connect(folder / "publish" / "indicateurs.db") as db:
+        assert {r[0] for r in db.execute("select distinct secret from indicateurs")} == {"", "secret"}
+    rows = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+    assert {r["secret"] for r in rows} == {"", "secret"}
+    assert all(r["valeur"] == "" for r in rows if r["secret"])
+
+
+def test_the_revision_note_says_small_corrections_wait(revised):
+    folder, _, _ = revised
+    entry = [e for e in json.loads((folder / "changements.json").read_text(encoding="utf-8"))["changements"] if e["annee"] == 2023][-1]
+    assert entry["version"] == "1.1.0" and "au moins 11 personnes" in entry["note"]
+    assert "au moins 11 personnes" in (folder / "publish" / "pages" / "changements.html").read_text(encoding="utf-8")
 
 
 def test_zips_are_byte_reproducible(revised, tmp_path, publisher):

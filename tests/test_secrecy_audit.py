@@ -179,6 +179,15 @@ def cell(table: pd.DataFrame, lieu: str, dimension: str, modalite: str, indicate
     return found.iloc[0]
 
 
+def reason(protected, lieu: str, dimension: str, modalite: str, indicateur: str = "accompagnements") -> str:
+    """The private reason a row is hidden (the work area's, never published)."""
+    table = protected.table
+    found = table.index[(table["indicateur"] == indicateur) & (table["periode"] == str(YEAR)) & (table["lieu"] == lieu)
+                        & (table["dimension"] == dimension) & (table["modalite"] == modalite)]
+    assert len(found) == 1
+    return protected.reasons[found[0]]
+
+
 def test_one_person_with_many_visits_is_one_person(tmp_path):
     rows = base_rows()
     rows += [dict(rows[0], usager="RARE", situation="scolarise", date=f"{YEAR}-02-{d:02d}") for d in range(1, 16)]
@@ -186,7 +195,8 @@ def test_one_person_with_many_visits_is_one_person(tmp_path):
     raw = cell(cells, "ensemble", "situation", "scolarise")
     assert raw["valeur"] == 15 and raw["personnes"] == 1
     hidden = cell(protected.table, "ensemble", "situation", "scolarise")
-    assert hidden["secret"] == "primaire" and np.isnan(hidden["valeur"])
+    assert hidden["secret"] == "secret" and np.isnan(hidden["valeur"])  # the one public symbol
+    assert reason(protected, "ensemble", "situation", "scolarise") == "primaire"
     assert cell(protected.table, "ensemble", "situation", "scolarise", "part_accompagnements")["secret"] != ""
     assert protected.audit.ok
 
@@ -197,7 +207,8 @@ def test_every_published_figure_rests_on_enough_persons(tmp_path):
     published = table[table["secret"] == ""]
     zero_counts = published["valeur"] == 0
     assert (published.loc[~zero_counts, "personnes"] >= 11).all()
-    assert (table["secret"] == "secondaire").any()  # the small tables need secondary cells
+    assert (protected.reasons == "secondaire").any()  # the small tables need secondary cells
+    assert set(table["secret"]) == {"", "secret"}  # whatever the rule, one public symbol
     assert protected.audit.ok
 
 
@@ -241,7 +252,8 @@ def test_one_person_making_most_of_a_cell_hides_it(tmp_path):
     protected, cells = protected_year(tmp_path, rows)
     raw = cell(cells, "mediatheque_sud", "thematique", "justice")
     assert raw["valeur"] == 28 and raw["dominance"] == 1.0
-    assert cell(protected.table, "mediatheque_sud", "thematique", "justice")["secret"] == "primaire"
+    assert cell(protected.table, "mediatheque_sud", "thematique", "justice")["secret"] == "secret"
+    assert reason(protected, "mediatheque_sud", "thematique", "justice") == "primaire"
 
 
 def test_threshold_below_five_is_refused(tmp_path):
@@ -256,7 +268,7 @@ def test_risk_report_is_published_with_the_year(published):
     report = json.loads((published / "datapackages" / "2024" / "risque.json").read_text(encoding="utf-8"))
     assert report["seuil_secret"] == 11
     assert report["audit"]["reussi"] is True
-    assert report["cases_secret_primaire"] > 0 and report["cases_secret_secondaire"] > 0
+    assert report["cases_masquees_seuil"] > 0 and report["cases_masquees_protection"] > 0  # totals per rule only
     assert report["combinaisons_uniques_avant_agregation"] > 0
     assert set(report["criteres_g29"]) == {"individualisation", "correlation", "inference"}
     assert 0 < report["part_personnes_dans_cases_masquees"] <= 100

@@ -98,7 +98,7 @@ class Publication:
         self.descriptors = {int(p.name): json.loads((p / "datapackage.json").read_text(encoding="utf-8")) for p in self.packages}
         self.risks = {int(p.name): json.loads((p / "risque.json").read_text(encoding="utf-8")) for p in self.packages}
         self._index = {
-            (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (None if r.secret else r.valeur, r.secret, r.unite)
+            (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (None if r.secret else r.valeur, "secret" if r.secret else "", r.unite)
             for r in self.table.itertuples(index=False)
         }
 
