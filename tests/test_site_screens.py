@@ -18,10 +18,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 NBSP = "\u00a0"
 PHONE = {"width": 390, "height": 844}
 CITIZENS = ["/", "/bilan/2024", "/bilan/2023", "/indicateur/accompagnements", "/indicateur/taux_satisfaction", "/api", "/methode",
-            "/risque/2024", "/accessibilite", "/mentions-legales"]
+            "/risque/2024", "/accessibilite", "/mentions-legales", "/telechargements", "/changements"]
 DATASETTE = ["/indicateurs", "/indicateurs/indicateurs?annee=2024&indicateur=usagers", "/indicateurs/indicateurs?annee=2024&_facet=indicateur&_sort=valeur",
              "/indicateurs/definitions/accompagnements", "/indicateurs/indicateurs/1", "/indicateurs/serie_annuelle?indicateur=usagers",
-             "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee", "/indicateurs/introuvable", "/-/versions"]
+             "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee", "/indicateurs/introuvable", "/-/versions",
+             "/indicateurs/versions", "/indicateurs/lieux", "/indicateurs/secret_par_annee"]
 RGAA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -56,6 +57,38 @@ def test_phone_reads_without_sideways_scrolling(phone, server, path):
     clipped = [(t["chart"], t["text"]) for t in texts if not t["inside"]]
     assert not small, f"chart text under 11 px on a phone: {small[:5]}"
     assert not clipped, f"chart labels cut by their chart: {clipped[:5]}"
+
+
+def test_every_secret_note_states_the_threshold(phone, server, publisher):
+    """The note under a table with a hidden figure says how many persons the threshold is,
+    on screen and on paper (it once read « moins de  personnes »)."""
+    notes = []
+    for path in ("/", "/bilan/2023", "/bilan/2024", "/indicateur/taux_satisfaction"):
+        phone.goto(server.url + path)
+        for media in ("screen", "print"):
+            phone.emulate_media(media=media)
+            notes += [(path, media, n.inner_text()) for n in phone.locator(".note-secret").all()]
+    assert len(notes) >= 4
+    expected = f"moins de {publisher.seuil_secret} personnes"
+    assert [n for n in notes if expected not in n[2]] == []
+
+
+def test_wide_tables_fold_or_scroll_in_a_labelled_box_with_a_hint(phone, server):
+    """On a phone, a table wider than its box scrolls in a named, focusable region whose
+    edge shadow shows there is more; the downloads, changes and risk tables fold instead."""
+    for path in ("/bilan/2024", "/bilan/2023", "/risque/2024", "/telechargements", "/changements"):
+        phone.goto(server.url + path)
+        boxes = phone.evaluate("""() => [...document.querySelectorAll('main table')].map(t => {
+            const box = t.closest('.defilement'), s = box && getComputedStyle(box);
+            return {wide: t.getBoundingClientRect().width > (box || t.parentElement).clientWidth + 1, box: !!box,
+                    named: !!box && !!(box.getAttribute('aria-label') || box.getAttribute('aria-labelledby')), focusable: !!box && box.tabIndex === 0,
+                    hint: !!s && s.backgroundImage.includes('radial-gradient'), right: t.getBoundingClientRect().right}; })""")
+        assert boxes, path
+        for b in boxes:
+            if b["wide"]:
+                assert b["box"] and b["named"] and b["focusable"] and b["hint"], (path, b)
+            else:
+                assert b["right"] <= PHONE["width"], (path, b)
 
 
 def test_non_communique_is_drawn_whole(phone, server):

@@ -149,6 +149,7 @@ class TableRow:
     share: str = ""
     previous: str = ""
     secret: bool = False
+    previous_secret: bool = False
 
 
 @dataclass
@@ -176,7 +177,8 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
         share = pub.get(year, share_code, dimension=dimension, modalite=modalite) if share_code else None
         text = fr_value(value, unite)
         bars.append(Bar(label, value, text, before))
-        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None))
+        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None,
+                             last_year is not None and before is None))
     return bars, rows
 
 
