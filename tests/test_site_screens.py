@@ -6,7 +6,6 @@ summary, headings kept with what follows), keyboards, and axe-core's WCAG 2.1 A/
 from __future__ import annotations
 
 import csv
-import math
 import re
 
 import pytest
@@ -153,8 +152,11 @@ def test_bilan_opens_with_key_sentences_from_the_published_figures(desktop, serv
     assert len(sentences) == len(said) >= 4
     total = int(float(figures["accompagnements"]))
     assert f"{total:,}".replace(",", NBSP) + " accompagnements individuels ont été réalisés en 2024." in sentences
-    minutes = math.floor(float(figures["duree_moyenne"]) + 0.5)
+    # One rounding: the sentence says the minutes the card shows (« 40,5 min »), never « 41 ».
+    minutes = f"{float(figures['duree_moyenne']):.1f}".replace(".", ",")
     assert f"La durée moyenne d'un accompagnement est de {minutes} minutes." in sentences
+    card = desktop.locator(".chiffres-cles li", has_text="Durée moyenne").first.locator(".valeur").inner_text()
+    assert card == f"{minutes}{NBSP}min"
     assert desktop.locator("h1").inner_text() == "Bilan d'activité 2024"
     assert "permanences numériques du CCAS de Val-d'Orbe" in desktop.locator(".chapo").inner_text()
 

@@ -81,6 +81,8 @@ class Publication:
     publisher: Publisher
     packages: list[Path]
     dimension_labels: dict[str, str]
+    #: Indicators whose figure is a change (« mesure: evolution » in the catalogue): said with their sign.
+    evolutions: frozenset[str] = frozenset()
     table: pd.DataFrame = field(init=False)
     definitions: dict[str, dict] = field(init=False)
     lieux: list[dict] = field(init=False)
@@ -112,6 +114,12 @@ class Publication:
     def get(self, year: int, indicateur: str, periode: str | None = None, lieu: str = ENSEMBLE, dimension: str = ENSEMBLE, modalite: str = ENSEMBLE):
         """(value or None when hidden, secret flag, unit), or None when not published."""
         return self._index.get((year, periode or str(year), lieu, indicateur, dimension, modalite))
+
+    def hidden_count(self, year: int) -> int:
+        """The year's hidden cells, counted in the published table: the one count every page
+        says (whatever kinds of secret the table distinguishes)."""
+        rows = self.table[self.table["annee"] == year]
+        return int((rows["secret"].fillna("").astype(str) != "").sum())
 
     def value(self, *args, **kwargs) -> float | None:
         found = self.get(*args, **kwargs)
@@ -163,6 +171,8 @@ class Block:
     columns: tuple[str, ...]
     has_secret: bool
     csv_name: str = ""
+    #: What the « Part » column is a share of, said under the table.
+    base: str = ""
 
 
 def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension: str, share_code: str | None) -> tuple[list[Bar], list[TableRow]]:
@@ -202,7 +212,12 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
     chart = Markup(horizontal_bars(f"graphique-{source}-{dimension}", title, bars, previous, str(year)))
     # "Nombre": the caption names the indicator; a long header would widen the table on a phone.
     cols = ("Catégorie", "Nombre") + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())
-    return Block(f"{source}-{dimension}", title, chart, rows, cols, any(r.secret for r in rows))
+    base = ""
+    if source == "accompagnements":
+        total = pub.value(year, "accompagnements")
+        template = pub.labels["base_part"]["multiple" if dimension in MULTI_VALUED else "simple"]
+        base = template.format(total=fr_number(total)) if total is not None else ""
+    return Block(f"{source}-{dimension}", title, chart, rows, cols, any(r.secret for r in rows), base=base)
 
 
 def months_block(pub: Publication, year: int, indicateur: str) -> Block:
@@ -241,6 +256,8 @@ class KeyFigure:
     text: str
     change: str = ""
     secret: bool = False
+    #: What the figure counts or is a share of (« en % des personnes dont le quartier est connu »).
+    base: str = ""
 
 
 def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
@@ -257,7 +274,8 @@ def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
             difference = value - previous
             unit = " point" + ("s" if abs(difference) >= 2 else "") if unite == "pourcentage" else " min"
             change = f"{'+' if difference > 0 else ('−' if difference < 0 else '')}{fr_number(abs(difference), 1)}{unit} par rapport à {year - 1}"
-    return KeyFigure(code, pub.definitions[code]["libelle"], fr_value(value, unite, code in INTEGRAL), change, value is None)
+    return KeyFigure(code, pub.definitions[code]["libelle"], fr_value(value, unite, code in INTEGRAL, code in pub.evolutions), change, value is None,
+                     pub.labels.get("bases", {}).get(code, ""))
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -299,7 +317,7 @@ def _bilan(pub: Publication, year: int) -> dict:
         found = pub.get(year, code)
         return None if found is None else (found[0], found[2])
 
-    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year],
+    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year], "hidden": pub.hidden_count(year),
             "sentences": key_sentences(pub.labels, year, figure), "summary": summary}
 
 
@@ -333,7 +351,8 @@ def series_csv(rows: list[dict]) -> str:
 def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
     rows, level = series_rows(pub, code)
     definition = pub.definitions[code]
-    bars = [Bar(str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])), r["valeur"], fr_value(r["valeur"], r["unite"], code in INTEGRAL)) for r in rows]
+    bars = [Bar(str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])), r["valeur"],
+                fr_value(r["valeur"], r["unite"], code in INTEGRAL, code in pub.evolutions)) for r in rows]
     title = f"{definition['libelle']}" + (" par lieu" if level == "lieu" else "") + ", par année"
     chart = Markup(columns(f"graphique-{code}", title, bars) if level == ENSEMBLE else horizontal_bars(f"graphique-{code}", title, bars))
     table = [TableRow(b.label, b.text, secret=b.value is None) for b in bars]
@@ -366,7 +385,8 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     """Write every page into ``target/pages`` and the plugin that serves them."""
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
-    pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()})
+    pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()},
+                      frozenset(i.code for i in catalogue.indicators if i.mesure == "evolution"))
     pages = target / "pages"
     pages.mkdir(parents=True, exist_ok=True)
     latest = pub.years[-1]
@@ -385,7 +405,7 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     write("index.html", "accueil.html", figures=home_figures, months=months_block(pub, latest, "accompagnements"))
     for year in pub.years:
         write(f"bilan/{year}.html", "bilan.html", **_bilan(pub, year))
-        write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year])
+        write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year], hidden=pub.hidden_count(year))
     for code in pub.definitions:
         context, csv_text = _indicator_page(pub, code)
         write(f"indicateur/{code}.html", "indicateur.html", **context)
