@@ -142,3 +142,27 @@ def columns(chart_id: str, title: str, bars: list[Bar]) -> str:
         parts.append(f'<text x="{x + w / 2:.1f}" y="{height - bottom - h - 5:.1f}" text-anchor="middle" fill="{TEXT}">{escape(bar.text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def standalone(chart_svg: str, title: str, source: str) -> str:
+    """A chart as a file of its own (« Image (SVG) »): its title above it and its source line
+    below, on white, so that the image says what it shows and where it comes from wherever
+    it is pasted. The chart itself is the page's SVG, nested unchanged."""
+    height = float(chart_svg.split('height="', 1)[1].split('"', 1)[0])
+    pad, line = 12, FONT + 6
+    title_lines = _wrap(title, WIDTH - LEFT)
+    source_lines = _wrap(source, (WIDTH - LEFT) * FONT / 11)
+    top = pad + line * len(title_lines)
+    total = top + 8 + height + 8 + 15 * len(source_lines) + pad
+    inner = chart_svg.replace("<svg ", f'<svg x="{pad}" y="{top + 8:.0f}" ', 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 2 * pad}" height="{total:.0f}" viewBox="0 0 {WIDTH + 2 * pad} {total:.0f}" '
+             f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="{FONT}">',
+             f'<title>{escape(title)}</title>',
+             f'<rect x="0" y="0" width="{WIDTH + 2 * pad}" height="{total:.0f}" fill="#ffffff"/>']
+    for i, text in enumerate(title_lines):
+        parts.append(f'<text x="{pad + LEFT}" y="{pad + FONT + i * line}" font-weight="bold" fill="{TEXT}">{escape(text)}</text>')
+    parts.append(inner)
+    for i, text in enumerate(source_lines):
+        parts.append(f'<text x="{pad + LEFT}" y="{top + 8 + height + 8 + 11 + i * 15:.0f}" font-size="11" fill="#444444">{escape(text)}</text>')
+    parts.append("</svg>")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + "".join(parts) + "\n"

@@ -24,6 +24,7 @@ PAGES_DIR = PUBLISH_DIR / "pages"
 TYPES = {
     ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8",
     ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
+    ".svg": "image/svg+xml", ".png": "image/png",
 }
 DOWNLOADS_DIR = PUBLISH_DIR / "telechargements"
 HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -162,6 +163,7 @@ def register_routes():
     return [
         (r"^/$", serve_page),
         (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
+        (r"^/graphique/[a-z0-9_\-]+(?:\.csv|\.svg|\.png)?/?$", serve_page),
         (r"^/(?:api|methode|accessibilite|mentions-legales|telechargements|changements)/?$", serve_page),
         (r"^/(?:catalogue\.ttl|catalogue\.jsonld|lieux-mediation-numerique\.csv|changements\.atom)$", serve_page),
         (r"^/telechargements/(?P<name>ccas-opendata-[0-9]{4}(?:-v[0-9]+\.[0-9]+\.[0-9]+)?\.zip|telechargements\.json)$", serve_download),

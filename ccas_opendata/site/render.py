@@ -30,6 +30,7 @@ from ..config import ACCESSIBILITY_STATES, Publisher
 from ..correspondances import contract_label
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
+from .exports import EXPORT_DIR, write_chart_files
 from ..package import read_published
 from .urls import SiteUrls
 
@@ -158,6 +159,11 @@ class TableRow:
     previous: str = ""
     secret: bool = False
     previous_secret: bool = False
+    #: The published numbers behind ``text``, ``share`` and ``previous`` (the chart's CSV).
+    value: float | None = None
+    share_value: float | None = None
+    previous_value: float | None = None
+    unit: str = "nombre"
 
 
 @dataclass
@@ -173,6 +179,12 @@ class Block:
     csv_name: str = ""
     #: What the « Part » column is a share of, said under the table.
     base: str = ""
+    #: Set by :func:`export_chart`: the files' stem under ``/graphique/``, the source line,
+    #: the page that shows the block (its permalink) and whether a PNG could be drawn.
+    stem: str = ""
+    source: str = ""
+    page: str = ""
+    png: bool = False
 
 
 def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension: str, share_code: str | None) -> tuple[list[Bar], list[TableRow]]:
@@ -188,7 +200,7 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
         text = fr_value(value, unite)
         bars.append(Bar(label, value, text, before))
         rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None,
-                             last_year is not None and before is None))
+                             last_year is not None and before is None, value, share[0] if share else None, before, unite))
     return bars, rows
 
 
@@ -228,7 +240,7 @@ def months_block(pub: Publication, year: int, indicateur: str) -> Block:
         found = pub.get(year, indicateur, periode=periode) or (None, "", "nombre")
         value, _, unite = found
         bars.append(Bar(MONTH_ABBREVIATIONS[month - 1], value, fr_number(value) if value is not None else ""))
-        rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None))
+        rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None, value=value, unit=unite))
     title = f"{pub.definitions[indicateur]['libelle']} par mois, {year}"
     return Block(f"{indicateur}-mois-{year}", title, Markup(columns(f"graphique-{indicateur}-mois", title, bars)), rows, ("Mois", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
 
@@ -242,7 +254,7 @@ def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
         value, _, unite = found
         label = pub.label("lieu", lieu)
         bars.append(Bar(label, value, fr_value(value, unite)))
-        rows.append(TableRow(label, fr_value(value, unite), secret=value is None))
+        rows.append(TableRow(label, fr_value(value, unite), secret=value is None, value=value, unit=unite))
     if not bars:
         return None
     title = f"{pub.definitions[indicateur]['libelle']} par lieu, {year}"
@@ -355,8 +367,10 @@ def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
                 fr_value(r["valeur"], r["unite"], code in INTEGRAL, code in pub.evolutions)) for r in rows]
     title = f"{definition['libelle']}" + (" par lieu" if level == "lieu" else "") + ", par année"
     chart = Markup(columns(f"graphique-{code}", title, bars) if level == ENSEMBLE else horizontal_bars(f"graphique-{code}", title, bars))
-    table = [TableRow(b.label, b.text, secret=b.value is None) for b in bars]
-    return {"code": code, "definition": definition, "chart": chart, "rows": table, "level": level, "title": title}, series_csv(rows)
+    table = [TableRow(b.label, b.text, secret=b.value is None, value=b.value, unit=r["unite"]) for b, r in zip(bars, rows)]
+    serie = Block("serie", title, chart, table, ("Année et lieu" if level == "lieu" else "Année", definition["libelle"]), any(r.secret for r in table))
+    serie.stem = f"indicateur-{code}"
+    return {"code": code, "definition": definition, "serie": serie, "level": level, "title": title}, series_csv(rows)
 
 
 def api_examples(pub: Publication, urls: SiteUrls) -> dict:
@@ -401,13 +415,28 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(env.get_template(template).render(**common, **context), encoding="utf-8")
 
+    def export(block: Block, year: int, page: str, period: str) -> None:
+        """The block's CSV, SVG, PNG and chart-only page (``/graphique/<stem>``)."""
+        block.stem = block.stem or (block.id if block.id.endswith(str(year)) else f"{block.id}-{year}")
+        block.source = pub.labels["source_graphique"].format(organisation=publisher.nom, periode=period, licence=publisher.licence_info["title"])
+        block.page = page
+        write_chart_files(pages / EXPORT_DIR, block, year)
+        write(f"{EXPORT_DIR}/{block.stem}.html", "graphique.html", block=block)
+
     home_figures = [f for f in (key_figure(pub, latest, c) for c in ("accompagnements", "usagers", "ateliers", "participants_ateliers", "duree_moyenne", "taux_satisfaction")) if f]
-    write("index.html", "accueil.html", figures=home_figures, months=months_block(pub, latest, "accompagnements"))
+    home_months = months_block(pub, latest, "accompagnements")
+    export(home_months, latest, "/", str(latest))
+    write("index.html", "accueil.html", figures=home_figures, months=home_months)
     for year in pub.years:
-        write(f"bilan/{year}.html", "bilan.html", **_bilan(pub, year))
+        bilan = _bilan(pub, year)
+        for section in bilan["sections"]:
+            for block in section["blocks"]:
+                export(block, year, f"/bilan/{year}", str(year))
+        write(f"bilan/{year}.html", "bilan.html", **bilan)
         write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year], hidden=pub.hidden_count(year))
     for code in pub.definitions:
         context, csv_text = _indicator_page(pub, code)
+        export(context["serie"], latest, f"/indicateur/{code}", f"{pub.years[0]}–{latest}" if len(pub.years) > 1 else str(latest))
         write(f"indicateur/{code}.html", "indicateur.html", **context)
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
     write("api.html", "api.html", examples=api_examples(pub, urls), queries=canned_queries())
