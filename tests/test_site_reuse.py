@@ -13,6 +13,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -118,3 +119,78 @@ def test_permalink_and_embed_code_open_the_chart(desktop, server):
         assert src.endswith("/graphique/" + b["csv"].rsplit("/", 1)[-1].removesuffix(".csv"))
         alone = server.get("/graphique/" + src.rsplit("/graphique/", 1)[-1])
         assert alone.status_code == 200 and 'class="graphique"' in alone.text and b["id"] in alone.text
+
+
+SHARED_PAGES = ["/", "/bilan/2024", "/bilan/2023", "/indicateur/accompagnements", "/methode", "/api", "/risque/2024", "/telechargements",
+                "/changements", "/accessibilite", "/mentions-legales"]
+
+
+def head_of(page) -> dict:
+    return page.evaluate("""() => {
+        const meta = n => document.querySelector(`meta[property="${n}"], meta[name="${n}"]`)?.content;
+        return {title: document.title, description: meta('description'), canonical: document.querySelector('link[rel=canonical]')?.href,
+                og: Object.fromEntries(['og:title', 'og:description', 'og:url', 'og:image', 'og:locale', 'og:type'].map(n => [n, meta(n)])),
+                alternates: [...document.querySelectorAll('link[rel=alternate]')].map(l => [l.type, l.getAttribute('href')]),
+                jsonld: [...document.querySelectorAll('script[type="application/ld+json"]')].map(s => s.textContent)}; }""")
+
+
+def test_every_page_shares_its_title_description_and_feeds(desktop, server, publisher):
+    descriptions = set()
+    for path in SHARED_PAGES:
+        desktop.goto(server.url + path)
+        head = head_of(desktop)
+        assert publisher.nom in head["title"] and publisher.nom in head["og"]["og:title"], (path, head["title"])
+        assert head["description"] and len(head["description"]) >= 60 and head["og"]["og:description"] == head["description"], path
+        descriptions.add(head["description"])
+        assert head["canonical"] == head["og"]["og:url"] and urlsplit(head["canonical"]).path == path, path
+        assert head["og"]["og:locale"] == "fr_FR" and head["og"]["og:type"] == "website"
+        types = dict(head["alternates"])
+        for kind in ("application/atom+xml", "text/turtle", "application/ld+json"):
+            response = server.get(types[kind])
+            assert response.status_code == 200 and response.headers["content-type"].startswith(kind), (path, kind)
+    assert len(descriptions) == len(SHARED_PAGES)    # one description per page, not one for the site
+
+
+@pytest.mark.parametrize("path", ["/", "/bilan/2024", "/indicateur/accompagnements"])
+def test_open_graph_image_is_the_headline_chart_png(desktop, server, path):
+    desktop.goto(server.url + path)
+    image = head_of(desktop)["og"]["og:image"]
+    assert image.startswith(("http://", "https://")) and "/graphique/" in image
+    response = server.get(urlsplit(image).path)
+    assert response.status_code == 200 and response.content[:8] == b"\x89PNG\r\n\x1a\n"
+    stem = urlsplit(image).path.rsplit("/", 1)[-1].removesuffix(".png")
+    assert desktop.locator(f"main .outils a[href$='/graphique/{stem}.png']").count() == 1   # a chart of this very page
+
+
+def test_each_year_is_a_schema_org_dataset_of_its_package(desktop, server, published):
+    desktop.goto(server.url + "/bilan/2024")
+    [text] = head_of(desktop)["jsonld"]
+    found = json.loads(text)
+    descriptor = json.loads((published / "datapackages" / "2024" / "datapackage.json").read_text(encoding="utf-8"))
+    assert found["@context"] == "https://schema.org" and found["@type"] == "Dataset"
+    assert found["name"] == descriptor["title"] and found["version"] == descriptor["version"]
+    assert found["temporalCoverage"] == "2024-01-01/2024-12-31" and found["license"].startswith("https://www.etalab.gouv.fr/")
+    assert found["creator"]["@type"] == "Organization" and found["isAccessibleForFree"] is True
+    for download in found["distribution"]:
+        assert server.get(urlsplit(download["contentUrl"]).path).status_code == 200, download
+    desktop.goto(server.url + "/")
+    graph = json.loads(head_of(desktop)["jsonld"][0])["@graph"]
+    assert sorted(d["temporalCoverage"][:4] for d in graph) == ["2023", "2024"] and {d["@type"] for d in graph} == {"Dataset"}
+
+
+def test_years_chart_neighbour_links_and_main_procedures(desktop, server, published):
+    desktop.goto(server.url + "/bilan/2024")
+    assert desktop.locator("a[rel=prev]").get_attribute("href") == "/bilan/2023" and desktop.locator("a[rel=next]").count() == 0
+    years = {b["id"]: b for b in tables_of(desktop)}["accompagnements-annees-2024"]
+    assert [(r[0], figure(r[1])) for r in years["rows"]] == [(str(y), published_value(published, y, "accompagnements")) for y in (2023, 2024)]
+    desktop.goto(server.url + "/bilan/2023")
+    assert desktop.locator("a[rel=next]").get_attribute("href") == "/bilan/2024" and desktop.locator("a[rel=prev]").count() == 0
+    # The home page: the years, and the five largest themes of the latest year, counted in the package.
+    desktop.goto(server.url + "/")
+    blocks = {b["id"]: b for b in tables_of(desktop)}
+    assert "accompagnements-annees-2024" in blocks
+    with open(published / "datapackages" / "2024" / "indicateurs.csv", encoding="utf-8", newline="") as f:
+        themes = [r for r in csv.DictReader(f) if r["indicateur"] == "accompagnements" and r["dimension"] == "thematique"
+                  and r["lieu"] == "ensemble" and r["periode"] == "2024" and r["valeur"]]
+    largest = sorted((float(r["valeur"]) for r in themes), reverse=True)[:5]
+    assert [float(figure(r[1])) for r in blocks["principales-thematiques"]["rows"]] == largest

@@ -135,6 +135,23 @@ def test_printed_bilan_is_a4_with_cover_and_summary(desktop, server):
     assert desktop.locator(".couverture").is_hidden() and desktop.locator(".resume-chiffres").is_hidden()
 
 
+PAGE_RULES = """() => [...document.styleSheets].flatMap(s => [...s.cssRules]).filter(r => r instanceof CSSPageRule).map(r => r.cssText).join(' ')"""
+
+
+@pytest.mark.parametrize("path", ["/bilan/2024", "/methode", "/indicateur/accompagnements"])
+def test_printed_pages_carry_page_numbers_a_running_footer_and_link_addresses(desktop, server, publisher, path):
+    desktop.goto(server.url + path)
+    desktop.emulate_media(media="print")
+    rules = desktop.evaluate(PAGE_RULES)
+    assert "@bottom-right" in rules and "counter(page)" in rules and "counter(pages)" in rules
+    title = desktop.title().split(" — ")[0]
+    assert f'@bottom-left {{ content: "{publisher.nom} — {title}"' in rules, rules
+    if path.startswith("/bilan/"):
+        printed = desktop.evaluate("""() => [...document.querySelectorAll('.sources a[href]')].map(a =>
+            [a.href, getComputedStyle(a, '::after').content])""")
+        assert printed and all(after == f'" <{href}>"' and href.startswith(("http://", "https://")) for href, after in printed), printed
+
+
 def year_figures(published, year: int) -> dict[str, str]:
     with open(published / "datapackages" / str(year) / "indicateurs.csv", encoding="utf-8", newline="") as f:
         return {r["indicateur"]: r["valeur"] for r in csv.DictReader(f)

@@ -31,6 +31,7 @@ from ..correspondances import contract_label
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
 from .exports import EXPORT_DIR, write_chart_files
+from .sharing import dataset, json_ld
 from ..package import read_published
 from .urls import SiteUrls
 
@@ -179,6 +180,8 @@ class Block:
     csv_name: str = ""
     #: What the « Part » column is a share of, said under the table.
     base: str = ""
+    #: The categories at zero, named rather than drawn.
+    folded: str = ""
     #: Set by :func:`export_chart`: the files' stem under ``/graphique/``, the source line,
     #: the page that shows the block (its permalink) and whether a PNG could be drawn.
     stem: str = ""
@@ -204,7 +207,10 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
     return bars, rows
 
 
-def dimension_block(pub: Publication, year: int, dimension: str, source: str) -> Block | None:
+def dimension_block(pub: Publication, year: int, dimension: str, source: str, limit: int | None = None,
+                    block_id: str | None = None, title: str | None = None) -> Block | None:
+    """A breakdown's chart and table; ``limit``: only its largest categories (the home page's
+    main procedures), under ``block_id`` so that its files do not replace the bilan's."""
     indicateur = {"accompagnements": "accompagnements", "ateliers": "ateliers", "formations": "formations_presents"}[source]
     share_code = "part_accompagnements" if source == "accompagnements" else None
     if not pub.modalities(year, indicateur, dimension):
@@ -217,11 +223,18 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
     if dimension == "thematique":  # the long tail of zero themes says nothing
         keep = [i for i, b in enumerate(bars) if b.value != 0]
         bars, rows = [bars[i] for i in keep], [rows[i] for i in keep]
+    if limit is not None:
+        keep = [i for i, b in enumerate(bars) if b.value is not None][:limit]
+        bars, rows = [bars[i] for i in keep], [rows[i] for i in keep]
     what = pub.definitions[indicateur]["libelle"]
     label = pub.dimension_label(dimension)
-    title = f"{what} par {label[0].lower() + label[1:]}, {year}"
+    title = title or f"{what} par {label[0].lower() + label[1:]}, {year}"
     previous = f"{year - 1}" if (year - 1) in pub.years else None
-    chart = Markup(horizontal_bars(f"graphique-{source}-{dimension}", title, bars, previous, str(year)))
+    # A category at zero both years is named under the chart rather than drawn as an empty bar.
+    folded = [b.label for b in bars if b.value == 0 and not b.previous]
+    drawn = [b for b in bars if not (b.value == 0 and not b.previous)]
+    block_id = block_id or f"{source}-{dimension}"
+    chart = Markup(horizontal_bars(f"graphique-{block_id}", title, drawn, previous, str(year)))
     # "Nombre": the caption names the indicator; a long header would widen the table on a phone.
     cols = ("Catégorie", "Nombre") + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())
     base = ""
@@ -229,7 +242,8 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
         total = pub.value(year, "accompagnements")
         template = pub.labels["base_part"]["multiple" if dimension in MULTI_VALUED else "simple"]
         base = template.format(total=fr_number(total)) if total is not None else ""
-    return Block(f"{source}-{dimension}", title, chart, rows, cols, any(r.secret for r in rows), base=base)
+    return Block(block_id, title, chart, rows, cols, any(r.secret for r in rows), base=base,
+                 folded=f"{pub.labels['zero']} {year} : {', '.join(folded)}." if folded else "")
 
 
 def months_block(pub: Publication, year: int, indicateur: str) -> Block:
@@ -243,6 +257,23 @@ def months_block(pub: Publication, year: int, indicateur: str) -> Block:
         rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None, value=value, unit=unite))
     title = f"{pub.definitions[indicateur]['libelle']} par mois, {year}"
     return Block(f"{indicateur}-mois-{year}", title, Markup(columns(f"graphique-{indicateur}-mois", title, bars)), rows, ("Mois", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
+
+
+def years_block(pub: Publication, year: int, indicateur: str = "accompagnements") -> Block | None:
+    """« Is it growing? »: the headline figure of every published year up to ``year``."""
+    years = [y for y in pub.years if y <= year and pub.get(y, indicateur) is not None]
+    if len(years) < 2:
+        return None
+    libelle = pub.definitions[indicateur]["libelle"]
+    bars, rows = [], []
+    for y in years:
+        value, _, unite = pub.get(y, indicateur)
+        text = fr_value(value, unite, indicateur in INTEGRAL)
+        bars.append(Bar(str(y), value, text))
+        rows.append(TableRow(str(y), text, secret=value is None, value=value, unit=unite))
+    title = f"{libelle} par année, {years[0]}–{years[-1]}"
+    return Block(f"{indicateur}-annees-{year}", title, Markup(columns(f"graphique-{indicateur}-annees", title, bars)), rows,
+                 ("Année", libelle), any(r.secret for r in rows))
 
 
 def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
@@ -292,6 +323,13 @@ def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
 
 # --- pages ------------------------------------------------------------------------------
 
+def css_string(text: str) -> Markup:
+    """Text for a CSS string inside ``<style>`` (the printed running footer): HTML entities
+    are not read there, so the text is unescaped, then escaped the CSS way."""
+    plain = Markup(text).unescape() if isinstance(text, Markup) else str(text)
+    return Markup("".join(f"\\{ord(c):x} " if c in '"\\<>&' else c for c in plain))
+
+
 def _environment(urls: SiteUrls) -> jinja2.Environment:
     """Templates see ``url('/bilan/2024')`` for every link (the one place the sub-path of
     ``base_url`` is added) and ``absolute_url(...)`` for citations."""
@@ -299,6 +337,7 @@ def _environment(urls: SiteUrls) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["fr_date"] = fr_date
     env.filters["fr_number"] = fr_number
+    env.filters["css_string"] = css_string
     env.globals["url"] = urls.path
     env.globals["absolute_url"] = urls.absolute
     return env
@@ -329,7 +368,7 @@ def _bilan(pub: Publication, year: int) -> dict:
         found = pub.get(year, code)
         return None if found is None else (found[0], found[2])
 
-    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year], "hidden": pub.hidden_count(year),
+    return {"year": year, "sections": sections, "years_chart": years_block(pub, year), "descriptor": pub.descriptors[year], "risk": pub.risks[year], "hidden": pub.hidden_count(year),
             "sentences": key_sentences(pub.labels, year, figure), "summary": summary}
 
 
@@ -413,7 +452,14 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     def write(relative: str, template: str, **context) -> None:
         path = pages / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(env.get_template(template).render(**common, **context), encoding="utf-8")
+        page_path = "/" + relative.removesuffix(".html").removesuffix("index")
+        path.write_text(env.get_template(template).render(**common, page_path=page_path, **context), encoding="utf-8")
+
+    def og_image(block: Block | None) -> dict | None:
+        """The headline chart's PNG, for the link previews of social networks and chat apps."""
+        if block is None or not block.png:
+            return None
+        return {"url": urls.absolute(f"/{EXPORT_DIR}/{block.stem}.png"), "alt": block.title}
 
     def export(block: Block, year: int, page: str, period: str) -> None:
         """The block's CSV, SVG, PNG and chart-only page (``/graphique/<stem>``)."""
@@ -426,18 +472,31 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     home_figures = [f for f in (key_figure(pub, latest, c) for c in ("accompagnements", "usagers", "ateliers", "participants_ateliers", "duree_moyenne", "taux_satisfaction")) if f]
     home_months = months_block(pub, latest, "accompagnements")
     export(home_months, latest, "/", str(latest))
-    write("index.html", "accueil.html", figures=home_figures, months=home_months)
+    home_years = years_block(pub, latest)
+    if home_years:
+        export(home_years, latest, "/", f"{pub.years[0]}–{latest}")
+    procedures = dimension_block(pub, latest, "thematique", "accompagnements", limit=5, block_id="principales-thematiques",
+                                 title=f"Les cinq thématiques les plus fréquentes des accompagnements, {latest}")
+    if procedures:
+        export(procedures, latest, "/", str(latest))
+    write("index.html", "accueil.html", figures=home_figures, months=home_months, years_chart=home_years, procedures=procedures,
+          og_image=og_image(home_years or home_months),
+          jsonld=json_ld(*(dataset(pub.descriptors[y], y, publisher, urls, f"/bilan/{y}") for y in pub.years)))
     for year in pub.years:
         bilan = _bilan(pub, year)
+        if bilan["years_chart"]:
+            export(bilan["years_chart"], year, f"/bilan/{year}", f"{pub.years[0]}–{year}")
         for section in bilan["sections"]:
             for block in section["blocks"]:
                 export(block, year, f"/bilan/{year}", str(year))
-        write(f"bilan/{year}.html", "bilan.html", **bilan)
+        headline = bilan["years_chart"] or next((b for section in bilan["sections"] for b in section["blocks"]), None)
+        write(f"bilan/{year}.html", "bilan.html", **bilan, og_image=og_image(headline),
+              jsonld=json_ld(dataset(pub.descriptors[year], year, publisher, urls, f"/bilan/{year}")))
         write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year], hidden=pub.hidden_count(year))
     for code in pub.definitions:
         context, csv_text = _indicator_page(pub, code)
         export(context["serie"], latest, f"/indicateur/{code}", f"{pub.years[0]}–{latest}" if len(pub.years) > 1 else str(latest))
-        write(f"indicateur/{code}.html", "indicateur.html", **context)
+        write(f"indicateur/{code}.html", "indicateur.html", **context, og_image=og_image(context["serie"]))
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
     write("api.html", "api.html", examples=api_examples(pub, urls), queries=canned_queries())
     write("methode.html", "methode.html")
