@@ -233,3 +233,79 @@ def test_accessibility_statement_and_legal_notice(desktop, server, publisher):
 def test_technical_quality_report_is_not_linked_for_citizens(desktop, server, path):
     desktop.goto(server.url + path)
     assert desktop.locator("a[href*='/static/qualite']").count() == 0
+
+
+def test_explorer_row_link_is_narrow_and_french_with_labels_beside_codes(desktop, server, published):
+    desktop.goto(server.url + "/indicateurs/indicateurs?annee=2024&indicateur=accompagnements&dimension=genre&_facet=lieu")
+    assert desktop.locator("table.rows-and-columns thead th").first.inner_text().strip() == "Ligne"
+    link = desktop.locator("table.rows-and-columns tbody td.col-Link a").first
+    assert link.inner_text() == "Voir" and link.get_attribute("aria-label").startswith("Voir la ligne 2024,")
+    assert link.bounding_box()["width"] < 60
+    assert desktop.locator("th[data-column=valeur]").bounding_box()["x"] + 40 < 1280          # valeur stays on screen
+    with open(published / "datapackages" / "2024" / "lieux.csv", encoding="utf-8", newline="") as f:
+        lieux = {r["code"]: r["nom"] for r in csv.DictReader(f)}
+    cells = desktop.evaluate("""() => [...document.querySelectorAll('table.rows-and-columns tbody tr')].map(tr =>
+        Object.fromEntries([...tr.querySelectorAll('td')].map(td => [td.className.split(' ')[0].replace('col-', ''), td.innerText])))""")
+    femmes = [c for c in cells if c["modalite"].startswith("feminin")]
+    assert femmes and all(c["modalite"].split("\n")[1] == "Femmes" for c in femmes)       # the contract's label
+    assert all(c["indicateur"].split("\n")[1] == "Accompagnements individuels" for c in cells)
+    for c in cells:
+        code = c["lieu"].split("\n")[0]
+        if code in lieux:
+            assert c["lieu"].split("\n")[1] == lieux[code]
+    facet = desktop.locator("#facet-lieu").inner_text()
+    assert all(nom in facet for code, nom in lieux.items() if code in facet)
+    footer = desktop.locator("footer")
+    assert footer.locator("a[href='/']").count() == 1 and footer.locator("a[href='/api']").count() == 1
+
+
+def test_dark_mode_is_applied_and_readable(browser, server):  # noqa: F811
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    page = context.new_page()
+    try:
+        for path in ("/", "/bilan/2024"):
+            page.goto(server.url + path)
+            colours = page.evaluate("""() => ({body: getComputedStyle(document.body).backgroundColor,
+                text: getComputedStyle(document.querySelector('main p')).color,
+                chart: getComputedStyle(document.querySelector('svg.graphique text')).fill})""")
+            lightness = [sum(int(x) for x in re.findall(r"\d+", colours[k])[:3]) / 3 for k in ("body", "text", "chart")]
+            assert lightness[0] < 60 and lightness[1] > 150 and lightness[2] > 150, colours
+            result = Axe().run(page, options={"runOnly": {"type": "tag", "values": RGAA_TAGS}})
+            serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
+            assert not serious, (path, serious)
+        page.emulate_media(media="print")
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+    finally:
+        context.close()
+
+
+def test_current_page_cards_and_zero_categories(desktop, server):
+    desktop.goto(server.url + "/methode")
+    assert desktop.locator("nav[aria-label='Navigation principale'] a[aria-current=page]").all_inner_texts() == ["Méthode"]
+    desktop.goto(server.url + "/bilan/2024")
+    assert desktop.locator("nav[aria-label='Navigation principale'] a[aria-current=page]").all_inner_texts() == ["Bilan 2024"]
+    card = desktop.locator(".chiffres-cles a .libelle").first
+    assert "underline" in card.evaluate("e => getComputedStyle(e).textDecorationLine")
+    # A category at zero both years is named under its chart, not drawn as an empty bar.
+    blocks = desktop.evaluate("""() => [...document.querySelectorAll('figure.bloc')].map(f => ({
+        zero: [...f.querySelectorAll('tbody tr')].map(tr => [...tr.children].map(c => c.innerText.trim()))
+              .filter(r => r[1] === '0' && (r.length < 4 || ['0', ''].includes(r[r.length - 1]))).map(r => r[0]),
+        drawn: [...f.querySelectorAll('svg.graphique text')].map(t => t.textContent),
+        note: f.querySelector('.note-zero')?.innerText || ''}))""")
+    folded = [b for b in blocks if b["zero"]]
+    assert folded, "the test year has no category at zero"
+    for b in folded:
+        assert b["note"].startswith("Aucun en 2024 : ")
+        for label in b["zero"]:
+            assert label in b["note"] and label not in b["drawn"], (label, b["note"])
+
+
+def test_legal_notice_always_has_a_hosting_section(desktop, server, publisher):
+    desktop.goto(server.url + "/mentions-legales")
+    section = desktop.locator("h2#hebergement")
+    assert section.count() == 1
+    text = desktop.locator("h2#hebergement + p").inner_text()
+    declared = publisher.extra.get("hebergeur")
+    assert (declared in text) if declared else (publisher.contact in text and "pas encore indiqué" in text)

@@ -88,8 +88,8 @@ def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous:
     parts = _open(chart_id, title, top + sum(rows))
     if legend_previous:
         x_previous = text_width(legend_current) + 30
-        parts.append(f'<rect x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
-                     f'<rect x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
+        parts.append(f'<rect class="legende" x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
+                     f'<rect class="legende precedente" x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
                      f'<text x="{x_previous + 16:.0f}" y="14" fill="{TEXT}">{escape(legend_previous)}</text>')
     y = top
     for bar, lines, row in zip(bars, label_lines, rows):

@@ -507,8 +507,24 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     write("changements.html", "changements.html", changelog=changelog)
     write("changements.atom", "changements.atom", changelog=changelog, base=publisher.base_url.rstrip("/"), feed_id=f"urn:ccas-opendata:{publisher.siret}:changements",
           updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]))
+    (target / "libelles.json").write_text(json.dumps(datasette_labels(pub), ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
+
+
+def datasette_labels(pub: Publication) -> dict:
+    """The labels the explorer shows beside the codes (read by ``site/plugin.py``): the
+    contract's and the site's, the catalogue's for indicators and dimensions, the lieux' names."""
+    modalities: dict[str, dict[str, str]] = {}
+    for dimension, code in pub.table[["dimension", "modalite"]].drop_duplicates().itertuples(index=False):
+        if dimension != ENSEMBLE:
+            modalities.setdefault(dimension, {})[code] = pub.label(dimension, code)
+    return {
+        "indicateur": {code: d["libelle"] for code, d in pub.definitions.items()},
+        "dimension": dict(pub.dimension_labels),
+        "lieu": {lieu["code"]: lieu["nom"] for lieu in pub.lieux} | {ENSEMBLE: pub.labels["modalites"][ENSEMBLE]},
+        "modalite": modalities,
+    }
 
 
 def downloads_by_year(files: list[dict]) -> list[tuple[int, list[dict]]]:
