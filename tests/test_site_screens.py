@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 NBSP = "\u00a0"
 PHONE = {"width": 390, "height": 844}
 CITIZENS = ["/", "/bilan/2024", "/bilan/2023", "/indicateur/accompagnements", "/indicateur/taux_satisfaction", "/api", "/methode",
-            "/risque/2024", "/accessibilite", "/mentions-legales", "/telechargements", "/changements"]
+            "/risque/2024", "/accessibilite", "/mentions-legales", "/telechargements", "/changements",
+            "/graphique/accompagnements-genre-2024"]
 DATASETTE = ["/indicateurs", "/indicateurs/indicateurs?annee=2024&indicateur=usagers", "/indicateurs/indicateurs?annee=2024&_facet=indicateur&_sort=valeur",
              "/indicateurs/definitions/accompagnements", "/indicateurs/indicateurs/1", "/indicateurs/serie_annuelle?indicateur=usagers",
              "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee", "/indicateurs/introuvable", "/-/versions",
@@ -56,6 +57,14 @@ def test_phone_reads_without_sideways_scrolling(phone, server, path):
     clipped = [(t["chart"], t["text"]) for t in texts if not t["inside"]]
     assert not small, f"chart text under 11 px on a phone: {small[:5]}"
     assert not clipped, f"chart labels cut by their chart: {clipped[:5]}"
+
+
+def test_sql_heading_reads_as_words_on_a_phone(phone, server):
+    phone.goto(server.url + "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee")
+    label = phone.locator("form.sql h2 label")
+    assert label.inner_text() == "Requête SQL"
+    box = label.bounding_box()
+    assert box["width"] > 80 and box["height"] < 40      # once 15 % wide: « Req / uête / SQL »
 
 
 def test_every_secret_note_states_the_threshold(phone, server, publisher):
