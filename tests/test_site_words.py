@@ -143,3 +143,18 @@ def test_charts_are_drawn_for_a_phone():
     assert viewbox_width(months) == WIDTH and 'text-anchor="end"' in months   # drawn as bars, labels beside them
     years = columns("a", "Années", [Bar("2023", 1400, "1 400"), Bar("2024", 1500, "1 500")])
     assert 'text-anchor="middle"' in years                                       # a few years: columns
+
+
+def test_undeclared_host_is_said_to_the_agent_when_the_site_goes_online(folder, tmp_path):
+    """The legal notice (LCEN) names the hosting provider: while « hebergeur » is not declared,
+    the page says whom to ask and the commands that put the site together warn the agent."""
+    from conftest import invoke
+
+    write_organisation(folder, base_url="https://donnees.example.fr/")
+    result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "sans")
+    assert result.exit_code == 0, result
+    assert "⚠ Mentions légales : l'hébergeur du site n'est pas déclaré" in result.stderr and "hebergeur" in result.stderr
+    write_organisation(folder, base_url="https://donnees.example.fr/", hebergeur="Service informatique de la ville, 1 place de la Mairie, 01 02 03 04 05")
+    result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "avec")
+    assert result.exit_code == 0, result
+    assert "Mentions légales" not in result.output

@@ -426,6 +426,16 @@ def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     }
 
 
+def legal_notice_gaps(publisher: Publisher) -> list[str]:
+    """What the legal notice still lacks, said to the agent when a release builds the site
+    and when the server configuration is written (the page itself says whom to ask)."""
+    gaps = []
+    if not str(publisher.extra.get("hebergeur") or "").strip():
+        gaps.append("Mentions légales : l'hébergeur du site n'est pas déclaré. La loi (LCEN, article 6) demande son nom, "
+                    "son adresse et son téléphone : ajoutez « hebergeur » dans metadata/organisation.yml.")
+    return gaps
+
+
 def accessibility(publisher: Publisher) -> dict[str, str]:
     """The accessibility statement's state, from ``organisation.yml`` (checked there):
     « non conforme » until the CCAS declares an audit, as the RGAA requires."""
