@@ -94,5 +94,5 @@ def svg_to_png(svg: str) -> bytes:
 
     walk(root, 0.0, 0.0, float(root.get("font-size", 14)), root.get("font-weight", "normal"))
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")  # optimize=True: 3 times the CPU for 4 % fewer bytes
     return out.getvalue()
