@@ -158,3 +158,16 @@ def test_undeclared_host_is_said_to_the_agent_when_the_site_goes_online(folder, 
     result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "avec")
     assert result.exit_code == 0, result
     assert "Mentions légales" not in result.output
+
+
+def test_negative_evolutions_hang_below_a_zero_line():
+    """An evolution chart (−8,0 % then +3,5 %): no negative height, the falling year's bar
+    starts at the zero line and goes down, the rising one ends at it; figures outside the bars."""
+    svg = columns("e", "Évolution", [Bar("2024", -8.0, "−8,0 %"), Bar("2025", 3.5, "+3,5 %")])
+    rects = [dict(re.findall(r'(\w+)="([^"]*)"', r)) for r in re.findall(r"<rect [^>]*>", svg)]
+    axis = [r for r in rects if r.get("class") == "axe"]
+    falling, rising = [r for r in rects if r.get("class") == "barre"]
+    assert len(axis) == 1 and all(float(r["height"]) > 0 for r in (falling, rising))
+    zero = float(axis[0]["y"])
+    assert abs(float(falling["y"]) - zero) < 0.1 and abs(float(rising["y"]) + float(rising["height"]) - zero) < 0.1
+    assert float(falling["height"]) / float(rising["height"]) == pytest.approx(8.0 / 3.5, rel=0.01)

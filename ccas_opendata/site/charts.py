@@ -126,20 +126,28 @@ def columns(chart_id: str, title: str, bars: list[Bar]) -> str:
     needed = max([text_width(b.text) for b in bars] + [text_width(b.label) for b in bars] + [text_width("secret")]) + 8
     if needed > column:
         return horizontal_bars(chart_id, title, bars)
-    height, bottom, gap = 220, 28, 8
-    maximum = _scale(bars)
+    height, bottom, gap, top = 220, 28, 8, 30
+    # Evolutions can be negative: bars hang below a zero line, their figure under them.
+    values = [b.value for b in bars if b.value is not None]
+    low, high = min(values + [0.0]), max(values + [0.0])
+    base = height - bottom - (20 if low < 0 else 0)
+    span = (high - low) or 1.0
+    zero = top + high / span * (base - top)
     parts = _open(chart_id, title, height)
+    if low < 0:
+        parts.append(f'<rect class="axe" x="0" y="{zero:.1f}" width="{WIDTH}" height="1" fill="#767676"/>')
     for i, bar in enumerate(bars):
         x = i * column + gap / 2
         w = column - gap
         parts.append(f'<text x="{x + w / 2:.1f}" y="{height - 10}" text-anchor="middle" fill="{TEXT}">{escape(bar.label)}</text>')
         if bar.value is None:
-            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{height - bottom - 20}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
-                         f'<text x="{x + w / 2:.1f}" y="{height - bottom - 26}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>')
+            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{zero - 20:.1f}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
+                         f'<text x="{x + w / 2:.1f}" y="{zero - 26:.1f}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>')
             continue
-        h = bar.value / maximum * (height - bottom - 30)
-        parts.append(f'<rect class="barre" x="{x:.1f}" y="{height - bottom - h:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{BAR}"/>')
-        parts.append(f'<text x="{x + w / 2:.1f}" y="{height - bottom - h - 5:.1f}" text-anchor="middle" fill="{TEXT}">{escape(bar.text)}</text>')
+        h = abs(bar.value) / span * (base - top)
+        y, text_y = (zero - h, zero - h - 5) if bar.value >= 0 else (zero, zero + h + FONT + 2)
+        parts.append(f'<rect class="barre" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{BAR}"/>')
+        parts.append(f'<text x="{x + w / 2:.1f}" y="{text_y:.1f}" text-anchor="middle" fill="{TEXT}">{escape(bar.text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
