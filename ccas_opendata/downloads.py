@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .csvsafe import RULE as CELL_RULE
+from .csvsafe import markdown_text
 from .config import Publisher
 from .package import read_published_bytes
+from .site.urls import SiteUrls
 
 DOWNLOADS = "telechargements"
 MANIFEST = "telechargements.json"
@@ -34,6 +37,11 @@ def downloads_dir(folder: Path) -> Path:
 def zip_name(year: int, version: str | None = None) -> str:
     """``ccas-opendata-2024-v1.1.0.zip`` for a version, ``ccas-opendata-2024.zip`` for the current one."""
     return f"{PREFIX}-{year}.zip" if version is None else f"{PREFIX}-{year}-v{version}.zip"
+
+
+def is_alias(name: str) -> bool:
+    """``ccas-opendata-2024.zip``, the current version's alias (not a version's own zip)."""
+    return "-v" not in name
 
 
 def _zip_time(created: str) -> tuple[int, int, int, int, int, int]:
@@ -52,8 +60,9 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
     """The French README of a version: what, how made, licence, how to cite, secrecy."""
     secrecy = descriptor["secretStatistique"]
     resources = "\n".join(f"- `{r['path']}` : {r['title']} — {r['description']}" for r in descriptor["resources"])
+    md = markdown_text  # what the CCAS typed (name, motif) is shown as text, never as Markdown or HTML
     lines = [
-        f"# {descriptor['title']}",
+        f"# {md(descriptor['title'])}",
         "",
         f"Version {version} du {descriptor['created'][:10]}.",
         "",
@@ -67,7 +76,7 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
         "",
         "## Comment elles sont produites",
         "",
-        f"{publisher.nom} tient un registre de ses accompagnements, ateliers et formations. Chaque année, l'outil "
+        f"{md(publisher.nom)} tient un registre de ses accompagnements, ateliers et formations. Chaque année, l'outil "
         "ccas-opendata lit ce registre sur le poste de l'agent, retire les identités et le texte libre, remplace "
         "l'identifiant de la personne par un pseudonyme, réduit les dates au mois et les âges à des tranches, "
         "calcule les indicateurs décrits dans `definitions.csv`, applique le secret statistique puis contrôle "
@@ -84,7 +93,7 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
         "## Versions",
         "",
     ]
-    lines += [f"- {e['version']} ({e['date']}) : {e['motif']}" for e in history] or [f"- {version} : première publication"]
+    lines += [f"- {e['version']} ({e['date']}) : {md(e['motif'])}" for e in history] or [f"- {version} : première publication"]
     lines += [
         "",
         "Chaque version reste téléchargeable sous son propre nom (`" + zip_name(year, "X.Y.Z") + "`) et ne change plus "
@@ -96,9 +105,13 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
         "",
         "## Citer ces données",
         "",
-        citation_text(publisher, descriptor, year, version),
+        md(citation_text(publisher, descriptor, year, version)),
         "",
-        f"Contact : {publisher.contact}",
+        f"Contact : {md(publisher.contact)}",
+        "",
+        "## Cellules de texte",
+        "",
+        descriptor.get("cellulesDeTexte", CELL_RULE),
         "",
     ]
     return "\n".join(lines)
@@ -109,7 +122,11 @@ def _yaml_string(text: str) -> str:
 
 
 def citation_cff(publisher: Publisher, descriptor: dict, year: int, version: str) -> str:
+    """The citation of one version: it points at the data (the year's downloads and this
+    version's zip, which never changes), not at the organisation's home page."""
     licence = publisher.licence_info["name"]
+    urls = SiteUrls(publisher.base_url)
+    archive = urls.absolute(f"/{DOWNLOADS}/{zip_name(year, version)}")
     lines = [
         "cff-version: 1.2.0",
         f"message: {_yaml_string('Si vous utilisez ces données, merci de les citer ainsi.')}",
@@ -120,13 +137,18 @@ def citation_cff(publisher: Publisher, descriptor: dict, year: int, version: str
         "authors:",
         f"  - name: {_yaml_string(publisher.nom)}",
         f"    email: {_yaml_string(publisher.contact)}",
+        *([f"    website: {_yaml_string(publisher.site_web)}"] if publisher.site_web else []),
+        f"url: {_yaml_string(urls.absolute(f'/{DOWNLOADS}#annee-{year}'))}",
+        f"repository-artifact: {_yaml_string(archive)}",
+        "identifiers:",
+        "  - type: url",
+        f"    value: {_yaml_string(archive)}",
+        f"    description: {_yaml_string(f'Archive de la version {version} (ne change jamais)')}",
         f"license: {_yaml_string(licence)}",
         f"abstract: {_yaml_string(descriptor['description'])}",
         "keywords:",
         *[f"  - {_yaml_string(k)}" for k in descriptor.get("keywords", [])],
     ]
-    if publisher.site_web:
-        lines.append(f"url: {_yaml_string(publisher.site_web)}")
     return "\n".join(lines) + "\n"
 
 
@@ -174,6 +196,7 @@ def stage_downloads(
             history = [e for e in changelog if e["annee"] == year and e["horodatage"] <= descriptor["created"]]
             write_zip(path, package, publisher, history)
     files = []
+    urls = SiteUrls(publisher.base_url)  # ``url``: the link a page or a reuser follows, sub-path included
     for year, (version, _) in sorted(current_versions.items()):
         shutil.copy2(target / zip_name(year, version), target / zip_name(year))
     dates = {(e["annee"], e["version"]): e["date"] for e in changelog}
@@ -183,7 +206,7 @@ def stage_downloads(
         year = int(year_text)
         version = version_text or current_versions[year][0]
         files.append({
-            "annee": year, "version": version, "fichier": path.name, "url": f"/{DOWNLOADS}/{path.name}",
+            "annee": year, "version": version, "fichier": path.name, "url": urls.path(f"/{DOWNLOADS}/{path.name}"),
             "octets": path.stat().st_size, "sha256": sha256_of(path),
             "date": dates.get((year, version), current_versions.get(year, (version, "0000-00-00"))[1][:10]),
             "courant": version == current_versions.get(year, ("", ""))[0],

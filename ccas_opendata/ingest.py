@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .archive import oversized_archives
 from .config import Publisher, contract
 from .correspondances import (
     Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
@@ -132,6 +133,9 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
     if not input_dir.is_dir():
         return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable.", kind="configuration")]
     files = candidate_files(input_dir)
+    oversized = oversized_archives(files)
+    if oversized:  # not a byte of them is read
+        return [], oversized
     sources: list[Source] = []
     problems: list[Problem] = []
     claimed: set[Path] = set()

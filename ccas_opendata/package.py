@@ -20,12 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csvsafe import RULE as CELL_RULE
+from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import PackageError
+from . import modalites
 
-PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "risque.json", "datapackage.json")
+PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "modalites.csv", "risque.json", "datapackage.json")
 LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
 
 
@@ -51,7 +54,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
@@ -104,6 +107,8 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
         ],
         "missingValues": [""],
         "primaryKey": ["periode", "lieu", "indicateur", "dimension", "modalite"],
+        # Every code has its French label in the « modalites » resource (checked by Frictionless).
+        "foreignKeys": [modalites.FOREIGN_KEY],
     }
 
 
@@ -169,6 +174,7 @@ def package_year(
     _write_csv(directory / "definitions.csv", [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
                [[r[f["name"]] for f in DEFINITIONS_SCHEMA["fields"]] for r in catalogue.as_rows()])
     _write_csv(directory / "lieux.csv", LIEUX_COLUMNS, [[getattr(l, c) for c in LIEUX_COLUMNS] for l in publisher.lieux])
+    _write_csv(directory / "modalites.csv", modalites.COLUMNS, modalites.modalite_rows(table, publisher, list(catalogue.dimensions)))
     (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     licence = publisher.licence_info
@@ -191,6 +197,8 @@ def package_year(
         "keywords": ["CCAS", "inclusion numérique", "médiation numérique", "accompagnement", "démarches en ligne", "action sociale", str(year)],
         "temporalCoverage": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
         "spatialCoverage": {"commune": publisher.commune, "type": "code INSEE"},
+        # How text cells are protected from spreadsheets (csvsafe.py): readers must know the apostrophe is ours.
+        "cellulesDeTexte": CELL_RULE,
         "secretStatistique": {
             "methode": SECRECY_METHOD.format(seuil=publisher.seuil_secret, largeur=publisher.largeur_protection,
                                              dominance=round(publisher.dominance_max * 100))
@@ -209,6 +217,10 @@ def package_year(
             {"name": "lieux", "path": "lieux.csv", "profile": "tabular-data-resource", "title": "Lieux d'accueil",
              "description": "Les lieux publics où se tiennent les permanences.",
              "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": LIEUX_SCHEMA},
+            {"name": "modalites", "path": "modalites.csv", "profile": "tabular-data-resource", "title": "Libellés des modalités",
+             "description": "Le libellé français de chaque code des colonnes « dimension » et « modalite » des indicateurs "
+                            "(« feminin » : « Femmes »), et son rang dans la dimension.",
+             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": modalites.SCHEMA},
             {"name": "risque", "path": "risque.json", "profile": "data-resource", "title": "Rapport de risque de ré-identification",
              "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
              "format": "json", "mediatype": "application/json", "encoding": "utf-8"},
