@@ -352,10 +352,12 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
 
     if not trial:
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
+        _warn_legal_notice(dossier)
         return
     with tempfile.TemporaryDirectory(prefix="ccas-opendata-essai-") as scratch:
         summary = run_release(dossier, annee, entrees, key, _progress, motif, preview=Path(scratch) / "publish")
         click.echo(summary.french())
+        _warn_legal_notice(dossier)
         if serve_port is not None and summary.preview is not None:
             click.echo(f"Site d'essai : http://127.0.0.1:{serve_port}/  (Ctrl+C pour arrêter ; il sera effacé)", err=True)
             command = [sys.executable, "-m", "datasette", "serve", str(summary.preview), "--host", "127.0.0.1", "--port", str(serve_port)]
@@ -437,6 +439,14 @@ def deploiement(dossier: Path, sortie: Path | None, port: int, utilisateur: str,
     for path in written:
         click.echo(f"  {path}")
     click.echo("Suite : README, section « Mettre en ligne ».")
+    _warn_legal_notice(dossier)
+
+
+def _warn_legal_notice(dossier: Path) -> None:
+    from .site import legal_notice_gaps
+
+    for gap in legal_notice_gaps(read_publisher(dossier)):
+        click.echo("⚠ " + gap, err=True)
 
 
 @cli.command()

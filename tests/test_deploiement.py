@@ -169,6 +169,11 @@ def test_nginx_caches_compresses_and_protects(deployed):
     assert httpx.get(base + PREFIX).status_code == 301
     assert httpx.get(base + PREFIX).headers["location"].endswith(PREFIX + "/")
     assert httpx.post(base + f"{PREFIX}/indicateurs").status_code == 403
+    # A chart alone (« Intégrer ») may sit in another site's page; everything else may not.
+    alone = httpx.get(base + f"{PREFIX}/graphique/accompagnements-genre-2024")
+    assert alone.status_code == 200 and 'class="graphique"' in alone.text
+    assert "x-frame-options" not in alone.headers and "frame-ancestors *" in alone.headers["content-security-policy"]
+    assert httpx.post(base + f"{PREFIX}/graphique/accompagnements-genre-2024").status_code == 403
 
 
 def test_bounded_concurrent_load_through_nginx_has_no_error(deployed):

@@ -19,9 +19,9 @@ from ccas_opendata.site.sentences import key_sentences
 NBSP = "\u00a0"
 
 # A small year counted by hand: 120 accompaniments of 90 persons, 80 of them for an online
-# administrative procedure (80 / 120 = 66.7 %: « les deux tiers »), 2 691 minutes in all
-# (2 691 / 120 = 22.4 min: « 22 minutes »), 74 of the 90 persons came more than once
-# (74 / 90 = 82.2 %: « 82 % »), 45 of 90 live in a priority neighbourhood (50 %: « la moitié »);
+# administrative procedure (80 / 120 = 66.7 %: « les deux tiers (66,7 %) »), 2 691 minutes in all
+# (2 691 / 120 = 22.4 min: « 22,4 minutes », as the card says), 74 of the 90 persons came more
+# than once (74 / 90 = 82.2 %: « 82,2 % »), 45 of 90 live in a priority neighbourhood (50 %: « la moitié (50,0 %) »);
 # satisfaction is hidden (secret statistique); no workshop, no training is published.
 SMALL_YEAR = {
     "accompagnements": (120.0, "nombre"),
@@ -42,10 +42,10 @@ def test_key_sentences_of_a_small_year_counted_by_hand():
     assert sentences_of(SMALL_YEAR) == [
         "120 accompagnements individuels ont été réalisés en 2024.",
         "90 personnes différentes ont été accompagnées.",
-        "Les deux tiers des demandes concernent des démarches administratives en ligne.",
-        "La durée moyenne d'un accompagnement est de 22 minutes.",
-        f"82{NBSP}% des personnes sont venues plusieurs fois.",
-        "La moitié des personnes dont le quartier est connu habitent un quartier prioritaire de la politique de la ville.",
+        f"Les deux tiers (66,7{NBSP}%) des accompagnements concernent une démarche administrative en ligne.",
+        "La durée moyenne d'un accompagnement est de 22,4 minutes.",
+        f"82,2{NBSP}% des personnes accompagnées sont venues plusieurs fois.",
+        f"La moitié (50,0{NBSP}%) des personnes dont le quartier est connu habitent un quartier prioritaire de la politique de la ville.",
     ]
 
 
@@ -58,12 +58,23 @@ def test_a_hidden_or_missing_figure_gives_no_sentence():
 
 
 @pytest.mark.parametrize("share, said", [
-    (25.4, "Un quart des"), (33.0, "Un tiers des"), (34.2, "Un tiers des"), (49.0, "La moitié des"), (67.6, "Les deux tiers des"),
-    (74.2, "Les trois quarts des"), (35.0, f"35{NBSP}% des"), (52.0, f"52{NBSP}% des"), (82.5, f"83{NBSP}% des"), (6.4, f"6{NBSP}% des"),
+    (25.4, "Un quart (25,4 %) des"), (33.0, "Un tiers (33,0 %) des"), (34.2, "Un tiers (34,2 %) des"), (49.0, "La moitié (49,0 %) des"),
+    (67.6, "Les deux tiers (67,6 %) des"), (74.2, "Les trois quarts (74,2 %) des"), (35.0, "35,0 % des"), (52.0, "52,0 % des"),
+    (82.5, "82,5 % des"), (6.4, "6,4 % des"),
 ])
-def test_shares_near_a_simple_fraction_are_said_as_one(share, said):
+def test_shares_near_a_simple_fraction_are_said_as_one_with_the_published_rounding(share, said):
     sentence = sentences_of({"part_usagers_plusieurs_visites": (share, "pourcentage")})
-    assert sentence == [said + " personnes sont venues plusieurs fois."]
+    assert sentence == [said.replace(" %", NBSP + "%") + " personnes accompagnées sont venues plusieurs fois."]
+
+
+def test_every_share_sentence_names_its_denominator():
+    """A share said without what it is a share of cannot be quoted: satisfaction is counted
+    over answers (one per rated accompaniment), not over persons."""
+    for template in load_labels()["phrases_cles"]:
+        if any(code.startswith(("part_", "taux_")) for code in re.findall(r"{(\w+)}", template)):
+            assert re.search(r"des (personnes|accompagnements|réponses)\b", template), template
+    satisfaction = sentences_of({"taux_satisfaction": (87.0, "pourcentage")})
+    assert satisfaction == [f"87,0{NBSP}% des réponses au questionnaire de fin d'accompagnement sont « satisfait » ou « très satisfait »."]
 
 
 def test_sentence_templates_are_data_and_name_published_indicators():
@@ -132,3 +143,31 @@ def test_charts_are_drawn_for_a_phone():
     assert viewbox_width(months) == WIDTH and 'text-anchor="end"' in months   # drawn as bars, labels beside them
     years = columns("a", "Années", [Bar("2023", 1400, "1 400"), Bar("2024", 1500, "1 500")])
     assert 'text-anchor="middle"' in years                                       # a few years: columns
+
+
+def test_undeclared_host_is_said_to_the_agent_when_the_site_goes_online(folder, tmp_path):
+    """The legal notice (LCEN) names the hosting provider: while « hebergeur » is not declared,
+    the page says whom to ask and the commands that put the site together warn the agent."""
+    from conftest import invoke
+
+    write_organisation(folder, base_url="https://donnees.example.fr/")
+    result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "sans")
+    assert result.exit_code == 0, result
+    assert "⚠ Mentions légales : l'hébergeur du site n'est pas déclaré" in result.stderr and "hebergeur" in result.stderr
+    write_organisation(folder, base_url="https://donnees.example.fr/", hebergeur="Service informatique de la ville, 1 place de la Mairie, 01 02 03 04 05")
+    result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "avec")
+    assert result.exit_code == 0, result
+    assert "Mentions légales" not in result.output
+
+
+def test_negative_evolutions_hang_below_a_zero_line():
+    """An evolution chart (−8,0 % then +3,5 %): no negative height, the falling year's bar
+    starts at the zero line and goes down, the rising one ends at it; figures outside the bars."""
+    svg = columns("e", "Évolution", [Bar("2024", -8.0, "−8,0 %"), Bar("2025", 3.5, "+3,5 %")])
+    rects = [dict(re.findall(r'(\w+)="([^"]*)"', r)) for r in re.findall(r"<rect [^>]*>", svg)]
+    axis = [r for r in rects if r.get("class") == "axe"]
+    falling, rising = [r for r in rects if r.get("class") == "barre"]
+    assert len(axis) == 1 and all(float(r["height"]) > 0 for r in (falling, rising))
+    zero = float(axis[0]["y"])
+    assert abs(float(falling["y"]) - zero) < 0.1 and abs(float(rising["y"]) + float(rising["height"]) - zero) < 0.1
+    assert float(falling["height"]) / float(rising["height"]) == pytest.approx(8.0 / 3.5, rel=0.01)

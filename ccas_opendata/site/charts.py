@@ -88,8 +88,8 @@ def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous:
     parts = _open(chart_id, title, top + sum(rows))
     if legend_previous:
         x_previous = text_width(legend_current) + 30
-        parts.append(f'<rect x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
-                     f'<rect x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
+        parts.append(f'<rect class="legende" x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
+                     f'<rect class="legende precedente" x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
                      f'<text x="{x_previous + 16:.0f}" y="14" fill="{TEXT}">{escape(legend_previous)}</text>')
     y = top
     for bar, lines, row in zip(bars, label_lines, rows):
@@ -126,19 +126,51 @@ def columns(chart_id: str, title: str, bars: list[Bar]) -> str:
     needed = max([text_width(b.text) for b in bars] + [text_width(b.label) for b in bars] + [text_width("secret")]) + 8
     if needed > column:
         return horizontal_bars(chart_id, title, bars)
-    height, bottom, gap = 220, 28, 8
-    maximum = _scale(bars)
+    height, bottom, gap, top = 220, 28, 8, 30
+    # Evolutions can be negative: bars hang below a zero line, their figure under them.
+    values = [b.value for b in bars if b.value is not None]
+    low, high = min(values + [0.0]), max(values + [0.0])
+    base = height - bottom - (20 if low < 0 else 0)
+    span = (high - low) or 1.0
+    zero = top + high / span * (base - top)
     parts = _open(chart_id, title, height)
+    if low < 0:
+        parts.append(f'<rect class="axe" x="0" y="{zero:.1f}" width="{WIDTH}" height="1" fill="#767676"/>')
     for i, bar in enumerate(bars):
         x = i * column + gap / 2
         w = column - gap
         parts.append(f'<text x="{x + w / 2:.1f}" y="{height - 10}" text-anchor="middle" fill="{TEXT}">{escape(bar.label)}</text>')
         if bar.value is None:
-            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{height - bottom - 20}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
-                         f'<text x="{x + w / 2:.1f}" y="{height - bottom - 26}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>')
+            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{zero - 20:.1f}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
+                         f'<text x="{x + w / 2:.1f}" y="{zero - 26:.1f}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>')
             continue
-        h = bar.value / maximum * (height - bottom - 30)
-        parts.append(f'<rect class="barre" x="{x:.1f}" y="{height - bottom - h:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{BAR}"/>')
-        parts.append(f'<text x="{x + w / 2:.1f}" y="{height - bottom - h - 5:.1f}" text-anchor="middle" fill="{TEXT}">{escape(bar.text)}</text>')
+        h = abs(bar.value) / span * (base - top)
+        y, text_y = (zero - h, zero - h - 5) if bar.value >= 0 else (zero, zero + h + FONT + 2)
+        parts.append(f'<rect class="barre" x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{BAR}"/>')
+        parts.append(f'<text x="{x + w / 2:.1f}" y="{text_y:.1f}" text-anchor="middle" fill="{TEXT}">{escape(bar.text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def standalone(chart_svg: str, title: str, source: str) -> str:
+    """A chart as a file of its own (« Image (SVG) »): its title above it and its source line
+    below, on white, so that the image says what it shows and where it comes from wherever
+    it is pasted. The chart itself is the page's SVG, nested unchanged."""
+    height = float(chart_svg.split('height="', 1)[1].split('"', 1)[0])
+    pad, line = 12, FONT + 6
+    title_lines = _wrap(title, WIDTH - LEFT)
+    source_lines = _wrap(source, (WIDTH - LEFT) * FONT / 11)
+    top = pad + line * len(title_lines)
+    total = top + 8 + height + 8 + 15 * len(source_lines) + pad
+    inner = chart_svg.replace("<svg ", f'<svg x="{pad}" y="{top + 8:.0f}" ', 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 2 * pad}" height="{total:.0f}" viewBox="0 0 {WIDTH + 2 * pad} {total:.0f}" '
+             f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="{FONT}">',
+             f'<title>{escape(title)}</title>',
+             f'<rect x="0" y="0" width="{WIDTH + 2 * pad}" height="{total:.0f}" fill="#ffffff"/>']
+    for i, text in enumerate(title_lines):
+        parts.append(f'<text x="{pad + LEFT}" y="{pad + FONT + i * line}" font-weight="bold" fill="{TEXT}">{escape(text)}</text>')
+    parts.append(inner)
+    for i, text in enumerate(source_lines):
+        parts.append(f'<text x="{pad + LEFT}" y="{top + 8 + height + 8 + 11 + i * 15:.0f}" font-size="11" fill="#444444">{escape(text)}</text>')
+    parts.append("</svg>")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + "".join(parts) + "\n"

@@ -14,10 +14,12 @@ def fr_number(value: float | None, decimals: int = 0) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
-def fr_value(value: float | None, unite: str, integral: bool = True) -> str:
-    """A published figure in French, with its unit."""
+def fr_value(value: float | None, unite: str, integral: bool = True, signed: bool = False) -> str:
+    """A published figure in French, with its unit; ``signed`` for an evolution (« +10,3 % »)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "secret statistique"
+    if signed and unite == "pourcentage":
+        return fr_change(value)
     if unite == "pourcentage":
         return fr_number(value, 1) + NBSP + "%"
     if unite == "minutes":

@@ -17,19 +17,23 @@ answers in English (« Database not found »), prints a full traceback to the lo
 as ``/.well-known/security.txt``), or where a row address has too few key values.
 """
 
+import html
 import json
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Request, Response
+from markupsafe import Markup, escape
 
 PUBLISH_DIR = Path(__file__).resolve().parent.parent
 PAGES_DIR = PUBLISH_DIR / "pages"
 TYPES = {
     ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8",
     ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
+    ".svg": "image/svg+xml", ".png": "image/png",
 }
 DOWNLOADS_DIR = PUBLISH_DIR / "telechargements"
 HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -61,8 +65,30 @@ def _canned_parameters():
     return found
 
 
+def _labels():
+    """{"indicateur"|"dimension"|"lieu": {code: label}, "modalite": {dimension: {code: label}}}:
+    written by the release beside this plugin (``libelles.json``, from the contract's labels);
+    the database's ``modalites`` table (dimension, code, libelle, ordre), when it exists, wins."""
+    path = PUBLISH_DIR / "libelles.json"
+    labels = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    database = PUBLISH_DIR / "indicateurs.db"
+    if database.exists():
+        connection = sqlite3.connect(f"file:{database}?mode=ro&immutable=1", uri=True)
+        try:
+            rows = connection.execute("select dimension, code, libelle from modalites").fetchall()
+        except sqlite3.Error:  # no such table: the labels of libelles.json stand
+            rows = []
+        finally:
+            connection.close()
+        for dimension, code, label in rows:
+            labels.setdefault("modalite", {}).setdefault(dimension, {})[code] = label
+    return labels
+
+
 PAGES = _load_pages()
 CANNED_PARAMETERS = _canned_parameters()
+LABELS = _labels()
+LABELLED_COLUMNS = ("indicateur", "dimension", "lieu", "modalite")
 
 
 async def serve_page(request, datasette):
@@ -223,9 +249,59 @@ def fr_nombre(value) -> str:
     return f"{value:,}".replace(",", "\u00a0") if isinstance(value, int) else str(value)
 
 
+def label_of(column, code, dimension=None):
+    """The French label of a code of ``column`` (``modalite``: within its ``dimension``), or None."""
+    if column == "modalite":
+        if dimension is not None:
+            return LABELS.get("modalite", {}).get(dimension, {}).get(code)
+        found = {m[code] for m in LABELS.get("modalite", {}).values() if code in m}
+        return found.pop() if len(found) == 1 else None
+    return LABELS.get(column, {}).get(code)
+
+
+def with_label(code, label):
+    if not label or label.casefold() == code.casefold():
+        return escape(code)
+    return Markup(f'{escape(code)} <span class="libelle-code">{escape(label)}</span>')
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """Codes of the indicators table shown with their label beside them (« ccas_centre CCAS — centre-ville »)."""
+    if column not in LABELLED_COLUMNS or not isinstance(value, str) or table not in ("indicateurs", "annees", "versions"):
+        return None
+    try:
+        dimension = row["dimension"] if column == "modalite" else None
+    except (IndexError, KeyError):
+        dimension = None
+    label = label_of(column, value, dimension)
+    return with_label(value, label) if label else None
+
+
+def libelle_facette(value, column):
+    """A facet's value with its label (the facets list codes)."""
+    text = str(value)
+    return with_label(text, label_of(column, text)) if column in LABELLED_COLUMNS else escape(text)
+
+
+ROW_LINK = re.compile(r'^<a href="([^"]+)">(.*)</a>$', re.S)
+
+
+def lien_ligne(value):
+    """Datasette's link to a row of a table with a compound key carries the whole key as its
+    text (740 px wide on the indicators table): a short French link, the key for screen readers."""
+    found = ROW_LINK.match(str(value))
+    if not found:
+        return value
+    key = html.unescape(found.group(2))
+    return Markup(f'<a href="{found.group(1)}" aria-label="Voir la ligne {escape(key)}">Voir</a>')
+
+
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["fr_nombre"] = fr_nombre
+    env.filters["libelle_facette"] = libelle_facette
+    env.filters["lien_ligne"] = lien_ligne
     metadata_path = PUBLISH_DIR / "metadata.json"
     metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
     env.globals["accessibilite_etat"] = metadata.get("accessibilite_etat", "non conforme")
@@ -236,6 +312,7 @@ def register_routes():
     return [
         (r"^/$", serve_page),
         (r"^/(?:bilan|indicateur|risque)/[a-z0-9_\-]+(?:\.csv)?/?$", serve_page),
+        (r"^/graphique/[a-z0-9_\-]+(?:\.csv|\.svg|\.png)?/?$", serve_page),
         (r"^/(?:api|methode|accessibilite|mentions-legales|telechargements|changements)/?$", serve_page),
         (r"^/(?:catalogue\.ttl|catalogue\.jsonld|lieux-mediation-numerique\.csv|changements\.atom)$", serve_page),
         (r"^/telechargements/(?P<name>ccas-opendata-[0-9]{4}(?:-v[0-9]+\.[0-9]+\.[0-9]+)?\.zip|telechargements\.json)$", serve_download),

@@ -31,6 +31,8 @@ from ..correspondances import contract_label
 from ..excel import excel_name
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
+from .exports import EXPORT_DIR, write_chart_files
+from .sharing import dataset, json_ld
 from ..package import read_published
 from .urls import SiteUrls
 
@@ -82,6 +84,8 @@ class Publication:
     publisher: Publisher
     packages: list[Path]
     dimension_labels: dict[str, str]
+    #: Indicators whose figure is a change (« mesure: evolution » in the catalogue): said with their sign.
+    evolutions: frozenset[str] = frozenset()
     table: pd.DataFrame = field(init=False)
     definitions: dict[str, dict] = field(init=False)
     lieux: list[dict] = field(init=False)
@@ -113,6 +117,12 @@ class Publication:
     def get(self, year: int, indicateur: str, periode: str | None = None, lieu: str = ENSEMBLE, dimension: str = ENSEMBLE, modalite: str = ENSEMBLE):
         """(value or None when hidden, secret flag, unit), or None when not published."""
         return self._index.get((year, periode or str(year), lieu, indicateur, dimension, modalite))
+
+    def hidden_count(self, year: int) -> int:
+        """The year's hidden cells, counted in the published table: the one count every page
+        says (whatever kinds of secret the table distinguishes)."""
+        rows = self.table[self.table["annee"] == year]
+        return int((rows["secret"].fillna("").astype(str) != "").sum())
 
     def value(self, *args, **kwargs) -> float | None:
         found = self.get(*args, **kwargs)
@@ -150,6 +160,12 @@ class TableRow:
     share: str = ""
     previous: str = ""
     secret: bool = False
+    previous_secret: bool = False
+    #: The published numbers behind ``text``, ``share`` and ``previous`` (the chart's CSV).
+    value: float | None = None
+    share_value: float | None = None
+    previous_value: float | None = None
+    unit: str = "nombre"
 
 
 @dataclass
@@ -163,6 +179,16 @@ class Block:
     columns: tuple[str, ...]
     has_secret: bool
     csv_name: str = ""
+    #: What the « Part » column is a share of, said under the table.
+    base: str = ""
+    #: The categories at zero, named rather than drawn.
+    folded: str = ""
+    #: Set by :func:`export_chart`: the files' stem under ``/graphique/``, the source line,
+    #: the page that shows the block (its permalink) and whether a PNG could be drawn.
+    stem: str = ""
+    source: str = ""
+    page: str = ""
+    png: bool = False
 
 
 def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension: str, share_code: str | None) -> tuple[list[Bar], list[TableRow]]:
@@ -177,11 +203,15 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
         share = pub.get(year, share_code, dimension=dimension, modalite=modalite) if share_code else None
         text = fr_value(value, unite)
         bars.append(Bar(label, value, text, before))
-        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None))
+        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None,
+                             last_year is not None and before is None, value, share[0] if share else None, before, unite))
     return bars, rows
 
 
-def dimension_block(pub: Publication, year: int, dimension: str, source: str) -> Block | None:
+def dimension_block(pub: Publication, year: int, dimension: str, source: str, limit: int | None = None,
+                    block_id: str | None = None, title: str | None = None) -> Block | None:
+    """A breakdown's chart and table; ``limit``: only its largest categories (the home page's
+    main procedures), under ``block_id`` so that its files do not replace the bilan's."""
     indicateur = {"accompagnements": "accompagnements", "ateliers": "ateliers", "formations": "formations_presents"}[source]
     share_code = "part_accompagnements" if source == "accompagnements" else None
     if not pub.modalities(year, indicateur, dimension):
@@ -194,14 +224,27 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str) ->
     if dimension == "thematique":  # the long tail of zero themes says nothing
         keep = [i for i, b in enumerate(bars) if b.value != 0]
         bars, rows = [bars[i] for i in keep], [rows[i] for i in keep]
+    if limit is not None:
+        keep = [i for i, b in enumerate(bars) if b.value is not None][:limit]
+        bars, rows = [bars[i] for i in keep], [rows[i] for i in keep]
     what = pub.definitions[indicateur]["libelle"]
     label = pub.dimension_label(dimension)
-    title = f"{what} par {label[0].lower() + label[1:]}, {year}"
+    title = title or f"{what} par {label[0].lower() + label[1:]}, {year}"
     previous = f"{year - 1}" if (year - 1) in pub.years else None
-    chart = Markup(horizontal_bars(f"graphique-{source}-{dimension}", title, bars, previous, str(year)))
+    # A category at zero both years is named under the chart rather than drawn as an empty bar.
+    folded = [b.label for b in bars if b.value == 0 and not b.previous]
+    drawn = [b for b in bars if not (b.value == 0 and not b.previous)]
+    block_id = block_id or f"{source}-{dimension}"
+    chart = Markup(horizontal_bars(f"graphique-{block_id}", title, drawn, previous, str(year)))
     # "Nombre": the caption names the indicator; a long header would widen the table on a phone.
     cols = ("Catégorie", "Nombre") + (("Part",) if source == "accompagnements" else ()) + ((f"En {year - 1}",) if previous else ())
-    return Block(f"{source}-{dimension}", title, chart, rows, cols, any(r.secret for r in rows))
+    base = ""
+    if source == "accompagnements":
+        total = pub.value(year, "accompagnements")
+        template = pub.labels["base_part"]["multiple" if dimension in MULTI_VALUED else "simple"]
+        base = template.format(total=fr_number(total)) if total is not None else ""
+    return Block(block_id, title, chart, rows, cols, any(r.secret for r in rows), base=base,
+                 folded=f"{pub.labels['zero']} {year} : {', '.join(folded)}." if folded else "")
 
 
 def months_block(pub: Publication, year: int, indicateur: str) -> Block:
@@ -212,9 +255,26 @@ def months_block(pub: Publication, year: int, indicateur: str) -> Block:
         found = pub.get(year, indicateur, periode=periode) or (None, "", "nombre")
         value, _, unite = found
         bars.append(Bar(MONTH_ABBREVIATIONS[month - 1], value, fr_number(value) if value is not None else ""))
-        rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None))
+        rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None, value=value, unit=unite))
     title = f"{pub.definitions[indicateur]['libelle']} par mois, {year}"
     return Block(f"{indicateur}-mois-{year}", title, Markup(columns(f"graphique-{indicateur}-mois", title, bars)), rows, ("Mois", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
+
+
+def years_block(pub: Publication, year: int, indicateur: str = "accompagnements") -> Block | None:
+    """« Is it growing? »: the headline figure of every published year up to ``year``."""
+    years = [y for y in pub.years if y <= year and pub.get(y, indicateur) is not None]
+    if len(years) < 2:
+        return None
+    libelle = pub.definitions[indicateur]["libelle"]
+    bars, rows = [], []
+    for y in years:
+        value, _, unite = pub.get(y, indicateur)
+        text = fr_value(value, unite, indicateur in INTEGRAL)
+        bars.append(Bar(str(y), value, text))
+        rows.append(TableRow(str(y), text, secret=value is None, value=value, unit=unite))
+    title = f"{libelle} par année, {years[0]}–{years[-1]}"
+    return Block(f"{indicateur}-annees-{year}", title, Markup(columns(f"graphique-{indicateur}-annees", title, bars)), rows,
+                 ("Année", libelle), any(r.secret for r in rows))
 
 
 def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
@@ -226,7 +286,7 @@ def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
         value, _, unite = found
         label = pub.label("lieu", lieu)
         bars.append(Bar(label, value, fr_value(value, unite)))
-        rows.append(TableRow(label, fr_value(value, unite), secret=value is None))
+        rows.append(TableRow(label, fr_value(value, unite), secret=value is None, value=value, unit=unite))
     if not bars:
         return None
     title = f"{pub.definitions[indicateur]['libelle']} par lieu, {year}"
@@ -240,6 +300,8 @@ class KeyFigure:
     text: str
     change: str = ""
     secret: bool = False
+    #: What the figure counts or is a share of (« en % des personnes dont le quartier est connu »).
+    base: str = ""
 
 
 def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
@@ -256,10 +318,18 @@ def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
             difference = value - previous
             unit = " point" + ("s" if abs(difference) >= 2 else "") if unite == "pourcentage" else " min"
             change = f"{'+' if difference > 0 else ('−' if difference < 0 else '')}{fr_number(abs(difference), 1)}{unit} par rapport à {year - 1}"
-    return KeyFigure(code, pub.definitions[code]["libelle"], fr_value(value, unite, code in INTEGRAL), change, value is None)
+    return KeyFigure(code, pub.definitions[code]["libelle"], fr_value(value, unite, code in INTEGRAL, code in pub.evolutions), change, value is None,
+                     pub.labels.get("bases", {}).get(code, ""))
 
 
 # --- pages ------------------------------------------------------------------------------
+
+def css_string(text: str) -> Markup:
+    """Text for a CSS string inside ``<style>`` (the printed running footer): HTML entities
+    are not read there, so the text is unescaped, then escaped the CSS way."""
+    plain = Markup(text).unescape() if isinstance(text, Markup) else str(text)
+    return Markup("".join(f"\\{ord(c):x} " if c in '"\\<>&' else c for c in plain))
+
 
 def _environment(urls: SiteUrls) -> jinja2.Environment:
     """Templates see ``url('/bilan/2024')`` for every link (the one place the sub-path of
@@ -268,6 +338,7 @@ def _environment(urls: SiteUrls) -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["fr_date"] = fr_date
     env.filters["fr_number"] = fr_number
+    env.filters["css_string"] = css_string
     env.globals["url"] = urls.path
     env.globals["absolute_url"] = urls.absolute
     env.globals["excel_name"] = excel_name
@@ -299,7 +370,7 @@ def _bilan(pub: Publication, year: int) -> dict:
         found = pub.get(year, code)
         return None if found is None else (found[0], found[2])
 
-    return {"year": year, "sections": sections, "descriptor": pub.descriptors[year], "risk": pub.risks[year],
+    return {"year": year, "sections": sections, "years_chart": years_block(pub, year), "descriptor": pub.descriptors[year], "risk": pub.risks[year], "hidden": pub.hidden_count(year),
             "sentences": key_sentences(pub.labels, year, figure), "summary": summary}
 
 
@@ -333,11 +404,14 @@ def series_csv(rows: list[dict]) -> str:
 def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
     rows, level = series_rows(pub, code)
     definition = pub.definitions[code]
-    bars = [Bar(str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])), r["valeur"], fr_value(r["valeur"], r["unite"], code in INTEGRAL)) for r in rows]
+    bars = [Bar(str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])), r["valeur"],
+                fr_value(r["valeur"], r["unite"], code in INTEGRAL, code in pub.evolutions)) for r in rows]
     title = f"{definition['libelle']}" + (" par lieu" if level == "lieu" else "") + ", par année"
     chart = Markup(columns(f"graphique-{code}", title, bars) if level == ENSEMBLE else horizontal_bars(f"graphique-{code}", title, bars))
-    table = [TableRow(b.label, b.text, secret=b.value is None) for b in bars]
-    return {"code": code, "definition": definition, "chart": chart, "rows": table, "level": level, "title": title}, series_csv(rows)
+    table = [TableRow(b.label, b.text, secret=b.value is None, value=b.value, unit=r["unite"]) for b, r in zip(bars, rows)]
+    serie = Block("serie", title, chart, table, ("Année et lieu" if level == "lieu" else "Année", definition["libelle"]), any(r.secret for r in table))
+    serie.stem = f"indicateur-{code}"
+    return {"code": code, "definition": definition, "serie": serie, "level": level, "title": title}, series_csv(rows)
 
 
 def api_examples(pub: Publication, urls: SiteUrls) -> dict:
@@ -364,6 +438,16 @@ def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     }
 
 
+def legal_notice_gaps(publisher: Publisher) -> list[str]:
+    """What the legal notice still lacks, said to the agent when a release builds the site
+    and when the server configuration is written (the page itself says whom to ask)."""
+    gaps = []
+    if not str(publisher.extra.get("hebergeur") or "").strip():
+        gaps.append("Mentions légales : l'hébergeur du site n'est pas déclaré. La loi (LCEN, article 6) demande son nom, "
+                    "son adresse et son téléphone : ajoutez « hebergeur » dans metadata/organisation.yml.")
+    return gaps
+
+
 # The labels of the codes, joined from ``modalites`` (shown on /api, and run by its test).
 JOIN_EXAMPLE = ("select i.modalite, m.libelle, i.valeur, i.secret from indicateurs i "
                 "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
@@ -383,7 +467,8 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     """Write every page into ``target/pages`` and the plugin that serves them."""
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
-    pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()})
+    pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()},
+                      frozenset(i.code for i in catalogue.indicators if i.mesure == "evolution"))
     pages = target / "pages"
     pages.mkdir(parents=True, exist_ok=True)
     latest = pub.years[-1]
@@ -396,16 +481,51 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     def write(relative: str, template: str, **context) -> None:
         path = pages / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(env.get_template(template).render(**common, **context), encoding="utf-8")
+        page_path = "/" + relative.removesuffix(".html").removesuffix("index")
+        path.write_text(env.get_template(template).render(**common, page_path=page_path, **context), encoding="utf-8")
+
+    def og_image(block: Block | None) -> dict | None:
+        """The headline chart's PNG, for the link previews of social networks and chat apps."""
+        if block is None or not block.png:
+            return None
+        return {"url": urls.absolute(f"/{EXPORT_DIR}/{block.stem}.png"), "alt": block.title}
+
+    def export(block: Block, year: int, page: str, period: str) -> None:
+        """The block's CSV, SVG, PNG and chart-only page (``/graphique/<stem>``)."""
+        block.stem = block.stem or (block.id if block.id.endswith(str(year)) else f"{block.id}-{year}")
+        block.source = pub.labels["source_graphique"].format(organisation=publisher.nom, periode=period, licence=publisher.licence_info["title"])
+        block.page = page
+        write_chart_files(pages / EXPORT_DIR, block, year)
+        write(f"{EXPORT_DIR}/{block.stem}.html", "graphique.html", block=block)
 
     home_figures = [f for f in (key_figure(pub, latest, c) for c in ("accompagnements", "usagers", "ateliers", "participants_ateliers", "duree_moyenne", "taux_satisfaction")) if f]
-    write("index.html", "accueil.html", figures=home_figures, months=months_block(pub, latest, "accompagnements"))
+    home_months = months_block(pub, latest, "accompagnements")
+    export(home_months, latest, "/", str(latest))
+    home_years = years_block(pub, latest)
+    if home_years:
+        export(home_years, latest, "/", f"{pub.years[0]}–{latest}")
+    procedures = dimension_block(pub, latest, "thematique", "accompagnements", limit=5, block_id="principales-thematiques",
+                                 title=f"Les cinq thématiques les plus fréquentes des accompagnements, {latest}")
+    if procedures:
+        export(procedures, latest, "/", str(latest))
+    write("index.html", "accueil.html", figures=home_figures, months=home_months, years_chart=home_years, procedures=procedures,
+          og_image=og_image(home_years or home_months),
+          jsonld=json_ld(*(dataset(pub.descriptors[y], y, publisher, urls, f"/bilan/{y}") for y in pub.years)))
     for year in pub.years:
-        write(f"bilan/{year}.html", "bilan.html", **_bilan(pub, year))
-        write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year])
+        bilan = _bilan(pub, year)
+        if bilan["years_chart"]:
+            export(bilan["years_chart"], year, f"/bilan/{year}", f"{pub.years[0]}–{year}")
+        for section in bilan["sections"]:
+            for block in section["blocks"]:
+                export(block, year, f"/bilan/{year}", str(year))
+        headline = bilan["years_chart"] or next((b for section in bilan["sections"] for b in section["blocks"]), None)
+        write(f"bilan/{year}.html", "bilan.html", **bilan, og_image=og_image(headline),
+              jsonld=json_ld(dataset(pub.descriptors[year], year, publisher, urls, f"/bilan/{year}")))
+        write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year], hidden=pub.hidden_count(year))
     for code in pub.definitions:
         context, csv_text = _indicator_page(pub, code)
-        write(f"indicateur/{code}.html", "indicateur.html", **context)
+        export(context["serie"], latest, f"/indicateur/{code}", f"{pub.years[0]}–{latest}" if len(pub.years) > 1 else str(latest))
+        write(f"indicateur/{code}.html", "indicateur.html", **context, og_image=og_image(context["serie"]))
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
     write("api.html", "api.html", examples=api_examples(pub, urls), queries=canned_queries())
     write("methode.html", "methode.html")
@@ -416,10 +536,26 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     write("changements.html", "changements.html", changelog=changelog)
     write("changements.atom", "changements.atom", changelog=changelog, base=publisher.base_url.rstrip("/"), feed_id=f"urn:ccas-opendata:{publisher.siret}:changements",
           updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]))
+    (target / "libelles.json").write_text(json.dumps(datasette_labels(pub), ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
     shutil.copy(SITE_DIR / "limits.py", target / "plugins" / "limites.py")
     shutil.copy(SITE_DIR / "freshness.py", target / "plugins" / "fraicheur.py")
+
+
+def datasette_labels(pub: Publication) -> dict:
+    """The labels the explorer shows beside the codes (read by ``site/plugin.py``): the
+    contract's and the site's, the catalogue's for indicators and dimensions, the lieux' names."""
+    modalities: dict[str, dict[str, str]] = {}
+    for dimension, code in pub.table[["dimension", "modalite"]].drop_duplicates().itertuples(index=False):
+        if dimension != ENSEMBLE:
+            modalities.setdefault(dimension, {})[code] = pub.label(dimension, code)
+    return {
+        "indicateur": {code: d["libelle"] for code, d in pub.definitions.items()},
+        "dimension": dict(pub.dimension_labels),
+        "lieu": {lieu["code"]: lieu["nom"] for lieu in pub.lieux} | {ENSEMBLE: pub.labels["modalites"][ENSEMBLE]},
+        "modalite": modalities,
+    }
 
 
 def downloads_by_year(files: list[dict]) -> list[tuple[int, list[dict]]]:

@@ -2,9 +2,10 @@
 
 Why templates in ``libelles.yml`` rather than sentences in code: the wording is the CCAS's
 French, not the tool's logic; only how a figure is said lives here. A figure is said the
-way people say it: a count in French digits, a duration in whole minutes, a share as a
-friendly fraction (« les deux tiers ») when it is that close to one, otherwise as a
-rounded percentage. A sentence whose figure is hidden (secret statistique) or not
+way people say it, with the rounding of the published figure (the card beside it shows the
+same): a count in French digits, a duration in minutes to 0,1, a share as a friendly
+fraction (« les deux tiers ») followed by its percentage when it is that close to one,
+otherwise as its percentage. A sentence whose figure is hidden (secret statistique) or not
 published is left out: no sentence may hint at a hidden figure.
 """
 
@@ -27,18 +28,19 @@ def rounded(value: float) -> int:
 
 
 def say_share(value: float, fractions: dict[float, str], tolerance: float) -> str:
-    """``66.4`` → « les deux tiers »; ``82.0`` → « 82 % »."""
+    """``66.4`` → « les deux tiers (66,4 %) »; ``82.0`` → « 82,0 % »."""
+    percent = f"{fr_number(value, 1)}{NBSP}%"
     for share, words in fractions.items():
         if abs(value - float(share)) <= tolerance:
-            return words
-    return f"{rounded(value)}{NBSP}%"
+            return f"{words} ({percent})"
+    return percent
 
 
 def say(value: float, unit: str, fractions: dict[float, str], tolerance: float) -> str:
     if unit == "pourcentage":
         return say_share(value, fractions, tolerance)
     if unit == "minutes":
-        return str(rounded(value))
+        return fr_number(value, 1)
     return fr_number(rounded(value))
 
 
