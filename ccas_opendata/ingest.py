@@ -839,7 +839,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
                     if unit == "minutes":
                         # A duration as typed is no personal data: shown, unless it looks like a number of a person.
                         expected = "durée en minutes attendue (ex. 45, 45 min, 1h30, 1 h 30, 0:45)."
-                        shown = tuple(sorted({str(u) for u, b in zip(uniques, bad) if b and len(str(u)) <= 16 and not _LONG_NUMBER.search(str(u))})[:12])
+                        shown = tuple(sorted({str(u) for u, b in zip(uniques, bad) if b and duration_showable(str(u))})[:12])
                     problems.append(Problem(file, column, expected, rows, count, values=shown))
         if spec[column].get("required") and empty.any():
             rows, count = _rows(empty[codes], text.index)
@@ -867,7 +867,10 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored), problems
 
 
-_LONG_NUMBER = re.compile(r"\d{5}|@")
+def duration_showable(value: str) -> bool:
+    """A refused duration is shown as typed (« trois quarts d'heure »), unless it could be
+    a phone or file number typed in the wrong column (five digits or more, an ``@``)."""
+    return len(value) <= 30 and sum(ch.isdigit() for ch in value) < 5 and "@" not in value
 
 
 def integer_labels(column: str, mapping: TableMapping) -> dict[str, str]:

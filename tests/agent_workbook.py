@@ -117,11 +117,11 @@ def write_workbook(folder: Path, visits_per_site: int = 150, seed: int = 14) -> 
     ws = wb.create_sheet("Ateliers")
     _title_and_blank(ws, "Ateliers collectifs")
     ws.append(["Date", "Lieu", "Thème", "Nb participants", "Durée"])
-    for i in range(14):
+    for i in range(36):
         sheet = list(SITES)[i % 3]
-        participants = 4 + i % 6
+        participants = 11 + i % 6
         typed = f"{participants} pers." if i % 2 else participants
-        ws.append([dt.date(YEAR, 1 + i % 12, 10), sheet, "Naviguer sur internet", typed, "1h30"])
+        ws.append([dt.date(YEAR, 1 + i % 12, 10), sheet, "Naviguer sur internet" if i % 4 else "Messagerie électronique", typed, "1h30"])
         truth.ateliers.append({"site": SITES[sheet], "participants": participants})
     ws = wb.create_sheet("Formations agents")
     _title_and_blank(ws, "Formations des agents")

@@ -1,0 +1,246 @@
+"""Her workbook as she keeps it (issue #14): read as it is, every figure a hand count.
+
+The workbook is written by ``agent_workbook.py`` with openpyxl, shaped like the one a
+coordinator keeps (title rows, a summary sheet of formulas, one sheet per site, typed
+values); the truth it returns is the generator's own record of who came, never
+something the tool computed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+import yaml
+
+from agent_workbook import CANARY_COMMENT, CANARY_NAME, CANARY_PHONE, CORRESPONDANCES, SITES, WORKBOOK, YEAR, write_workbook
+from ccas_opendata.config import read_publisher
+from ccas_opendata.correspondances import fold, parse_correspondances
+from ccas_opendata.ingest import collect_records
+from conftest import REPO, make_folder, release
+
+
+def read(inputs: Path, correspondances: str = CORRESPONDANCES):
+    own, problems = parse_correspondances(yaml.safe_load(correspondances), "correspondances.yml")
+    assert problems == []
+    return collect_records(inputs, own, read_publisher(REPO), YEAR)
+
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory):
+    inputs = tmp_path_factory.mktemp("classeur")
+    return inputs, write_workbook(inputs)
+
+
+# --- one fingerprint ---------------------------------------------------------------------
+
+def test_the_fingerprint_folds_case_accents_spacing_and_dotted_acronyms():
+    assert fold("C.C.A.S.") == fold("CCAS") == fold("ccas") == "ccas"
+    assert fold("Pôle-emploi") == fold("pole emploi")
+    assert fold("DUPONT Marie") == fold("Dupont  marie") == fold(" dupont marie ")
+    assert fold("M.") == "m" and fold("Durée (min)") == "duree_min"  # one letter stays one letter
+
+
+def test_persons_are_counted_on_the_fingerprinted_name(workbook):
+    inputs, truth = workbook
+    records, problems = read(inputs)
+    assert problems == []
+    frame = records["accompagnements"].frame
+    # The hand count: the generator's own persons, each typed in up to five spellings.
+    assert frame["usager"].nunique() == truth.persons
+    assert len(frame) == len(truth.visits)
+
+
+def test_a_key_of_several_columns_joins_each_fingerprinted(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Date", "Lieu", "Durée", "Thématiques", "Nom", "Prénom", "Année de naissance"])
+    rows = [("DUPONT", "Marie", 1950), ("Dupont", "marie", 1950), ("Dupônt", "Marie ", 1950),  # one person
+            ("Dupont", "Marie", 1982),                                                      # her daughter
+            ("MARTIN", "Noël", 1960), ("Martin", "Noel", 1960)]                              # one person
+    for last, first, born in rows:
+        ws.append([dt.date(YEAR, 3, 1), "ccas_centre", 30, "CAF", last, first, born])
+    wb.save(tmp_path / "accompagnements.xlsx")
+    records, problems = read(tmp_path, 'accompagnements:\n  colonnes: {usager: ["Nom", "Prénom", "Année de naissance"]}\n')
+    assert problems == []
+    frame = records["accompagnements"].frame
+    assert frame["usager"].nunique() == 3
+    assert sorted(frame["annee_naissance"].astype(int)) == sorted(r[2] for r in rows)  # the birth year still gives the band
+
+
+def test_a_dotted_acronym_matches_her_value_and_a_header(tmp_path):
+    (tmp_path / "accompagnements.csv").write_text(
+        "Date;Lieu;Durée;Thématiques;Orienté par\n"
+        "2025-02-03;ccas_centre;30;CAF;C.C.A.S.\n2025-02-04;ccas_centre;30;CAF;ccas\n2025-02-05;ccas_centre;30;CAF;Mairie\n",
+        encoding="utf-8",
+    )
+    records, problems = read(tmp_path, 'accompagnements:\n  colonnes: {canal: "Orienté par"}\n  valeurs:\n    canal: {"CCAS": orientation_interne, "Mairie": partenaire}\n')
+    assert problems == []
+    assert list(records["accompagnements"].frame["canal"].astype(str)) == ["orientation_interne", "orientation_interne", "partenaire"]
+
+
+# --- sheets ------------------------------------------------------------------------------
+
+def test_three_site_sheets_are_one_table_with_the_site_from_the_sheet_name(workbook):
+    inputs, truth = workbook
+    records, _ = read(inputs)
+    table = records["accompagnements"]
+    assert Counter(table.frame["lieu"].astype(str)) == Counter(v["site"] for v in truth.visits)
+    assert [p.file for p in table.parts] == [f"{WORKBOOK} (feuille « {s} »)" for s in SITES]
+    # Title row and blank row above the header: the first record is row 4 of its sheet.
+    assert all(int(p.frame.index[0]) == 4 for p in table.parts)
+    assert sorted(table.frame["duree"].astype(int)) == sorted(v["minutes"] for v in truth.visits)
+
+
+def test_every_sheet_and_column_is_accounted_for_in_the_summary(workbook):
+    inputs, _ = workbook
+    records, _ = read(inputs)
+    summary = "\n".join(records.warnings)
+    assert "« Synthèse » non lue" in summary
+    for sheet in SITES:
+        assert f"« {sheet} » lue pour « accompagnements »" in summary
+    assert "« Ateliers » lue pour « ateliers »" in summary and "« Formations agents » lue pour « formations »" in summary
+    assert "colonnes identifiantes écartées avant tout traitement : Téléphone" in summary
+    assert "« Médiateur » (H), « Commentaire » (J)" in summary
+    assert "« Orienté par » → canal" in summary and "« nom de la feuille » → lieu" in summary
+
+
+def test_every_sheet_whose_header_matches_is_read_and_the_summary_is_skipped_by_name(workbook):
+    inputs, truth = workbook
+    every = CORRESPONDANCES.replace('feuilles: ["MDH Centre", "MDH Prainet", "Espace Lauriers"]', 'feuilles: "*"')
+    records, problems = read(inputs, every)
+    assert problems == []
+    assert len(records["accompagnements"].frame) == len(truth.visits)
+    assert "« Synthèse » ignorée : son en-tête n'est pas celui de « accompagnements »" in "\n".join(records.warnings)
+
+
+def test_a_sheet_named_but_absent_is_one_named_question(workbook):
+    inputs, _ = workbook
+    _, problems = read(inputs, CORRESPONDANCES.replace('"MDH Prainet", "Espace', '"MDH Prainé", "Espace'))
+    assert [(p.file, p.column, p.kind) for p in problems] == [("metadata/correspondances.yml", "accompagnements.feuilles", "configuration")]
+    assert "« MDH Prainé » introuvable" in problems[0].expected and "« MDH Prainet »" in problems[0].expected
+
+
+# --- values as typed ---------------------------------------------------------------------
+
+def test_typed_values_are_read_as_the_generator_meant_them(workbook):
+    inputs, truth = workbook
+    records, _ = read(inputs)
+    frame = records["accompagnements"].frame
+    assert Counter(c for v in frame["thematiques"].astype(str) for c in v.split("|")) == Counter(c for v in truth.visits for c in v["codes"])
+    assert Counter(frame["canal"].astype(object).fillna("non_communique")) == Counter(v["canal"] for v in truth.visits)
+    assert Counter(frame["satisfaction"].astype("string").fillna("non_communique")) == Counter(v["satisfaction"] for v in truth.visits)
+    ateliers = records["ateliers"].frame
+    assert list(ateliers["participants"].astype(int)) == [a["participants"] for a in truth.ateliers]  # « 7 pers. » is 7
+    assert list(ateliers["lieu"].astype(str)) == [a["site"] for a in truth.ateliers]
+
+
+@pytest.mark.parametrize("typed,minutes", [("1h30", 90), ("1 h 30", 90), ("1h", 60), ("45 min", 45), ("45mn", 45), ("45'", 45),
+                                           ("0:30", 30), ("1:30", 90), ("45", 45), ("2 h", 120), ("45\u00a0min", 45)])
+def test_a_duration_as_typed_is_minutes(tmp_path, typed, minutes):
+    (tmp_path / "accompagnements.csv").write_text(f"date,lieu,duree,thematiques\n2025-02-03,ccas_centre,{typed},CAF\n", encoding="utf-8")
+    records, problems = read(tmp_path, "")
+    assert problems == []
+    assert int(records["accompagnements"].frame["duree"].iloc[0]) == minutes
+
+
+def test_an_ods_duration_and_a_refused_one_shown_as_typed(tmp_path):
+    frame = pd.DataFrame({"date": ["2025-02-03", "2025-02-04"], "lieu": ["ccas_centre"] * 2, "duree": ["1h15", "trois quarts d'heure"], "thematiques": ["CAF"] * 2})
+    frame.to_excel(tmp_path / "accompagnements.ods", engine="odf", index=False)
+    _, problems = read(tmp_path, "")
+    assert [(p.column, p.rows, p.values) for p in problems] == [("duree", (3,), ("trois quarts d'heure",))]
+
+
+def test_a_refused_duration_that_could_be_a_phone_number_is_not_shown(tmp_path):
+    (tmp_path / "accompagnements.csv").write_text("date,lieu,duree,thematiques\n2025-02-03,ccas_centre,06 12 34 56 78,CAF\n", encoding="utf-8")
+    _, problems = read(tmp_path, "")
+    assert [(p.column, p.values) for p in problems] == [("duree", ())]
+
+
+# --- clear refusals ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,content,says", [
+    ("accompagnements.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "ce n'est pas un fichier CSV mais une image PNG renommé"),
+    ("accompagnements.xlsx", b"PK\x03\x04" + b"\x00" * 40, "classeur abîmé"),
+    ("accompagnements.xlsx", b"Date;Lieu\n2025-01-01;x\n", "ce n'est pas un classeur .xlsx (fichier abîmé ou d'un autre format)"),
+])
+def test_a_corrupt_or_mislabelled_file_is_named_not_filed_under_configuration(tmp_path, name, content, says):
+    folder = make_folder(tmp_path / "ccas")
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    (inputs / name).write_bytes(content)
+    result = release(folder, YEAR, inputs)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Fichiers d'entrée absents ou illisibles (1)" in result.stderr and f"{name} : " in result.stderr and says in result.stderr
+    assert "Configuration (dossier metadata/)" not in result.stderr
+    assert not (folder / "publish").exists()
+
+
+def test_a_missing_input_file_is_not_a_configuration_problem(tmp_path):
+    folder = make_folder(tmp_path / "ccas")
+    (tmp_path / "vide").mkdir()
+    for inputs in (tmp_path / "vide", tmp_path / "absent"):
+        result = release(folder, YEAR, inputs)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "Fichiers d'entrée absents ou illisibles (1)" in result.stderr and "Configuration" not in result.stderr
+
+
+def test_wrong_codes_of_her_mapping_list_the_accepted_codes_once(tmp_path):
+    text = 'accompagnements:\n  valeurs:\n    thematiques: {"A": caf, "B": impots, "C": ameli, "D": famille_scolarite}\n'
+    _, problems = parse_correspondances(yaml.safe_load(text), "correspondances.yml")
+    assert len(problems) == 1
+    assert problems[0].expected.count("papiers_elections_citoyennete") == 1
+    assert "« caf » (pour « A »), « impots » (pour « B »), « ameli » (pour « C »)" in problems[0].expected
+
+
+# --- one run -----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, workbook):
+    inputs, truth = workbook
+    folder = make_folder(tmp_path / "ccas")
+    (folder / "metadata" / "correspondances.yml").write_text(CORRESPONDANCES, encoding="utf-8")
+    result = release(folder, YEAR, inputs)
+    assert result.exit_code == 0, result
+    table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
+
+    def published(indicateur, dimension="ensemble", modalite="ensemble", lieu="ensemble"):
+        row = table[(table.periode == str(YEAR)) & (table.lieu == lieu) & (table.indicateur == indicateur)
+                    & (table.dimension == dimension) & (table.modalite == modalite)]
+        assert len(row) == 1, (indicateur, dimension, modalite, lieu)
+        return None if row.secret.iloc[0] else float(row.valeur.iloc[0])
+
+    visits = truth.visits
+    assert published("accompagnements") == len(visits)
+    assert published("usagers") == truth.persons  # persons counted on the fingerprinted name
+    for site, n in Counter(v["site"] for v in visits).items():
+        assert published("accompagnements", lieu=site) == n
+        assert published("usagers", lieu=site) == len({v["person"] for v in visits if v["site"] == site})
+    assert published("duree_moyenne") == round(statistics.mean(v["minutes"] for v in visits), 1)
+    assert published("duree_mediane") == round(statistics.median(v["minutes"] for v in visits), 1)
+    rated = [int(v["satisfaction"]) for v in visits if v["satisfaction"] != "non_communique"]
+    assert published("taux_satisfaction") == round(100 * sum(r >= 4 for r in rated) / len(rated), 1)
+    assert published("ateliers") == len(truth.ateliers)
+    assert published("participants_ateliers") == sum(a["participants"] for a in truth.ateliers)
+    assert published("formations_inscrits") == sum(f["inscrits"] for f in truth.formations)
+    assert published("formations_presents") == sum(f["presents"] for f in truth.formations)
+    themes = Counter(c for v in visits for c in v["codes"])
+    shown = [code for code in themes if published("accompagnements", "thematique", code) is not None]
+    assert len(shown) >= 4 and all(published("accompagnements", "thematique", c) == themes[c] for c in shown)
+    # No name, phone number or comment anywhere: every file of the folder, the database's every cell.
+    canaries = [CANARY_NAME[0], CANARY_NAME[1], CANARY_PHONE, CANARY_PHONE.replace(" ", ""), CANARY_COMMENT, "Dupont", "DUPONT", "Lefèvre"]
+    for path in folder.rglob("*"):
+        if path.is_file() and "metadata" not in path.parts:
+            content = path.read_bytes().decode("utf-8", errors="ignore")
+            assert not any(c in content for c in canaries), path
+    with sqlite3.connect(folder / "publish" / "indicateurs.db") as db:
+        for (name,) in db.execute("select name from sqlite_master where type='table'").fetchall():
+            dump = repr(db.execute(f'select * from "{name}"').fetchall())
+            assert not any(c in dump for c in canaries), name
+    assert not any(c in result.output for c in canaries)
