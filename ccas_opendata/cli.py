@@ -320,9 +320,16 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
     if not trial:
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         return
+    import subprocess
+
+    from .apercu import preview_path, write_preview
+
     with tempfile.TemporaryDirectory(prefix="ccas-opendata-essai-") as scratch:
         summary = run_release(dossier, annee, entrees, key, _progress, motif, preview=Path(scratch) / "publish")
         click.echo(summary.french())
+        if summary.preview is not None:
+            page = write_preview(summary.preview, annee, preview_path(entrees, annee))
+            click.echo(f"  Aperçu du bilan, à ouvrir ou à envoyer (un seul fichier, rien de personnel) : {page}")
         if serve_port is not None and summary.preview is not None:
             click.echo(f"Site d'essai : http://127.0.0.1:{serve_port}/  (Ctrl+C pour arrêter ; il sera effacé)", err=True)
             command = [sys.executable, "-m", "datasette", "serve", str(summary.preview), "--host", "127.0.0.1", "--port", str(serve_port)]

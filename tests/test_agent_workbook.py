@@ -244,3 +244,66 @@ def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, w
             dump = repr(db.execute(f'select * from "{name}"').fetchall())
             assert not any(c in dump for c in canaries), name
     assert not any(c in result.output for c in canaries)
+
+
+# --- see it before it is public ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def trial_folder(tmp_path_factory, workbook):
+    inputs, _ = workbook
+    folder = make_folder(tmp_path_factory.mktemp("essai") / "ccas")
+    (folder / "metadata" / "correspondances.yml").write_text(CORRESPONDANCES, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_trial_writes_a_standalone_bilan_next_to_her_files(trial_folder, workbook):
+    inputs, truth = workbook
+    result = release(trial_folder, YEAR, inputs, "--essai")
+    assert result.exit_code == 0, result
+    page_path = inputs / f"apercu-ccas-opendata-{YEAR}.html"
+    assert str(page_path) in result.stdout
+    page = page_path.read_text(encoding="utf-8")
+    assert "Aperçu, non publié" in page and f"{len(truth.visits)}" in page
+    assert "<script" not in page.lower() and 'rel="stylesheet"' not in page and "<style>" in page
+    assert not any(c in page for c in (CANARY_NAME[0], CANARY_NAME[1], CANARY_PHONE, CANARY_COMMENT, "Dupont"))
+    assert not (trial_folder / "publish").exists() and not (trial_folder / "datapackages" / str(YEAR)).exists()
+
+
+@pytest.mark.slow
+def test_a_trial_is_served_on_the_port_asked(trial_folder, workbook):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from conftest import free_port
+
+    inputs, truth = workbook
+    port = free_port()
+    command = [sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(trial_folder), "--annee", str(YEAR),
+               "--essai", "--servir", str(port), str(inputs)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline, page = time.monotonic() + 120, None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/bilan/{YEAR}", timeout=2, follow_redirects=True)
+                if response.status_code == 200:
+                    page = response.text
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert page is not None, process.stderr.read().decode()[-3000:] if process.poll() is not None else "pas de réponse"
+        assert f"{len(truth.visits)}" in page
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl+C, as she would: the server and its scratch folder go
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert not (trial_folder / "publish").exists()
