@@ -249,8 +249,7 @@ def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, w
 # --- see it before it is public ----------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def trial_folder(tmp_path_factory, workbook):
-    inputs, _ = workbook
+def trial_folder(tmp_path_factory):
     folder = make_folder(tmp_path_factory.mktemp("essai") / "ccas")
     (folder / "metadata" / "correspondances.yml").write_text(CORRESPONDANCES, encoding="utf-8")
     return folder
