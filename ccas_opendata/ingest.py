@@ -471,7 +471,7 @@ def _parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 _DURATION = re.compile(
-    r"^(?:(?P<minutes>\d+)\s*(?:min(?:ute)?s?\.?|mn|m|'|’)?"
+    r"^(?:(?P<minutes>[+-]?\d+(?:\.0+)?)\s*(?:min(?:ute)?s?\.?|mn|m|'|’)?"
     r"|(?P<h>\d+)\s*h(?:eures?)?\s*(?P<hm>\d{1,2})?\s*(?:min(?:ute)?s?\.?|mn|m|'|’)?"
     r"|(?P<c>\d+):(?P<cm>\d{2})(?::00)?)$",
     re.IGNORECASE,
@@ -486,7 +486,7 @@ def _parse_duration(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         if m is None:
             return float("nan")
         if m["minutes"] is not None:
-            return float(m["minutes"])
+            return float(m["minutes"])  # out of bounds (-30, 600) is the range check's to name
         hours, rest = (m["h"], m["hm"]) if m["h"] is not None else (m["c"], m["cm"])
         return float(int(hours) * 60 + int(rest or 0))
 

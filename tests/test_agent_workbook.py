@@ -23,7 +23,7 @@ from agent_workbook import CANARY_COMMENT, CANARY_NAME, CANARY_PHONE, CORRESPOND
 from ccas_opendata.config import read_publisher
 from ccas_opendata.correspondances import fold, parse_correspondances
 from ccas_opendata.ingest import collect_records
-from conftest import REPO, make_folder, release
+from conftest import REPO, invoke, make_folder, release
 
 
 def read(inputs: Path, correspondances: str = CORRESPONDANCES):
@@ -306,3 +306,44 @@ def test_a_trial_is_served_on_the_port_asked(trial_folder, workbook):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert not (trial_folder / "publish").exists()
+
+
+# --- the proposal ------------------------------------------------------------------------
+
+#: Her answers to the questions the proposal asks for this workbook, and nothing else.
+ANSWERS = {
+    '"MDH Centre": a_completer': '"MDH Centre": ccas_centre',
+    '"MDH Prainet": a_completer': '"MDH Prainet": maison_quartier_nord',
+    '"Espace Lauriers": a_completer': '"Espace Lauriers": mediatheque_sud',
+    '"CCAS": a_completer': '"CCAS": orientation_interne',
+    '"Mairie": a_completer': '"Mairie": partenaire',
+    'a_completer: ["Médiateur"]': 'ignorer: ["Médiateur"]',
+}
+
+
+@pytest.mark.slow
+def test_the_proposal_answered_where_it_asks_publishes_in_one_run(tmp_path):
+    inputs = tmp_path / "entrees"
+    truth = write_workbook(inputs)
+    folder = make_folder(tmp_path / "ccas")
+    result = invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs)
+    assert result.exit_code == 0, result
+    path = folder / "metadata" / "correspondances.yml"
+    text = path.read_text(encoding="utf-8")
+    assert 'feuilles: ["MDH Centre", "MDH Prainet", "Espace Lauriers"]' in text and "lieu: {feuille: true}" in text
+    assert 'usager: ["Nom Prénom"]' in text and 'Feuille "Synthèse" non lue' in text
+    assert "|" not in text.split("valeurs:", 1)[1].split("#")[0]  # single pieces, never a combination
+    # Every line it wrote is accepted as written: its only questions are the « a_completer ».
+    _, problems = parse_correspondances(yaml.safe_load(text), "correspondances.yml")
+    assert all("a_completer" in p.expected or "à classer" in p.expected or "à compléter" in p.expected for p in problems), problems
+    for question, answer in ANSWERS.items():
+        assert question in text, question
+        text = text.replace(question, answer)
+    assert "a_completer" not in text.replace("« a_completer »", "")
+    path.write_text(text, encoding="utf-8")
+    result = release(folder, YEAR, inputs)
+    assert result.exit_code == 0, result
+    assert f"{len(truth.visits)} accompagnements, " in result.stdout and f"{truth.persons} personnes distinctes" in result.stdout
+    table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
+    ateliers = table[(table.periode == str(YEAR)) & (table.lieu == "ensemble") & (table.indicateur == "participants_ateliers") & (table.dimension == "ensemble")]
+    assert float(ateliers.valeur.iloc[0]) == sum(a["participants"] for a in truth.ateliers)
