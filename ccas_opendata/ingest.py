@@ -34,6 +34,7 @@ from .correspondances import (
     value_lookup,
 )
 from .errors import ROWS_KEPT, InvalidInput, Problem
+from .formulas import formulas_without_value
 
 __all__ = ["Records", "Table", "collect_records", "column_letter", "normalise_header", "read_records"]
 
@@ -791,6 +792,14 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         return None, plan.problems  # without a required column, the cells cannot be checked
     text = read_source_text(source, plan)
     problems = list(plan.problems)
+    uncached = formulas_without_value(source.path, mapping.feuille, [p for ps in plan.columns.values() for p in ps], header_index + 2)
+    for column, positions in plan.columns.items():
+        formula_rows = sorted(r for p in positions for r in uncached.get(p, []))
+        if formula_rows:
+            problems.append(Problem(
+                file, column, "formule sans valeur calculée (le fichier a été enregistré sans recalcul) : ouvrez-le dans votre "
+                "tableur et enregistrez-le, ou remplacez la formule par sa valeur.", tuple(formula_rows[:ROWS_KEPT]), len(formula_rows),
+            ))
 
     parsed: dict[str, object] = {}
     for column in plan.columns:

@@ -347,3 +347,44 @@ def test_the_proposal_answered_where_it_asks_publishes_in_one_run(tmp_path):
     table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
     ateliers = table[(table.periode == str(YEAR)) & (table.lieu == "ensemble") & (table.indicateur == "participants_ateliers") & (table.dimension == "ensemble")]
     assert float(ateliers.valeur.iloc[0]) == sum(a["participants"] for a in truth.ateliers)
+
+
+# --- formula cells -----------------------------------------------------------------------
+
+def _workbook_with_formulas(path: Path, cached: dict[str, str]) -> list[int]:
+    """date/lieu/duree/thematiques with the durations as formulas; openpyxl stores no
+    computed value, so the ones in ``cached`` get theirs written as Excel would."""
+    import re
+    import shutil
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Suivi"
+    ws.append(["date", "lieu", "duree", "thematiques"])
+    for n in range(3):
+        ws.append([dt.date(YEAR, 2, 1 + n), "ccas_centre", f"=15*{n + 1}", "CAF"])
+    raw = path.with_suffix(".raw.xlsx")
+    wb.save(raw)
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                for ref, value in cached.items():
+                    text = re.sub(rf'(<c r="{ref}"[^>]*><f>[^<]*</f>)<v ?/>', rf"\g<1><v>{value}</v>", text)
+                data = text.encode()
+            target.writestr(item, data)
+    raw.unlink()
+    shutil.copystat(path, path)
+    return [2, 3, 4]
+
+
+def test_a_formula_is_read_from_its_computed_value_and_one_without_is_refused(tmp_path):
+    rows = _workbook_with_formulas(tmp_path / "accompagnements.xlsx", {"C2": "15", "C3": "30"})
+    records, problems = read(tmp_path, "")
+    assert [(p.column, p.rows, p.kind) for p in problems if "formule" in p.expected] == [("duree", (rows[2],), "cellule")]
+    _workbook_with_formulas(tmp_path / "accompagnements.xlsx", {"C2": "15", "C3": "30", "C4": "45"})
+    records, problems = read(tmp_path, "")
+    assert problems == []
+    assert list(records["accompagnements"].frame["duree"].astype(int)) == [15, 30, 45]
