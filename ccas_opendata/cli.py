@@ -163,8 +163,12 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
         target = target.with_name("correspondances.proposition.yml")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"# Année {annee}, fichiers de {entrees}\n" + text, encoding="utf-8")
+    from .mapping_workbook import WORKBOOK_NAME, write_mapping_workbook
+
+    workbook = target.with_name(WORKBOOK_NAME if target.name == FILE_NAME else "correspondances.proposition.xlsx")
+    write_mapping_workbook(proposals, publisher, workbook)
     to_complete = sum(len(p.unknown) + sum(1 for rows in p.values.values() for r in rows if r[1] == TO_COMPLETE) for p in proposals)
-    click.echo(f"Proposition écrite : {target}")
+    click.echo(f"Proposition écrite : {target} (et, à compléter dans votre tableur si vous préférez, {workbook.name})")
     for p in proposals:
         click.echo(f"  {p.file} → {p.table} ({len(p.columns)} en-têtes rapprochés, {len(p.unknown)} inconnus, "
                    f"{sum(len(v) for v in p.values.values())} valeurs à codes)")

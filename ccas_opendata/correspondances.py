@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -235,11 +236,27 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
     return Correspondances(tables, source, recognised, str(data.get("libelle", ""))), problems
 
 
+WORKBOOK_FILE_NAME = "correspondances.xlsx"
+
+
 def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, list[Problem]]:
-    """The publication folder's ``metadata/correspondances.yml``, if any."""
+    """The publication folder's ``metadata/correspondances.yml`` or ``correspondances.xlsx``
+    (the same rules as a workbook), if any. When both are there, the one saved last is
+    read: ``correspondances`` writes both, she completes one."""
     if folder is None:
         return None, []
     path = metadata_dir(folder) / FILE_NAME
+    workbook = metadata_dir(folder) / WORKBOOK_FILE_NAME
+    if workbook.exists() and (not path.exists() or workbook.stat().st_mtime > path.stat().st_mtime):
+        from .mapping_workbook import read_mapping_workbook
+
+        source = f"metadata/{WORKBOOK_FILE_NAME}"
+        try:
+            data, empty = read_mapping_workbook(workbook, source)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            return None, [Problem(source, "", f"classeur illisible ({type(e).__name__}) : enregistrez-le à nouveau au format .xlsx.", kind="configuration")]
+        mapping, problems = parse_correspondances(data, source)
+        return mapping, empty + problems
     if not path.exists():
         return None, []
     try:

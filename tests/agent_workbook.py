@@ -111,7 +111,7 @@ def write_workbook(folder: Path, visits_per_site: int = 150, seed: int = 14) -> 
                 day, name, born, CANARY_PHONE if i % 11 == 0 else "", typed_demarche, typed_duration, typed_channel,
                 rng.choice(["Sophie", "Karim"]), typed_satisfaction, CANARY_COMMENT if i % 13 == 0 else "",
             ])
-            truth.visits.append({"person": key, "site": code, "minutes": minutes, "codes": codes, "canal": channel,
+            truth.visits.append({"person": key, "site": code, "minutes": minutes, "codes": codes, "typed": typed_demarche, "canal": channel,
                                  "satisfaction": satisfaction, "month": day.month, "born": born})
         ws.append([])  # a blank line at the end, as agents leave them
     ws = wb.create_sheet("Ateliers")

@@ -388,3 +388,54 @@ def test_a_formula_is_read_from_its_computed_value_and_one_without_is_refused(tm
     records, problems = read(tmp_path, "")
     assert problems == []
     assert list(records["accompagnements"].frame["duree"].astype(int)) == [15, 30, 45]
+
+
+# --- the correspondances as a workbook ---------------------------------------------------
+
+#: Her answers in the workbook: (sheet, her value or header) → what she picks in the drop-down.
+WORKBOOK_ANSWERS = {
+    ("En-têtes", "Médiateur"): "ignorer",
+    ("lieu", "MDH Centre"): "ccas_centre — CCAS – accueil du centre-ville",
+    ("lieu", "MDH Prainet"): "maison_quartier_nord — Maison de quartier des Tilleuls",
+    ("lieu", "Espace Lauriers"): "mediatheque_sud — Médiathèque Jean-Moulin",
+    ("lieu (ateliers)", "MDH Centre"): "ccas_centre — CCAS – accueil du centre-ville",
+    ("lieu (ateliers)", "MDH Prainet"): "maison_quartier_nord — Maison de quartier des Tilleuls",
+    ("lieu (ateliers)", "Espace Lauriers"): "mediatheque_sud — Médiathèque Jean-Moulin",
+    ("canal", "CCAS"): "orientation_interne — Orienté par le CCAS",
+    ("canal", "Mairie"): "partenaire — Par un partenaire",
+}
+
+
+@pytest.mark.slow
+def test_the_correspondances_workbook_completed_in_excel_publishes_in_one_run(tmp_path):
+    inputs = tmp_path / "entrees"
+    truth = write_workbook(inputs)
+    folder = make_folder(tmp_path / "ccas")
+    assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
+    path = folder / "metadata" / "correspondances.xlsx"
+    book = openpyxl.load_workbook(path)
+    headers = [tuple(r) for r in book["En-têtes"].iter_rows(min_row=2, values_only=True)]
+    assert ("accompagnements", WORKBOOK, "MDH Centre | MDH Prainet | Espace Lauriers", "Médiateur", None) in headers
+    assert ("accompagnements", WORKBOOK, "MDH Centre | MDH Prainet | Espace Lauriers", "Nom Prénom", "usager") in headers
+    assert book["En-têtes"].data_validations.dataValidation and book["canal"].data_validations.dataValidation
+    themes = {r[0]: r[1:] for r in book["thematiques"].iter_rows(min_row=4, values_only=True)}
+    assert themes["CAF"][1] == themes["CAF"][2] == "famille_scolarite — Famille, scolarité (CAF, EduConnect)"
+    assert themes["CAF"][0] == sum("CAF" in v["typed"] for v in truth.visits)
+    assert not any("+" in typed or "/" in typed for typed in themes)  # pieces, never combinations
+    # Unanswered: the release names each question by sheet and row, and publishes nothing.
+    result = release(folder, YEAR, inputs)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "metadata/correspondances.xlsx, clé « En-têtes, ligne" in result.stderr and "« Médiateur » : choisissez" in result.stderr
+    assert "clé « canal, ligne 4 » : « CCAS » : choisissez son code" in result.stderr
+    assert not (folder / "publish").exists()
+    # She picks in the drop-downs, saves, publishes: one run.
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            key = (sheet.title, row[3].value if sheet.title == "En-têtes" else row[0].value)
+            if key in WORKBOOK_ANSWERS:
+                row[4 if sheet.title == "En-têtes" else 3].value = WORKBOOK_ANSWERS[key]
+    book.save(path)
+    result = release(folder, YEAR, inputs)
+    assert result.exit_code == 0, result
+    assert f"{len(truth.visits)} accompagnements, " in result.stdout and f"{truth.persons} personnes distinctes" in result.stdout
+
