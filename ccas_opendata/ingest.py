@@ -376,7 +376,11 @@ def _cell_to_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return ""
     if isinstance(value, (pd.Timestamp, dt.datetime)):
+        if value.year <= 1900:  # a duration in a time cell past 24 h: Excel counts from 1899-12-30
+            return str(int((pd.Timestamp(value) - pd.Timestamp(1899, 12, 30)).total_seconds() // 60))
         return value.strftime("%Y-%m-%d")
+    if isinstance(value, (dt.timedelta, pd.Timedelta)):  # a [h]:mm duration cell
+        return str(int(value.total_seconds() // 60))
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.time):  # a duration typed 0:30 in a time-formatted cell: minutes

@@ -439,3 +439,17 @@ def test_the_correspondances_workbook_completed_in_excel_publishes_in_one_run(tm
     assert result.exit_code == 0, result
     assert f"{len(truth.visits)} accompagnements, " in result.stdout and f"{truth.persons} personnes distinctes" in result.stdout
 
+
+
+def test_excel_time_and_duration_cells_are_minutes(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["date", "lieu", "duree", "thematiques"])
+    cells = [(dt.time(0, 45), "h:mm", 45), (dt.timedelta(hours=1, minutes=30), "[h]:mm", 90), (0.5 / 24, "h:mm", 30)]
+    for value, number_format, _ in cells:
+        ws.append([dt.date(YEAR, 2, 3), "ccas_centre", value, "CAF"])
+        ws.cell(row=ws.max_row, column=3).number_format = number_format
+    wb.save(tmp_path / "accompagnements.xlsx")
+    records, problems = read(tmp_path, "")
+    assert problems == []
+    assert list(records["accompagnements"].frame["duree"].astype(int)) == [m for *_, m in cells]
