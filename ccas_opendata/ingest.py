@@ -261,10 +261,10 @@ def expand_sheets(sources: list[Source], own: Correspondances | None) -> tuple[l
         wanted = source.mapping.feuilles
         if not wanted:
             out.append(source)
-            if source.path.suffix.lower() != ".csv" and source.path not in fate:
-                fate[source.path] = {}
-            if source.path in fate and source.mapping.feuille is not None:
-                fate[source.path][str(source.mapping.feuille)] = f"lue pour « {source.table} »"
+            if source.path.suffix.lower() != ".csv":
+                # None: the first sheet, named once the workbook's sheets are listed below.
+                sheet = source.mapping.feuille
+                fate.setdefault(source.path, {})[str(sheet) if sheet is not None else ""] = f"lue pour « {source.table} »"
             continue
         try:
             names = sheet_names(source.path)
@@ -301,8 +301,12 @@ def expand_sheets(sources: list[Source], own: Correspondances | None) -> tuple[l
             names = sheet_names(path)
         except (OSError, ValueError, zipfile.BadZipFile):
             continue
-        if len(names) < 2 and not sheets:
+        if len(names) < 2:
             continue
+        for key in [k for k in sheets if k not in names]:  # the first sheet, or one given by position
+            position = int(key) if key.isdigit() else 1
+            if 1 <= position <= len(names):
+                sheets.setdefault(names[position - 1], sheets.pop(key))
         described = [f"« {n} » {sheets.get(n, 'non lue (aucune table ne la nomme dans correspondances)')}" for n in names]
         notes.append(f"{path.name} : feuilles " + " ; ".join(described) + ".")
     return out, notes, problems
@@ -881,9 +885,18 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
 
 
 def duration_showable(value: str) -> bool:
-    """A refused duration is shown as typed (« trois quarts d'heure »), unless it could be
-    a phone or file number typed in the wrong column (five digits or more, an ``@``)."""
-    return len(value) <= 30 and sum(ch.isdigit() for ch in value) < 5 and "@" not in value
+    """A refused duration is shown as typed (« trois quarts d'heure », « 1h3O »), unless it
+    could be personal: five digits or more (a phone or file number), an ``@``, or any word
+    that is not a word of durations (« 17 impasse des Canaris » typed in the wrong column)."""
+    if len(value) > 30 or sum(ch.isdigit() for ch in value) >= 5 or "@" in value:
+        return False
+    words = set(re.split(r"[\d_]+", fold(value))) - {""}
+    return words <= _duration_words()
+
+
+@cache
+def _duration_words() -> frozenset[str]:
+    return frozenset(fold(w) for w in contract()["mots_duree"])
 
 
 def integer_labels(column: str, mapping: TableMapping) -> dict[str, str]:

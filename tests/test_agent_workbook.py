@@ -157,8 +157,9 @@ def test_an_ods_duration_and_a_refused_one_shown_as_typed(tmp_path):
     assert [(p.column, p.rows, p.values) for p in problems] == [("duree", (3,), ("trois quarts d'heure",))]
 
 
-def test_a_refused_duration_that_could_be_a_phone_number_is_not_shown(tmp_path):
-    (tmp_path / "accompagnements.csv").write_text("date,lieu,duree,thematiques\n2025-02-03,ccas_centre,06 12 34 56 78,CAF\n", encoding="utf-8")
+@pytest.mark.parametrize("typed", ["06 12 34 56 78", "17 impasse des Lilas", "Dupont", "m.dupont@example.org"])
+def test_a_refused_duration_that_could_be_personal_is_not_shown(tmp_path, typed):
+    (tmp_path / "accompagnements.csv").write_text(f"date,lieu,duree,thematiques\n2025-02-03,ccas_centre,{typed},CAF\n", encoding="utf-8")
     _, problems = read(tmp_path, "")
     assert [(p.column, p.values) for p in problems] == [("duree", ())]
 
