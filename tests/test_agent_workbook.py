@@ -454,3 +454,26 @@ def test_excel_time_and_duration_cells_are_minutes(tmp_path):
     records, problems = read(tmp_path, "")
     assert problems == []
     assert list(records["accompagnements"].frame["duree"].astype(int)) == [m for *_, m in cells]
+
+
+def test_an_ods_workbook_of_site_sheets_is_one_table(tmp_path):
+    sites = {"MDH Centre": 3, "MDH Prainet": 2}
+    with pd.ExcelWriter(tmp_path / "Permanences.ods", engine="odf") as writer:
+        pd.DataFrame({"Synthèse": ["Total", "5"]}).to_excel(writer, sheet_name="Synthèse", index=False)
+        for sheet, n in sites.items():
+            pd.DataFrame({"Permanences": [f"Suivi {sheet}"]}).to_excel(writer, sheet_name=sheet, index=False, header=False)
+            frame = pd.DataFrame({"Date": ["03/02/2025"] * n, "Nom Prénom": ["DUPONT Marie", "Dupont  marie", "Martin Noël"][:n],
+                                  "Durée": ["1 h 30", "45mn", "0:30"][:n], "Démarche(s)": ["CAF + impôts"] * n})
+            frame.to_excel(writer, sheet_name=sheet, index=False, startrow=2)
+    text = ('accompagnements:\n  fichier: "Permanences.ods"\n  feuilles: "*"\n'
+            '  colonnes: {lieu: {feuille: true}, usager: ["Nom Prénom"], thematiques: "Démarche(s)"}\n'
+            '  valeurs:\n    lieu: {"MDH Centre": ccas_centre, "MDH Prainet": maison_quartier_nord}\n'
+            '    thematiques: {"CAF": famille_scolarite, "impôts": argent_impots}\n')
+    records, problems = read(tmp_path, text)
+    assert problems == []
+    frame = records["accompagnements"].frame
+    assert Counter(frame["lieu"].astype(str)) == {"ccas_centre": 3, "maison_quartier_nord": 2}
+    assert frame["usager"].nunique() == 2  # « DUPONT Marie » and « Dupont  marie » are one person
+    assert sorted(frame["duree"].astype(int)) == [30, 45, 45, 90, 90]
+    assert set(frame["thematiques"].astype(str)) == {"famille_scolarite|argent_impots"}
+    assert "« Synthèse » ignorée" in "\n".join(records.warnings)
