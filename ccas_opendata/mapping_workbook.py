@@ -43,6 +43,11 @@ def _sheet_title(table: str, column: str) -> str:
 def _code_choices(table: str, column: str, publisher: Publisher | None) -> list[str]:
     from .ingest import publisher_values
 
+    from .correspondances import labelled_integer
+    from .proposal import number_choices
+
+    if labelled_integer(column):
+        return number_choices(table, column)
     codes = accepted_codes(table, column)
     if codes is None:
         names = publisher_values(column, publisher, table) or {}

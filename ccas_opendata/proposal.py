@@ -19,10 +19,11 @@ import pandas as pd
 from .config import Publisher, contract
 
 from .correspondances import (
-    TO_COMPLETE, Correspondances, TableMapping, accepted_codes, fold, national_formats, normalise_header, value_lookup,
+    TO_COMPLETE, Correspondances, TableMapping, accepted_codes, fold, labelled_integer, national_formats, normalise_header,
+    value_lookup,
 )
 from .ingest import (
-    CodeReader, Source, candidate_files, default_code, matches_national_format, misnamed, publisher_values, known_header,
+    CodeReader, Source, candidate_files, default_code, integer_labels, matches_national_format, misnamed, publisher_values, known_header,
     locate_header, plan_headers, read_source_text, sheet_names, showable, suggest_column,
 )
 
@@ -154,8 +155,9 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
         source = Source(table, source.path, mapping)
     plan = plan_headers(source, header, header_index + 1)
     coded = [c for c in plan.columns if spec[c]["type"] in ("code", "codes")]
+    labelled = [c for c in plan.columns if labelled_integer(c) and not national]
     parts = [replace(source, mapping=replace(mapping, feuille=sheet)) for sheet in proposal.sheets] or [source]
-    text = pd.concat([read_source_text(part, plan, coded) for part in parts]) if coded else pd.DataFrame()
+    text = pd.concat([read_source_text(part, plan, coded + labelled) for part in parts]) if coded or labelled else pd.DataFrame()
     labels = contract()["libelles"]
     for column in coded:
         reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), spec[column]["type"] == "codes")
@@ -183,7 +185,24 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
             rows = [r for r in rows if r[1] == TO_COMPLETE or column == "lieu"]
         if rows:
             proposal.values[column] = rows
+    for column in labelled:
+        # Satisfaction typed as words: the contract's labels are read as they are; hers are asked.
+        known = integer_labels(column, mapping)
+        asked: dict[str, int] = {}
+        first_spelling: dict[str, str] = {}
+        for value, n in text[column].astype(str).str.strip().value_counts().items():
+            if value and not value.lstrip("+-").isdigit() and fold(value) not in known and showable(value):
+                value = first_spelling.setdefault(fold(value), value)
+                asked[value] = asked.get(value, 0) + int(n)
+        if asked:
+            proposal.values[column] = [(v, TO_COMPLETE, "", n) for v, n in sorted(asked.items(), key=lambda item: -item[1])]
     return proposal
+
+
+def number_choices(table: str, column: str) -> list[str]:
+    """The numbers a labelled integer column takes (satisfaction: 1 to 5)."""
+    spec = contract()["tables"][table]["columns"][column]
+    return [str(n) for n in range(spec.get("min", 0), spec.get("max", 0) + 1)]
 
 
 def _q(text: str) -> str:
@@ -239,7 +258,9 @@ def render_proposal(proposals: list[TableProposal], publisher: Publisher | None)
             out.append("  valeurs:")
             for column, rows in p.values.items():
                 codes = accepted_codes(table, column)
-                if codes is None and publisher is not None:
+                if labelled_integer(column):
+                    codes = number_choices(table, column)
+                elif codes is None and publisher is not None:
                     codes = list(publisher_values(column, publisher, table) or {})
                 out.append(f"    # codes possibles : {', '.join(codes or [])}")
                 out.append(f"    {column}:")

@@ -477,3 +477,18 @@ def test_an_ods_workbook_of_site_sheets_is_one_table(tmp_path):
     assert sorted(frame["duree"].astype(int)) == [30, 45, 45, 90, 90]
     assert set(frame["thematiques"].astype(str)) == {"famille_scolarite|argent_impots"}
     assert "« Synthèse » ignorée" in "\n".join(records.warnings)
+
+
+def test_her_own_satisfaction_words_are_asked_and_mapped_like_codes(tmp_path):
+    inputs = tmp_path / "entrees"
+    inputs.mkdir()
+    (inputs / "accompagnements.csv").write_text(
+        "date;lieu;duree;thematiques;Satisfaction\n2025-02-03;ccas_centre;30;CAF;Bof\n2025-02-04;ccas_centre;30;CAF;Très satisfait\n"
+        "2025-02-05;ccas_centre;30;CAF;4\n2025-02-06;ccas_centre;30;CAF;bof\n", encoding="utf-8")
+    folder = make_folder(tmp_path / "ccas")
+    assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
+    text = (folder / "metadata" / "correspondances.yml").read_text(encoding="utf-8")
+    assert '"Bof": a_completer   # 2 ligne(s)' in text and "Très satisfait" not in text and "# codes possibles : 1, 2, 3, 4, 5" in text
+    records, problems = read(inputs, text.replace('"Bof": a_completer', '"Bof": 3'))
+    assert problems == []
+    assert list(records["accompagnements"].frame["satisfaction"].astype(int)) == [3, 5, 4, 3]
