@@ -209,6 +209,8 @@ def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, w
     (folder / "metadata" / "correspondances.yml").write_text(CORRESPONDANCES, encoding="utf-8")
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 0, result
+    # The run's summary says what became of every sheet.
+    assert "« Synthèse » non lue" in result.stderr and "« Formations agents » lue pour « formations »" in result.stderr
     table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
 
     def published(indicateur, dimension="ensemble", modalite="ensemble", lieu="ensemble"):
