@@ -425,6 +425,8 @@ def test_the_correspondances_workbook_completed_in_excel_publishes_in_one_run(tm
     assert themes["CAF"][1] == themes["CAF"][2] == "famille_scolarite — Famille, scolarité (CAF, EduConnect)"
     assert themes["CAF"][0] == sum("CAF" in v["typed"] for v in truth.visits)
     assert not any("+" in typed or "/" in typed for typed in themes)  # pieces, never combinations
+    cells = " ".join(str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c is not None)
+    assert not any(c in cells for c in (CANARY_NAME[0], CANARY_NAME[1], CANARY_PHONE, CANARY_COMMENT, "Dupont", "Sophie", "Karim"))
     # Unanswered: the release names each question by sheet and row, and publishes nothing.
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 1 and "Traceback" not in result.output
