@@ -135,8 +135,11 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
     médiation numérique) et écrit, pour relecture, à quelle colonne du contrat
     correspond chaque en-tête et quel code prend chaque valeur des colonnes à
     codes. Les valeurs des colonnes « usager », des dates et des âges ne sont
-    jamais recopiées. Un fichier correspondances.yml existant n'est jamais
-    écrasé : la proposition va alors dans correspondances.proposition.yml.
+    jamais recopiées. Le même contenu est écrit en classeur, correspondances.xlsx
+    (listes déroulantes), à compléter dans votre tableur si vous préférez : la
+    publication lit celui des deux enregistré en dernier. Un fichier existant
+    n'est jamais écrasé : la proposition va alors dans
+    correspondances.proposition.yml (et .xlsx).
 
     \b
     Exemple :
@@ -299,7 +302,8 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
     la publication précédente reste intacte ; tous les problèmes sont signalés
     en une fois, avec leurs lignes, et un rapport HTML est écrit à côté des
     fichiers. Avec --essai, tout est vérifié et le résultat montré, sans rien
-    publier.
+    publier, et le bilan tel qu'il serait publié est écrit en un seul fichier,
+    apercu-ccas-opendata-AAAA.html, à côté des fichiers (à ouvrir ou à envoyer).
 
     Corriger une année déjà publiée (la dernière ou une plus ancienne) : relancez
     avec tous ses fichiers corrigés et --motif. C'est une révision : nouvelle

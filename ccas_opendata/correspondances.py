@@ -1,4 +1,5 @@
-"""How a CCAS's own file maps onto the input contract: ``metadata/correspondances.yml``.
+"""How a CCAS's own file maps onto the input contract: ``metadata/correspondances.yml``
+(or the same rules as a workbook, ``correspondances.xlsx``: see :mod:`mapping_workbook`).
 
 A CCAS rarely has the contract's headers and codes. It describes its file once (which
 file, which sheet, which header feeds which contract column, which of its values mean
