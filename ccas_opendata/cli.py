@@ -161,14 +161,13 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
     if not proposals:
         raise click.ClickException(f"Aucun fichier CSV, XLSX ou ODS dans {entrees}.")
     text = render_proposal(proposals, publisher)
-    target = metadata_dir(dossier) / FILE_NAME
-    if target.exists():
-        target = target.with_name("correspondances.proposition.yml")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(f"# Année {annee}, fichiers de {entrees}\n" + text, encoding="utf-8")
     from .mapping_workbook import WORKBOOK_NAME, write_mapping_workbook
 
-    workbook = target.with_name(WORKBOOK_NAME if target.name == FILE_NAME else "correspondances.proposition.xlsx")
+    target, workbook = metadata_dir(dossier) / FILE_NAME, metadata_dir(dossier) / WORKBOOK_NAME
+    if target.exists() or workbook.exists():  # hers (either form) is never overwritten
+        target, workbook = target.with_name("correspondances.proposition.yml"), workbook.with_name("correspondances.proposition.xlsx")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"# Année {annee}, fichiers de {entrees}\n" + text, encoding="utf-8")
     write_mapping_workbook(proposals, publisher, workbook)
     to_complete = sum(len(p.unknown) + sum(1 for rows in p.values.values() for r in rows if r[1] == TO_COMPLETE) for p in proposals)
     click.echo(f"Proposition écrite : {target} (et, à compléter dans votre tableur si vous préférez, {workbook.name})")

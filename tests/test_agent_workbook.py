@@ -496,3 +496,14 @@ def test_her_own_satisfaction_words_are_asked_and_mapped_like_codes(tmp_path):
     records, problems = read(inputs, text.replace('"Bof": a_completer', '"Bof": 3'))
     assert problems == []
     assert list(records["accompagnements"].frame["satisfaction"].astype(int)) == [3, 5, 4, 3]
+
+
+def test_her_completed_correspondances_workbook_is_never_overwritten(tmp_path, workbook):
+    inputs, _ = workbook
+    folder = make_folder(tmp_path / "ccas")
+    mine = folder / "metadata" / "correspondances.xlsx"
+    mine.write_bytes(b"her own workbook")
+    assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
+    assert mine.read_bytes() == b"her own workbook"
+    assert not (folder / "metadata" / "correspondances.yml").exists()
+    assert (folder / "metadata" / "correspondances.proposition.yml").exists() and (folder / "metadata" / "correspondances.proposition.xlsx").exists()
