@@ -98,6 +98,11 @@ class TableMapping:
     feuilles: tuple[str, ...] = ()
     #: ``lieu: {feuille: true}``: the site of each row is the name of its sheet.
     lieu_feuille: bool = False
+    #: Questions she has not answered yet (``a_completer``): her headers (normalised) and, by
+    #: column, her values (folded). Each is asked once, by the correspondances; the records
+    #: do not ask it again (the run stops on the question anyway).
+    pending_headers: frozenset[str] = frozenset()
+    pending_values: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def header_to_column(self) -> dict[str, str]:
         return {h: column for column, headers in self.colonnes.items() for h in headers}
@@ -130,8 +135,10 @@ def _strings(value: Any) -> list[str] | None:
     return None
 
 
-def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list[Problem]]:
-    """Check the YAML structure against the contract; every problem is returned, named by key."""
+def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[Correspondances, list[Problem]]:
+    """Check the YAML structure against the contract; every problem is returned, named by key.
+    ``asked``: the unanswered « a_completer » were already each named by the caller (the
+    correspondances workbook names them by sheet and row), so they are not asked again."""
     problems: list[Problem] = []
 
     def bad(key: str, expected: str) -> None:
@@ -153,7 +160,7 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
         if not isinstance(rules, dict):
             bad(str(table), "attend des clés « fichier », « feuille », « colonnes », « valeurs », « ignorer ».")
             continue
-        if rules.get(TO_COMPLETE):
+        if rules.get(TO_COMPLETE) and not asked:
             bad(f"{table}.{TO_COMPLETE}", "en-têtes à classer : déplacez chacun sous « colonnes » (colonne du contrat) ou sous « ignorer ».")
         for key in rules:
             if key == TO_COMPLETE:
@@ -163,6 +170,7 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
         spec = contract_tables[table]["columns"]
         colonnes: dict[str, tuple[str, ...]] = {}
         lieu_feuille = False
+        pending: dict[str, set[str]] = {}
         for column, headers in (rules.get("colonnes") or {}).items():
             if column == "lieu" and isinstance(headers, dict):
                 lieu_feuille = headers == {"feuille": True}
@@ -199,6 +207,7 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
                 code_text = "" if code is None else str(code)
                 if code_text == TO_COMPLETE:
                     to_complete.append(f"« {typed} »")
+                    pending.setdefault(column, set()).add(fold(typed))
                     continue
                 # ``lieu`` and ``quartier`` codes are the publisher's: checked against its metadata later.
                 if accepted is not None and code_text not in accepted and code_text != "":
@@ -206,7 +215,7 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
                     continue
                 folded[fold(typed)] = code_text
             # One problem per column, the accepted codes listed once (not once per value).
-            if to_complete:
+            if to_complete and not asked:
                 bad(f"{table}.valeurs.{column}", f"{len(to_complete)} valeur(s) à compléter ({', '.join(to_complete)}) : remplacez « {TO_COMPLETE} » par un code.")
             if wrong:
                 bad(f"{table}.valeurs.{column}", f"{', '.join(wrong)} : pas un code de « {column} » ; codes : {', '.join(accepted or [])}.")
@@ -239,6 +248,8 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
             filtre=rules.get("filtre"), regroupement=rules.get("regroupement"), dates=rules.get("dates"),
             sans_identifiant=frozenset(fold(v) for v in _strings(rules.get("sans_identifiant") or []) or []),
             lieu_vide=rules.get("lieu_vide"), feuilles=sheets, lieu_feuille=lieu_feuille,
+            pending_headers=frozenset(normalise_header(h) for h in _strings(rules.get(TO_COMPLETE) or []) or []),
+            pending_values={column: frozenset(folded) for column, folded in pending.items()},
         )
     recognised = frozenset(normalise_header(h) for h in (data.get("reconnaissance") or []))
     return Correspondances(tables, source, recognised, str(data.get("libelle", ""))), problems
@@ -263,7 +274,7 @@ def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, l
             data, empty = read_mapping_workbook(workbook, source)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             return None, [Problem(source, "", f"classeur illisible ({type(e).__name__}) : enregistrez-le à nouveau au format .xlsx.", kind="configuration")]
-        mapping, problems = parse_correspondances(data, source)
+        mapping, problems = parse_correspondances(data, source, asked=True)
         return mapping, empty + problems
     if not path.exists():
         return None, []

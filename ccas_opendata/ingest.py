@@ -69,6 +69,8 @@ class Table:
     #: The sheets this table was read from, each a Table of its own (row numbers true to
     #: its sheet), when several sheets feed it (``feuilles``); empty for one file.
     parts: list[Table] = field(default_factory=list)
+    #: Columns with values still « a_completer » in the correspondances (asked there, not checked here).
+    pending_columns: list[str] = field(default_factory=list)
 
     def each_part(self) -> list[Table]:
         return self.parts or [self]
@@ -706,6 +708,8 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
             continue  # an unnamed column: empty cells of a wider sheet
         if name in extra_headers:
             plan.extra[name] = position
+        if name in mapping.pending_headers and name not in own:
+            continue  # already asked by the correspondances (« a_completer »): never read meanwhile
         if name in own:
             plan.columns.setdefault(own[name], []).append(position)
             if name in spec and name != own[name] and name not in mapped_columns and spec[name]["type"] != "free_text":
@@ -810,6 +814,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
             ))
 
     parsed: dict[str, object] = {}
+    pending_columns: list[str] = []
     for column in plan.columns:
         kind = spec[column]["type"]
         uniques, codes = _distinct(text[column])
@@ -826,7 +831,13 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
             reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), kind == "codes", open_list)
             results = [reader.read(u) for u in uniques]
             values = pd.Series([r[0] for r in results], dtype=object)
+            # A value she was asked about in the correspondances (« a_completer ») is not asked again here.
+            pending = mapping.pending_values.get(column, frozenset())
+            results = [(code, [w for w in wrong if fold(w) not in pending]) for code, wrong in results]
+            waiting = np.array([any(fold(w) in pending for w in reader.pieces(u)) or (u == "" and "" in pending) for u in uniques], dtype=bool)
             bad = np.array([bool(r[1]) for r in results], dtype=bool)
+            if waiting.any():
+                pending_columns.append(column)
             if bad.any():
                 rows, count = _rows(bad[codes], text.index)
                 if count:
@@ -835,7 +846,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
                         file, column, "valeur non reconnue.", rows, count, kind="code",
                         values=tuple(wrong[:12]), accepted=_accepted_text(table, column, wrong[0] if wrong else "votre libellé"),
                     ))
-            empty = empty | values.isna().to_numpy() & ~bad
+            empty = empty | values.isna().to_numpy() & ~bad & ~waiting
         elif kind == "pseudonymous":
             # The fingerprint before the keyed HMAC: « DUPONT Marie » and « Dupont  marie »
             # are one person (several key columns were joined in order by read_source_text).
@@ -881,7 +892,10 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         frame = _group_participants(frame, text, mapping)
     without_person = int(frame["usager"].isna().sum()) if "usager" in frame and mapping.sans_identifiant == frozenset() else 0
     ignored = [header[p - 1] for p in plan.ignored]
-    return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored), problems
+    return Table(
+        table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored,
+        pending_columns=pending_columns,
+    ), problems
 
 
 def duration_showable(value: str) -> bool:

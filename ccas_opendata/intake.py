@@ -40,6 +40,8 @@ def read_year(folder: Path, year: int, input_dir: Path, publisher: Publisher | N
     problems += found
     if publisher is not None and records.tables:
         flagged = {(p.file, p.column) for p in problems}
+        # Values still « a_completer »: asked once by the correspondances, not again by the checks.
+        flagged |= {(part.file, c) for t in records.tables.values() for part in t.each_part() for c in part.pending_columns}
         checks = []
         # Sheet by sheet when several feed a table: each row number is true to its sheet.
         for n in range(max(len(t.each_part()) for t in records.tables.values())):

@@ -140,6 +140,7 @@ def read_mapping_workbook(path: Path, source: str) -> tuple[dict[str, Any], list
             column = str(column or "").strip()
             if not column:
                 problems.append(Problem(source, f"{HEADERS_SHEET}, ligne {number}", f"« {header} » : choisissez la colonne du contrat qu'il alimente, ou « {IGNORE} ».", kind="configuration"))
+                rules.setdefault(TO_COMPLETE, []).append(str(header))
             elif column == IGNORE:
                 rules.setdefault("ignorer", []).append(str(header))
             elif str(header) == SHEET_NAME_HEADER:
@@ -162,6 +163,7 @@ def read_mapping_workbook(path: Path, source: str) -> tuple[dict[str, Any], list
             code = _code(answer)
             if not code:
                 problems.append(Problem(source, f"{name}, ligne {number}", f"« {typed} » : choisissez son code dans la liste (colonne « Code retenu »).", kind="configuration"))
+                values[typed_text] = TO_COMPLETE
                 continue
             values[typed_text] = code
     workbook.close()

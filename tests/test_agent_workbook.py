@@ -432,6 +432,8 @@ def test_the_correspondances_workbook_completed_in_excel_publishes_in_one_run(tm
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "metadata/correspondances.xlsx, clé « En-têtes, ligne" in result.stderr and "« Médiateur » : choisissez" in result.stderr
     assert "clé « canal, ligne 4 » : « CCAS » : choisissez son code" in result.stderr
+    # Each question asked once: the records do not ask again about the values and headers in question.
+    assert "9 problèmes dans les données d'entrée" in result.stderr and "Configuration (dossier metadata/) (9)" in result.stderr
     assert not (folder / "publish").exists()
     # She picks in the drop-downs, saves, publishes: one run.
     for sheet in book.worksheets:
@@ -507,3 +509,15 @@ def test_her_completed_correspondances_workbook_is_never_overwritten(tmp_path, w
     assert mine.read_bytes() == b"her own workbook"
     assert not (folder / "metadata" / "correspondances.yml").exists()
     assert (folder / "metadata" / "correspondances.proposition.yml").exists() and (folder / "metadata" / "correspondances.proposition.xlsx").exists()
+
+
+def test_an_unanswered_proposal_asks_each_question_once(tmp_path, workbook):
+    inputs, _ = workbook
+    folder = make_folder(tmp_path / "ccas")
+    assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
+    (folder / "metadata" / "correspondances.xlsx").unlink()  # the YAML path
+    result = release(folder, YEAR, inputs, "--essai")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "4 problèmes dans les données d'entrée" in result.stderr and "Configuration (dossier metadata/) (4)" in result.stderr
+    assert "3 valeur(s) à compléter (« Espace Lauriers », « MDH Centre », « MDH Prainet »)" in result.stderr
+    assert "Codes inconnus" not in result.stderr and "Contrôles de cohérence" not in result.stderr
