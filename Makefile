@@ -7,7 +7,7 @@ PORT ?= 8001
 .PHONY: install demo test test-fast lint bench bench-secret browser nginx clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
-CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py
+CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/apercu.py ccas_opendata/formulas.py ccas_opendata/mapping_workbook.py
 
 install: $(VENV)/.installed
 
