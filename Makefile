@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
+# udata (data.gouv.fr's software) pins dozens of dependencies of its own: it gets its own venv,
+# used only by tests/udata_harvest.py to harvest the catalogue with data.gouv.fr's real harvester.
+UDATA_VENV := .venv-udata
 
-.PHONY: install demo test test-fast lint bench bench-secret browser nginx clean
+.PHONY: install demo test test-fast lint bench bench-secret browser nginx udata clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
-CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/apercu.py ccas_opendata/formulas.py ccas_opendata/mapping_workbook.py
+CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/modalites.py ccas_opendata/excel.py ccas_opendata/apercu.py ccas_opendata/formulas.py ccas_opendata/mapping_workbook.py
 
 install: $(VENV)/.installed
 
@@ -22,7 +25,7 @@ demo: install
 	$(BIN)/ccas-opendata demo --port $(PORT)
 
 ## Install everything (Chromium and nginx included, for the page and deployment tests) and run the whole suite.
-test: install browser nginx lint
+test: install browser nginx udata lint
 	$(BIN)/pytest
 
 ## ruff and mypy on the modules held to them.
@@ -55,6 +58,15 @@ nginx:
 	  echo "Installation de nginx (tests de la mise en ligne)…"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; }
+
+## udata 17.18 and mongomock in their own venv, for the harvester test (tests/test_udata_harvest.py).
+udata: $(UDATA_VENV)/.installed
+
+$(UDATA_VENV)/.installed:
+	$(PYTHON) -m venv $(UDATA_VENV)
+	$(UDATA_VENV)/bin/pip install --quiet --upgrade pip
+	$(UDATA_VENV)/bin/pip install --quiet 'udata==17.18.0' 'mongomock>=4.1'
+	touch $@
 
 clean:
 	rm -rf .travail .versions publish telechargements changements.json datapackages/[0-9]* .pytest_cache

@@ -327,8 +327,6 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
     if not trial:
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         return
-    import subprocess
-
     from .apercu import preview_path, write_preview
 
     with tempfile.TemporaryDirectory(prefix="ccas-opendata-essai-") as scratch:
@@ -340,10 +338,24 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
         if serve_port is not None and summary.preview is not None:
             click.echo(f"Site d'essai : http://127.0.0.1:{serve_port}/  (Ctrl+C pour arrêter ; il sera effacé)", err=True)
             command = [sys.executable, "-m", "datasette", "serve", str(summary.preview), "--host", "127.0.0.1", "--port", str(serve_port)]
-            try:
-                subprocess.run(command, check=False)
-            except KeyboardInterrupt:
-                pass
+            _serve_child(command)
+
+
+def _serve_child(command: list[str]) -> None:
+    """Datasette as a child that stops with this process: Ctrl+C, or SIGTERM to this PID (a
+    script, a service manager), stops it too, and the trial site is then erased."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(command)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.terminate())
+    try:
+        child.wait()
+    except KeyboardInterrupt:
+        child.terminate()
+        child.wait(10)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _datasette_command(folder: Path, port: int) -> list[str]:

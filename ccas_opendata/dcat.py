@@ -7,8 +7,18 @@ JSON for that year, and the zips listed in ``telechargements/telechargements.jso
 that manifest exists), so one year can be revised without touching the others. A second
 dataset holds the sites in the national "lieux de médiation numérique" format.
 
-What udata does with a catalogue shaped what is written here: it skips a dataset without
-``dct:identifier`` or ``dct:title``; it reads spatial coverage only as a geometry (a
+What udata does with a catalogue shaped what is written here (read in udata 17.18's
+``harvest/backends/dcat.py`` and ``core/dataset/rdf.py``, and checked by running its harvester in
+``tests/test_udata_harvest.py``): it skips a dataset without ``dct:title``; it finds the dataset
+it harvested last year by ``dct:identifier`` alone (hence identifiers from the SIRET and the
+year, never from the organisation's name: a rename would create new datasets and archive the
+old ones with their followers); it stores a checksum's ``spdx:checksumValue`` in a text field, so
+the value is a plain literal (``xsd:hexBinary``, which the DCAT-AP shapes ask for, becomes
+``bytes`` in rdflib and fails udata's validation: the one shape the catalogue does not meet);
+it sets a resource's schema from the *distribution's* ``dct:conformsTo`` and recognises a national
+schema by its ``schema.json`` URL in the schema.data.gouv.fr catalogue; it harvests a
+``dcat:DataService`` into its API catalogue, linked to the datasets it ``dcat:servesDataset``;
+it reads spatial coverage only as a geometry (a
 WKT or GeoJSON literal on the ``dct:Location``), never as a place name; it discards a
 ``dct:modified`` in the future; it matches ``dct:license`` against its own licence table
 (hence ``LICENCE_IRIS``); it dereferences a ``dct:temporal`` given as an IRI (so
@@ -28,6 +38,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from .config import LICENCE_IRIS, Publisher, mednum_schema
+from .downloads import DOWNLOADS, is_alias
 from .site.urls import SiteUrls
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -51,6 +62,7 @@ PACKAGE_FILES = (
     ("indicateurs.csv", "Indicateurs d'activité (CSV)", "CSV", "text/csv"),
     ("definitions.csv", "Définitions des indicateurs (CSV)", "CSV", "text/csv"),
     ("lieux.csv", "Lieux d'accueil (CSV)", "CSV", "text/csv"),
+    ("modalites.csv", "Libellés des modalités (CSV) : le libellé français de chaque code", "CSV", "text/csv"),
     ("risque.json", "Rapport de risque de ré-identification (JSON)", "JSON", "application/json"),
 )
 LIEUX_MEDNUM = "/lieux-mediation-numerique.csv"
@@ -67,6 +79,7 @@ class Download:
     byte_size: int | None = None
     sha256: str | None = None
     issued: str | None = None  # YYYY-MM-DD
+    conforms_to: str | None = None  # the schema.json URL of a national schema the file follows
 
 
 def year_downloads(year: int, package: Path, manifest: Iterable[dict]) -> list[Download]:
@@ -74,6 +87,7 @@ def year_downloads(year: int, package: Path, manifest: Iterable[dict]) -> list[D
     downloads = [
         Download(f"/static/paquets/{year}/{name}", title, file_type, media_type, (package / name).stat().st_size)
         for name, title, file_type, media_type in PACKAGE_FILES
+        if (package / name).exists()  # a year packaged before modalites.csv existed
     ]
     downloads += [
         Download(f"/indicateurs/indicateurs.csv?annee={year}&_stream=on&_size=max", f"Indicateurs {year} depuis l'API (CSV complet)", "CSV", "text/csv"),
@@ -82,10 +96,22 @@ def year_downloads(year: int, package: Path, manifest: Iterable[dict]) -> list[D
     ]
     for entry in manifest:
         if int(entry["annee"]) == year:
-            current = " (version courante)" if entry.get("courant") else ""
-            downloads.append(Download(entry["url"], f"Archive {year}, version {entry['version']}{current} : paquet, README et citation",
-                                      "ZIP", "application/zip", int(entry["octets"]), entry["sha256"], entry.get("date")))
+            downloads.append(Download(f"/{DOWNLOADS}/{entry['fichier']}", zip_title(entry), "ZIP", "application/zip",
+                                      int(entry["octets"]), entry["sha256"], entry.get("date")))
     return downloads
+
+
+def zip_title(entry: dict) -> str:
+    """Distinct titles for a version's zip and the current alias: the portal lists both."""
+    if is_alias(entry["fichier"]):
+        return f"Archive {entry['annee']}, dernière version (actuellement {entry['version']}) : paquet, README et citation"
+    return f"Archive {entry['annee']}, version {entry['version']} (figée) : paquet, README et citation"
+
+
+def dataset_identifier(siret: str, year: int | None = None) -> str:
+    """``26120999900017-activite-2024``, ``26120999900017-lieux-mediation-numerique``: udata finds
+    last year's dataset by this identifier, so it rests on the SIRET, which a rename keeps."""
+    return f"{siret}-activite-{year}" if year is not None else f"{siret}-lieux-mediation-numerique"
 
 
 def _not_after(timestamp: str, now: dt.datetime) -> Literal:
@@ -189,14 +215,40 @@ class CatalogueBuilder:
         self.graph.add((node, DCATAP.availability, self.typed(STABLE, SKOS.Concept, "stable")))
         if download.issued:
             self.graph.add((node, DCTERMS.issued, Literal(download.issued, datatype=XSD.date)))
+        if download.conforms_to:
+            self.graph.add((node, DCTERMS.conformsTo, self.typed(download.conforms_to, DCTERMS.Standard)))
         if download.byte_size is not None:
             self.graph.add((node, DCAT.byteSize, Literal(download.byte_size, datatype=XSD.nonNegativeInteger)))
         if download.sha256:
             checksum = self.blank("somme")
             self.graph.add((checksum, RDF.type, SPDX.Checksum))
             self.graph.add((checksum, SPDX.algorithm, self.typed(SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)))
-            self.graph.add((checksum, SPDX.checksumValue, Literal(download.sha256, datatype=XSD.hexBinary)))
+            self.graph.add((checksum, SPDX.checksumValue, Literal(download.sha256)))  # plain: see the module's docstring
             self.graph.add((node, SPDX.checksum, checksum))
+        return node
+
+    def data_service(self, datasets: list[URIRef], modified: Literal) -> URIRef:
+        """The Datasette API, for data.gouv.fr's API catalogue: its endpoint, the page that
+        documents it, and the yearly datasets whose figures it serves."""
+        node = self.typed(self.urls.absolute("/indicateurs"), DCAT.DataService)
+        g = self.graph
+        g.add((node, DCTERMS.identifier, Literal(f"{self.publisher.siret}-api")))
+        g.add((node, DCTERMS.title, Literal(f"{self.publisher.nom} — API des indicateurs des permanences numériques", lang="fr")))
+        g.add((node, DCTERMS.description, Literal(
+            "API en lecture seule, sans clé, de toutes les années publiées (Datasette) : JSON, CSV et requêtes SQL sur les tables "
+            "indicateurs, definitions, lieux, modalites, annees et versions. Exemples sur la page « API ».", lang="fr")))
+        g.add((node, DCAT.endpointURL, URIRef(self.urls.absolute("/indicateurs"))))
+        g.add((node, DCAT.endpointDescription, self.page("/api")))
+        g.add((node, DCAT.landingPage, self.page("/api")))
+        g.add((node, DCTERMS.publisher, self.publisher_node()))
+        g.add((node, DCAT.contactPoint, self.contact_node()))
+        g.add((node, DCTERMS.license, self.licence()))
+        g.add((node, DCTERMS.accessRights, self.typed(EU + "access-right/PUBLIC", DCTERMS.RightsStatement, "public")))
+        g.add((node, DCTERMS.modified, modified))
+        for keyword in ("API", "médiation numérique", "inclusion numérique"):
+            g.add((node, DCAT.keyword, Literal(keyword, lang="fr")))
+        for dataset in datasets:
+            g.add((node, DCAT.servesDataset, dataset))
         return node
 
     def dataset(self, iri: str, identifier: str, title: str, description: str, keywords: Iterable[str], landing: str,
@@ -250,31 +302,35 @@ def build_catalogue(packages: list[Path], publisher: Publisher, manifest: list[d
     g.add((THEMES, DCTERMS.title, Literal("Data theme", lang="en")))
     g.add((SOCIETY, SKOS.inScheme, THEMES))
     g.add((catalogue, DCTERMS.spatial, builder.spatial(coordinates)))
-    latest_modified, name = None, ""
+    latest_modified = None
+    served: list[URIRef] = []
     for package in packages:
         descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
         year = int(package.name)
         modified = _not_after(descriptor["created"], now)
         if latest_modified is None:
             g.add((catalogue, DCTERMS.issued, modified))
-        latest_modified, name = modified, descriptor["name"]
+        latest_modified = modified
         coverage = descriptor["temporalCoverage"]
         dataset = builder.dataset(
-            urls.absolute(f"/bilan/{year}#donnees"), descriptor["name"], descriptor["title"], descriptor["description"],
+            urls.absolute(f"/bilan/{year}#donnees"), dataset_identifier(publisher.siret, year), descriptor["title"], descriptor["description"],
             descriptor["keywords"], f"/bilan/{year}", modified, year_downloads(year, package, manifest), coordinates,
             (coverage["start"], coverage["end"]), descriptor.get("version"))
         g.add((catalogue, DCAT.dataset, dataset))
+        served.append(dataset)
     if latest_modified is not None:
         g.add((catalogue, DCTERMS.modified, latest_modified))
         lieux = builder.dataset(
-            urls.absolute("/api#lieux-mediation-numerique"), f"{name.rsplit('-activite-', 1)[0]}-lieux-mediation-numerique",
+            urls.absolute("/api#lieux-mediation-numerique"), dataset_identifier(publisher.siret),
             f"{publisher.nom} — lieux de médiation numérique",
             f"Les lieux d'accueil des permanences numériques de {publisher.nom}, au format national "
             "« lieux de médiation numérique » (schema.data.gouv.fr).",
             ["médiation numérique", "inclusion numérique", "lieux"], "/api", latest_modified,
-            [Download(LIEUX_MEDNUM, "Lieux de médiation numérique (CSV, schéma national)", "CSV", "text/csv")], coordinates,
-            conforms_to=mednum_schema()["schema"])
+            [Download(LIEUX_MEDNUM, "Lieux de médiation numérique (CSV, schéma national)", "CSV", "text/csv",
+                      conforms_to=mednum_schema()["schema_json"])], coordinates,
+            conforms_to=mednum_schema()["schema_json"])
         g.add((catalogue, DCAT.dataset, lieux))
+        g.add((catalogue, DCAT.service, builder.data_service(served, latest_modified)))
     return g
 
 

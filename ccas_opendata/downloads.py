@@ -21,6 +21,7 @@ import pandas as pd
 
 from .config import Publisher
 from .package import read_published_bytes
+from .site.urls import SiteUrls
 
 DOWNLOADS = "telechargements"
 MANIFEST = "telechargements.json"
@@ -34,6 +35,11 @@ def downloads_dir(folder: Path) -> Path:
 def zip_name(year: int, version: str | None = None) -> str:
     """``ccas-opendata-2024-v1.1.0.zip`` for a version, ``ccas-opendata-2024.zip`` for the current one."""
     return f"{PREFIX}-{year}.zip" if version is None else f"{PREFIX}-{year}-v{version}.zip"
+
+
+def is_alias(name: str) -> bool:
+    """``ccas-opendata-2024.zip``, the current version's alias (not a version's own zip)."""
+    return "-v" not in name
 
 
 def _zip_time(created: str) -> tuple[int, int, int, int, int, int]:
@@ -109,7 +115,11 @@ def _yaml_string(text: str) -> str:
 
 
 def citation_cff(publisher: Publisher, descriptor: dict, year: int, version: str) -> str:
+    """The citation of one version: it points at the data (the year's downloads and this
+    version's zip, which never changes), not at the organisation's home page."""
     licence = publisher.licence_info["name"]
+    urls = SiteUrls(publisher.base_url)
+    archive = urls.absolute(f"/{DOWNLOADS}/{zip_name(year, version)}")
     lines = [
         "cff-version: 1.2.0",
         f"message: {_yaml_string('Si vous utilisez ces données, merci de les citer ainsi.')}",
@@ -120,13 +130,18 @@ def citation_cff(publisher: Publisher, descriptor: dict, year: int, version: str
         "authors:",
         f"  - name: {_yaml_string(publisher.nom)}",
         f"    email: {_yaml_string(publisher.contact)}",
+        *([f"    website: {_yaml_string(publisher.site_web)}"] if publisher.site_web else []),
+        f"url: {_yaml_string(urls.absolute(f'/{DOWNLOADS}#annee-{year}'))}",
+        f"repository-artifact: {_yaml_string(archive)}",
+        "identifiers:",
+        "  - type: url",
+        f"    value: {_yaml_string(archive)}",
+        f"    description: {_yaml_string(f'Archive de la version {version} (ne change jamais)')}",
         f"license: {_yaml_string(licence)}",
         f"abstract: {_yaml_string(descriptor['description'])}",
         "keywords:",
         *[f"  - {_yaml_string(k)}" for k in descriptor.get("keywords", [])],
     ]
-    if publisher.site_web:
-        lines.append(f"url: {_yaml_string(publisher.site_web)}")
     return "\n".join(lines) + "\n"
 
 
@@ -174,6 +189,7 @@ def stage_downloads(
             history = [e for e in changelog if e["annee"] == year and e["horodatage"] <= descriptor["created"]]
             write_zip(path, package, publisher, history)
     files = []
+    urls = SiteUrls(publisher.base_url)  # ``url``: the link a page or a reuser follows, sub-path included
     for year, (version, _) in sorted(current_versions.items()):
         shutil.copy2(target / zip_name(year, version), target / zip_name(year))
     dates = {(e["annee"], e["version"]): e["date"] for e in changelog}
@@ -183,7 +199,7 @@ def stage_downloads(
         year = int(year_text)
         version = version_text or current_versions[year][0]
         files.append({
-            "annee": year, "version": version, "fichier": path.name, "url": f"/{DOWNLOADS}/{path.name}",
+            "annee": year, "version": version, "fichier": path.name, "url": urls.path(f"/{DOWNLOADS}/{path.name}"),
             "octets": path.stat().st_size, "sha256": sha256_of(path),
             "date": dates.get((year, version), current_versions.get(year, (version, "0000-00-00"))[1][:10]),
             "courant": version == current_versions.get(year, ("", ""))[0],

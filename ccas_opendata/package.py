@@ -24,8 +24,9 @@ from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
 from .config import Publisher
 from .errors import PackageError
+from . import modalites
 
-PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "risque.json", "datapackage.json")
+PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "modalites.csv", "risque.json", "datapackage.json")
 LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
 
 
@@ -104,6 +105,8 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
         ],
         "missingValues": [""],
         "primaryKey": ["periode", "lieu", "indicateur", "dimension", "modalite"],
+        # Every code has its French label in the « modalites » resource (checked by Frictionless).
+        "foreignKeys": [modalites.FOREIGN_KEY],
     }
 
 
@@ -169,6 +172,7 @@ def package_year(
     _write_csv(directory / "definitions.csv", [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
                [[r[f["name"]] for f in DEFINITIONS_SCHEMA["fields"]] for r in catalogue.as_rows()])
     _write_csv(directory / "lieux.csv", LIEUX_COLUMNS, [[getattr(l, c) for c in LIEUX_COLUMNS] for l in publisher.lieux])
+    _write_csv(directory / "modalites.csv", modalites.COLUMNS, modalites.modalite_rows(table, publisher, list(catalogue.dimensions)))
     (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     licence = publisher.licence_info
@@ -209,6 +213,10 @@ def package_year(
             {"name": "lieux", "path": "lieux.csv", "profile": "tabular-data-resource", "title": "Lieux d'accueil",
              "description": "Les lieux publics où se tiennent les permanences.",
              "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": LIEUX_SCHEMA},
+            {"name": "modalites", "path": "modalites.csv", "profile": "tabular-data-resource", "title": "Libellés des modalités",
+             "description": "Le libellé français de chaque code des colonnes « dimension » et « modalite » des indicateurs "
+                            "(« feminin » : « Femmes »), et son rang dans la dimension.",
+             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": modalites.SCHEMA},
             {"name": "risque", "path": "risque.json", "profile": "data-resource", "title": "Rapport de risque de ré-identification",
              "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
              "format": "json", "mediatype": "application/json", "encoding": "utf-8"},

@@ -21,12 +21,16 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pandas as pd
 import sqlite_utils
 
 from .catalogue import Catalogue
 from .config import Publisher
 from .dcat import write_catalogue
+from .excel import write_excel_files
 from .lieux_mednum import write_lieux_mednum
+from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows
+from .package import read_published
 from .downloads import DOWNLOADS, read_manifest
 from .site import SITE_DIR, canned_queries, render_site
 from .site.render import accessibility
@@ -58,19 +62,25 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def build_database(path: Path, packages: list[Path], changelog: list[dict] | None = None, files: list[dict] | None = None) -> dict[str, int]:
+def build_database(path: Path, packages: list[Path], changelog: list[dict] | None = None, files: list[dict] | None = None,
+                   labels: list[list[str]] | None = None) -> dict[str, int]:
     """``indicateurs.db`` from the packages, oldest year first. Returns row counts.
 
     Every ``indicateurs`` row is traced to its version by its year: ``annees`` gives the
-    version online and its date, ``versions`` every version with its motif and zip."""
+    version online and its date, ``versions`` every version with its motif and zip.
+    ``labels``: the rows of ``modalites`` (:func:`modalites.modalite_rows` over every year),
+    which ``indicateurs`` references by (``dimension``, ``modalite``)."""
     changelog = changelog or []
     files = files or []
     db = sqlite_utils.Database(path, recreate=True)
+    db.execute("CREATE TABLE [modalites] ([dimension] TEXT, [code] TEXT, [libelle] TEXT, [ordre] INTEGER, PRIMARY KEY ([dimension], [code]))")
     # ``valeur`` is NUMERIC, not REAL: counts are stored as integers and leave every CSV
     # and JSON as ``1563``, not ``1563.0`` (a REAL column would turn them into floats).
     db.execute(
         "CREATE TABLE [indicateurs] ([annee] INTEGER, [periode] TEXT, [lieu] TEXT, [indicateur] TEXT, [dimension] TEXT, [modalite] TEXT, "
-        "[valeur] NUMERIC, [unite] TEXT, [secret] TEXT, PRIMARY KEY ([annee], [periode], [lieu], [indicateur], [dimension], [modalite]))"
+        "[valeur] NUMERIC, [unite] TEXT, [secret] TEXT, PRIMARY KEY ([annee], [periode], [lieu], [indicateur], [dimension], [modalite]), "
+        # Declared for reusers and tools (Datasette 0.65 shows labels of single-column keys only).
+        "FOREIGN KEY ([dimension], [modalite]) REFERENCES [modalites]([dimension], [code]))"
     )
     db["definitions"].create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
     db["lieux"].create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
@@ -104,6 +114,7 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
                     "fichier": found.get("fichier", ""), "octets": found.get("octets", 0), "sha256": found.get("sha256", ""),
                     "courante": int(entry["version"] == descriptor.get("version")),
                 })
+        db.table("modalites").insert_all(({"dimension": d, "code": c, "libelle": l, "ordre": int(o)} for d, c, l, o in labels or []), batch_size=5000)
         if packages:
             latest = packages[-1]
             db["definitions"].insert_all(_rows(latest / "definitions.csv"))
@@ -115,10 +126,19 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
     db.conn.close()
     counts = {}
     with sqlite3.connect(path) as conn:
-        for table in ("indicateurs", "definitions", "lieux", "annees", "versions"):
+        for table in ("indicateurs", "definitions", "lieux", "modalites", "annees", "versions"):
             counts[table] = conn.execute(f"select count(*) from [{table}]").fetchone()[0]
     conn.close()
     return counts
+
+
+def all_modalites(packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> list[list[str]]:
+    """The labels of every code of every year online (years packaged before ``modalites.csv``
+    existed included: the rows come from the tables, not from the packages' label files)."""
+    if not packages:
+        return []
+    table = pd.concat([read_published(p / "indicateurs.csv") for p in packages], ignore_index=True)
+    return modalite_rows(table, publisher, list(catalogue.dimensions))
 
 
 def published_number(text: str) -> int | float | None:
@@ -145,6 +165,7 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
     schemas = {r["name"]: r.get("schema") for r in descriptor["resources"]}
     tables = {}
     titles = {"indicateurs": "Indicateurs d'activité (toutes années)", "definitions": "Définitions des indicateurs", "lieux": "Lieux d'accueil",
+              "modalites": "Libellés des modalités (dimension, code, libellé)",
               "annees": "Années publiées (version en ligne de chaque année)", "versions": "Versions publiées de chaque année (journal des changements)"}
     for name, title in titles.items():
         entry = {"title": title}
@@ -154,6 +175,9 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
         tables[name] = entry
     tables["indicateurs"]["sortable_columns"] = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur"]
     tables["indicateurs"]["facets"] = ["annee", "indicateur", "dimension"]
+    if "columns" not in tables["modalites"]:  # the latest package predates modalites.csv
+        tables["modalites"]["columns"] = _column_descriptions(MODALITES_SCHEMA)
+    tables["modalites"]["label_column"] = "libelle"
     return {
         "title": f"{publisher.nom} — données ouvertes",
         "description": "Indicateurs anonymisés de l'activité des permanences numériques.",
@@ -197,7 +221,7 @@ def build_publish_dir(
     """Write a complete ``publish/`` into ``target`` (which must not exist)."""
     target.mkdir(parents=True)
     files = read_manifest(downloads) if downloads is not None else []
-    counts = build_database(target / f"{DATABASE}.db", packages, changelog, files)
+    counts = build_database(target / f"{DATABASE}.db", packages, changelog, files, all_modalites(packages, publisher, catalogue))
     (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
     (target / "settings.json").write_text(json.dumps(datasette_settings(publisher), indent=2), encoding="utf-8")
     (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")
@@ -205,6 +229,7 @@ def build_publish_dir(
     shutil.copytree(SITE_DIR / "static", target / "static")
     for directory in packages:
         shutil.copytree(directory, target / "static" / "paquets" / directory.name)
+    write_excel_files(target / "static" / "excel", packages)
     for year, docs in quality_docs.items():
         if docs.exists():
             shutil.copytree(docs, target / "static" / "qualite" / str(year))

@@ -18,8 +18,9 @@ from rdflib.namespace import DCTERMS, RDF
 from ccas_opendata.config import read_publisher
 from ccas_opendata.dcat import build_catalogue
 from ccas_opendata.downloads import DOWNLOADS, read_manifest
-from conftest import REPO, SHARED_EXTERNAL, needs_shared_external
+from conftest import SHARED_EXTERNAL, needs_shared_external
 
+SH = Namespace("http://www.w3.org/ns/shacl#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")  # open namespace: rdflib's closed one warns when pytest inspects it
 
 SHAPES = SHARED_EXTERNAL / "dcat-ap" / "3.0.1"
@@ -31,9 +32,16 @@ pytestmark = [pytest.mark.slow, needs_shared_external]
 
 
 def shapes(*names: str) -> Graph:
+    """The official shapes, as published. One repair: the all-in-one ``shacl/dcat-ap-SHACL.ttl``
+    lists two property shapes of ``dcat:DataServiceShape`` (…/dc08f4dc…, …/eb3ac4e4…) that it
+    defines nowhere, and pyshacl stops on such a reference once the catalogue has a
+    DataService; those two dangling references are dropped (nothing they would check exists)."""
     graph = Graph()
     for name in names:
         graph.parse(SHAPES / name)
+    for shape, prop in list(graph.subject_objects(SH.property)):
+        if (prop, None, None) not in graph:
+            graph.remove((shape, SH.property, prop))
     return graph
 
 
@@ -57,10 +65,29 @@ def local(url: str, server) -> str:
     return server.url + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def test_catalogue_conforms_to_dcat_ap_3_shapes_and_ranges(served_catalogue):
-    for shape_files in (("html-shacl/shapes.ttl",), ("html-shacl/range.ttl",), ("shacl/dcat-ap-SHACL.ttl",)):
-        ok, report = conforms(served_catalogue, shapes(*shape_files))
-        assert ok, f"{shape_files}: {report[:3000]}"
+def violations(data: Graph, shape_graph: Graph) -> tuple[list[tuple[str, str]], str]:
+    """(path, constraint component) of every violation the shapes report, and the report's text."""
+    _, results, text = validate(data, shacl_graph=shape_graph, inference="none", allow_warnings=True)
+    found = []
+    for result in results.subjects(RDF.type, SH.ValidationResult):
+        if results.value(result, SH.resultSeverity) == SH.Violation:
+            found.append((str(results.value(result, SH.resultPath)), str(results.value(result, SH.sourceConstraintComponent))))
+    return found, text
+
+
+def test_catalogue_conforms_to_dcat_ap_3_shapes_and_ranges_but_the_checksum_literal(served_catalogue):
+    """One shape is not met, knowingly: ``spdx:checksumValue`` is a plain literal, not
+    ``xsd:hexBinary``, because udata stores it in a text field and refuses the ``bytes``
+    rdflib makes of a hexBinary (the three yearly datasets were then not created: see
+    test_udata_harvest.py). Every other shape and range passes."""
+    checksums = len(set(served_catalogue.subjects(RDF.type, URIRef(SPDX + "Checksum"))))
+    assert checksums == 2 * 2  # two years, each with its version's zip and the current alias
+    expected = [(SPDX + "checksumValue", str(SH.DatatypeConstraintComponent))] * checksums
+    for shape_files in (("html-shacl/shapes.ttl",), ("shacl/dcat-ap-SHACL.ttl",)):
+        found, report = violations(served_catalogue, shapes(*shape_files))
+        assert found == expected, f"{shape_files}: {report[:3000]}"
+    ok, report = conforms(served_catalogue, shapes("html-shacl/range.ttl"))
+    assert ok, report[:3000]
 
 
 def test_jsonld_says_the_same_as_turtle(server, served_catalogue):
@@ -87,21 +114,23 @@ def test_one_dataset_per_year_shaped_for_udata(served_catalogue, published):
             assert g.value(distribution, DCTERMS.license) == UDATA_LOV2
     by_year = {str(g.value(d, DCTERMS.identifier)): d for d in datasets}
     descriptor = json.loads((published / "datapackages" / "2024" / "datapackage.json").read_text(encoding="utf-8"))
-    year = by_year[descriptor["name"]]
+    siret = descriptor["contributors"][0]["siret"]
+    assert sorted(by_year) == [f"{siret}-activite-2023", f"{siret}-activite-2024", f"{siret}-lieux-mediation-numerique"]
+    year = by_year[f"{siret}-activite-2024"]
     period = g.value(year, DCTERMS.temporal)
     assert (str(g.value(period, DCAT.startDate)), str(g.value(period, DCAT.endDate))) == ("2024-01-01", "2024-12-31")
     assert str(g.value(year, URIRef(str(DCAT) + "version"))) == descriptor["version"]
     keywords = {str(k) for k in g.objects(year, DCAT.keyword)}
     assert keywords == set(descriptor["keywords"])
-    # Five package files, the API's CSV and JSON, and the year's zips (its version and the current alias).
-    assert len(list(g.objects(year, DCAT.distribution))) == 7 + 2
+    # Six package files, the API's CSV and JSON, and the year's zips (its version and the current alias).
+    assert len(list(g.objects(year, DCAT.distribution))) == 8 + 2
     zips = {str(g.value(d, DCAT.downloadURL)) for d in g.objects(year, DCAT.distribution)} - {None}
     assert {z.rsplit("/", 1)[-1] for z in zips if z.endswith(".zip")} == {"ccas-opendata-2024.zip", f"ccas-opendata-2024-v{descriptor['version']}.zip"}
 
 
 def test_every_distribution_answers_on_the_served_publication(served_catalogue, server):
     urls = sorted({str(u) for u in served_catalogue.objects(None, DCAT.downloadURL)})
-    assert len(urls) == 2 * (7 + 2) + 1  # two years of 7 files and 2 zips, and the sites
+    assert len(urls) == 2 * (8 + 2) + 1  # two years of 8 files and 2 zips, and the sites
     for url in urls:
         response = server.get(local(url, server).removeprefix(server.url))
         assert response.status_code == 200, url
@@ -143,11 +172,12 @@ def test_manifest_zips_become_distributions(published, tmp_path):
     assert str(g.value(checksum, URIRef(SPDX + "checksumValue"))) == digest
     assert g.value(checksum, URIRef(SPDX + "algorithm")) == URIRef(SPDX + "checksumAlgorithm_sha256")
     year_2024 = next(d for d in g.subjects(DCAT.distribution, current))
-    assert len(list(g.objects(year_2024, DCAT.distribution))) == 7 + 2
+    assert len(list(g.objects(year_2024, DCAT.distribution))) == 8 + 2
     assert all(m.toPython() <= before_release for m in g.objects(None, DCTERMS.modified))
-    for shape_files in (("html-shacl/shapes.ttl",), ("html-shacl/range.ttl",)):
-        ok, report = conforms(g, shapes(*shape_files))
-        assert ok, report[:3000]
+    found, report = violations(g, shapes("html-shacl/shapes.ttl"))
+    assert found == [(SPDX + "checksumValue", str(SH.DatatypeConstraintComponent))] * 3, report[:3000]  # the three zips
+    ok, report = conforms(g, shapes("html-shacl/range.ttl"))
+    assert ok, report[:3000]
 
 
 def test_licence_iri_follows_the_licence_chosen(published, tmp_path):

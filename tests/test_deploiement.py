@@ -23,8 +23,8 @@ from conftest import free_port, invoke, make_folder, release
 
 pytestmark = pytest.mark.slow
 
-BASE = "https://ccas-val-dorbe.example/donnees/"
-PREFIX = "/donnees"
+BASE = "https://ccas-val-dorbe.example/ccas/donnees/"  # two levels, as a commune's site has them
+PREFIX = "/ccas/donnees"
 
 
 def set_base_url(folder: Path, base_url: str) -> None:
@@ -34,7 +34,7 @@ def set_base_url(folder: Path, base_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def subpath_site(tmp_path_factory, small_inputs) -> Path:
-    """2024 published with base_url under /donnees/."""
+    """2024 published with base_url under /ccas/donnees/."""
     folder = make_folder(tmp_path_factory.mktemp("souschemin") / "ccas")
     set_base_url(folder, BASE)
     result = release(folder, 2024, small_inputs[2024])
@@ -109,7 +109,9 @@ def links(html: str) -> list[str]:
 def test_pages_link_under_the_sub_path_and_every_link_answers(deployed):
     base = deployed["nginx"]
     seen = set()
-    for page in (f"{PREFIX}/", f"{PREFIX}/bilan/2024", f"{PREFIX}/api", f"{PREFIX}/indicateur/accompagnements", f"{PREFIX}/methode"):
+    pages = ("/", "/bilan/2024", "/api", "/indicateur/accompagnements", "/methode", "/risque/2024", "/telechargements", "/changements",
+             "/accessibilite", "/mentions-legales")
+    for page in (PREFIX + p for p in pages):
         response = httpx.get(base + page)
         assert response.status_code == 200, page
         local = [l for l in links(response.text) if l.startswith("/")]
@@ -118,6 +120,27 @@ def test_pages_link_under_the_sub_path_and_every_link_answers(deployed):
         seen.update(local)
     for link in sorted(seen):
         assert httpx.get(base + link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_every_download_behind_the_sub_path_answers(deployed):
+    """Each link of /telechargements (the zips of every version, the current alias, the
+    manifest, the pages around) and each ``url`` of telechargements.json, through nginx."""
+    base = deployed["nginx"]
+    page = httpx.get(f"{base}{PREFIX}/telechargements")
+    assert page.status_code == 200
+    local = sorted({l.replace("&amp;", "&") for l in links(page.text) if l.startswith("/")})
+    zips = [l for l in local if l.endswith(".zip")]
+    assert zips == [f"{PREFIX}/telechargements/ccas-opendata-2024-v1.0.0.zip", f"{PREFIX}/telechargements/ccas-opendata-2024.zip"]
+    assert all(l.startswith(PREFIX + "/") for l in local), local
+    for link in local:
+        assert httpx.get(base + link).status_code == 200, link
+    missing = httpx.get(f"{base}{PREFIX}/telechargements/ccas-opendata-1999.zip")
+    assert missing.status_code == 404 and f'href="{PREFIX}/telechargements"' in missing.text
+    manifest = httpx.get(f"{base}{PREFIX}/telechargements/telechargements.json").json()["fichiers"]
+    assert sorted(f["url"] for f in manifest) == zips
+    for entry in manifest:
+        response = httpx.get(base + entry["url"])
+        assert response.status_code == 200 and len(response.content) == entry["octets"], entry["url"]
 
 
 def test_citation_and_datasette_pages_use_base_url(deployed):

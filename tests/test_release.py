@@ -22,7 +22,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def test_release_publishes_package_database_and_site(published: Path):
     package = published / "datapackages" / "2024"
-    assert sorted(p.name for p in package.iterdir()) == ["datapackage.json", "definitions.csv", "indicateurs.csv", "lieux.csv", "risque.json"]
+    assert sorted(p.name for p in package.iterdir()) == ["datapackage.json", "definitions.csv", "indicateurs.csv", "lieux.csv", "modalites.csv", "risque.json"]
     for name in ("indicateurs.db", "metadata.json", "settings.json", "inspect-data.json"):
         assert (published / "publish" / name).exists(), name
     # The work area, which held pseudonymised records, is gone.
@@ -106,7 +106,7 @@ def test_rerun_gives_byte_identical_packages(published_copy: Path, small_inputs)
     result = release(published_copy, 2024, small_inputs[2024])
     assert result.exit_code == 0, result
     after = {k: v for k, v in snapshot(published_copy).items() if k.startswith("datapackages/2024")}
-    assert before == after and len(before) == 5
+    assert before == after and len(before) == 6
 
 
 def test_release_shows_progress_and_a_french_summary(published_copy: Path, small_inputs):

@@ -153,7 +153,7 @@ def test_zips_per_version_and_manifest(revised):
         old_csv = archive.read("indicateurs.csv").decode("utf-8")
     assert int(year_total(list(csv.DictReader(old_csv.splitlines())), 2023)["valeur"]) == int(year_total(before["2023"], 2023)["valeur"])
     with zipfile.ZipFile(downloads / "ccas-opendata-2023-v1.1.0.zip") as archive:
-        assert sorted(archive.namelist()) == ["CITATION.cff", "README.md", "datapackage.json", "definitions.csv", "indicateurs.csv", "lieux.csv", "risque.json"]
+        assert sorted(archive.namelist()) == ["CITATION.cff", "README.md", "datapackage.json", "definitions.csv", "indicateurs.csv", "lieux.csv", "modalites.csv", "risque.json"]
         readme = archive.read("README.md").decode("utf-8")
         citation = archive.read("CITATION.cff").decode("utf-8")
         assert archive.read("indicateurs.csv") == (folder / "datapackages" / "2023" / "indicateurs.csv").read_bytes()

@@ -10,14 +10,20 @@ the path Datasette routes (``route_path``), and links carry the sub-path already
 The wrapper also mends two things Datasette does for every API client: CSV is sent as
 ``text/plain`` (here ``text/csv``), and a canned query called without one of its
 parameters answers ``[]`` as if nothing matched (here a 400 naming the parameter).
+
+Every unknown address answers one French 404 (see :func:`handle_exception`): Datasette 0.65
+answers in English (« Database not found »), prints a full traceback to the log for each
+404, and answers 500 where that printing itself fails (any path starting with a dot, such
+as ``/.well-known/security.txt``), or where a row address has too few key values.
 """
 
 import json
+import sqlite3
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from datasette import hookimpl
-from datasette.utils.asgi import Response
+from datasette.utils.asgi import NotFound, Request, Response
 
 PUBLISH_DIR = Path(__file__).resolve().parent.parent
 PAGES_DIR = PUBLISH_DIR / "pages"
@@ -62,8 +68,7 @@ CANNED_PARAMETERS = _canned_parameters()
 async def serve_page(request, datasette):
     path = request.scope.get("route_path", request.path).rstrip("/") or "/"
     if path not in PAGES:
-        home = datasette.urls.path("/")
-        return Response.html(f"<!DOCTYPE html><html lang=\"fr\"><title>Page introuvable</title><p>Page introuvable. <a href=\"{home}\">Retour à l'accueil</a></p></html>", status=404)
+        return await french_not_found(datasette, request)()
     body, content_type = PAGES[path]
     headers = dict(HEADERS)
     if content_type.startswith("text/csv"):
@@ -86,13 +91,14 @@ def _missing_parameter(path, query_string):
             f"(voir la page « API »).")
 
 
-async def serve_download(request):
+async def serve_download(request, datasette):
     """A zip of ``publish/telechargements/`` (links to the kept versions), or the manifest.
     A versioned zip never changes: cached for a year; the current alias for an hour."""
     name = request.url_vars["name"]
     path = DOWNLOADS_DIR / name
     if not path.is_file():
-        return Response.html("<!DOCTYPE html><html lang=\"fr\"><title>Fichier introuvable</title><p>Fichier introuvable. <a href=\"/telechargements\">Tous les téléchargements</a></p></html>", status=404)
+        listing = datasette.urls.path("/telechargements")
+        return Response.html(f"<!DOCTYPE html><html lang=\"fr\"><title>Fichier introuvable</title><p>Fichier introuvable. <a href=\"{listing}\">Tous les téléchargements</a></p></html>", status=404)
     headers = dict(HEADERS)
     if name.endswith(".json"):
         content_type = TYPES[".json"]
@@ -141,6 +147,74 @@ def asgi_wrapper(datasette):
                 await send(event)
             await app(scope, receive, send_fixed)
         return with_fixes
+    return wrap
+
+
+NOT_FOUND_TITLE = "Page introuvable"
+NOT_FOUND_MESSAGE = ("Cette adresse ne correspond à aucune page, table ou donnée de ce site. Vérifiez-la, ou partez de l'accueil "
+                     "ou de la page « API », qui liste les tables et les téléchargements.")
+
+
+def is_not_found(exception) -> bool:
+    """A 404 of Datasette's, or a row address with the wrong number of key values (Datasette
+    0.65 lets SQLite fail on the missing binding parameters: a 500 for a page that does not exist)."""
+    if isinstance(exception, NotFound):
+        return True
+    return isinstance(exception, sqlite3.ProgrammingError) and "binding parameter" in str(exception)
+
+
+def french_not_found(datasette, request):
+    """The French 404, as JSON for a ``.json`` address, else Datasette's error page in French;
+    nothing written to the log (the access log line says enough)."""
+    async def respond():
+        info = {"ok": False, "error": NOT_FOUND_MESSAGE, "status": 404, "title": NOT_FOUND_TITLE}
+        headers = {"Access-Control-Allow-Origin": "*"}
+        if request.path.split("?")[0].endswith(".json"):
+            return Response.json(info, status=404, headers=headers)
+        template = datasette.jinja_env.select_template(["404.html", "error.html"])
+        body = await template.render_async(dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(), menu_links=lambda: []))
+        return Response.html(body, status=404, headers=headers)
+    return respond
+
+
+@hookimpl(hookwrapper=True)
+def handle_exception(datasette, request, exception):
+    """Replace every answer to a 404 by the French one. A wrapper, because Datasette's own
+    handler (which prints the traceback) runs whatever the other plugins answer."""
+    outcome = yield
+    if is_not_found(exception):
+        outcome.force_result([french_not_found(datasette, request)])
+
+
+STATIC_PREFIXES = ("/static/", "/-/static/", "/-/static-plugins/")
+
+
+@hookimpl(specname="asgi_wrapper")
+def french_static_404s(datasette):
+    """The French 404 also for a missing static file, which Datasette answers with a bare
+    « 404: File not found », out of reach of ``handle_exception`` (``/static/nope.css``)."""
+    def wrap(app):
+        async def french(scope, receive, send):
+            base = datasette.setting("base_url")
+            path = scope.get("path", "")
+            if base != "/" and path.startswith(base):
+                path = "/" + path[len(base):]
+            if scope["type"] != "http" or not path.startswith(STATIC_PREFIXES):
+                await app(scope, receive, send)
+                return
+            replaced = False
+
+            async def watch(event):
+                nonlocal replaced
+                if event["type"] == "http.response.start" and event["status"] == 404:
+                    replaced = True
+                elif not replaced:
+                    await send(event)
+                elif event["type"] == "http.response.body" and not event.get("more_body"):
+                    response = await french_not_found(datasette, Request(scope, receive))()
+                    await response.asgi_send(send)
+            await app(scope, receive, watch)
+        return french
     return wrap
 
 

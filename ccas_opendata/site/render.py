@@ -28,6 +28,7 @@ from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
 from ..config import ACCESSIBILITY_STATES, Publisher
 from ..correspondances import contract_label
+from ..excel import excel_name
 from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
 from ..package import read_published
@@ -269,6 +270,7 @@ def _environment(urls: SiteUrls) -> jinja2.Environment:
     env.filters["fr_number"] = fr_number
     env.globals["url"] = urls.path
     env.globals["absolute_url"] = urls.absolute
+    env.globals["excel_name"] = excel_name
     return env
 
 
@@ -339,17 +341,34 @@ def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
 
 
 def api_examples(pub: Publication, urls: SiteUrls) -> dict:
+    """The ready-to-copy examples of ``/api``, written with the site's real address
+    (``base_url``): they work as copied, without JavaScript (``static/origine.js`` swaps the
+    address only when the page is read from another one, a local copy or a trial site)."""
     year = pub.years[-1]
     values = {"annee": year, "indicateur": "accompagnements", "dimension": "tranche_age"}  # example parameter values
     return {
         "year": year,
-        "json": urls.path(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array"),
-        "csv": urls.path(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
+        "origin": urls.origin,
+        "json": urls.absolute(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array&_size=max"),
+        "csv": urls.absolute(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
+        "modalites": urls.absolute("/indicateurs/modalites.csv?_size=max"),
+        "full_csv": urls.absolute("/indicateurs/indicateurs.csv?_stream=on&_size=max"),
+        "full_year_csv": urls.absolute(f"/indicateurs/indicateurs.csv?annee={year}&_stream=on&_size=max"),
+        "full_json": urls.absolute(f"/indicateurs/indicateurs.json?annee={year}&_shape=array&_size=max"),
         "serie": urls.path("/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array"),
         "queries": {name: urls.path(f"/indicateurs/{name}.json?" + urlencode({p: values[p] for p in q.get("params", [])} | {"_shape": "array"}))
                     for name, q in canned_queries().items()},
-        "sql": urls.path("/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"),
+        "sql": urls.absolute("/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"),
+        "sql_labels": urls.absolute("/indicateurs?" + urlencode({"sql": JOIN_EXAMPLE.format(year=year)})),
+        "join_sql": JOIN_EXAMPLE.format(year=year),
     }
+
+
+# The labels of the codes, joined from ``modalites`` (shown on /api, and run by its test).
+JOIN_EXAMPLE = ("select i.modalite, m.libelle, i.valeur, i.secret from indicateurs i "
+                "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
+                "where i.annee = {year} and i.indicateur = 'accompagnements' and i.dimension = 'tranche_age' "
+                "and i.lieu = 'ensemble' and i.periode = '{year}' order by m.ordre")
 
 
 def accessibility(publisher: Publisher) -> dict[str, str]:
@@ -440,6 +459,16 @@ def canned_queries() -> dict:
                    "and p.modalite = n.modalite and p.indicateur = 'part_accompagnements' "
                    "where n.indicateur = 'accompagnements' and n.annee = :annee and n.lieu = 'ensemble' and n.dimension = :dimension "
                    "and n.periode = cast(n.annee as text) order by n.valeur desc",
+        },
+        "ventilation_libelles": {
+            "params": ["annee", "dimension"],
+            "title": "Répartition des accompagnements, avec les libellés",
+            "description": "Comme « ventilation », chaque modalité avec son libellé français et dans l'ordre du site (jointure avec la table modalites). "
+                           "Paramètres : annee, dimension.",
+            "sql": "select i.modalite, m.libelle, i.valeur as accompagnements, i.secret from indicateurs i "
+                   "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
+                   "where i.indicateur = 'accompagnements' and i.annee = :annee and i.lieu = 'ensemble' and i.dimension = :dimension "
+                   "and i.periode = cast(i.annee as text) order by m.ordre",
         },
         "par_lieu": {
             "params": ["annee"],
