@@ -7,10 +7,14 @@ PORT ?= 8001
 # used only by tests/udata_harvest.py to harvest the catalogue with data.gouv.fr's real harvester.
 UDATA_VENV := .venv-udata
 
-.PHONY: install demo test test-fast lint bench bench-secret browser nginx udata clean
+.PHONY: install demo test test-fast lint bench bench-secret browser nginx udata rsync clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
-CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/modalites.py ccas_opendata/excel.py ccas_opendata/apercu.py ccas_opendata/formulas.py ccas_opendata/mapping_workbook.py
+CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/modalites.py ccas_opendata/excel.py
+# Held since #17 (crash-safe switch, lock, archive limit, CSV cells, work area).
+CHECKED += ccas_opendata/swap.py ccas_opendata/lock.py ccas_opendata/archive.py ccas_opendata/csvsafe.py ccas_opendata/workarea.py
+# Held since #14 (the standalone apercu, formula cells, the correspondances workbook).
+CHECKED += ccas_opendata/apercu.py ccas_opendata/formulas.py ccas_opendata/mapping_workbook.py
 
 install: $(VENV)/.installed
 
@@ -25,7 +29,7 @@ demo: install
 	$(BIN)/ccas-opendata demo --port $(PORT)
 
 ## Install everything (Chromium and nginx included, for the page and deployment tests) and run the whole suite.
-test: install browser nginx udata lint
+test: install browser nginx udata rsync lint
 	$(BIN)/pytest
 
 ## ruff and mypy on the modules held to them.
@@ -70,3 +74,10 @@ $(UDATA_VENV)/.installed:
 
 clean:
 	rm -rf .travail .versions publish telechargements changements.json datapackages/[0-9]* .pytest_cache
+
+## rsync for the test of the copy to the server (README, « Mettre en ligne »), installed when missing.
+rsync:
+	@command -v rsync >/dev/null 2>&1 || { \
+	  echo "Installation de rsync (test de la copie vers le serveur)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq rsync >/dev/null; }

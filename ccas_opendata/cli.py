@@ -10,6 +10,9 @@ import functools
 import json
 import os
 import shutil
+import signal
+import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +20,8 @@ import click
 
 from . import __version__
 from .config import KEY_ENV, load_key, private_dir, publish_dir, read_publisher, work_dir
-from .errors import CcasError, ConfigurationError, ValidationFailed
+from .errors import CcasError, ConfigurationError, ValidationFailed, world_error
+from .lock import publication_lock
 
 
 class FrenchError(click.ClickException):
@@ -31,17 +35,43 @@ class FrenchError(click.ClickException):
 
 
 def user_errors(function):
-    """Turn domain errors into a French message and a non-zero exit."""
+    """Turn domain errors, and the machine's failures (disk full…), into a French
+    message and a non-zero exit."""
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
-            return function(*args, **kwargs)
+            try:
+                return function(*args, **kwargs)
+            except (OSError, sqlite3.Error) as failure:
+                french = world_error(failure)
+                if french is None:
+                    raise
+                raise french from failure
         except CcasError as error:
             message = str(error)
             if error.advice:
                 message += "\n→ " + error.advice
             raise FrenchError(message) from None
     return wrapper
+
+
+def locked(function):
+    """Run the command holding the folder's lock (one command at a time per folder)."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        context = click.get_current_context()
+        with publication_lock(kwargs["dossier"], context.info_name or "commande"):
+            return function(*args, **kwargs)
+    return wrapper
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, a stopped service) end the run as Ctrl+C
+    does, through the clean-up of the private work area, which holds person counts."""
+    def stop(signum: int, _frame) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
 
 
 def dossier_option(function):
@@ -76,7 +106,7 @@ def motif_option(function):
 def year_command(function):
     """A command that works on one year of a publication folder: the shared options
     and the translation of domain errors, defined once."""
-    return cli.command()(dossier_option(annee_option()(user_errors(function))))
+    return cli.command()(dossier_option(annee_option()(user_errors(locked(function)))))
 
 
 def _progress(message: str) -> None:
@@ -324,6 +354,7 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
     if serve_port is not None and not trial:
         raise click.UsageError("--servir ne s'emploie qu'avec --essai (le site publié se sert avec « ccas-opendata serve »).")
     key = load_key(dossier, cle_fichier)
+    stop_on_signals()
     if not trial:
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         return
@@ -375,6 +406,11 @@ def serve(dossier: Path, port: int):
       ccas-opendata serve --port 8001
       # puis ouvrez http://127.0.0.1:8001/
     """
+    from .swap import journal_path, recover
+
+    if journal_path(dossier).exists():  # a release killed while switching: finish it first
+        with publication_lock(dossier, "serve"):
+            recover(dossier)
     if not (publish_dir(dossier) / "indicateurs.db").exists():
         raise CcasError("Rien à servir : aucune année n'est encore publiée dans ce dossier.",
                         advice="Lancez d'abord « ccas-opendata release --annee AAAA DOSSIER » (ou « ccas-opendata demo »).")
@@ -432,6 +468,14 @@ def demo(dossier: Path, port: int, no_serve: bool):
     Exemple :
       ccas-opendata demo --port 8001
     """
+    stop_on_signals()
+    with publication_lock(dossier, "demo"):
+        _build_demo(dossier)
+    if not no_serve:
+        serve.callback(dossier=dossier, port=port)
+
+
+def _build_demo(dossier: Path) -> None:
     from .demo import DEMO_YEARS, refuse_real_publication, write_demo_year
     from .release import published_years, release as run_release
 
@@ -459,8 +503,6 @@ def demo(dossier: Path, port: int, no_serve: bool):
             click.echo(summary.french())
     finally:
         shutil.rmtree(inputs, ignore_errors=True)
-    if not no_serve:
-        serve.callback(dossier=dossier, port=port)
 
 
 if __name__ == "__main__":  # pragma: no cover

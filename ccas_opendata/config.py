@@ -8,8 +8,12 @@ published, removed after a successful release).
 from __future__ import annotations
 
 import csv
+import math
 import os
 import re
+import stat
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -352,6 +356,23 @@ def infer_article(nom: str) -> str:
     return "la" if head in FEMININE_HEADS else "le"
 
 
+_EMAIL = re.compile(r"^[^@\s<>\"'(),;:]+@[^@\s<>\"'(),;:]+\.[A-Za-z]{2,}$")
+# A value that starts like an address with a scheme (javascript:, data:, file:, mailto:…).
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:(?![\s\d])")
+
+
+def _strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every text in ``organisation.yml``, with its key path (« accessibilite → contact »)."""
+    if isinstance(value, str):
+        yield key, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, f"{key} → {k}" if key else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v, key)
+
+
 def read_publisher(folder: Path) -> Publisher:
     """Read and check ``metadata/``. Raises one ConfigurationError naming every file and key
     at fault (not the first only: the agent fixes them all in one go)."""
@@ -429,6 +450,17 @@ def read_publisher(folder: Path) -> Publisher:
             lieux = found  # type: ignore[assignment]
         else:
             quartiers = found  # type: ignore[assignment]
+    contact = str(org.get("contact", "")).strip()
+    if contact and not _PLACEHOLDER.search(contact) and not _EMAIL.match(contact):
+        fail("« contact » doit être une adresse électronique, par exemple donnees-ouvertes@ma-commune.fr "
+             "(celle d'un service, sans nom ni chevrons).")
+    site_web = str(org.get("site_web") or "").strip()
+    if site_web and not _PLACEHOLDER.search(site_web) and not _BASE_URL.match(site_web):
+        fail("« site_web » doit être une adresse http:// ou https:// complète, par exemple https://www.ma-commune.fr/ccas.")
+    for key, value in _strings(org):
+        if _SCHEME.match(value) and not _BASE_URL.match(value.strip()):
+            fail(f"« {key} » : seules les adresses http:// ou https:// sont acceptées (elles deviennent des liens sur "
+                 "chaque page du site).")
     base_url, emprise = LOCAL_BASE_URL, None
     try:
         base_url = read_base_url(path, org.get("base_url"))
@@ -448,7 +480,7 @@ def read_publisher(folder: Path) -> Publisher:
         licence=licence,
         seuil_secret=seuil,
         largeur_protection=largeur,
-        site_web=str(org.get("site_web", "")),
+        site_web=site_web,
         lieux=lieux,
         quartiers=quartiers,
         extra={k: v for k, v in org.items() if k not in known},
@@ -487,6 +519,7 @@ def load_key(folder: Path, key_file: Path | None = None) -> bytes:
             )
         if not key_file.exists():
             raise MissingKeyError(f"Fichier de clé introuvable : {key_file}")
+        check_key_file(key_file)
         key = key_file.read_bytes().strip()
     else:
         key = os.environ.get(KEY_ENV, "").strip().encode("utf-8")
@@ -494,4 +527,44 @@ def load_key(folder: Path, key_file: Path | None = None) -> bytes:
             raise MissingKeyError("Aucune clé de pseudonymisation : la commande refuse de s'exécuter sans clé.")
     if len(key) < MIN_KEY_LENGTH:
         raise MissingKeyError(f"La clé de pseudonymisation est trop courte (au moins {MIN_KEY_LENGTH} caractères).")
+    if key_entropy_bits(key) < MIN_KEY_BITS:
+        raise MissingKeyError(
+            "La clé de pseudonymisation est trop prévisible (des caractères répétés, une suite ou un motif) : "
+            "quelqu'un qui la devine recalcule les pseudonymes.",
+            advice="Tirez-en une au hasard : python3 -c 'import secrets; print(secrets.token_hex(32))' "
+                   "(attention : les années déjà publiées ne peuvent être révisées qu'avec leur clé d'origine).",
+        )
     return key
+
+
+#: The least a key must carry, as estimated by :func:`key_entropy_bits`. A random
+#: 32-character hex key carries 128 bits; « aaaa… » none.
+MIN_KEY_BITS = 64
+
+
+def key_entropy_bits(key: bytes) -> float:
+    """A cautious estimate of the key's randomness: the smaller of its symbol entropy
+    (which misses repeated patterns: « abab… ») and of the size of its zlib compression
+    (which misses skewed symbols). A guessable key makes the pseudonyms reversible by
+    anyone who tries the usual candidates on the published figures' source."""
+    counts = [key.count(byte) for byte in set(key)]
+    symbols = -sum(c * math.log2(c / len(key)) for c in counts)
+    compressed = 8 * max(0, len(zlib.compress(key, 9)) - len(zlib.compress(b"", 9)) - 3)
+    return min(symbols, compressed)
+
+
+def check_key_file(path: Path) -> None:
+    """Refuse a key file others may read, or replace (its folder writable by others
+    without the sticky bit): either way the key leaves the agent's hands."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise MissingKeyError(
+            f"Le fichier de clé {path} est lisible par d'autres comptes que le vôtre (droits {stat.filemode(mode)}).",
+            advice=f"Rendez-le privé : chmod 600 {path}",
+        )
+    folder_mode = path.parent.stat().st_mode
+    if folder_mode & 0o002 and not folder_mode & stat.S_ISVTX:
+        raise MissingKeyError(
+            f"Le dossier du fichier de clé, {path.parent}, est modifiable par tous : n'importe qui pourrait y remplacer la clé.",
+            advice=f"Placez la clé dans un dossier à vous (par exemple ~/.config/ccas-opendata/) ou : chmod o-w {path.parent}",
+        )

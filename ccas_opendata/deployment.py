@@ -29,6 +29,14 @@ from .site.urls import SiteUrls
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "serveur"
 SERVICE = "ccas-opendata"
+#: The include list of what the server receives (rsync filter rules): only what is served.
+COPY_RULES = "a-copier.txt"
+
+
+def copy_includes() -> list[str]:
+    """The folders the server receives, from the include list (``/publish/***``…)."""
+    rules = (TEMPLATES_DIR / COPY_RULES).read_text(encoding="utf-8").splitlines()
+    return [rule[2:] for rule in rules if rule.startswith("+ ")]
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ def deployment_files(publisher: Publisher, settings: ServerSettings) -> dict[str
         "nginx-site.conf": f"nginx/{SERVICE}.conf",
         "nginx-cache.conf": f"nginx/{SERVICE}-cache.conf",
         "nginx-emplacements.conf": f"nginx/{SERVICE}-emplacements.conf",
+        COPY_RULES: COPY_RULES,
     }
     return {target: env.get_template(template).render(**context) for template, target in names.items()}
 

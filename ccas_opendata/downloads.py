@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .csvsafe import RULE as CELL_RULE
+from .csvsafe import markdown_text
 from .config import Publisher
 from .package import read_published_bytes
 from .site.urls import SiteUrls
@@ -58,8 +60,9 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
     """The French README of a version: what, how made, licence, how to cite, secrecy."""
     secrecy = descriptor["secretStatistique"]
     resources = "\n".join(f"- `{r['path']}` : {r['title']} — {r['description']}" for r in descriptor["resources"])
+    md = markdown_text  # what the CCAS typed (name, motif) is shown as text, never as Markdown or HTML
     lines = [
-        f"# {descriptor['title']}",
+        f"# {md(descriptor['title'])}",
         "",
         f"Version {version} du {descriptor['created'][:10]}.",
         "",
@@ -73,7 +76,7 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
         "",
         "## Comment elles sont produites",
         "",
-        f"{publisher.nom} tient un registre de ses accompagnements, ateliers et formations. Chaque année, l'outil "
+        f"{md(publisher.nom)} tient un registre de ses accompagnements, ateliers et formations. Chaque année, l'outil "
         "ccas-opendata lit ce registre sur le poste de l'agent, retire les identités et le texte libre, remplace "
         "l'identifiant de la personne par un pseudonyme, réduit les dates au mois et les âges à des tranches, "
         "calcule les indicateurs décrits dans `definitions.csv`, applique le secret statistique puis contrôle "
@@ -90,7 +93,7 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
         "## Versions",
         "",
     ]
-    lines += [f"- {e['version']} ({e['date']}) : {e['motif']}" for e in history] or [f"- {version} : première publication"]
+    lines += [f"- {e['version']} ({e['date']}) : {md(e['motif'])}" for e in history] or [f"- {version} : première publication"]
     lines += [
         "",
         "Chaque version reste téléchargeable sous son propre nom (`" + zip_name(year, "X.Y.Z") + "`) et ne change plus "
@@ -102,9 +105,13 @@ def readme(publisher: Publisher, descriptor: dict, year: int, version: str, hist
         "",
         "## Citer ces données",
         "",
-        citation_text(publisher, descriptor, year, version),
+        md(citation_text(publisher, descriptor, year, version)),
         "",
-        f"Contact : {publisher.contact}",
+        f"Contact : {md(publisher.contact)}",
+        "",
+        "## Cellules de texte",
+        "",
+        descriptor.get("cellulesDeTexte", CELL_RULE),
         "",
     ]
     return "\n".join(lines)

@@ -50,7 +50,8 @@ ROWS_KEPT = 1000
 
 #: Kinds of problems, in the order a report shows them (and the agent fixes them).
 PROBLEM_KINDS = {
-    "fichier": "Fichiers d'entrée absents ou illisibles",
+    "absent": "Fichiers d'entrée absents",
+    "fichier": "Fichiers illisibles",
     "configuration": "Configuration (dossier metadata/)",
     "en-tete": "En-têtes des fichiers",
     "cellule": "Cellules illisibles",
@@ -124,7 +125,7 @@ class InvalidInput(CcasError):
             lines.append(f"… et {shown - 30} autres problèmes (voir le rapport).")
         if advice is None:
             steps = []
-            if any(p.kind == "fichier" for p in self.problems):
+            if any(p.kind in ("fichier", "absent") for p in self.problems):
                 steps.append("Remplacez ou réenregistrez les fichiers d'entrée indiqués.")
             if any(p.kind == "configuration" for p in self.problems):
                 steps.append("Corrigez les fichiers du dossier metadata/ indiqués.")
@@ -167,3 +168,36 @@ class PackageError(CcasError):
 
 class StageOrderError(CcasError):
     """A stage was run before the one it reads from."""
+
+
+class ConcurrentRunError(CcasError):
+    """Another command is already working in the publication folder."""
+
+    advice = ("Attendez qu'elle se termine (ou arrêtez-la), puis relancez la commande. Deux publications à la fois "
+              "dans un même dossier se marcheraient dessus ; rien n'a été modifié par celle-ci.")
+
+
+class WorldError(CcasError):
+    """The machine failed the run (disk full, file unreadable): nothing the data caused."""
+
+
+def world_error(failure: BaseException) -> CcasError | None:
+    """The French error for a failure of the machine the run cannot fix (disk full, no
+    permission), or None for one that is a bug and must keep its traceback. The path
+    is named (never the content of a file)."""
+    import errno
+    import sqlite3
+
+    where = f" ({failure.filename})" if isinstance(failure, OSError) and failure.filename else ""
+    if (isinstance(failure, OSError) and failure.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            isinstance(failure, sqlite3.Error) and "disk is full" in str(failure)):
+        return WorldError(f"Le disque est plein{where} : la commande s'est arrêtée avant la fin.",
+                          advice="Libérez de la place sur le disque (ou choisissez un dossier sur un autre disque), puis "
+                                 "relancez. " + UNTOUCHED)
+    if isinstance(failure, OSError) and failure.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return WorldError(f"Accès refusé{where} : ce fichier ou ce dossier ne peut pas être lu ou écrit.",
+                          advice="Vérifiez les droits du dossier (ou qu'il n'est pas en lecture seule), puis relancez.")
+    if isinstance(failure, OSError) and failure.errno == errno.EIO:
+        return WorldError(f"Erreur de lecture ou d'écriture du disque{where}.",
+                          advice="Vérifiez le disque (ou la clé USB) puis relancez. " + UNTOUCHED)
+    return None

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .archive import oversized_archives
 from .config import Publisher, contract
 from .correspondances import (
     FILE_NAME, Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
@@ -189,15 +190,19 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
     ``<table>.*``; ``feuilles``), else a national export recognised by its headers. The
     third item says what became of every sheet of her workbooks."""
     if not input_dir.is_dir():
-        return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable : vérifiez le chemin donné à la commande.", kind="fichier")], []
+        return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable : vérifiez le chemin donné à la commande.", kind="absent")], []
     files = candidate_files(input_dir)
     sources: list[Source] = []
     problems: list[Problem] = []
     claimed: set[Path] = set()
+    # What a file is by its first bytes (a PNG renamed .csv), then how big a workbook expands.
     broken = {p: why for p in files if (why := misnamed(p)) is not None}
     for path, why in broken.items():
         problems.append(Problem(path.name, "", why, kind="fichier"))
     files = [p for p in files if p not in broken]
+    oversized = oversized_archives(files)
+    if oversized:  # not a byte of them is read
+        return [], problems + oversized, []
     for table in contract()["tables"]:
         mapping = own.for_table(table) if own else TableMapping(table)
         matches = [p for p in files if mapping.matches_file(p)]
@@ -225,7 +230,7 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
             problems.append(Problem(
                 input_dir.name, "",
                 f"fichier « {table}.csv » (ou .xlsx, .ods) introuvable : il est obligatoire. Un fichier à votre format "
-                "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="fichier",
+                "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="absent",
             ))
     return sources, problems, notes
 

@@ -14,6 +14,7 @@ import csv
 import io
 from pathlib import Path
 
+from .csvsafe import safe_row
 from .config import Publisher, mednum_schema
 
 
@@ -46,6 +47,6 @@ def write_lieux_mednum(path: Path, publisher: Publisher, updated: str) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)
     path.write_text(buffer.getvalue(), encoding="utf-8")
     return path

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .csvsafe import RULE as CELL_RULE
+from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
 from .config import Publisher
@@ -52,7 +54,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)
     path.write_text(buffer.getvalue(), encoding="utf-8")
 
 
@@ -195,6 +197,8 @@ def package_year(
         "keywords": ["CCAS", "inclusion numérique", "médiation numérique", "accompagnement", "démarches en ligne", "action sociale", str(year)],
         "temporalCoverage": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
         "spatialCoverage": {"commune": publisher.commune, "type": "code INSEE"},
+        # How text cells are protected from spreadsheets (csvsafe.py): readers must know the apostrophe is ours.
+        "cellulesDeTexte": CELL_RULE,
         "secretStatistique": {
             "methode": SECRECY_METHOD.format(seuil=publisher.seuil_secret, largeur=publisher.largeur_protection,
                                              dominance=round(publisher.dominance_max * 100))

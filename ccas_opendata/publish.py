@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import sqlite_utils
 
+from .csvsafe import neutralise_database
 from .catalogue import Catalogue
 from .config import Publisher
 from .dcat import write_catalogue
@@ -222,6 +223,7 @@ def build_publish_dir(
     target.mkdir(parents=True)
     files = read_manifest(downloads) if downloads is not None else []
     counts = build_database(target / f"{DATABASE}.db", packages, changelog, files, all_modalites(packages, publisher, catalogue))
+    neutralise_database(target / f"{DATABASE}.db")  # the API's CSV exports read the cells there
     (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
     (target / "settings.json").write_text(json.dumps(datasette_settings(publisher), indent=2), encoding="utf-8")
     (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")

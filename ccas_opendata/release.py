@@ -30,6 +30,7 @@ from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
 from .risk import risk_report
+from .swap import recover, swap_in
 from .secrecy import SECONDARY, Protected, Revision, audit, figures_changed, protect
 from .versions import (
     FIRST_VERSION, KEY_FINGERPRINT, changed_persons, changelog_entry, changelog_path, diff_tables, key_fingerprint,
@@ -37,7 +38,7 @@ from .versions import (
     write_snapshot,
 )
 from .workarea import (
-    internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
+    clear_leftovers, internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
     start_stage, write_internal,
 )
 
@@ -77,6 +78,7 @@ def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: st
     # Absolute from here on: GX's Data Docs and the swap renames need stable paths
     # whatever the current directory (``--dossier`` defaults to ".").
     folder = folder.resolve()
+    recover(folder)  # a switch a killed run left half-done is finished before anything reads the folder
     try:
         publisher = read_publisher(folder)
     except ConfigurationError as error:
@@ -317,7 +319,7 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     moves += [(target, source) for source, target in snapshots.items()]
     for target in snapshots.values():
         private_dir(target.parent)
-    swap_in(moves, ctx.work / "ancien")
+    swap_in(ctx.folder, moves, ctx.work / "ancien")
     return PublishResult(years, counts, entries)
 
 
@@ -375,28 +377,6 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
     frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year)
     frame["valeur"] = round_figures(frame, catalogue)
     return pd.concat([kept, frame[kept.columns]], ignore_index=True)
-
-
-def swap_in(moves: list[tuple[Path, Path]], backup: Path) -> None:
-    """Move each new file or folder to its target by renames (the target, if any, to
-    ``backup`` first); undo every rename on any failure."""
-    backup.mkdir(parents=True, exist_ok=True)
-    done: list[tuple[Path, Path]] = []
-    try:
-        for n, (current, new) in enumerate(moves):
-            current.parent.mkdir(parents=True, exist_ok=True)
-            if current.exists():
-                old = backup / str(n)
-                current.rename(old)
-                done.append((old, current))
-            new.rename(current)
-            done.append((current, new))
-    except OSError:
-        for src, dst in reversed(done):
-            if src.exists():
-                src.rename(dst)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 # --- release --------------------------------------------------------------------------
@@ -476,9 +456,11 @@ def release(
     With ``preview`` (a folder that does not exist yet), every stage runs but the site is
     built there for review and nothing under ``datapackages/`` or ``publish/`` changes."""
     start = time.perf_counter()
-    # First of all, even if the release is refused: a killed earlier run may have left
-    # person counts here. The stages recreate the work area, private.
-    shutil.rmtree(work_dir(folder.resolve(), year), ignore_errors=True)
+    # First of all, even if the release is refused: finish the switch a killed run left
+    # half-done, then remove what killed runs left (person counts) for every year. The
+    # stages recreate the work area, private.
+    recover(folder)
+    clear_leftovers(folder.resolve())
     ctx = open_context(folder, year, progress, motif, input_dir)
     folder = ctx.folder
     if preview is not None and ctx.motif is None:

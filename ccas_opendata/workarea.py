@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import private_dir, private_file
+from .config import WORK_AREA, private_dir, private_file
 from .errors import StageOrderError
 
 STAGES = ("anonymise", "aggregate", "validate", "package", "publish")
@@ -119,3 +119,18 @@ def require_packaged(work: Path, directory: Path, year: int) -> None:
             f"Le paquet préparé pour {year} a changé depuis sa création : rien n'est publié. "
             f"Relancez « ccas-opendata package --annee {year} »."
         )
+
+
+def clear_leftovers(folder: Path) -> None:
+    """Remove what any earlier run left in the work area, for every year: a run killed
+    (or its machine switched off) before its clean-up leaves pseudonymised records and
+    true hidden values there. Called at the start of each release, after the switch a
+    killed run left half-done has been finished (its staged files live here)."""
+    base = folder / WORK_AREA
+    if not base.is_dir():
+        return
+    for path in base.iterdir():
+        if path.name.isdigit() and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.suffix == ".tmp":
+            path.unlink(missing_ok=True)

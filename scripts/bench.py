@@ -13,6 +13,8 @@
 4. The same load through nginx configured by ``ccas-opendata deploiement`` (Datasette
    started with the systemd unit's command line, nginx run as a user on a loopback port):
    the cache's effect, as the ratio of requests/s through nginx to requests/s direct.
+5. Heavy SQL in parallel with pages (``heavy_load.py``): page latency idle and under
+   load, statuses of the heavy answers, the server's peak memory.
 
 Figures are reported as measured in this one run; nothing here is asserted.
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # heavy_load.py, shared with the tests
 OUT = REPO / "bench" / "out"
 YEAR = 2024
 KEY = "cle-de-banc-d-essai-" + "b" * 20
@@ -161,6 +164,27 @@ def bench_site(folder: Path, requests: int, clients: int) -> dict:
     return rates
 
 
+def bench_heavy_sql(folder: Path, seconds: float, clients: int) -> dict:
+    """Heavy SQL (a 1 GB blob, 450 MB answers, queries run to the time limit) in
+    parallel with page and table requests: their latency idle and under load, the
+    server's memory (``scripts/heavy_load.py``, bounded in tests/test_server_limits.py)."""
+    import socket
+
+    from heavy_load import heavy_load
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "ccas_opendata", "serve", "--dossier", str(folder), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/-/versions.json")
+        return heavy_load(f"http://127.0.0.1:{port}", server.pid, seconds, clients)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def wait_until_up(url: str) -> None:
     for _ in range(150):
         try:
@@ -233,11 +257,18 @@ def main() -> None:
     print(f"\nSite sous charge bornée ({args.requetes} requêtes, {args.clients} clients, 127.0.0.1), requêtes/s :")
     for name, rate in site.items():
         print(f"  {name:28} {rate}")
+    heavy = bench_heavy_sql(release["folder"], 10, 6)
+    print("\nSQL lourd en parallèle des pages (6 clients SQL, 2 clients pages, 10 s, scripts/heavy_load.py) :")
+    print(f"  pages et tables, au repos   : p50 {heavy['leger_au_repos_p50_ms']} ms, p95 {heavy['leger_au_repos_p95_ms']} ms")
+    print(f"  pages et tables, sous charge: p50 {heavy['leger_sous_charge_p50_ms']} ms, p95 {heavy['leger_sous_charge_p95_ms']} ms, "
+          f"max {heavy['leger_sous_charge_max_ms']} ms ({heavy['requetes_legeres_sous_charge']} requêtes)")
+    print(f"  requêtes lourdes (statut: nombre) : {heavy['requetes_lourdes']}")
+    print(f"  mémoire du serveur          : {heavy['memoire_avant_mio']} Mio avant, {heavy['memoire_max_mio']} Mio au plus (plafond des tests : 400)")
     behind_nginx = bench_nginx(release["folder"], args.requetes, args.clients)
     print(f"\nDerrière nginx (cache de « ccas-opendata deploiement »), {args.requetes} requêtes, {args.clients} clients :")
     for name, rates in behind_nginx.items():
         print(f"  {name:28} direct {rates['direct_rps']:>8} req/s   nginx {rates['nginx_cache_rps']:>8} req/s   rapport {rates['ratio']}")
-    result = {k: v for k, v in release.items() if k != "folder"} | {"site": site, "nginx": behind_nginx}
+    result = {k: v for k, v in release.items() if k != "folder"} | {"site": site, "sql_lourd": heavy, "nginx": behind_nginx}
     (OUT / "resultats.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\nRésultats : {OUT / 'resultats.json'}")
 

@@ -168,7 +168,7 @@ def test_a_refused_duration_that_could_be_personal_is_not_shown(tmp_path, typed)
 
 @pytest.mark.parametrize("name,content,says", [
     ("accompagnements.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "ce n'est pas un fichier CSV mais une image PNG renommé"),
-    ("accompagnements.xlsx", b"PK\x03\x04" + b"\x00" * 40, "classeur abîmé"),
+    ("accompagnements.xlsx", b"PK\x03\x04" + b"\x00" * 40, "ce fichier XLSX est illisible (abîmé, tronqué"),
     ("accompagnements.xlsx", b"Date;Lieu\n2025-01-01;x\n", "ce n'est pas un classeur .xlsx (fichier abîmé ou d'un autre format)"),
 ])
 def test_a_corrupt_or_mislabelled_file_is_named_not_filed_under_configuration(tmp_path, name, content, says):
@@ -178,7 +178,7 @@ def test_a_corrupt_or_mislabelled_file_is_named_not_filed_under_configuration(tm
     (inputs / name).write_bytes(content)
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "Fichiers d'entrée absents ou illisibles (1)" in result.stderr and f"{name} : " in result.stderr and says in result.stderr
+    assert "Fichiers illisibles (1)" in result.stderr and f"{name} : " in result.stderr and says in result.stderr
     assert "Configuration (dossier metadata/)" not in result.stderr
     assert not (folder / "publish").exists()
 
@@ -189,7 +189,7 @@ def test_a_missing_input_file_is_not_a_configuration_problem(tmp_path):
     for inputs in (tmp_path / "vide", tmp_path / "absent"):
         result = release(folder, YEAR, inputs)
         assert result.exit_code == 1 and "Traceback" not in result.output
-        assert "Fichiers d'entrée absents ou illisibles (1)" in result.stderr and "Configuration" not in result.stderr
+        assert "Fichiers d'entrée absents (1)" in result.stderr and "Configuration" not in result.stderr
 
 
 def test_wrong_codes_of_her_mapping_list_the_accepted_codes_once(tmp_path):

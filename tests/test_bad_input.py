@@ -117,6 +117,6 @@ def test_a_failed_swap_is_rolled_back(published_copy: Path, tmp_path: Path):
     (backup / "1").mkdir(parents=True)  # where publish/ would go
     (backup / "1" / "occupe").write_text("x")
     with pytest.raises(OSError):
-        swap_in([(published_copy / "datapackages" / "2024", new_package), (published_copy / "publish", new_site)], backup)
+        swap_in(published_copy, [(published_copy / "datapackages" / "2024", new_package), (published_copy / "publish", new_site)], backup)
     assert snapshot(published_copy) == before
     assert (new_package / "indicateurs.csv").exists()  # the new package is back where it was

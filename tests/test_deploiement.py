@@ -241,3 +241,18 @@ def test_full_site_file_passes_nginx_check_once_certificates_exist(subpath_site,
     conf.write_text(text[:start] + f"    include {tmp_path / 'site.conf'};\n}}\n", encoding="utf-8")
     check = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path / "nginx")], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+def test_free_sql_through_nginx_is_never_cached_and_is_rate_limited(deployed):
+    """Each text of SQL is its own cache key: cached, a varied query would fill the cache.
+    Rate: 30 a minute per address, 10 ahead; pages and tables are never counted."""
+    base = deployed["nginx"] + PREFIX
+    with httpx.Client(timeout=30) as client:
+        first = client.get(base + "/indicateurs.json?sql=select+count(*)+from+indicateurs")
+        again = client.get(base + "/indicateurs.json?sql=select+count(*)+from+indicateurs")
+        assert first.status_code == again.status_code == 200
+        assert again.headers["x-cache-status"] == "BYPASS"
+        statuses = [client.get(base + f"/indicateurs.json?sql=select+{n}").status_code for n in range(15)]
+        assert statuses.count(429) >= 4 and set(statuses) <= {200, 429}, statuses
+        table = client.get(base + "/indicateurs/indicateurs.json?annee=2024&_size=1")
+        assert table.status_code == 200 and client.get(base + "/").status_code == 200

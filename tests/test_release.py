@@ -138,7 +138,8 @@ def test_default_key_file_is_used(folder: Path, small_inputs, monkeypatch, tmp_p
     monkeypatch.delenv("CCAS_OPENDATA_CLE")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     (tmp_path / "config" / "ccas-opendata").mkdir(parents=True)
-    (tmp_path / "config" / "ccas-opendata" / "cle").write_text("z" * 64 + "\n")
+    (tmp_path / "config" / "ccas-opendata" / "cle").write_text("3bcecbf94e2b7f16e2baa17984a11028f886a2ef53700b6fb8bdc30061e53fe9\n")
+    (tmp_path / "config" / "ccas-opendata" / "cle").chmod(0o600)
     result = release(folder, 2023, small_inputs[2023])
     assert result.exit_code == 0, result
 
@@ -146,7 +147,8 @@ def test_default_key_file_is_used(folder: Path, small_inputs, monkeypatch, tmp_p
 def test_key_file_outside_the_folder_is_accepted(folder: Path, small_inputs, monkeypatch, tmp_path):
     monkeypatch.delenv("CCAS_OPENDATA_CLE")
     key_file = tmp_path / "cle-hors-dossier.txt"
-    key_file.write_text("y" * 40)
+    key_file.write_text("99529bb72b0cc5913be2b25cde458049a3f0")
+    key_file.chmod(0o600)
     result = release(folder, 2023, small_inputs[2023], "--cle-fichier", key_file)
     assert result.exit_code == 0, result
 

@@ -418,6 +418,8 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
           updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]))
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
+    shutil.copy(SITE_DIR / "limits.py", target / "plugins" / "limites.py")
+    shutil.copy(SITE_DIR / "freshness.py", target / "plugins" / "fraicheur.py")
 
 
 def downloads_by_year(files: list[dict]) -> list[tuple[int, list[dict]]]:
