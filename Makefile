@@ -7,7 +7,7 @@ PORT ?= 8001
 # used only by tests/udata_harvest.py to harvest the catalogue with data.gouv.fr's real harvester.
 UDATA_VENV := .venv-udata
 
-.PHONY: install demo test test-fast lint bench bench-secret browser nginx udata rsync clean
+.PHONY: install demo test test-fast lint bench bench-secret browser nginx udata rsync wrk clean
 
 # Modules held to ruff and mypy; add a module here when you touch it.
 CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/modalites.py ccas_opendata/excel.py
@@ -37,12 +37,15 @@ lint: install
 	$(BIN)/ruff check $(CHECKED)
 	$(BIN)/mypy $(CHECKED)
 
-## The suite without the slow end-to-end and browser cases.
+## The suite without the slow end-to-end and browser cases (a test that runs a release is
+## marked slow by tests/conftest.py from its source and fixtures).
 test-fast: install
 	$(BIN)/pytest -m "not slow and not browser"
 
-## Speed and memory on a million accompaniments, and the site under bounded load.
-bench: install nginx
+## CPU of a typical year and of a million accompaniments (against pandas and DuckDB), memory,
+## and the site under load (wrk), direct and through nginx's cache.
+bench: install nginx wrk
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python scripts/bench.py
 
 ## Share of cells the secrecy hides on the demo years and on a small CCAS.
@@ -71,6 +74,13 @@ $(UDATA_VENV)/.installed:
 	$(UDATA_VENV)/bin/pip install --quiet --upgrade pip
 	$(UDATA_VENV)/bin/pip install --quiet 'udata==17.18.0' 'mongomock>=4.1'
 	touch $@
+
+## Debian's wrk, the load client of the bench, installed when missing.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installation de wrk (banc d'essai du site)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 clean:
 	rm -rf .travail .versions publish telechargements changements.json datapackages/[0-9]* .pytest_cache

@@ -347,14 +347,17 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
       ccas-opendata release --annee 2024 ./exports/2024
       ccas-opendata release --annee 2023 --motif "Accompagnements de décembre saisis en retard" ./exports/2023
     """
+    import subprocess
     import tempfile
-
-    from .release import release as run_release
 
     if serve_port is not None and not trial:
         raise click.UsageError("--servir ne s'emploie qu'avec --essai (le site publié se sert avec « ccas-opendata serve »).")
     key = load_key(dossier, cle_fichier)
     stop_on_signals()
+    # The stages (pandas and the rest) are imported once the command line and the key
+    # are accepted: a refusal of either costs a few milliseconds.
+    from .release import release as run_release
+
     if not trial:
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         return
@@ -476,9 +479,11 @@ def demo(dossier: Path, port: int, no_serve: bool):
 
 
 def _build_demo(dossier: Path) -> None:
-    from .demo import DEMO_YEARS, refuse_real_publication, write_demo_year
+    from .demo import DEMO_YEARS, refuse_real_publication, write_demo_metadata, write_demo_year
     from .release import published_years, release as run_release
 
+    if write_demo_metadata(dossier):
+        click.echo(f"Métadonnées du CCAS fictif écrites dans {dossier / 'metadata'}", err=True)
     publisher = read_publisher(dossier)
     refuse_real_publication(publisher, published_years(dossier))
     # Demo data is synthetic: a key generated for this run is as good as any, and

@@ -10,12 +10,13 @@ them being dropped. The same (year, size, seed) always gives the same files.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .config import Publisher, contract
+from .config import Publisher
 from .errors import ConfigurationError
 
 DEMO_YEARS = {2023: 3400, 2024: 3900, 2025: 4300}
@@ -175,6 +176,28 @@ def write_demo_year(directory: Path, year: int, publisher: Publisher, size: int 
     return directory
 
 
+
+
+# The demo CCAS's metadata, shipped with the package (a copy of the repository's
+# ``metadata/``, kept identical by tests/test_packaging.py): an installed tool can run
+# the demo in any empty folder.
+DEMO_METADATA_DIR = Path(__file__).parent / "demonstration"
+
+
+def write_demo_metadata(folder: Path) -> bool:
+    """Give a folder without ``metadata/`` the demo CCAS's; True when written. A folder
+    that has one (a real CCAS's, or a demo already) is left as it is."""
+    from .config import DEFAULTS_DIR, metadata_dir
+
+    target = metadata_dir(folder)
+    if target.exists():
+        return False
+    target.mkdir(parents=True)
+    for source in sorted(DEMO_METADATA_DIR.iterdir()):
+        if source.suffix in (".yml", ".csv"):
+            shutil.copyfile(source, target / source.name)
+    shutil.copyfile(DEFAULTS_DIR / "indicateurs.yml", target / "indicateurs.yml")
+    return True
 
 
 def is_demo_publisher(publisher: Publisher) -> bool:

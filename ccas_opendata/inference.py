@@ -40,8 +40,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
 
 from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
 from .catalogue import Catalogue
@@ -126,6 +124,9 @@ class ReaderModel:
         if self._cached is None or self._cached[0] != (signature, len(self.hidden), len(self.hidden_figures)):
             self._cached = ((signature, len(self.hidden), len(self.hidden_figures)), self._matrices(variables, rows))
         index, a_eq, b_eq, a_ub, b_ub, bounds, eq_rows, ub_rows = self._cached[1]
+        # scipy (~0.3 s to import) only where a programme is solved: a refused input never pays for it.
+        from scipy.optimize import linprog
+
         objective = np.zeros(len(index))
         objective[index[cell]] = 1.0
         ends, binding = [], set()
@@ -148,6 +149,8 @@ class ReaderModel:
         return (ends[0], ends[1]), sorted(binding)
 
     def _matrices(self, variables: list[Cell], rows: list[int]):
+        from scipy.sparse import csr_matrix
+
         index = {v: i for i, v in enumerate(variables)}
         eq: tuple[list, list, list, list, list] = ([], [], [], [], [])  # data, row, col, rhs, constraint number
         ub: tuple[list, list, list, list, list] = ([], [], [], [], [])

@@ -17,6 +17,8 @@ validate, never at module import.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import logging
 import re
@@ -45,25 +47,39 @@ def load_suite(name: str) -> dict:
         return json.load(f)
 
 
+def _kwargs_without(expectation_type: str, kwargs: dict, hidden: tuple[str, ...]) -> dict | None:
+    """An expectation's kwargs with nothing about the ``hidden`` columns, or None when
+    the expectation is about them (on them, or conditioned on them). Applied to the
+    suite and to the results alike, so the Data Docs' two pages agree."""
+    mentions = re.compile(r"\b(?:" + "|".join(map(re.escape, hidden)) + r")\b")
+    if any(kwargs.get(k) in hidden for k in ("column", "column_A", "column_B")):
+        return None
+    if mentions.search(str(kwargs.get("row_condition", ""))):
+        return None
+    if "column_list" in kwargs and any(c in hidden for c in kwargs["column_list"]):
+        if expectation_type != "expect_table_columns_to_match_ordered_list":
+            return None
+        return dict(kwargs, column_list=[c for c in kwargs["column_list"] if c not in hidden])
+    return kwargs
+
+
 def suite_without(suite_json: dict, hidden: tuple[str, ...]) -> dict:
     """The suite with nothing about the ``hidden`` columns: no expectation on them or
     conditioned on them, and they are left out of the expected column lists."""
     if not hidden:
         return suite_json
-    mentions = re.compile(r"\b(?:" + "|".join(map(re.escape, hidden)) + r")\b")
     expectations = []
     for expectation in suite_json["expectations"]:
-        kwargs = dict(expectation["kwargs"])
-        if any(kwargs.get(k) in hidden for k in ("column", "column_A", "column_B")):
-            continue
-        if mentions.search(str(kwargs.get("row_condition", ""))):
-            continue
-        if "column_list" in kwargs and any(c in hidden for c in kwargs["column_list"]):
-            if expectation["type"] != "expect_table_columns_to_match_ordered_list":
-                continue
-            kwargs["column_list"] = [c for c in kwargs["column_list"] if c not in hidden]
-        expectations.append(dict(expectation, kwargs=kwargs))
+        kwargs = _kwargs_without(expectation["type"], dict(expectation["kwargs"]), hidden)
+        if kwargs is not None:
+            expectations.append(dict(expectation, kwargs=kwargs))
     return dict(suite_json, expectations=expectations)
+
+
+# What the Data Docs may show of a result: counts and the observed value (a statistic
+# of published cells, or the column list), never a sample of values nor row numbers.
+_SHOWN_RESULT_KEYS = ("observed_value", "element_count", "missing_count", "missing_percent", "unexpected_count",
+                      "unexpected_percent", "unexpected_percent_total", "unexpected_percent_nonmissing")
 
 
 @dataclass
@@ -127,15 +143,32 @@ def published_parameters(publisher: Publisher, catalogue: Catalogue, years: list
     }
 
 
+@functools.cache
+def _gx():
+    """``great_expectations``, imported once per process (~2 s of CPU), by the first
+    validation: no other command pays for it."""
+    from .__main__ import freeze_imports
+
+    # No collection while its modules load: they build a few million objects that all
+    # live as long as the process, and each collection would walk them again (-0.35 s
+    # of the ~2 s import, measured), then out of the collector's sight for good.
+    gc.disable()
+    try:
+        import great_expectations as gx
+    finally:
+        gc.enable()
+    freeze_imports()
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    return gx
+
+
 class _Validator:
     """One ephemeral GX context for a run: data source, suites and Data Docs site."""
 
     def __init__(self, docs_dir: Path | None = None):
-        import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        logging.getLogger("great_expectations").setLevel(logging.ERROR)
-        self.gx = gx
+        gx = self.gx = _gx()
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("ccas_opendata")
@@ -147,41 +180,35 @@ class _Validator:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             })
 
-    def validate(self, name: str, frame: pd.DataFrame, parameters: dict, docs: bool = False, hidden: tuple[str, ...] = ()) -> Report:
-        """Run suite ``name`` on ``frame``; with ``docs``, write its Data Docs, which show
-        neither values nor batch markers, and nothing about the ``hidden`` columns."""
+    def validate(self, name: str, frame: pd.DataFrame, parameters: dict, docs_hidden: tuple[str, ...] | None = None) -> Report:
+        """Run suite ``name`` on ``frame`` once. With ``docs_hidden`` (one such run per
+        context), also write its Data Docs from that same result: they show neither
+        values nor row numbers nor batch markers, and nothing about the ``docs_hidden``
+        columns, which are checked all the same."""
         gx = self.gx
-        suite_json = suite_without(load_suite(name), hidden)
-        frame = frame.drop(columns=[c for c in hidden if c in frame.columns])
+        suite_json = load_suite(name)
         # Optional input columns that the file does not carry have nothing to check.
         expectations = [
             e for e in suite_json["expectations"]
             if all(e["kwargs"][k] in frame.columns for k in ("column", "column_A", "column_B") if k in e["kwargs"])
         ]
-        # The run with docs (one per context) keeps the suite's own name: the pages show it.
-        suite_name = name if docs else f"{name}_{len(self.context.suites.all())}"
-        suite = self.context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations, meta=suite_json.get("meta", {})))
+        suite = self.context.suites.add(gx.ExpectationSuite(
+            name=f"{name}_{len(self.context.suites.all())}", expectations=expectations, meta=suite_json.get("meta", {}),
+        ))
         # GX checks ranges on nullable Int64 columns about 3× slower than on floats
         # (measured on a million rows): validate a float view of them.
         frame = frame.astype({c: "float64" for c in frame.columns if str(frame[c].dtype) == "Int64"})
-        asset = self.source.add_dataframe_asset(suite.name)
+        # The asset's name is in the Data Docs' paths: the suite's own name there.
+        asset = self.source.add_dataframe_asset(name if docs_hidden is not None else suite.name)
         batch_definition = asset.add_batch_definition_whole_dataframe("tout")
         result_format = {"result_format": "COMPLETE", "include_unexpected_rows": False, "partial_unexpected_count": 0}
-        if docs:
-            from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-            # The docs render what the result holds: no sample of unexpected values, and
-            # (below) no batch markers, which carry a fingerprint of the whole frame.
-            result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 0, "include_unexpected_rows": False}
+        if docs_hidden is not None:
             definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
                 name=suite.name, validation_definitions=[definition], actions=[], result_format=result_format,
             ))
             run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
             identifier, results = next(iter(run.run_results.items()))
-            results.meta["batch_markers"] = {}
-            self.context.validation_results_store.set(identifier, results)
-            self.context.build_data_docs(site_names=["publication"], resource_identifiers=[identifier, ExpectationSuiteIdentifier(name=suite.name)])
         else:
             batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
             results = batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
@@ -200,7 +227,46 @@ class _Validator:
                 message = config.meta.get("message", config.type)
             count = int((result.result or {}).get("unexpected_count") or len(rows))
             failures.append(Failure(name, config.type, message, column, rows, count))
+        if docs_hidden is not None:
+            self._write_docs(name, suite_json, expectations, identifier, results, docs_hidden)
         return Report(name, not failures, len(results.results), failures)
+
+    def _write_docs(self, name: str, suite_json: dict, expectations: list[dict], identifier, results, hidden: tuple[str, ...]) -> None:
+        """The Data Docs of a run, from its own result: the results and the suite page
+        without the ``hidden`` columns, each result reduced to its counts."""
+        from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier, ValidationResultIdentifier
+
+        gx = self.gx
+        shown_suite = suite_without(dict(suite_json, expectations=expectations), hidden)
+        # The page of the suite keeps the suite's own name.
+        self.context.suites.add(gx.ExpectationSuite(name=name, expectations=shown_suite["expectations"], meta=suite_json.get("meta", {})))
+        shown = []
+        for result in results.results:
+            config = result.expectation_config
+            kwargs = _kwargs_without(config.type, dict(config.kwargs), hidden)
+            if kwargs is None:
+                continue
+            counts = {k: v for k, v in (result.result or {}).items() if k in _SHOWN_RESULT_KEYS}
+            if isinstance(counts.get("observed_value"), list):  # a column list
+                counts["observed_value"] = [c for c in counts["observed_value"] if c not in hidden]
+            shown.append(type(result)(
+                success=result.success, expectation_config=type(config)(type=config.type, kwargs=kwargs, meta=config.meta),
+                result=counts, exception_info=result.exception_info,
+            ))
+        successes = sum(r.success for r in shown)
+        statistics = {"evaluated_expectations": len(shown), "successful_expectations": successes,
+                      "unsuccessful_expectations": len(shown) - successes,
+                      "success_percent": 100 * successes / len(shown) if shown else None}
+        # No batch markers: they carry a fingerprint of the whole frame.
+        meta = dict(results.meta, batch_markers={})
+        document = ExpectationSuiteValidationResult(
+            success=all(r.success for r in shown), results=shown, suite_name=name, suite_parameters=results.suite_parameters,
+            statistics=statistics, meta=meta,
+        )
+        key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=name), identifier.run_id, identifier.batch_identifier)
+        self.context.validation_results_store.set(key, document)
+        self.context.build_data_docs(site_names=["publication"], resource_identifiers=[key, ExpectationSuiteIdentifier(name=name)])
 
     def finish_docs(self) -> None:
         if self.docs_dir is not None and self.docs_dir.exists():
@@ -245,17 +311,16 @@ def validate_published(
     """Run the published-table suite on the year's table (with its ``personnes`` column),
     build Data Docs into ``docs_dir``; raise ValidationFailed on any failed expectation.
 
-    The Data Docs come from a second run that sees only what is published (and
-    ``somme_mois``): they are published with the year, so they must describe nothing
-    a reader of ``indicateurs.csv`` could not compute."""
+    One run: the Data Docs, published with the year, are written from its result
+    without ``personnes`` (what the secret protects), so they describe nothing a
+    reader of ``indicateurs.csv`` could not compute."""
     validator = _Validator(docs_dir)
     frame = with_check_columns(table, year)
     columns = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"] + CHECK_COLUMNS
     parameters = published_parameters(publisher, catalogue, [year])
-    report = validator.validate(PUBLISHED_SUITE, frame[columns], parameters)
+    hidden = tuple(c for c in CHECK_COLUMNS if c not in DERIVED_CHECK_COLUMNS)
+    report = validator.validate(PUBLISHED_SUITE, frame[columns], parameters, docs_hidden=hidden if docs_dir is not None else None)
     if docs_dir is not None:
-        hidden = tuple(c for c in CHECK_COLUMNS if c not in DERIVED_CHECK_COLUMNS)
-        validator.validate(PUBLISHED_SUITE, frame[columns], parameters, docs=True, hidden=hidden)
         validator.finish_docs()
     if not report.success:
         lines = [f"« {f.message} » ({f.expectation}), colonne « {f.column} », lignes de indicateurs.csv : "

@@ -374,7 +374,7 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
                          "secret": SECONDARY if secret else ""})
     if not rows:
         return kept.reset_index(drop=True)
-    frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year)
+    frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year, current=table)
     frame["valeur"] = round_figures(frame, catalogue)
     return pd.concat([kept, frame[kept.columns]], ignore_index=True)
 

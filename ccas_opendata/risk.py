@@ -10,8 +10,7 @@ anonymisation techniques.
 
 from __future__ import annotations
 
-import re
-
+import numpy as np
 import pandas as pd
 
 from .aggregate import ENSEMBLE, MULTI_VALUED
@@ -24,23 +23,38 @@ QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_fam
 
 def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalogue: Catalogue) -> tuple[int, dict[str, int]]:
     """Distinct persons who belong to at least one hidden accompaniment cell: overall,
-    and per dimension (the overall figure grows with the number of breakdowns)."""
+    and per dimension (the overall figure grows with the number of breakdowns).
+
+    Linear in the records: the hidden cells are taken by shape (month or year, one site
+    or all, dimension), and each shape's cells are joined once to the records' keys of
+    that shape, instead of one pass over the records per hidden cell."""
     hidden = table[(table["source"] == "accompagnements") & (table["secret"] != "")
                    & table["indicateur"].isin(catalogue.additive_codes("accompagnements"))]
-    touched = pd.Series(False, index=records.index)
-    by_dimension: dict[str, pd.Series] = {}
-    for row in hidden[["periode", "lieu", "dimension", "modalite"]].drop_duplicates().itertuples(index=False):
-        mask = pd.Series(True, index=records.index)
-        if len(str(row.periode)) == 7:
-            mask &= records["mois"] == row.periode
-        if row.lieu != ENSEMBLE:
-            mask &= records["lieu"] == row.lieu
-        if row.dimension in MULTI_VALUED:
-            mask &= records[MULTI_VALUED[row.dimension]].str.contains(rf"(?:^|\|){re.escape(row.modalite)}(?:\||$)", regex=True)
-        elif row.dimension != ENSEMBLE:
-            mask &= records[row.dimension].astype(str) == row.modalite
+    cells = hidden[["periode", "lieu", "dimension", "modalite"]].drop_duplicates().astype(str)
+    rows = np.arange(len(records))
+    touched = np.zeros(len(records), dtype=bool)
+    by_dimension: dict[str, np.ndarray] = {}
+    monthly, by_site = cells["periode"].str.len() == 7, cells["lieu"] != ENSEMBLE
+    for (is_month, is_site, dimension), shape in cells.groupby([monthly, by_site, cells["dimension"]], sort=True):
+        keys = ["modalite"] + (["periode"] if is_month else []) + (["lieu"] if is_site else [])
+        if dimension in MULTI_VALUED:
+            # One row per (record, code), the codes split once per distinct combination.
+            combination, combinations = pd.factorize(records[MULTI_VALUED[dimension]].astype(str))
+            split = pd.DataFrame([(i, code) for i, value in enumerate(combinations) for code in str(value).split("|")],
+                                 columns=["_c", "modalite"])
+            candidates = pd.DataFrame({"_r": rows, "_c": combination}).merge(split, on="_c", how="inner")
+        else:
+            modality = records[dimension].astype(str).to_numpy() if dimension != ENSEMBLE else np.full(len(records), ENSEMBLE, dtype=object)
+            candidates = pd.DataFrame({"_r": rows, "modalite": modality})
+        if is_month:
+            candidates["periode"] = records["mois"].astype(str).to_numpy()[candidates["_r"].to_numpy()]
+        if is_site:
+            candidates["lieu"] = records["lieu"].astype(str).to_numpy()[candidates["_r"].to_numpy()]
+        matched = candidates.merge(shape[keys].drop_duplicates(), on=keys, how="inner")["_r"].to_numpy()
+        mask = np.zeros(len(records), dtype=bool)
+        mask[matched] = True
         touched |= mask
-        by_dimension[row.dimension] = by_dimension.get(row.dimension, pd.Series(False, index=records.index)) | mask
+        by_dimension[dimension] = by_dimension.get(dimension, np.zeros(len(records), dtype=bool)) | mask
     per_dimension = {d: int(records.loc[m, "personne"].nunique()) for d, m in sorted(by_dimension.items())}
     return int(records.loc[touched, "personne"].nunique()), per_dimension
 
@@ -59,7 +73,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
-    n_cells = int(len(table))
+    n_cells = len(table)
     primary = int((table["secret"] == PRIMARY).sum())
     secondary = int((table["secret"] == SECONDARY).sum())
     in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
@@ -70,7 +84,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     report = {
         "annee": year,
         "organisme": publisher.nom,
-        "enregistrements": int(len(records)) if len(records) >= publisher.seuil_secret else None,
+        "enregistrements": len(records) if len(records) >= publisher.seuil_secret else None,
         # Without a person identifier the tool cannot count persons: it claims no number of them.
         "personnes_distinctes": persons if has_usager and persons >= publisher.seuil_secret else None,
         "identifiant_usager": has_usager,
@@ -103,7 +117,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         # (``None``, « moins de N » on the page), like any other figure.
         "plus_petit_groupe_quasi_identifiants": smallest if smallest >= publisher.seuil_secret else None,
         "combinaisons_uniques_avant_agregation": unique_combinations,
-        "combinaisons_avant_agregation": int(len(groups)),
+        "combinaisons_avant_agregation": len(groups),
         "audit": audit.as_dict(),
         "criteres_g29": {
             "individualisation": (

@@ -6,8 +6,11 @@ Frictionless and sqlite-utils; servers are real Datasette processes on 127.0.0.1
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -48,7 +51,7 @@ def make_folder(path: Path) -> Path:
     return path
 
 
-def invoke(*args: str) -> "CliResult":
+def invoke(*args: str) -> CliResult:
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
@@ -165,3 +168,47 @@ def server(published: Path):
     running = Server(published)
     yield running
     running.stop()
+
+
+# --- the fast subset: a test that runs a release is slow, whether it says so or not ----------------
+
+# What starts a release (or one of its stages) in a test or a fixture: the CLI's commands,
+# the release function, a child process of the CLI, a Datasette server on a released folder.
+_RELEASES = re.compile(r"""\b(?:release|run_release|stage_\w+)\(|invoke\(\s*["'](?:release|anonymise|aggregate|validate|package|publish|demo)["']"""
+                       r"""|["']-m["'],\s*["']ccas_opendata|\bServer\(""")
+
+
+_CALLS = re.compile(r"\b([A-Za-z_]\w*)\(")
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _starts_a_release(function, seen: frozenset = frozenset()) -> bool:
+    """Whether ``function``, or a helper of the test modules it calls, starts a release."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
+    if _RELEASES.search(source):
+        return True
+    for name in set(_CALLS.findall(source)) - seen:
+        helper = getattr(function, "__globals__", {}).get(name)
+        if inspect.isfunction(helper) and helper is not function and Path(inspect.getfile(helper)).resolve().parent == TESTS_DIR:
+            if _starts_a_release(helper, seen | {name}):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``slow`` every test whose body or any fixture it uses (directly or through
+    other fixtures) starts a release, so ``make test-fast`` never waits on one: read from
+    the source, not declared by hand (three such tests once ran unmarked)."""
+    for item in items:
+        if item.get_closest_marker("slow"):
+            continue
+        functions = [getattr(item, "function", None)]
+        for name in getattr(item, "fixturenames", ()):
+            for definition in item._fixtureinfo.name2fixturedefs.get(name, ()):
+                functions.append(definition.func)
+        if any(f is not None and _starts_a_release(f) for f in functions):
+            item.add_marker(pytest.mark.slow)

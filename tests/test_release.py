@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, invoke, release, snapshot
+from conftest import invoke, release, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,11 @@ def test_package_metadata_follows_the_contract(published: Path):
     assert descriptor["temporalCoverage"] == {"start": "2024-01-01", "end": "2024-12-31"}
     assert descriptor["spatialCoverage"]["commune"] == "12999"
     assert descriptor["created"] == "2026-01-01T00:00:00Z"  # SOURCE_DATE_EPOCH of the test environment
-    assert "secret" in descriptor["secretStatistique"]["methode"].lower() or "personnes" in descriptor["secretStatistique"]["methode"]
+    # The demo's organisation.yml: seuil_secret 11, dominance_max 0.5.
+    method = descriptor["secretStatistique"]["methode"]
+    assert descriptor["secretStatistique"]["seuil"] == 11
+    assert "lorsque moins de 11 personnes distinctes se trouvent derrière lui" in method
+    assert "plus de 50 % de sa valeur à une seule personne" in method
     names = [r["name"] for r in descriptor["resources"]]
     assert names[:3] == ["indicateurs", "definitions", "lieux"]
     fields = descriptor["resources"][0]["schema"]["fields"]
@@ -155,7 +159,7 @@ def test_key_file_outside_the_folder_is_accepted(folder: Path, small_inputs, mon
 
 def test_stages_one_by_one_publish_the_same_package_as_release(folder: Path, published: Path, small_inputs):
     assert invoke("anonymise", "--dossier", folder, "--annee", 2023, small_inputs[2023]).exit_code == 0
-    assert (folder / ".travail" / "2023" / "anonymise" / "accompagnements.csv").exists()
+    assert (folder / ".travail" / "2023" / "anonymise" / "accompagnements.npz").exists()
     assert invoke("aggregate", "--dossier", folder, "--annee", 2023).exit_code == 0
     validated = invoke("validate", "--dossier", folder, "--annee", 2023, "--json")
     assert validated.exit_code == 0, validated

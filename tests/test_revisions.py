@@ -287,7 +287,7 @@ def test_kept_records_follow_the_key_and_legacy_years(tmp_path, published: Path,
     result = release(folder, 2023, small_inputs[2023])
     assert result.exit_code == 0, result
     kept = folder / ".versions" / "2023" / "1.0.0"
-    assert (kept / "accompagnements.csv").exists() and oct(kept.stat().st_mode & 0o777) == "0o700"
+    assert (kept / "accompagnements.npz").exists() and oct(kept.stat().st_mode & 0o777) == "0o700"
     before = tree_digest(folder)
     monkeypatch.setenv("CCAS_OPENDATA_CLE", "une-autre-cle-" + "8" * 40)
     inputs = corrected_inputs(small_inputs[2023], tmp_path / "entrees")

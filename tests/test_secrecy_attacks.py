@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from attacker import AttackError, Findings, attack, describe
-from conftest import REPO, invoke, make_folder, release, snapshot
+from conftest import REPO, make_folder, release, snapshot
 from ccas_opendata.config import read_publisher
 from ccas_opendata.demo import synthetic_ateliers, synthetic_formations, write_table
 
@@ -322,30 +322,42 @@ def test_5_release_is_deterministic_across_hash_seeds(tmp_path):
 
 
 @pytest.mark.slow
-def test_6_rerelease_with_one_more_person(tmp_path):
-    """Re-releasing a year with one more record: a reader holding both versions must not learn
-    that record's profile from the difference. Refusing the revision is acceptable."""
-    rng = random.Random(76)
+def _first_release(tmp_path: Path, seed: int) -> tuple[random.Random, list[dict], Path, Path, dict]:
+    rng = random.Random(seed)
     records = population(rng, YEAR, 300)
     folder = scenario_folder(tmp_path, "ccas")
     release_or_fail(folder, write_inputs(tmp_path / "in1", records))
     first = tmp_path / "v1-indicateurs.csv"
     shutil.copy(published_csv(folder), first)
-    before = snapshot(folder)
+    return rng, records, folder, first, snapshot(folder)
 
+
+def test_6_rerelease_with_one_more_person_of_a_rare_profile_is_refused(tmp_path):
+    """One more record whose profile fills cells published at zero: whatever the new
+    version hides, a reader holding both learns that one such person was added, so the
+    revision is refused and nothing of the publication changes."""
+    rng, records, folder, _, before = _first_release(tmp_path, 76)
     newcomer = new_person(rng, "NOUVEAU", SITES[2], age="16", genre="masculin", situation="scolarise",
                           composition_familiale="couple_avec_enfants_majeurs", quartier="la_plaine", canal="partenaire",
                           materiel="tablette")
     records.append(visit(rng, newcomer, YEAR, month=8, thematiques="justice|reseaux_sociaux", duree="200",
                          autonomie="autonome", satisfaction="1", type_lieu="a_distance", intervenant="agent_accueil"))
-    inputs = write_inputs(tmp_path / "in2", records)
-    motif = ["--motif", "Ajout d'un accompagnement oublié"] if "--motif" in invoke("release", "--help").output else []
-    result = release(folder, YEAR, inputs, *motif)
-    if result.exit_code != 0:
-        assert snapshot(folder) == before, "a refused revision changed the previous publication"
-        words = set(re.findall(r"[a-zàâçéèêëîïôûùüÿœ']+", result.output.lower()))
-        assert len(words & {"le", "la", "les", "des", "du", "de", "est", "pas", "une", "un", "et"}) >= 3, result.output
-        return
+    result = release(folder, YEAR, write_inputs(tmp_path / "in2", records), "--motif", "Ajout d'un accompagnement oublié")
+    assert result.exit_code == 1, result
+    assert "ferait passer" in result.stderr and "case(s) publiée(s) à zéro à un petit nombre de personnes" in result.stderr
+    assert "Rien n'a été publié" in result.stderr
+    assert snapshot(folder) == before, "a refused revision changed the previous publication"
+
+
+def test_6_rerelease_with_one_more_person_of_a_common_profile_tells_nothing(tmp_path):
+    """One more record whose every attribute is already common (a copy of an existing
+    visit's profile under a new identifier): the revision is published, and a reader
+    holding both versions learns nothing about the added record from the difference."""
+    _, records, folder, first, _ = _first_release(tmp_path, 76)
+    model = records[len(records) // 2]
+    records.append(dict(model, usager="NOUVEAU-COMMUN"))
+    result = release(folder, YEAR, write_inputs(tmp_path / "in2", records), "--motif", "Ajout d'un accompagnement oublié")
+    assert result.exit_code == 0, result
     findings = attack([first, published_csv(folder)], folder / "metadata", integral=True)
     assert_sound(findings, truth(records), version=1)
     about_versions = [n for n in findings.narrow if n[0].startswith("difference")]

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from ccas_opendata.config import infer_article, read_publisher
+from ccas_opendata.config import DEFAULTS_DIR, infer_article, read_publisher
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.site.charts import FONT, WIDTH, Bar, columns, horizontal_bars
 from ccas_opendata.site.render import load_labels
@@ -68,7 +68,7 @@ def test_shares_near_a_simple_fraction_are_said_as_one(share, said):
 
 def test_sentence_templates_are_data_and_name_published_indicators():
     labels = load_labels()
-    with open("ccas_opendata/defaults/indicateurs.yml", encoding="utf-8") as f:
+    with open(DEFAULTS_DIR / "indicateurs.yml", encoding="utf-8") as f:  # wherever pytest runs from
         catalogue = yaml.safe_load(f)
     codes = {indicator["code"] for indicator in catalogue["indicateurs"]}
     for template in labels["phrases_cles"]:
