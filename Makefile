@@ -13,6 +13,8 @@ UDATA_VENV := .venv-udata
 CHECKED := ccas_opendata/inference.py ccas_opendata/secrecy.py ccas_opendata/catalogue.py ccas_opendata/aggregate.py ccas_opendata/site/ ccas_opendata/ingest.py ccas_opendata/correspondances.py ccas_opendata/intake.py ccas_opendata/proposal.py ccas_opendata/template.py ccas_opendata/errors.py ccas_opendata/config.py ccas_opendata/dcat.py ccas_opendata/lieux_mednum.py ccas_opendata/deployment.py ccas_opendata/versions.py ccas_opendata/downloads.py ccas_opendata/release.py ccas_opendata/modalites.py ccas_opendata/excel.py
 # Held since #17 (crash-safe switch, lock, archive limit, CSV cells, work area).
 CHECKED += ccas_opendata/swap.py ccas_opendata/lock.py ccas_opendata/archive.py ccas_opendata/csvsafe.py ccas_opendata/workarea.py
+# Held since #14 (the standalone apercu, formula cells, the correspondances workbook).
+CHECKED += ccas_opendata/apercu.py ccas_opendata/formulas.py ccas_opendata/mapping_workbook.py
 
 install: $(VENV)/.installed
 

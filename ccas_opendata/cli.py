@@ -165,8 +165,11 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
     médiation numérique) et écrit, pour relecture, à quelle colonne du contrat
     correspond chaque en-tête et quel code prend chaque valeur des colonnes à
     codes. Les valeurs des colonnes « usager », des dates et des âges ne sont
-    jamais recopiées. Un fichier correspondances.yml existant n'est jamais
-    écrasé : la proposition va alors dans correspondances.proposition.yml.
+    jamais recopiées. Le même contenu est écrit en classeur, correspondances.xlsx
+    (listes déroulantes), à compléter dans votre tableur si vous préférez : la
+    publication lit celui des deux enregistré en dernier. Un fichier existant
+    n'est jamais écrasé : la proposition va alors dans
+    correspondances.proposition.yml (et .xlsx).
 
     \b
     Exemple :
@@ -188,13 +191,16 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
     if not proposals:
         raise click.ClickException(f"Aucun fichier CSV, XLSX ou ODS dans {entrees}.")
     text = render_proposal(proposals, publisher)
-    target = metadata_dir(dossier) / FILE_NAME
-    if target.exists():
-        target = target.with_name("correspondances.proposition.yml")
+    from .mapping_workbook import WORKBOOK_NAME, write_mapping_workbook
+
+    target, workbook = metadata_dir(dossier) / FILE_NAME, metadata_dir(dossier) / WORKBOOK_NAME
+    if target.exists() or workbook.exists():  # hers (either form) is never overwritten
+        target, workbook = target.with_name("correspondances.proposition.yml"), workbook.with_name("correspondances.proposition.xlsx")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(f"# Année {annee}, fichiers de {entrees}\n" + text, encoding="utf-8")
+    write_mapping_workbook(proposals, publisher, workbook)
     to_complete = sum(len(p.unknown) + sum(1 for rows in p.values.values() for r in rows if r[1] == TO_COMPLETE) for p in proposals)
-    click.echo(f"Proposition écrite : {target}")
+    click.echo(f"Proposition écrite : {target} (et, à compléter dans votre tableur si vous préférez, {workbook.name})")
     for p in proposals:
         click.echo(f"  {p.file} → {p.table} ({len(p.columns)} en-têtes rapprochés, {len(p.unknown)} inconnus, "
                    f"{sum(len(v) for v in p.values.values())} valeurs à codes)")
@@ -325,7 +331,8 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
     la publication précédente reste intacte ; tous les problèmes sont signalés
     en une fois, avec leurs lignes, et un rapport HTML est écrit à côté des
     fichiers. Avec --essai, tout est vérifié et le résultat montré, sans rien
-    publier.
+    publier, et le bilan tel qu'il serait publié est écrit en un seul fichier,
+    apercu-ccas-opendata-AAAA.html, à côté des fichiers (à ouvrir ou à envoyer).
 
     Corriger une année déjà publiée (la dernière ou une plus ancienne) : relancez
     avec tous ses fichiers corrigés et --motif. C'est une révision : nouvelle
@@ -354,10 +361,15 @@ def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | No
         click.echo(run_release(dossier, annee, entrees, key, _progress, motif).french())
         _warn_legal_notice(dossier)
         return
+    from .apercu import preview_path, write_preview
+
     with tempfile.TemporaryDirectory(prefix="ccas-opendata-essai-") as scratch:
         summary = run_release(dossier, annee, entrees, key, _progress, motif, preview=Path(scratch) / "publish")
         click.echo(summary.french())
         _warn_legal_notice(dossier)
+        if summary.preview is not None:
+            page = write_preview(summary.preview, annee, preview_path(entrees, annee))
+            click.echo(f"  Aperçu du bilan, à ouvrir ou à envoyer (un seul fichier, rien de personnel) : {page}")
         if serve_port is not None and summary.preview is not None:
             click.echo(f"Site d'essai : http://127.0.0.1:{serve_port}/  (Ctrl+C pour arrêter ; il sera effacé)", err=True)
             command = [sys.executable, "-m", "datasette", "serve", str(summary.preview), "--host", "127.0.0.1", "--port", str(serve_port)]

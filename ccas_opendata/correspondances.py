@@ -1,4 +1,5 @@
-"""How a CCAS's own file maps onto the input contract: ``metadata/correspondances.yml``.
+"""How a CCAS's own file maps onto the input contract: ``metadata/correspondances.yml``
+(or the same rules as a workbook, ``correspondances.xlsx``: see :mod:`mapping_workbook`).
 
 A CCAS rarely has the contract's headers and codes. It describes its file once (which
 file, which sheet, which header feeds which contract column, which of its values mean
@@ -15,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -32,17 +34,32 @@ FORMATS_DIR = PACKAGE_DIR / "formats"
 # Articles dropped from headers: "Année de naissance" is "annee_naissance".
 ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
 TABLE_KEYS = frozenset({
-    "fichier", "feuille", "colonnes", "valeurs", "ignorer", "filtre", "regroupement", "dates",
+    "fichier", "feuille", "feuilles", "colonnes", "valeurs", "ignorer", "filtre", "regroupement", "dates",
     "sans_identifiant", "lieu_vide",
 })
 
 
+#: A dotted acronym (« C.C.A.S. », « R.S.A ») is one word: its dots are not separators.
+_DOTTED_ACRONYM = re.compile(r"(?<![^\W\d_])(?:[^\W\d_]\.){2,}(?:[^\W\d_](?![^\W\d_]))?")
+
+
+_WORD_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
 def fold(text: object) -> str:
-    """``"Durée (min)"`` → ``"duree_min"``: case, accents, spaces and punctuation folded."""
-    # Punctuation outside ASCII (’ « » …) separates words, as ASCII punctuation does.
-    spaced = "".join(" " if unicodedata.category(ch)[0] in "PSZ" else ch for ch in str(text))
-    ascii_text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode("ascii").lower()
-    return "_".join(w for w in re.split(r"[^a-z0-9]+", ascii_text) if w)
+    """The one fingerprint every match uses (headers, typed values, the person key before
+    its keyed HMAC): ``"Durée (min)"`` → ``"duree_min"``, ``"C.C.A.S."`` → ``"ccas"``,
+    ``"DUPONT  Marie"`` → ``"dupont_marie"``. Case, accents, spacing and punctuation are
+    folded, so that two spellings of one thing are one thing."""
+    text = str(text)
+    if "." in text:
+        text = _DOTTED_ACRONYM.sub(lambda m: m.group(0).replace(".", ""), text)
+    if not text.isascii():
+        # Punctuation outside ASCII (’ « » …) separates words, as ASCII punctuation does.
+        spaced = "".join(" " if unicodedata.category(ch)[0] in "PSZ" else ch for ch in text)
+        text = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode("ascii")
+    # Every person key goes through here (a year can hold 300,000 of them): one C-level split.
+    return "_".join(_WORD_SEPARATORS.split(text.lower())).strip("_")
 
 
 def normalise_header(name: object) -> str:
@@ -76,6 +93,16 @@ class TableMapping:
     sans_identifiant: frozenset[str] = frozenset()
     #: The site of a row without one: a code, or ``lieu_unique`` (the CCAS's only site).
     lieu_vide: str | None = None
+    #: Several sheets feeding this table (``feuilles``): their names, or ``("*",)`` for every
+    #: sheet whose header matches. Empty: the one sheet of ``feuille``.
+    feuilles: tuple[str, ...] = ()
+    #: ``lieu: {feuille: true}``: the site of each row is the name of its sheet.
+    lieu_feuille: bool = False
+    #: Questions she has not answered yet (``a_completer``): her headers (normalised) and, by
+    #: column, her values (folded). Each is asked once, by the correspondances; the records
+    #: do not ask it again (the run stops on the question anyway).
+    pending_headers: frozenset[str] = frozenset()
+    pending_values: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def header_to_column(self) -> dict[str, str]:
         return {h: column for column, headers in self.colonnes.items() for h in headers}
@@ -108,8 +135,10 @@ def _strings(value: Any) -> list[str] | None:
     return None
 
 
-def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list[Problem]]:
-    """Check the YAML structure against the contract; every problem is returned, named by key."""
+def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[Correspondances, list[Problem]]:
+    """Check the YAML structure against the contract; every problem is returned, named by key.
+    ``asked``: the unanswered « a_completer » were already each named by the caller (the
+    correspondances workbook names them by sheet and row), so they are not asked again."""
     problems: list[Problem] = []
 
     def bad(key: str, expected: str) -> None:
@@ -131,7 +160,7 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
         if not isinstance(rules, dict):
             bad(str(table), "attend des clés « fichier », « feuille », « colonnes », « valeurs », « ignorer ».")
             continue
-        if rules.get(TO_COMPLETE):
+        if rules.get(TO_COMPLETE) and not asked:
             bad(f"{table}.{TO_COMPLETE}", "en-têtes à classer : déplacez chacun sous « colonnes » (colonne du contrat) ou sous « ignorer ».")
         for key in rules:
             if key == TO_COMPLETE:
@@ -140,7 +169,14 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
                 bad(f"{table}.{key}", f"clé inconnue ; clés possibles : {', '.join(sorted(TABLE_KEYS))}.")
         spec = contract_tables[table]["columns"]
         colonnes: dict[str, tuple[str, ...]] = {}
+        lieu_feuille = False
+        pending: dict[str, set[str]] = {}
         for column, headers in (rules.get("colonnes") or {}).items():
+            if column == "lieu" and isinstance(headers, dict):
+                lieu_feuille = headers == {"feuille": True}
+                if not lieu_feuille:
+                    bad(f"{table}.colonnes.lieu", "attend l'en-tête de la colonne du lieu, ou « {feuille: true} » quand le lieu est le nom de la feuille.")
+                continue
             if column not in spec:
                 bad(f"{table}.colonnes.{column}", f"« {column} » n'est pas une colonne du contrat ; colonnes : {', '.join(spec)}.")
                 continue
@@ -148,31 +184,41 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
             if names is None:
                 bad(f"{table}.colonnes.{column}", "attend l'en-tête du fichier entre guillemets, ou une liste d'en-têtes.")
                 continue
-            if len(names) > 1 and spec[column]["type"] != "codes":
+            if len(names) > 1 and spec[column]["type"] not in ("codes", "pseudonymous"):
                 bad(f"{table}.colonnes.{column}", f"plusieurs colonnes ne peuvent alimenter « {column} » (une seule valeur par ligne).")
                 continue
             colonnes[column] = tuple(normalise_header(n) for n in names)
         valeurs: dict[str, dict[str, str]] = {}
         for column, mapping in (rules.get("valeurs") or {}).items():
-            if column not in spec or spec[column]["type"] not in ("code", "codes"):
-                coded = [c for c, s in spec.items() if s["type"] in ("code", "codes")]
+            if column not in spec or not (spec[column]["type"] in ("code", "codes") or labelled_integer(column)):
+                coded = [c for c, s in spec.items() if s["type"] in ("code", "codes") or labelled_integer(c)]
                 bad(f"{table}.valeurs.{column}", f"seules les colonnes à codes ont des valeurs ({', '.join(coded)}).")
                 continue
             if not isinstance(mapping, dict):
                 bad(f"{table}.valeurs.{column}", "attend des paires « valeur du fichier: code ».")
                 continue
             accepted = accepted_codes(table, column)
+            if labelled_integer(column):
+                accepted = [str(n) for n in range(spec[column].get("min", 0), spec[column].get("max", 0) + 1)]
             folded: dict[str, str] = {}
+            to_complete: list[str] = []
+            wrong: list[str] = []
             for typed, code in mapping.items():
                 code_text = "" if code is None else str(code)
                 if code_text == TO_COMPLETE:
-                    bad(f"{table}.valeurs.{column}", f"« {typed} » est à compléter : remplacez « {TO_COMPLETE} » par un code.")
+                    to_complete.append(f"« {typed} »")
+                    pending.setdefault(column, set()).add(fold(typed))
                     continue
                 # ``lieu`` and ``quartier`` codes are the publisher's: checked against its metadata later.
                 if accepted is not None and code_text not in accepted and code_text != "":
-                    bad(f"{table}.valeurs.{column}", f"« {code_text} » (pour « {typed} ») n'est pas un code de « {column} » ; codes : {', '.join(accepted)}.")
+                    wrong.append(f"« {code_text} » (pour « {typed} »)")
                     continue
                 folded[fold(typed)] = code_text
+            # One problem per column, the accepted codes listed once (not once per value).
+            if to_complete and not asked:
+                bad(f"{table}.valeurs.{column}", f"{len(to_complete)} valeur(s) à compléter ({', '.join(to_complete)}) : remplacez « {TO_COMPLETE} » par un code.")
+            if wrong:
+                bad(f"{table}.valeurs.{column}", f"{', '.join(wrong)} : pas un code de « {column} » ; codes : {', '.join(accepted or [])}.")
             valeurs[column] = folded
         ignorer = _strings(rules.get("ignorer") or []) if rules.get("ignorer") else []
         if ignorer is None:
@@ -182,6 +228,16 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
         if feuille is not None and not isinstance(feuille, (str, int)):
             bad(f"{table}.feuille", "attend le nom de la feuille (ou son numéro, 1 pour la première).")
             feuille = None
+        feuilles = rules.get("feuilles")
+        sheets: tuple[str, ...] = ()
+        if feuilles == "*":
+            sheets = ("*",)
+        elif feuilles is not None:
+            names = _strings(feuilles)
+            if names is None:
+                bad(f"{table}.feuilles", "attend la liste des feuilles (ex. [\"Centre\", \"Nord\"]), ou \"*\" pour toutes celles dont l'en-tête correspond.")
+            else:
+                sheets = tuple(names)
         fichier = rules.get("fichier")
         if fichier is not None and not isinstance(fichier, str):
             bad(f"{table}.fichier", "attend un nom de fichier, avec * pour une partie variable (ex. « suivi-*.xlsx »).")
@@ -191,17 +247,35 @@ def parse_correspondances(data: Any, source: str) -> tuple[Correspondances, list
             ignorer=frozenset(normalise_header(h) for h in ignorer),
             filtre=rules.get("filtre"), regroupement=rules.get("regroupement"), dates=rules.get("dates"),
             sans_identifiant=frozenset(fold(v) for v in _strings(rules.get("sans_identifiant") or []) or []),
-            lieu_vide=rules.get("lieu_vide"),
+            lieu_vide=rules.get("lieu_vide"), feuilles=sheets, lieu_feuille=lieu_feuille,
+            pending_headers=frozenset(normalise_header(h) for h in _strings(rules.get(TO_COMPLETE) or []) or []),
+            pending_values={column: frozenset(folded) for column, folded in pending.items()},
         )
     recognised = frozenset(normalise_header(h) for h in (data.get("reconnaissance") or []))
     return Correspondances(tables, source, recognised, str(data.get("libelle", ""))), problems
 
 
+WORKBOOK_FILE_NAME = "correspondances.xlsx"
+
+
 def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, list[Problem]]:
-    """The publication folder's ``metadata/correspondances.yml``, if any."""
+    """The publication folder's ``metadata/correspondances.yml`` or ``correspondances.xlsx``
+    (the same rules as a workbook), if any. When both are there, the one saved last is
+    read: ``correspondances`` writes both, she completes one."""
     if folder is None:
         return None, []
     path = metadata_dir(folder) / FILE_NAME
+    workbook = metadata_dir(folder) / WORKBOOK_FILE_NAME
+    if workbook.exists() and (not path.exists() or workbook.stat().st_mtime > path.stat().st_mtime):
+        from .mapping_workbook import read_mapping_workbook
+
+        source = f"metadata/{WORKBOOK_FILE_NAME}"
+        try:
+            data, empty = read_mapping_workbook(workbook, source)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            return None, [Problem(source, "", f"classeur illisible ({type(e).__name__}) : enregistrez-le à nouveau au format .xlsx.", kind="configuration")]
+        mapping, problems = parse_correspondances(data, source, asked=True)
+        return mapping, empty + problems
     if not path.exists():
         return None, []
     try:
@@ -211,6 +285,13 @@ def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, l
         where = f" (ligne {mark.line + 1})" if mark is not None else ""
         return None, [Problem(f"metadata/{FILE_NAME}", "", f"fichier YAML illisible{where} : vérifiez l'indentation et les guillemets.", kind="configuration")]
     return parse_correspondances(data, f"metadata/{FILE_NAME}")
+
+
+def labelled_integer(column: str) -> bool:
+    """An integer column agents may type as words (satisfaction): mapped like codes."""
+    return column in contract().get("orthographes", {}) and any(
+        spec["columns"].get(column, {}).get("type") == "integer" for spec in contract()["tables"].values()
+    )
 
 
 @cache

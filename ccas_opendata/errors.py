@@ -50,6 +50,7 @@ ROWS_KEPT = 1000
 
 #: Kinds of problems, in the order a report shows them (and the agent fixes them).
 PROBLEM_KINDS = {
+    "absent": "Fichiers d'entrée absents",
     "fichier": "Fichiers illisibles",
     "configuration": "Configuration (dossier metadata/)",
     "en-tete": "En-têtes des fichiers",
@@ -124,6 +125,8 @@ class InvalidInput(CcasError):
             lines.append(f"… et {shown - 30} autres problèmes (voir le rapport).")
         if advice is None:
             steps = []
+            if any(p.kind in ("fichier", "absent") for p in self.problems):
+                steps.append("Remplacez ou réenregistrez les fichiers d'entrée indiqués.")
             if any(p.kind == "configuration" for p in self.problems):
                 steps.append("Corrigez les fichiers du dossier metadata/ indiqués.")
             if any(p.kind == "en-tete" for p in self.problems):

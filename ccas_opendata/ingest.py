@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import difflib
 import re
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -30,10 +31,11 @@ import pandas as pd
 from .archive import oversized_archives
 from .config import Publisher, contract
 from .correspondances import (
-    Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
+    FILE_NAME, Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
     value_lookup,
 )
 from .errors import ROWS_KEPT, InvalidInput, Problem
+from .formulas import formulas_without_value
 
 __all__ = ["Records", "Table", "collect_records", "column_letter", "normalise_header", "read_records"]
 
@@ -65,6 +67,14 @@ class Table:
     without_person: int = 0
     #: Headers she chose to leave out (``ignorer``): hers, so they may be shown.
     ignored_headers: list[str] = field(default_factory=list)
+    #: The sheets this table was read from, each a Table of its own (row numbers true to
+    #: its sheet), when several sheets feed it (``feuilles``); empty for one file.
+    parts: list[Table] = field(default_factory=list)
+    #: Columns with values still « a_completer » in the correspondances (asked there, not checked here).
+    pending_columns: list[str] = field(default_factory=list)
+
+    def each_part(self) -> list[Table]:
+        return self.parts or [self]
 
 
 @dataclass
@@ -72,6 +82,8 @@ class Records:
     """The year's input tables (``accompagnements`` always, the others when given)."""
 
     tables: dict[str, Table]
+    #: What was done with each sheet of her workbooks (read for which table, or skipped and why).
+    sheet_notes: list[str] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -81,8 +93,8 @@ class Records:
 
     @property
     def warnings(self) -> list[str]:
-        out = []
-        for t in self.tables.values():
+        out = list(self.sheet_notes)
+        for t in (part for table in self.tables.values() for part in table.each_part()):
             if t.dropped_identifiers:
                 out.append(f"{t.file} : colonnes identifiantes écartées avant tout traitement : {', '.join(t.dropped_identifiers)}.")
             if t.read_from:
@@ -118,6 +130,52 @@ class Source:
     mapping: TableMapping
     #: The national format it was recognised as ("" for the CCAS's own files).
     format_label: str = ""
+    #: The sheet, when several sheets of one workbook feed the table (named in every message).
+    sheet: str = ""
+
+    @property
+    def label(self) -> str:
+        """The file as messages name it: with its sheet when the sheet matters."""
+        return f"{self.path.name} (feuille « {self.sheet} »)" if self.sheet else self.path.name
+
+
+#: What a file really is, by its first bytes, when its name says otherwise.
+_MAGIC = {
+    b"\x89PNG": "une image PNG", b"\xff\xd8\xff": "une image JPEG", b"GIF8": "une image GIF", b"%PDF": "un document PDF",
+    b"\xd0\xcf\x11\xe0": "un ancien classeur Excel (.xls) ou document Word (.doc)", b"PK\x03\x04": "un classeur ou une archive ZIP",
+}
+SAVE_AS = "ouvrez-le dans votre tableur et enregistrez-le en CSV, XLSX ou ODS (Fichier › Enregistrer sous), puis relancez."
+
+
+def misnamed(path: Path) -> str | None:
+    """Why a file cannot be what its name says (a PNG renamed .csv, a truncated .xlsx), by
+    its first bytes; None when it may well be."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as e:
+        return f"fichier illisible ({e.strerror or type(e).__name__})."
+    if not head:
+        return "fichier vide : exportez à nouveau vos données."
+    actual = next((what for magic, what in _MAGIC.items() if head.startswith(magic)), None)
+    if path.suffix.lower() in (".xlsx", ".ods"):
+        if actual == "un classeur ou une archive ZIP":
+            return None
+        return f"ce n'est pas un classeur {path.suffix.lower()}" + (f" mais {actual}" if actual else " (fichier abîmé ou d'un autre format)") + " : " + SAVE_AS
+    if actual is not None:
+        return f"ce n'est pas un fichier CSV mais {actual} renommé : " + SAVE_AS
+    if b"\x00" in head:
+        return "ce n'est pas un fichier texte CSV (contenu binaire) : " + SAVE_AS
+    return None
+
+
+def unreadable(path: Path, error: BaseException) -> Problem:
+    """A file that cannot be opened, named, with what to do: never a traceback."""
+    if isinstance(error, zipfile.BadZipFile):
+        why = "classeur abîmé (fichier incomplet ou mal copié)"
+    else:
+        why = f"fichier illisible ({type(error).__name__})"
+    return Problem(path.name, "", f"{why} : " + SAVE_AS, kind="fichier")
 
 
 def candidate_files(input_dir: Path) -> list[Path]:
@@ -127,18 +185,24 @@ def candidate_files(input_dir: Path) -> list[Path]:
     ]
 
 
-def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Source], list[Problem]]:
-    """Each contract table's file: by the CCAS's rules (``fichier``, default ``<table>.*``),
-    else a national export recognised by its headers."""
+def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Source], list[Problem], list[str]]:
+    """Each contract table's file (and sheets): by the CCAS's rules (``fichier``, default
+    ``<table>.*``; ``feuilles``), else a national export recognised by its headers. The
+    third item says what became of every sheet of her workbooks."""
     if not input_dir.is_dir():
-        return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable.", kind="configuration")]
+        return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable : vérifiez le chemin donné à la commande.", kind="absent")], []
     files = candidate_files(input_dir)
-    oversized = oversized_archives(files)
-    if oversized:  # not a byte of them is read
-        return [], oversized
     sources: list[Source] = []
     problems: list[Problem] = []
     claimed: set[Path] = set()
+    # What a file is by its first bytes (a PNG renamed .csv), then how big a workbook expands.
+    broken = {p: why for p in files if (why := misnamed(p)) is not None}
+    for path, why in broken.items():
+        problems.append(Problem(path.name, "", why, kind="fichier"))
+    files = [p for p in files if p not in broken]
+    oversized = oversized_archives(files)
+    if oversized:  # not a byte of them is read
+        return [], problems + oversized, []
     for table in contract()["tables"]:
         mapping = own.for_table(table) if own else TableMapping(table)
         matches = [p for p in files if mapping.matches_file(p)]
@@ -148,6 +212,8 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
             sources.append(Source(table, matches[0], mapping))
             claimed.add(matches[0])
     sources += _sheets_of_the_same_workbook(sources)
+    sources, notes, found = expand_sheets(sources, own)
+    problems += found
     for path in files:
         if path in claimed:
             continue
@@ -164,10 +230,93 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
             problems.append(Problem(
                 input_dir.name, "",
                 f"fichier « {table}.csv » (ou .xlsx, .ods) introuvable : il est obligatoire. Un fichier à votre format "
-                "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="configuration",
+                "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="absent",
             ))
-    return sources, problems
+    return sources, problems, notes
 
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of a workbook, in their order."""
+    engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
+    return [str(n) for n in pd.ExcelFile(path, engine=engine).sheet_names]
+
+
+def carries_header(source: Source) -> bool:
+    """Whether a sheet holds the table: its header has every required column (a summary of
+    formulas, a list of values or a pivot does not)."""
+    try:
+        header_index, header = locate_header(source.path, source.mapping.feuille, lambda name: known_header(name, [source.mapping]))
+    except (OSError, ValueError):
+        return False
+    plan = plan_headers(source, header, header_index + 1)
+    return not any(p.kind == "en-tete" and p.rows for p in plan.problems)
+
+
+def expand_sheets(sources: list[Source], own: Correspondances | None) -> tuple[list[Source], list[str], list[Problem]]:
+    """One Source per sheet where ``feuilles`` names several (or ``"*"``); every sheet of
+    those workbooks accounted for: read (for which table) or skipped (why)."""
+    out: list[Source] = []
+    problems: list[Problem] = []
+    fate: dict[Path, dict[str, str]] = {}
+    claimed: dict[Path, set[str]] = {}
+    for source in sources:
+        if source.mapping.feuilles and "*" not in source.mapping.feuilles:
+            claimed.setdefault(source.path, set()).update(source.mapping.feuilles)
+        elif source.mapping.feuille is not None and not source.mapping.feuilles:
+            claimed.setdefault(source.path, set()).add(str(source.mapping.feuille))
+    for source in sources:
+        wanted = source.mapping.feuilles
+        if not wanted:
+            out.append(source)
+            if source.path.suffix.lower() != ".csv":
+                # None: the first sheet, named once the workbook's sheets are listed below.
+                sheet = source.mapping.feuille
+                fate.setdefault(source.path, {})[str(sheet) if sheet is not None else ""] = f"lue pour « {source.table} »"
+            continue
+        try:
+            names = sheet_names(source.path)
+        except (OSError, ValueError, zipfile.BadZipFile) as e:
+            problems.append(unreadable(source.path, e))
+            continue
+        seen = fate.setdefault(source.path, {})
+        other_tables = {t for t in contract()["tables"] if t != source.table}
+        if "*" in wanted:
+            chosen = [n for n in names if n not in claimed.get(source.path, set()) and normalise_header(n) not in other_tables]
+        else:
+            missing = [n for n in wanted if n not in names]
+            if missing:
+                problems.append(Problem(
+                    f"metadata/{FILE_NAME}", f"{source.table}.feuilles",
+                    f"feuille(s) {', '.join(f'« {n} »' for n in missing)} introuvable(s) dans {source.path.name} ; "
+                    f"feuilles du classeur : {', '.join(f'« {n} »' for n in names)}.", kind="configuration",
+                ))
+            chosen = [n for n in wanted if n in names]
+        read = 0
+        for name in chosen:
+            part = Source(source.table, source.path, replace(source.mapping, feuille=name), source.format_label, sheet=name)
+            if carries_header(part):
+                out.append(part)
+                seen[name] = f"lue pour « {source.table} »"
+                read += 1
+            else:
+                seen.setdefault(name, f"ignorée : son en-tête n'est pas celui de « {source.table} » (résumé, liste ou tableau croisé ?)")
+        if not read and chosen:
+            problems.append(Problem(source.path.name, "", f"aucune feuille ne porte l'en-tête de « {source.table} » ({', '.join(f'« {n} »' for n in chosen)}).", kind="en-tete"))
+    notes = []
+    for path, sheets in fate.items():
+        try:
+            names = sheet_names(path)
+        except (OSError, ValueError, zipfile.BadZipFile):
+            continue
+        if len(names) < 2:
+            continue
+        for key in [k for k in sheets if k not in names]:  # the first sheet, or one given by position
+            position = int(key) if key.isdigit() else 1
+            if 1 <= position <= len(names):
+                sheets.setdefault(names[position - 1], sheets.pop(key))
+        described = [f"« {n} » {sheets.get(n, 'non lue (aucune table ne la nomme dans correspondances)')}" for n in names]
+        notes.append(f"{path.name} : feuilles " + " ; ".join(described) + ".")
+    return out, notes, problems
 
 def _sheets_of_the_same_workbook(sources: list[Source]) -> list[Source]:
     """The template keeps every table in one workbook: a table without a file of its own
@@ -178,7 +327,7 @@ def _sheets_of_the_same_workbook(sources: list[Source]) -> list[Source]:
     engine = "odf" if main.path.suffix.lower() == ".ods" else "openpyxl"
     try:
         sheets = pd.ExcelFile(main.path, engine=engine).sheet_names
-    except (OSError, ValueError):
+    except (OSError, ValueError, zipfile.BadZipFile):
         return []
     found = []
     for table in contract()["tables"]:
@@ -203,7 +352,7 @@ def _with_own_values(mapping: TableMapping, own: Correspondances | None) -> Tabl
 def matches_national_format(path: Path, national: Correspondances) -> bool:
     try:
         grid = read_top_rows(path, None)
-    except (OSError, ValueError):
+    except (OSError, ValueError, zipfile.BadZipFile, csv.Error):
         return False
     return any(len(national.recognised_by & {normalise_header(c) for c in row}) >= max(3, len(national.recognised_by) * 2 // 3) for row in grid)
 
@@ -238,7 +387,11 @@ def _cell_to_text(value: object) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return ""
     if isinstance(value, (pd.Timestamp, dt.datetime)):
+        if value.year <= 1900:  # a duration in a time cell past 24 h: Excel counts from 1899-12-30
+            return str(int((pd.Timestamp(value) - pd.Timestamp(1899, 12, 30)).total_seconds() // 60))
         return value.strftime("%Y-%m-%d")
+    if isinstance(value, (dt.timedelta, pd.Timedelta)):  # a [h]:mm duration cell
+        return str(int(value.total_seconds() // 60))
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.time):  # a duration typed 0:30 in a time-formatted cell: minutes
@@ -333,6 +486,43 @@ def _parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, ~ok
 
 
+_DURATION = re.compile(
+    r"^(?:(?P<minutes>[+-]?\d+(?:\.0+)?)\s*(?:min(?:ute)?s?\.?|mn|m|'|’)?"
+    r"|(?P<h>\d+)\s*h(?:eures?)?\s*(?P<hm>\d{1,2})?\s*(?:min(?:ute)?s?\.?|mn|m|'|’)?"
+    r"|(?P<c>\d+):(?P<cm>\d{2})(?::00)?)$",
+    re.IGNORECASE,
+)
+
+
+def _parse_duration(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Minutes as agents type them: « 45 », « 45 min », « 45mn », « 45' », « 1h », « 1h30 »,
+    « 1 h 30 », « 1:30 », « 0:45 » (time cells already arrive as minutes)."""
+    def minutes(text: str) -> float:
+        m = _DURATION.match(text.replace("\u00a0", " ").replace("\u202f", " ").strip())
+        if m is None:
+            return float("nan")
+        if m["minutes"] is not None:
+            return float(m["minutes"])  # out of bounds (-30, 600) is the range check's to name
+        hours, rest = (m["h"], m["hm"]) if m["h"] is not None else (m["c"], m["cm"])
+        return float(int(hours) * 60 + int(rest or 0))
+
+    parsed = pd.Series([minutes(str(v)) for v in values], index=values.index, dtype="float64")
+    ok = parsed.notna()
+    return parsed.astype("Int64"), ~ok
+
+
+_COUNT = re.compile(r"^(\d+)\s*[^\W\d_]*\.?$")
+
+
+def _parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A number of persons, with the unit agents add: « 7 pers. », « 7 participants »."""
+    cleaned = values.str.replace(r"[\u00a0\u202f]", " ", regex=True).str.strip()
+    number = cleaned.str.extract(_COUNT, expand=False)
+    integer, bad = _parse_integer(values)
+    parsed = integer.where(~bad, pd.to_numeric(number, errors="coerce").astype("Int64"))
+    return parsed, bad & number.isna()
+
+
 def _parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     folded = values.str.lower()
     is_true, is_false = folded.isin(TRUE_WORDS), folded.isin(FALSE_WORDS)
@@ -343,6 +533,8 @@ def _parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 PARSERS = {"date": _parse_date, "integer": _parse_integer, "boolean": _parse_boolean}
+#: Integer columns whose unit (``unite`` in the contract) is typed along with the number.
+UNIT_PARSERS = {"minutes": _parse_duration, "personnes": _parse_count}
 EXPECTED_TEXT = {
     "date": "date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA.",
     "integer": "nombre entier attendu.",
@@ -350,13 +542,16 @@ EXPECTED_TEXT = {
 }
 
 _STRONG_SEPARATORS = re.compile(r"\s*[|;\n\r]+\s*")
+#: Inside a piece that is no label as a whole: « CAF + impôts », « CPAM / ameli », « CAF et impôts ».
+_WEAK_SEPARATORS = re.compile(r"\s*[,+/]+\s*|\s+et\s+", re.IGNORECASE)
 
 
 class CodeReader:
     """Turns what the agent typed into codes: her own values first (correspondances), then
-    the contract's codes, labels and usual spellings. Multi-valued cells are split on
-    ``|``, ``;`` or line breaks, and on commas only where the whole piece is not itself a
-    known label (« Logement, énergie » is one thematique)."""
+    the contract's codes, labels and usual spellings. A cell is matched whole first
+    (« Social, santé (CPAM, RSA, handicap) » is one label); otherwise a multi-valued cell
+    is split on ``|``, ``;`` or line breaks, and a piece that is still no label on ``,``,
+    ``+``, ``/`` and `` et ``. Her ``valeurs`` map those single pieces, never combinations."""
 
     def __init__(self, lookup: dict[str, str], own: dict[str, str], multi: bool, open_list: bool = False):
         self.lookup = {**lookup, **own}
@@ -364,21 +559,33 @@ class CodeReader:
         #: The publisher's list is not known here (no metadata): keep the folded value.
         self.open_list = open_list
 
-    def one(self, text: str) -> str | None:
+    def known(self, text: str) -> str | None:
         code = self.lookup.get(fold(text))
         if code is None:
             code = self.lookup.get(normalise_header(text))
+        return code
+
+    def one(self, text: str) -> str | None:
+        code = self.known(text)
         if code is None and self.open_list:
             code = fold(text)
         return code
 
     def pieces(self, text: str) -> list[str]:
-        """The values a cell holds: one, or for a multi-valued column those between ``|``,
-        ``;`` or line breaks (commas are decided in :meth:`read`)."""
+        """The single values a cell holds, as typed: the whole cell when it is a known
+        value (or the column takes one value), else its pieces, split as the class says."""
         text = text.strip()
-        if not self.multi:
-            return [text] if text else []
-        return [p for p in _STRONG_SEPARATORS.split(text) if p]
+        if not text:
+            return []
+        if not self.multi or self.known(text) is not None:
+            return [text]
+        out: list[str] = []
+        for piece in (p for p in _STRONG_SEPARATORS.split(text) if p):
+            if self.known(piece) is not None:
+                out.append(piece)
+            else:
+                out += [part for part in _WEAK_SEPARATORS.split(piece) if part.strip()]
+        return out
 
     def read(self, text: str) -> tuple[str | None, list[str]]:
         """(codes joined by ``|`` or None when empty, the unrecognised pieces)."""
@@ -386,14 +593,7 @@ class CodeReader:
         unknown: list[str] = []
         for piece in self.pieces(text):
             code = self.one(piece)
-            if code is not None:
-                codes.append(code)
-            elif self.multi and "," in piece:
-                for part in (p.strip() for p in piece.split(",") if p.strip()):
-                    sub = self.one(part)
-                    codes.append(sub) if sub is not None else unknown.append(part)
-            else:
-                unknown.append(piece)
+            codes.append(code) if code is not None else unknown.append(piece)
         codes = [c for c in dict.fromkeys(codes) if c]  # an empty mapping means "non communiqué"
         return ("|".join(codes) if codes else None), unknown
 
@@ -495,24 +695,31 @@ class HeaderPlan:
 
 
 def plan_headers(source: Source, header: list[str], header_row: int = 1) -> HeaderPlan:
-    table, mapping, file = source.table, source.mapping, source.path.name
+    table, mapping, file = source.table, source.mapping, source.label
     spec = contract()["tables"][table]["columns"]
     own = mapping.header_to_column()
-    mapped_columns = set(mapping.colonnes)
+    mapped_columns = set(mapping.colonnes) | ({"lieu"} if mapping.lieu_feuille else set())
     extra_headers = set()
     if mapping.filtre:
         extra_headers.add(normalise_header(mapping.filtre["colonne"]))
     if mapping.regroupement:
         extra_headers.update(normalise_header(h) for h in mapping.regroupement.get("par", []))
     plan = HeaderPlan(header_row=header_row, width=len(header))
+    if mapping.lieu_feuille:
+        plan.columns["lieu"] = []  # the sheet's name, added by read_source_text
     for position, raw in enumerate(header):
         name = normalise_header(raw)
         if not name:
             continue  # an unnamed column: empty cells of a wider sheet
         if name in extra_headers:
             plan.extra[name] = position
+        if name in mapping.pending_headers and name not in own:
+            continue  # already asked by the correspondances (« a_completer »): never read meanwhile
         if name in own:
             plan.columns.setdefault(own[name], []).append(position)
+            if name in spec and name != own[name] and name not in mapped_columns and spec[name]["type"] != "free_text":
+                # « Année de naissance » in the person key still gives the age band.
+                plan.columns.setdefault(name, []).append(position)
         elif name in mapping.ignorer:
             plan.ignored.append(position + 1)
         elif name in spec and name not in mapped_columns and spec[name]["type"] != "free_text":
@@ -584,21 +791,35 @@ def _accepted_text(table: str, column: str, example: str) -> str:
 
 def parse_source(source: Source, publisher: Publisher | None, year: int | None) -> tuple[Table | None, list[Problem]]:
     """Read and parse one file into its contract table; every problem is returned."""
-    table, mapping, file = source.table, source.mapping, source.path.name
+    table, mapping, file = source.table, source.mapping, source.label
     spec = contract()["tables"][table]["columns"]
     try:
         header_index, header = locate_header(source.path, mapping.feuille, lambda name: known_header(name, [mapping]))
-    except ValueError:
-        return None, [Problem(file, "", f"feuille « {mapping.feuille} » introuvable dans le classeur.", kind="configuration")]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        return None, [Problem(file, "", f"fichier illisible ({type(e).__name__}) : enregistrez-le en CSV, XLSX ou ODS.", kind="configuration")]
+    except (OSError, UnicodeDecodeError, csv.Error, zipfile.BadZipFile) as e:
+        return None, [unreadable(source.path, e)]
+    except ValueError as e:
+        if mapping.feuille is not None and source.path.suffix.lower() != ".csv" and "not found" in str(e).lower():
+            return None, [Problem(
+                f"metadata/{FILE_NAME}", f"{table}.feuille",
+                f"feuille « {mapping.feuille} » introuvable dans {source.path.name}.", kind="configuration",
+            )]
+        return None, [unreadable(source.path, e)]
     plan = plan_headers(source, header, header_index + 1)
     if any(p.column in spec and spec[p.column].get("required") for p in plan.problems):
         return None, plan.problems  # without a required column, the cells cannot be checked
     text = read_source_text(source, plan)
     problems = list(plan.problems)
+    uncached = formulas_without_value(source.path, mapping.feuille, [p for ps in plan.columns.values() for p in ps], header_index + 2)
+    for column, positions in plan.columns.items():
+        formula_rows = sorted(r for p in positions for r in uncached.get(p, []))
+        if formula_rows:
+            problems.append(Problem(
+                file, column, "formule sans valeur calculée (le fichier a été enregistré sans recalcul) : ouvrez-le dans votre "
+                "tableur et enregistrez-le, ou remplacez la formule par sa valeur.", tuple(formula_rows[:ROWS_KEPT]), len(formula_rows),
+            ))
 
     parsed: dict[str, object] = {}
+    pending_columns: list[str] = []
     for column in plan.columns:
         kind = spec[column]["type"]
         uniques, codes = _distinct(text[column])
@@ -615,7 +836,13 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
             reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), kind == "codes", open_list)
             results = [reader.read(u) for u in uniques]
             values = pd.Series([r[0] for r in results], dtype=object)
+            # A value she was asked about in the correspondances (« a_completer ») is not asked again here.
+            pending = mapping.pending_values.get(column, frozenset())
+            results = [(code, [w for w in wrong if fold(w) not in pending]) for code, wrong in results]
+            waiting = np.array([any(fold(w) in pending for w in reader.pieces(u)) or (u == "" and "" in pending) for u in uniques], dtype=bool)
             bad = np.array([bool(r[1]) for r in results], dtype=bool)
+            if waiting.any():
+                pending_columns.append(column)
             if bad.any():
                 rows, count = _rows(bad[codes], text.index)
                 if count:
@@ -624,19 +851,29 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
                         file, column, "valeur non reconnue.", rows, count, kind="code",
                         values=tuple(wrong[:12]), accepted=_accepted_text(table, column, wrong[0] if wrong else "votre libellé"),
                     ))
-            empty = empty | values.isna().to_numpy() & ~bad
+            empty = empty | values.isna().to_numpy() & ~bad & ~waiting
         elif kind == "pseudonymous":
-            values = uniques.astype(object)
+            # The fingerprint before the keyed HMAC: « DUPONT Marie » and « Dupont  marie »
+            # are one person (several key columns were joined in order by read_source_text).
+            values = uniques.map(fold).astype(object)
+            empty = (values == "").to_numpy()
             bad = np.zeros(len(uniques), dtype=bool)
         else:
-            values, bad_series = PARSERS[kind](uniques)
+            unit = spec[column].get("unite")
+            labels = integer_labels(column, mapping)
+            typed = pd.Series([labels.get(fold(u), u) for u in uniques], dtype=object) if labels else uniques
+            values, bad_series = UNIT_PARSERS.get(unit, PARSERS[kind])(typed)
             bad = bad_series.to_numpy() & ~empty
             if bad.any():
                 rows, count = _rows(bad[codes], text.index)
                 if count:
-                    unit = spec[column].get("unite")
                     expected = f"nombre entier de {unit} attendu (ex. 30 ou 75)." if unit else EXPECTED_TEXT[kind]
-                    problems.append(Problem(file, column, expected, rows, count))
+                    shown: tuple[str, ...] = ()
+                    if unit == "minutes":
+                        # A duration as typed is no personal data: shown, unless it looks like a number of a person.
+                        expected = "durée en minutes attendue (ex. 45, 45 min, 1h30, 1 h 30, 0:45)."
+                        shown = tuple(sorted({str(u) for u, b in zip(uniques, bad) if b and duration_showable(str(u))})[:12])
+                    problems.append(Problem(file, column, expected, rows, count, values=shown))
         if spec[column].get("required") and empty.any():
             rows, count = _rows(empty[codes], text.index)
             if count:
@@ -649,7 +886,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         else:
             parsed[column] = values.array.take(codes)
     frame = pd.DataFrame(parsed, index=text.index)
-    read_from = {column: " + ".join(header[p] for p in positions) for column, positions in plan.columns.items()}
+    read_from = {column: " + ".join(header[p] for p in positions) or "nom de la feuille" for column, positions in plan.columns.items()}
     problems = [with_header(p, read_from) if p.file == file else p for p in problems]
     outside = 0
     if mapping.dates == "annee" and year is not None and "date" in frame:
@@ -660,7 +897,33 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         frame = _group_participants(frame, text, mapping)
     without_person = int(frame["usager"].isna().sum()) if "usager" in frame and mapping.sans_identifiant == frozenset() else 0
     ignored = [header[p - 1] for p in plan.ignored]
-    return Table(table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored), problems
+    return Table(
+        table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored,
+        pending_columns=pending_columns,
+    ), problems
+
+
+def duration_showable(value: str) -> bool:
+    """A refused duration is shown as typed (« trois quarts d'heure », « 1h3O »), unless it
+    could be personal: five digits or more (a phone or file number), an ``@``, or any word
+    that is not a word of durations (« 17 impasse des Canaris » typed in the wrong column)."""
+    if len(value) > 30 or sum(ch.isdigit() for ch in value) >= 5 or "@" in value:
+        return False
+    words = set(re.split(r"[\d_]+", fold(value))) - {""}
+    return words <= _duration_words()
+
+
+@cache
+def _duration_words() -> frozenset[str]:
+    return frozenset(fold(w) for w in contract()["mots_duree"])
+
+
+def integer_labels(column: str, mapping: TableMapping) -> dict[str, str]:
+    """Folded label → number for an integer column typed as words (« Très satisfait » is 5):
+    the contract's labels and usual spellings, then her own ``valeurs``."""
+    labels = {fold(label): code for code, label in contract()["libelles"].get(column, {}).items()} if column in contract().get("orthographes", {}) else {}
+    labels |= {fold(typed): str(code) for typed, code in contract().get("orthographes", {}).get(column, {}).items()}
+    return labels | mapping.valeurs.get(column, {})
 
 
 def with_header(problem: Problem, read_from: dict[str, str]) -> Problem:
@@ -681,6 +944,8 @@ def read_source_text(source: Source, plan: HeaderPlan, columns: Iterable[str] | 
     text = pd.DataFrame(index=grid.index)
     for column in wanted_columns:
         positions = plan.columns[column]
+        if not positions:
+            continue  # the site from the sheet's name (below)
         if len(positions) == 1:
             text[column] = grid[positions[0]]
         else:  # several source columns feed one multi-valued field
@@ -689,6 +954,9 @@ def read_source_text(source: Source, plan: HeaderPlan, columns: Iterable[str] | 
     for name, position in plan.extra.items():
         text["_" + name] = grid[position]
     text = _drop_blank_rows(text)
+    if source.mapping.lieu_feuille and "lieu" in wanted_columns:
+        # After blank rows are dropped: the sheet's name would make every blank row a record.
+        text["lieu"] = pd.Series(str(source.mapping.feuille or ""), index=text.index, dtype="category")
     if source.mapping.filtre:
         text = _apply_filter(text, source.mapping)
     return text
@@ -742,14 +1010,40 @@ def collect_records(
     input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None,
 ) -> tuple[Records, list[Problem]]:
     """Read every table found; return what could be read and every problem met."""
-    sources, problems = find_sources(input_dir, own)
-    tables: dict[str, Table] = {}
+    sources, problems, notes = find_sources(input_dir, own)
+    parts: dict[str, list[Table]] = {}
     for source in sources:
         table, found = parse_source(source, publisher, year)
         problems += found
         if table is not None:
-            tables[source.table] = table
-    return Records(tables), problems
+            parts.setdefault(source.table, []).append(table)
+    return Records({name: join_parts(found) for name, found in parts.items()}, notes), problems
+
+
+#: Row numbers of the n-th sheet of a table are offset by n times this, so that rows stay
+#: distinct records once the sheets are one table (a row without identifier is a person).
+SHEET_ROW_OFFSET = 10_000_000
+
+
+def join_parts(parts: list[Table]) -> Table:
+    """Several sheets as one table; each stays in ``parts`` for messages true to its sheet."""
+    if len(parts) == 1:
+        return parts[0]
+    frames = []
+    for n, part in enumerate(parts):
+        frame = part.frame.copy()
+        frame.index = frame.index + n * SHEET_ROW_OFFSET
+        frames.append(frame)
+    joined = pd.concat(frames)
+    for column in joined.columns:
+        if any(isinstance(p.frame[column].dtype, pd.CategoricalDtype) for p in parts if column in p.frame):
+            joined[column] = joined[column].astype("category")
+    first = parts[0]
+    return Table(
+        first.name, first.file.split(" (feuille")[0], joined, sorted({h for p in parts for h in p.dropped_identifiers}),
+        outside_year=sum(p.outside_year for p in parts), read_from=first.read_from,
+        without_person=sum(p.without_person for p in parts), parts=parts,
+    )
 
 
 def read_records(input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None) -> Records:

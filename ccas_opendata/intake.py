@@ -40,11 +40,15 @@ def read_year(folder: Path, year: int, input_dir: Path, publisher: Publisher | N
     problems += found
     if publisher is not None and records.tables:
         flagged = {(p.file, p.column) for p in problems}
-        checks = quality.check_records(
-            {n: t.frame for n, t in records.tables.items()}, {n: t.file for n, t in records.tables.items()}, publisher, year,
-        )
+        # Values still « a_completer »: asked once by the correspondances, not again by the checks.
+        flagged |= {(part.file, c) for t in records.tables.values() for part in t.each_part() for c in part.pending_columns}
+        checks = []
+        # Sheet by sheet when several feed a table: each row number is true to its sheet.
+        for n in range(max(len(t.each_part()) for t in records.tables.values())):
+            parts = {name: t.each_part()[n] for name, t in records.tables.items() if n < len(t.each_part())}
+            checks += quality.check_records({name: t.frame for name, t in parts.items()}, {name: t.file for name, t in parts.items()}, publisher, year)
         headers: dict[str, dict[str, str]] = {}
-        for table in records.tables.values():
+        for table in (part for t in records.tables.values() for part in t.each_part()):
             headers.setdefault(table.file, {}).update(table.read_from)
         problems += [with_header(p, headers.get(p.file, {})) for p in checks if (p.file, p.column) not in flagged]
     report = report_path(input_dir, year) if input_dir.is_dir() else None

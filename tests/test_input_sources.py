@@ -127,7 +127,9 @@ def test_the_proposal_maps_her_headers_and_codes_and_copies_no_personal_value(tm
         "date": "Date du RDV", "lieu": "Structure", "duree": "Durée (min)", "usager": "N° dossier",  # « Âge » is « age » already
         "genre": "Sexe", "thematiques": ["Démarche 1", "Démarche 2"],
     }
-    assert proposal["valeurs"]["genre"] == {"Homme": "masculin", "H": "masculin", "homme": "masculin", "Femme": "feminin", "F": "feminin", "Mme": "feminin"}
+    # One line per fingerprint: « Homme » and « homme » are one value, written once.
+    assert {k.lower(): v for k, v in proposal["valeurs"]["genre"].items()} == {"homme": "masculin", "h": "masculin", "femme": "feminin", "f": "feminin", "mme": "feminin"}
+    assert len(proposal["valeurs"]["genre"]) == 5
     assert proposal["valeurs"]["thematiques"] == DEMARCHES
     assert proposal["valeurs"]["lieu"]["Mairie annexe"] == "a_completer"
     assert proposal["valeurs"]["lieu"]["Médiathèque Jean-Moulin"] == "mediatheque_sud"
@@ -366,20 +368,23 @@ def test_the_template_of_init_lists_the_labels_and_publishes_when_filled(tmp_pat
 def test_durations_typed_as_times_are_minutes_and_text_is_explained(tmp_path):
     lines, _ = messy_year(rows=20, persons=5)
     lines[3][2] = dt.time(0, 45)   # 0:45 in a time-formatted cell
-    lines[4][2] = "1h"
+    lines[4][2] = "une heure"      # words are no duration: refused, shown as typed
     lines[5][3] = None             # no file number on this row
     inputs = tmp_path / "entrees"
     inputs.mkdir()
     rows = write_messy_xlsx(inputs / "suivi-2025.xlsx", lines)
     own, _ = parse_correspondances(yaml.safe_load(REVIEWED), "c.yml")
     records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
-    assert [(p.column, p.rows, p.expected) for p in problems] == [("duree", (rows[4],), "nombre entier de minutes attendu (ex. 30 ou 75).")]
-    lines[4][2] = 60
+    assert [(p.column, p.rows, p.expected, p.values) for p in problems] == [
+        ("duree", (rows[4],), "durée en minutes attendue (ex. 45, 45 min, 1h30, 1 h 30, 0:45).", ("une heure",)),
+    ]
+    lines[4][2] = "1h"
     write_messy_xlsx(inputs / "suivi-2025.xlsx", lines)
     records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
     assert problems == []
     table = records["accompagnements"]
     assert int(table.frame.loc[rows[3], "duree"]) == 45
+    assert int(table.frame.loc[rows[4], "duree"]) == 60
     warnings = "\n".join(records.warnings)
     assert "1 ligne(s) sans identifiant de personne (usager) : chacune est comptée comme une personne différente" in warnings
     assert "« Sexe » → genre" in warnings and "« Démarche 1 + Démarche 2 » → thematiques" in warnings
