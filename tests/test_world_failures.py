@@ -22,6 +22,7 @@ import pytest
 
 from conftest import REPO, release, snapshot
 
+from ccas_opendata.anonymise import SNAPSHOT_SUFFIX
 from ccas_opendata.archive import oversized_archive
 
 YEAR = 2024
@@ -63,7 +64,7 @@ def test_a_second_release_in_the_same_folder_is_refused_naming_the_first(publish
 def test_a_stopped_release_leaves_no_person_level_file(published_copy: Path, small_inputs, signum):
     before = snapshot(published_copy)
     process = start_release(published_copy, small_inputs[YEAR])
-    records = published_copy / ".travail" / str(YEAR) / "instantane" / "accompagnements.csv"
+    records = published_copy / ".travail" / str(YEAR) / "instantane" / f"accompagnements{SNAPSHOT_SUFFIX}"
     wait_for(lambda: records.exists() or process.poll() is not None)
     process.send_signal(signum)
     process.communicate(timeout=120)
