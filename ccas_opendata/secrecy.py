@@ -410,18 +410,26 @@ def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogu
             before = old.get(key)
             if before is None or before[1] != hidden or (not hidden and abs(before[0] - value) > 1e-9):
                 frozen.add(key)
-    return frozen | _months_make_the_year(frozen, catalogue, year)
+    return _months_make_the_year(frozen, keys, catalogue, year)
 
 
-def _months_make_the_year(frozen: set[tuple[str, Key]], catalogue: Catalogue, year: int) -> set[tuple[str, Key]]:
-    """The year's figure of a summed count is frozen with any of its months: the published
-    months keep adding up to the published year in every version (a check of every
-    release, and what a reader expects of a table)."""
+def _months_make_the_year(frozen: set[tuple[str, Key]], keys: list[tuple[str, Key]], catalogue: Catalogue,
+                          year: int) -> set[tuple[str, Key]]:
+    """A summed count's year and its months freeze together: the year with any of its
+    months, and every month with the year. The published months keep adding up to the
+    published year in every version (a check of every release, and what a reader expects
+    of a table): a year held back beside months revised would not."""
     summed = {i.code for i in catalogue.indicators if i.agregation == "somme"}
-    out = set()
-    for code, (periode, lieu, dimension, _) in frozen:
-        if code in summed and dimension == ENSEMBLE and len(periode) == 7:
-            out.add((code, (str(year), lieu, ENSEMBLE, ENSEMBLE)))
+
+    def is_month(key: Key) -> bool:
+        return key[2] == ENSEMBLE and len(key[0]) == 7
+
+    whole_years = {(code, key[1]) for code, key in frozen if code in summed and is_month(key)}
+    whole_years |= {(code, key[1]) for code, key in frozen if code in summed and key[0] == str(year) and key[2] == ENSEMBLE}
+    out = set(frozen)
+    for code, key in keys:
+        if (code, key[1]) in whole_years and key[2] == ENSEMBLE and (is_month(key) or key[0] == str(year)):
+            out.add((code, key))
     return out
 
 
@@ -521,13 +529,15 @@ def protect(
     cells.loc[newly, "secret"] = np.where(is_primary[newly], PRIMARY, SECONDARY)
     shown: dict[tuple[str, Key], tuple[float, str]] = {}
     if revision is not None:
-        # A hidden figure the version online has is frozen (its value and state shown
-        # again) unless it is a revised count hidden by its own primary rule.
+        # A hidden figure the version online publishes is frozen (its value shown again)
+        # unless it is a revised count hidden by its own primary rule. One the version
+        # online hides as well stays hidden under its own rule: nothing is held back there,
+        # and the agent's summary counts only the figures a correction really waits on.
         online = revision.published
         shown = {(code, key): (float(v), SECRET if isinstance(f, str) and f else "") for code, key, v, f in
                  zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"], online["secret"])}
         own_primary = (cells["secret"] == PRIMARY).to_numpy() & np.array([k not in frozen for k in keys])
-        freeze = (cells["secret"] != "").to_numpy() & ~own_primary & np.array([k in shown for k in keys])
+        freeze = (cells["secret"] != "").to_numpy() & ~own_primary & np.array([k in shown and not shown[k][1] for k in keys])
         cells.loc[freeze, "secret"] = FROZEN
     cells = _add_missing_rows(cells, model, catalogue, year)
     cells.loc[cells["secret"] != "", "valeur"] = np.nan
@@ -552,6 +562,14 @@ def protect(
             # which published it on at least the threshold (a correction that removed a
             # few of them is held back with the rest).
             cells.at[n, "personnes"] = max(int(cells.at[n, "personnes"]), threshold)
+    if revision is not None:
+        # A frozen figure the version online has no row for (a mean over no accompaniment:
+        # undefined) keeps having none. A row appearing, even secret, would say that its
+        # modality is no longer empty: the late person's age band, her procedures.
+        absent = np.array([key in frozen and key not in shown for key in final_keys], dtype=bool)
+        if absent.any():
+            cells = cells[~absent].reset_index(drop=True)
+            reasons = reasons[~absent].reset_index(drop=True)
     return Protected(cells, result, sorted(homogeneous), reasons)
 
 

@@ -332,10 +332,12 @@ def _first_release(tmp_path: Path, seed: int) -> tuple[random.Random, list[dict]
     return rng, records, folder, first, snapshot(folder)
 
 
-def test_6_rerelease_with_one_more_person_of_a_rare_profile_is_refused(tmp_path):
+def test_6_rerelease_with_one_more_person_of_a_rare_profile_is_held_back(tmp_path):
     """One more record whose profile fills cells published at zero: whatever the new
-    version hides, a reader holding both learns that one such person was added, so the
-    revision is refused and nothing of the publication changes."""
+    version hid or showed there, a reader holding both would learn that one such person
+    was added. The revision freezes every figure she moves (issue 15): the release
+    succeeds, tells the agent the correction is held back, and nothing of the
+    publication changes."""
     rng, records, folder, _, before = _first_release(tmp_path, 76)
     newcomer = new_person(rng, "NOUVEAU", SITES[2], age="16", genre="masculin", situation="scolarise",
                           composition_familiale="couple_avec_enfants_majeurs", quartier="la_plaine", canal="partenaire",
@@ -343,10 +345,9 @@ def test_6_rerelease_with_one_more_person_of_a_rare_profile_is_refused(tmp_path)
     records.append(visit(rng, newcomer, YEAR, month=8, thematiques="justice|reseaux_sociaux", duree="200",
                          autonomie="autonome", satisfaction="1", type_lieu="a_distance", intervenant="agent_accueil"))
     result = release(folder, YEAR, write_inputs(tmp_path / "in2", records), "--motif", "Ajout d'un accompagnement oublié")
-    assert result.exit_code == 1, result
-    assert "ferait passer" in result.stderr and "case(s) publiée(s) à zéro à un petit nombre de personnes" in result.stderr
-    assert "Rien n'a été publié" in result.stderr
-    assert snapshot(folder) == before, "a refused revision changed the previous publication"
+    assert result.exit_code == 0, result
+    assert "corrections retenues, rien de public ne change" in result.stdout
+    assert snapshot(folder) == before, "a held-back correction changed the publication"
 
 
 def test_6_rerelease_with_one_more_person_of_a_common_profile_tells_nothing(tmp_path):
