@@ -15,6 +15,7 @@ import pytest
 
 from conftest import REPO, copy_folder, invoke
 
+from ccas_opendata.anonymise import SNAPSHOT_SUFFIX
 from ccas_opendata.deployment import COPY_RULES, copy_includes
 
 CANARY = "CANARI-PRIVE-7f3a"
@@ -30,7 +31,7 @@ def readme_rsync() -> list[str]:
 @pytest.fixture
 def agent_folder(published: Path, tmp_path: Path) -> Path:
     folder = copy_folder(published, tmp_path / "poste")
-    assert any((folder / ".versions").rglob("accompagnements.csv"))  # kept pseudonymised records
+    assert any((folder / ".versions").rglob(f"accompagnements{SNAPSHOT_SUFFIX}"))  # kept pseudonymised records
     work = folder / ".travail" / "2024" / "instantane"
     work.mkdir(parents=True)
     (work / "accompagnements.csv").write_text(f"usager\n{CANARY}\n")
