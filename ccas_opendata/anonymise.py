@@ -43,6 +43,50 @@ def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
     return pd.Series(hashed[codes], index=values.index)
 
 
+#: Which rule made a set of pseudonyms. ``1`` (legacy, before issue #14): the single
+#: ``usager`` cell, ``strip()``-ed. ``2``: :func:`correspondances.fold` of the key (case,
+#: accents, spacing, punctuation; several columns joined). Kept beside every snapshot of
+#: records (:mod:`versions`): pseudonyms only match under the same key *and* rule.
+LEGACY_RULE = 1
+PERSON_KEY_RULE = 2
+
+
+def person_columns(usager: pd.Series | None, index: pd.Index, key: bytes) -> pd.DataFrame:
+    """``personne`` and ``usager_connu`` of each record from its person key (``None``: the
+    file has no key column). A record without identifier is a person of its own: never
+    merged with others (its stand-in is its row number)."""
+    out = pd.DataFrame(index=index)
+    if usager is not None and usager.notna().any():
+        pseudo = pseudonymise_usager(usager, key)
+        out["personne"] = pseudo.where(pseudo.notna(), "r" + index.astype(str))
+        out["usager_connu"] = pseudo.notna()
+    else:
+        out["personne"] = "r" + index.astype(str)
+        out["usager_connu"] = False
+    return out
+
+
+def legacy_persons(records: Records, key: bytes) -> pd.DataFrame | None:
+    """``personne`` and ``usager_connu`` of every accompaniment under the legacy rule
+    (:data:`LEGACY_RULE`), for comparing with a version whose records were kept under it.
+
+    Why both pseudonyms: a year published before the fingerprint kept pseudonyms of the
+    stripped cell; under the new rule every person of that year would look removed and
+    added again, no correction would be frozen and one late person's cells would be
+    published. The raw stripped key travels here from the ingest in memory only
+    (``Table.legacy_usager``); only its keyed HMAC leaves this function, kept in memory or
+    in the private work area while a legacy version of the year is kept, never in a new
+    kept version (those record the new rule). ``None`` when the legacy pseudonyms cannot
+    be made again (a key joining several columns, which the legacy rule never had)."""
+    table = records["accompagnements"]
+    frame = table.frame
+    if "usager" not in frame or not frame["usager"].notna().any():
+        return person_columns(None, frame.index, key)  # no key: both rules give the row numbers
+    if table.legacy_usager is None:
+        return None
+    return person_columns(table.legacy_usager.reindex(frame.index), frame.index, key)
+
+
 def _band(values: pd.Series, bands: list[dict], missing: str = NOT_GIVEN) -> pd.Series:
     """Map integers to the first band whose ``max`` they do not exceed."""
     edges = [-np.inf] + [b["max"] + 0.5 for b in bands]
@@ -77,14 +121,8 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
     out["lieu"] = frame["lieu"].astype(object)
     out["duree"] = frame["duree"].astype("int64")
     out["thematiques"] = frame["thematiques"].astype(object)
-    if "usager" in frame and frame["usager"].notna().any():
-        pseudo = pseudonymise_usager(frame["usager"], key)
-        # A record without identifier is a person of its own: never merged with others.
-        out["personne"] = pseudo.where(pseudo.notna(), "r" + frame.index.astype(str))
-        out["usager_connu"] = pseudo.notna()
-    else:
-        out["personne"] = "r" + frame.index.astype(str)
-        out["usager_connu"] = False
+    persons = person_columns(frame["usager"] if "usager" in frame else None, frame.index, key)
+    out["personne"], out["usager_connu"] = persons["personne"], persons["usager_connu"]
     out["tranche_age"] = age_band(frame, year)
     for column in ("genre", "situation", "composition_familiale", "quartier", "autonomie", "canal", "type_lieu", "intervenant"):
         out[column] = _code_or_missing(frame, column)

@@ -8,7 +8,11 @@ records of the version online. They are kept pseudonymised (as the work area hol
 them) in ``.versions/AAAA/X.Y.Z/`` at the root of the publication folder: owner-only
 (0700/0600), dot-named, never under ``datapackages/`` or ``publish/``, never in a zip.
 The key's fingerprint is kept with them: pseudonyms only match under the same key, and a
-revision under another key would see every person as changed.
+revision under another key would see every person as changed. So is the person-key rule
+(``regle-personne``; absent: the legacy rule, kept before the rule changed): a version
+kept under the legacy rule is compared with the new records pseudonymised under that
+rule (:func:`anonymise.legacy_persons`), so that the persons who did not change are seen
+unchanged and small corrections stay frozen.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .aggregate import KEY, aggregate
-from .anonymise import read_anonymised, write_anonymised
+from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, read_anonymised, write_anonymised
 from .catalogue import Catalogue
 from .config import Publisher, private_dir, private_file
 from .errors import CcasError
@@ -32,6 +36,10 @@ from .secrecy import FROZEN, PUBLISHED_KEY, Revision, public_secret
 VERSIONS_AREA = ".versions"
 FIRST_VERSION = "1.0.0"
 KEY_FINGERPRINT = "cle.empreinte"
+PERSON_RULE_FILE = "regle-personne"
+#: In the work area's ``anonymise/``: the records' pseudonyms under the legacy rule, kept
+#: only while a version of the year kept under that rule exists (between two commands).
+LEGACY_PERSONS_DIR = "regle-1"
 CHANGELOG = "changements.json"
 
 
@@ -80,10 +88,55 @@ def kept_versions(folder: Path, year: int) -> list[tuple[str, Path]]:
 
 
 def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str) -> None:
-    """The anonymised records of a version being made, owner-only, with the key's fingerprint."""
+    """The anonymised records of a version being made, owner-only, with the key's
+    fingerprint and the person-key rule their pseudonyms were made with."""
     private_dir(directory)
     write_anonymised(tables, directory)
     private_file(directory / KEY_FINGERPRINT).write_text(fingerprint + "\n", encoding="ascii")
+    private_file(directory / PERSON_RULE_FILE).write_text(f"{PERSON_KEY_RULE}\n", encoding="ascii")
+
+
+def person_rule(directory: Path) -> int:
+    """The person-key rule of a kept snapshot; one kept before the rule was recorded is legacy."""
+    path = directory / PERSON_RULE_FILE
+    return int(path.read_text(encoding="ascii").strip()) if path.exists() else LEGACY_RULE
+
+
+def legacy_rule_kept(folder: Path, year: int) -> bool:
+    """Whether a kept version of ``year`` was made under the legacy person-key rule."""
+    return any(person_rule(records) == LEGACY_RULE for _, records in kept_versions(folder, year))
+
+
+def write_legacy_persons(anonymised: Path, persons: pd.DataFrame | None) -> None:
+    """The legacy pseudonyms beside the work area's records, for ``aggregate`` run as a
+    command of its own (owner-only; nothing is written when they cannot be made)."""
+    if persons is not None:
+        write_anonymised({"accompagnements": persons}, anonymised / LEGACY_PERSONS_DIR)
+
+
+def read_legacy_persons(anonymised: Path) -> pd.DataFrame | None:
+    return read_anonymised(anonymised / LEGACY_PERSONS_DIR).get("accompagnements")
+
+
+def under_rule(records: Path, new: dict[str, pd.DataFrame], legacy: pd.DataFrame | None, year: int) -> dict[str, pd.DataFrame]:
+    """The new records as the kept version in ``records`` would have pseudonymised them:
+    as they are under the current rule, with the legacy pseudonyms under the legacy one."""
+    if person_rule(records) != LEGACY_RULE:
+        return new
+    if legacy is None:
+        raise CcasError(
+            f"La version {records.name} de {year} a été publiée quand une personne était reconnue par la seule colonne "
+            "« usager », et vos fichiers la reconnaissent maintenant par plusieurs colonnes : la révision ne peut pas "
+            "reconnaître les personnes dont les enregistrements ont changé.",
+            advice=f"La publication de {year} reste telle quelle. Pour réviser cette année, donnez l'identifiant de la "
+                   "personne dans une seule colonne (metadata/correspondances.yml), comme lors de sa publication.",
+        )
+    accompaniments = new["accompagnements"].copy()
+    persons = legacy.reindex(accompaniments.index)
+    missing = persons["personne"].isna()  # (none expected) a row of its own, as without identifier
+    accompaniments["personne"] = persons["personne"].where(~missing, "r" + accompaniments.index.astype(str)).astype(str).to_numpy()
+    accompaniments["usager_connu"] = persons["usager_connu"].where(~missing, False).astype(bool).to_numpy()
+    return dict(new, accompagnements=accompaniments)
 
 
 def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.DataFrame]:
@@ -185,11 +238,13 @@ def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int, de
 
 def revision_against(
     records: Path, fingerprint: str, new: dict[str, pd.DataFrame], published: pd.DataFrame,
-    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int,
+    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int, legacy: pd.DataFrame | None = None,
 ) -> Revision:
     """What a reader holding the version whose records are kept in ``records`` (and whose
-    table is ``published``) can combine with a new version made from ``new``."""
-    delta = delta_table(read_snapshot(records, fingerprint, year), new, publisher, catalogue, year)
+    table is ``published``) can combine with a new version made from ``new`` (``legacy``:
+    the new records' pseudonyms under the legacy rule, for a version kept under it)."""
+    before = read_snapshot(records, fingerprint, year)
+    delta = delta_table(before, under_rule(records, new, legacy, year), publisher, catalogue, year)
     return revision_of(published, persons_of(delta, catalogue), threshold, delta, read_frozen(records))
 
 
