@@ -238,3 +238,53 @@ def test_the_next_revision_compares_with_the_legacy_and_the_new_versions(revised
     assert "et avec ceux de la version 1.0.0" in result.output  # the legacy version was compared too
     assert figures(folder) == figures_before and public_files(folder) == before
     assert files_naming_a_person(folder) == []
+
+
+def test_spellings_the_new_rule_merges_count_once_among_the_changed_persons(small_inputs, publisher, tmp_path):
+    """A legacy year counted « CANARIxyz Marie » and « Canarixyz Marie » as two persons;
+    the same records under the new rule count one. No record changed, yet her cells'
+    person counts do: she is a changed person there, once (not once per spelling, which
+    would let fewer than the threshold pass for more). Hand count: the demo persons with
+    two visits or more, each typed two ways."""
+    from collections import Counter
+
+    from ccas_opendata.aggregate import MEASURES
+    from ccas_opendata.anonymise import anonymise, legacy_persons, read_anonymised, write_anonymised
+    from ccas_opendata.catalogue import load_catalogue
+    from ccas_opendata.config import catalogue_path
+    from ccas_opendata.ingest import read_records
+    from ccas_opendata.versions import changed_records, delta_table, under_rule, write_snapshot
+    from conftest import REPO
+
+    catalogue = load_catalogue(catalogue_path(REPO), frozenset(MEASURES))
+    inputs = named_inputs(small_inputs[YEAR], tmp_path / "entrees")
+    records = read_records(inputs, publisher=publisher, year=YEAR)
+    key = TEST_KEY.encode("utf-8")
+    new = anonymise(records, publisher, YEAR, key)
+    legacy = legacy_persons(records, key)
+    assert legacy is not None
+    old = dict(new, accompagnements=new["accompagnements"].assign(personne=legacy["personne"], usager_connu=legacy["usager_connu"]))
+    kept = tmp_path / "1.0.0"
+    write_snapshot(kept, old, "empreinte")
+    (kept / "regle-personne").unlink()  # kept before the rule was recorded
+    write_anonymised(new, tmp_path / "nouveau")
+    before, now = read_anonymised(kept), read_anonymised(tmp_path / "nouveau")
+
+    demo = read_csv(small_inputs[YEAR] / "accompagnements.csv")
+    visits = Counter(row[demo[0].index("Usager")] for row in demo[1:])
+    merged = sum(1 for n in visits.values() if n >= 2)
+    assert merged > 0
+    after, same = under_rule(kept, now, legacy, YEAR)
+    assert len(set(same.values())) == merged  # one legacy pseudonym kept per merged person
+    removed_and_added = changed_records(before, after)["accompagnements"]
+    # Her visits under her other spelling are removed and added again: 2 per visit beyond her first-sorted spelling's.
+    assert 0 < len(removed_and_added) < 2 * sum(visits.values())
+
+    def year_usagers(same_person):
+        delta = delta_table(before, after, publisher, catalogue, YEAR, same_person)
+        row = delta[(delta["indicateur"] == "usagers") & (delta["periode"] == str(YEAR)) & (delta["lieu"] == "ensemble")
+                    & (delta["dimension"] == "ensemble")]
+        return int(row["personnes"].iloc[0])
+
+    assert year_usagers(same) == merged
+    assert year_usagers(None) == 2 * merged  # without the map: once per spelling
