@@ -118,20 +118,11 @@ def read_legacy_persons(anonymised: Path) -> pd.DataFrame | None:
     return read_anonymised(anonymised / LEGACY_PERSONS_DIR).get("accompagnements")
 
 
-def under_rule(
-    records: Path, new: dict[str, pd.DataFrame], legacy: pd.DataFrame | None, year: int,
-) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """The new records as the kept version in ``records`` would have pseudonymised them
-    (as they are under the current rule, with the legacy pseudonyms under the legacy
-    one), and which legacy pseudonyms are one person now.
-
-    A person typed « DUPONT Marie » and « Dupont Marie » was two persons in the legacy
-    version and is one now: her records are the same, but the persons counted in her
-    cells change. So her records are given one legacy pseudonym (the smallest of hers):
-    those under her others show as removed and added again, and the map returned counts
-    each of her pseudonyms as her, once per cell, among the changed persons."""
+def under_rule(records: Path, new: dict[str, pd.DataFrame], legacy: pd.DataFrame | None, year: int) -> dict[str, pd.DataFrame]:
+    """The new records as the kept version in ``records`` would have pseudonymised them:
+    as they are under the current rule, with the legacy pseudonyms under the legacy one."""
     if person_rule(records) != LEGACY_RULE:
-        return new, {}
+        return new
     if legacy is None:
         raise CcasError(
             f"La version {records.name} de {year} a été publiée quand une personne était reconnue par la seule colonne "
@@ -143,14 +134,9 @@ def under_rule(
     accompaniments = new["accompagnements"].copy()
     persons = legacy.reindex(accompaniments.index)
     missing = persons["personne"].isna()  # (none expected) a row of its own, as without identifier
-    old_ids = persons["personne"].where(~missing, "r" + accompaniments.index.astype(str)).astype(str)
-    known = persons["usager_connu"].where(~missing, False).astype(bool).to_numpy()
-    # One legacy pseudonym per person of the new rule (her smallest), for persons with an identifier.
-    first = old_ids[known].groupby(accompaniments["personne"][known].astype(str).to_numpy()).transform("min")
-    same = {old: one for old, one in zip(old_ids[known], first) if old != one}
-    accompaniments["personne"] = old_ids.where(~known, first.reindex(old_ids.index)).to_numpy()
-    accompaniments["usager_connu"] = known
-    return dict(new, accompagnements=accompaniments), same
+    accompaniments["personne"] = persons["personne"].where(~missing, "r" + accompaniments.index.astype(str)).astype(str).to_numpy()
+    accompaniments["usager_connu"] = persons["usager_connu"].where(~missing, False).astype(bool).to_numpy()
+    return dict(new, accompagnements=accompaniments)
 
 
 def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.DataFrame]:
@@ -204,20 +190,13 @@ def delta_table(
     publisher: Publisher,
     catalogue: Catalogue,
     year: int,
-    same_person: dict[str, str] | None = None,
 ) -> pd.DataFrame | None:
     """The changed records (removed and added) aggregated like a year, every breakdown
     kept: what a reader holding both versions can take the difference of. ``None`` when
-    no record changed. A revision protects it as a publication (:mod:`secrecy`).
-    ``same_person``: pseudonyms of one person under another (see :func:`under_rule`),
-    so that she counts once among the changed persons."""
+    no record changed. A revision protects it as a publication (:mod:`secrecy`)."""
     changed = changed_records(before, after)
     if all(frame.empty for frame in changed.values()):
         return None
-    if same_person and "accompagnements" in changed:
-        frame = changed["accompagnements"].copy()
-        frame["personne"] = frame["personne"].astype(object).map(same_person).fillna(frame["personne"].astype(object))
-        changed["accompagnements"] = frame
     if "accompagnements" not in changed:
         changed["accompagnements"] = after["accompagnements"].iloc[0:0]
     return aggregate(changed, publisher, catalogue, year, None, every_breakdown=True)
@@ -264,8 +243,8 @@ def revision_against(
     """What a reader holding the version whose records are kept in ``records`` (and whose
     table is ``published``) can combine with a new version made from ``new`` (``legacy``:
     the new records' pseudonyms under the legacy rule, for a version kept under it)."""
-    after, same = under_rule(records, new, legacy, year)
-    delta = delta_table(read_snapshot(records, fingerprint, year), after, publisher, catalogue, year, same)
+    before = read_snapshot(records, fingerprint, year)
+    delta = delta_table(before, under_rule(records, new, legacy, year), publisher, catalogue, year)
     return revision_of(published, persons_of(delta, catalogue), threshold, delta, read_frozen(records))
 
 
