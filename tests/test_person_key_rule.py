@@ -238,3 +238,23 @@ def test_the_next_revision_compares_with_the_legacy_and_the_new_versions(revised
     assert "et avec ceux de la version 1.0.0" in result.output  # the legacy version was compared too
     assert figures(folder) == figures_before and public_files(folder) == before
     assert files_naming_a_person(folder) == []
+
+
+def test_a_key_of_several_columns_cannot_revise_a_legacy_version(tmp_path):
+    """The legacy rule read one column: with a key joined from several, the legacy
+    pseudonyms cannot be made again, and the revision stops with French advice."""
+    import pandas as pd
+
+    from ccas_opendata.errors import CcasError
+    from ccas_opendata.versions import under_rule, write_snapshot
+
+    records = {"accompagnements": pd.DataFrame({"personne": ["a", "b"], "usager_connu": [True, True], "duree": [30, 45]})}
+    legacy, new = tmp_path / "1.0.0", tmp_path / "1.1.0"
+    write_snapshot(legacy, records, "empreinte")
+    write_snapshot(new, records, "empreinte")
+    (legacy / "regle-personne").unlink()
+    assert under_rule(new, records, None, YEAR) is records  # a new-rule version needs no legacy pseudonyms
+    with pytest.raises(CcasError) as error:
+        under_rule(legacy, records, None, YEAR)
+    assert "seule colonne « usager »" in str(error.value) and "1.0.0" in str(error.value)
+    assert "reste telle quelle" in error.value.advice
