@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Publisher, contract, private_dir, private_file
+from .errors import CcasError
 from .ingest import Records
 
 NOT_GIVEN = "non_communique"
@@ -66,25 +67,31 @@ def person_columns(usager: pd.Series | None, index: pd.Index, key: bytes) -> pd.
     return out
 
 
-def legacy_persons(records: Records, key: bytes) -> pd.DataFrame | None:
-    """``personne`` and ``usager_connu`` of every accompaniment under the legacy rule
-    (:data:`LEGACY_RULE`), for comparing with a version whose records were kept under it.
+def with_legacy_persons(tables: dict[str, pd.DataFrame], records: Records, key: bytes, year: int) -> dict[str, pd.DataFrame]:
+    """``tables`` with the accompaniments' ``personne`` and ``usager_connu`` made under the
+    legacy rule (:data:`LEGACY_RULE`): for a year first published under it, whose
+    revisions must recognise its persons as its kept versions did (:func:`versions.year_rule`).
 
-    Why both pseudonyms: a year published before the fingerprint kept pseudonyms of the
-    stripped cell; under the new rule every person of that year would look removed and
-    added again, no correction would be frozen and one late person's cells would be
-    published. The raw stripped key travels here from the ingest in memory only
-    (``Table.legacy_usager``); only its keyed HMAC leaves this function, kept in memory or
-    in the private work area while a legacy version of the year is kept, never in a new
-    kept version (those record the new rule). ``None`` when the legacy pseudonyms cannot
-    be made again (a key joining several columns, which the legacy rule never had)."""
+    The raw stripped key travels here from the ingest in memory only
+    (``Table.legacy_usager``); only its keyed HMAC leaves this function. The legacy rule
+    never had a key joining several columns: such a year cannot be revised with one."""
     table = records["accompagnements"]
     frame = table.frame
     if "usager" not in frame or not frame["usager"].notna().any():
-        return person_columns(None, frame.index, key)  # no key: both rules give the row numbers
+        return tables  # no key: both rules give the row numbers
     if table.legacy_usager is None:
-        return None
-    return person_columns(table.legacy_usager.reindex(frame.index), frame.index, key)
+        raise CcasError(
+            f"L'année {year} a été publiée quand une personne était reconnue par la seule colonne « usager », et vos "
+            "fichiers la reconnaissent maintenant par plusieurs colonnes : la révision ne peut pas reconnaître les "
+            "personnes dont les enregistrements ont changé.",
+            advice=f"La publication de {year} reste telle quelle. Pour réviser cette année, donnez l'identifiant de la "
+                   "personne dans une seule colonne (metadata/correspondances.yml), comme lors de sa publication.",
+        )
+    persons = person_columns(table.legacy_usager.reindex(frame.index), frame.index, key)
+    accompaniments = tables["accompagnements"].copy()
+    accompaniments["personne"] = persons["personne"].reindex(accompaniments.index).to_numpy()
+    accompaniments["usager_connu"] = persons["usager_connu"].reindex(accompaniments.index).to_numpy()
+    return dict(tables, accompagnements=accompaniments)
 
 
 def _band(values: pd.Series, bands: list[dict], missing: str = NOT_GIVEN) -> pd.Series:

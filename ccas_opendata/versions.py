@@ -9,10 +9,9 @@ them) in ``.versions/AAAA/X.Y.Z/`` at the root of the publication folder: owner-
 (0700/0600), dot-named, never under ``datapackages/`` or ``publish/``, never in a zip.
 The key's fingerprint is kept with them: pseudonyms only match under the same key, and a
 revision under another key would see every person as changed. So is the person-key rule
-(``regle-personne``; absent: the legacy rule, kept before the rule changed): a version
-kept under the legacy rule is compared with the new records pseudonymised under that
-rule (:func:`anonymise.legacy_persons`), so that the persons who did not change are seen
-unchanged and small corrections stay frozen.
+(``regle-personne``; absent: the legacy rule, kept before the rule changed): a year
+keeps the rule of its first publication (:func:`year_rule`), so that the persons who did
+not change are seen unchanged and small corrections stay frozen.
 """
 
 from __future__ import annotations
@@ -37,9 +36,6 @@ VERSIONS_AREA = ".versions"
 FIRST_VERSION = "1.0.0"
 KEY_FINGERPRINT = "cle.empreinte"
 PERSON_RULE_FILE = "regle-personne"
-#: In the work area's ``anonymise/``: the records' pseudonyms under the legacy rule, kept
-#: only while a version of the year kept under that rule exists (between two commands).
-LEGACY_PERSONS_DIR = "regle-1"
 CHANGELOG = "changements.json"
 
 
@@ -87,13 +83,13 @@ def kept_versions(folder: Path, year: int) -> list[tuple[str, Path]]:
     return sorted(found, key=lambda item: parse_version(item[0]))
 
 
-def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str) -> None:
+def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str, rule: int = PERSON_KEY_RULE) -> None:
     """The anonymised records of a version being made, owner-only, with the key's
     fingerprint and the person-key rule their pseudonyms were made with."""
     private_dir(directory)
     write_anonymised(tables, directory)
     private_file(directory / KEY_FINGERPRINT).write_text(fingerprint + "\n", encoding="ascii")
-    private_file(directory / PERSON_RULE_FILE).write_text(f"{PERSON_KEY_RULE}\n", encoding="ascii")
+    private_file(directory / PERSON_RULE_FILE).write_text(f"{rule}\n", encoding="ascii")
 
 
 def person_rule(directory: Path) -> int:
@@ -102,41 +98,25 @@ def person_rule(directory: Path) -> int:
     return int(path.read_text(encoding="ascii").strip()) if path.exists() else LEGACY_RULE
 
 
-def legacy_rule_kept(folder: Path, year: int) -> bool:
-    """Whether a kept version of ``year`` was made under the legacy person-key rule."""
-    return any(person_rule(records) == LEGACY_RULE for _, records in kept_versions(folder, year))
+def year_rule(folder: Path, year: int) -> int:
+    """The person-key rule a revision of ``year`` pseudonymises with: the rule of its kept
+    versions. A year keeps the rule of its first publication, because a revision must see
+    the persons whose records did not change as unchanged: a year first published under
+    the legacy rule counted « DUPONT Marie » and « Dupont Marie » as two persons, and
+    counting them as one now would move person counts that no changed record explains
+    (unfrozen, those moves would describe the merged person). The new rule applies to
+    every year first published from now on."""
+    return LEGACY_RULE if any(person_rule(records) == LEGACY_RULE for _, records in kept_versions(folder, year)) else PERSON_KEY_RULE
 
 
-def write_legacy_persons(anonymised: Path, persons: pd.DataFrame | None) -> None:
-    """The legacy pseudonyms beside the work area's records, for ``aggregate`` run as a
-    command of its own (owner-only; nothing is written when they cannot be made)."""
-    if persons is not None:
-        write_anonymised({"accompagnements": persons}, anonymised / LEGACY_PERSONS_DIR)
-
-
-def read_legacy_persons(anonymised: Path) -> pd.DataFrame | None:
-    return read_anonymised(anonymised / LEGACY_PERSONS_DIR).get("accompagnements")
-
-
-def under_rule(records: Path, new: dict[str, pd.DataFrame], legacy: pd.DataFrame | None, year: int) -> dict[str, pd.DataFrame]:
-    """The new records as the kept version in ``records`` would have pseudonymised them:
-    as they are under the current rule, with the legacy pseudonyms under the legacy one."""
-    if person_rule(records) != LEGACY_RULE:
-        return new
-    if legacy is None:
+def same_rule(records: Path, rule: int, year: int) -> None:
+    """Refuse to compare records pseudonymised under two rules (their persons never match)."""
+    if person_rule(records) != rule:
         raise CcasError(
-            f"La version {records.name} de {year} a été publiée quand une personne était reconnue par la seule colonne "
-            "« usager », et vos fichiers la reconnaissent maintenant par plusieurs colonnes : la révision ne peut pas "
-            "reconnaître les personnes dont les enregistrements ont changé.",
-            advice=f"La publication de {year} reste telle quelle. Pour réviser cette année, donnez l'identifiant de la "
-                   "personne dans une seule colonne (metadata/correspondances.yml), comme lors de sa publication.",
+            f"Les enregistrements conservés de la version {records.name} de {year} ne reconnaissent pas les personnes "
+            "comme ceux de cette révision : la révision ne peut pas savoir qui a changé.",
+            advice=f"La publication de {year} reste telle quelle. Signalez ce message à l'équipe du projet.",
         )
-    accompaniments = new["accompagnements"].copy()
-    persons = legacy.reindex(accompaniments.index)
-    missing = persons["personne"].isna()  # (none expected) a row of its own, as without identifier
-    accompaniments["personne"] = persons["personne"].where(~missing, "r" + accompaniments.index.astype(str)).astype(str).to_numpy()
-    accompaniments["usager_connu"] = persons["usager_connu"].where(~missing, False).astype(bool).to_numpy()
-    return dict(new, accompagnements=accompaniments)
 
 
 def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.DataFrame]:
@@ -238,13 +218,14 @@ def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int, de
 
 def revision_against(
     records: Path, fingerprint: str, new: dict[str, pd.DataFrame], published: pd.DataFrame,
-    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int, legacy: pd.DataFrame | None = None,
+    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int, rule: int = PERSON_KEY_RULE,
 ) -> Revision:
     """What a reader holding the version whose records are kept in ``records`` (and whose
-    table is ``published``) can combine with a new version made from ``new`` (``legacy``:
-    the new records' pseudonyms under the legacy rule, for a version kept under it)."""
+    table is ``published``) can combine with a new version made from ``new`` (pseudonymised
+    under the person-key ``rule``, which must be the kept version's)."""
+    same_rule(records, rule, year)
     before = read_snapshot(records, fingerprint, year)
-    delta = delta_table(before, under_rule(records, new, legacy, year), publisher, catalogue, year)
+    delta = delta_table(before, new, publisher, catalogue, year)
     return revision_of(published, persons_of(delta, catalogue), threshold, delta, read_frozen(records))
 
 
