@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Publisher, contract, private_dir, private_file
+from .errors import CcasError
 from .ingest import Records
 
 NOT_GIVEN = "non_communique"
@@ -41,6 +42,56 @@ def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     hashed = np.array([digest(str(u)) for u in uniques] + [None], dtype=object)
     return pd.Series(hashed[codes], index=values.index)
+
+
+#: Which rule made a set of pseudonyms. ``1`` (legacy, before issue #14): the single
+#: ``usager`` cell, ``strip()``-ed. ``2``: :func:`correspondances.fold` of the key (case,
+#: accents, spacing, punctuation; several columns joined). Kept beside every snapshot of
+#: records (:mod:`versions`): pseudonyms only match under the same key *and* rule.
+LEGACY_RULE = 1
+PERSON_KEY_RULE = 2
+
+
+def person_columns(usager: pd.Series | None, index: pd.Index, key: bytes) -> pd.DataFrame:
+    """``personne`` and ``usager_connu`` of each record from its person key (``None``: the
+    file has no key column). A record without identifier is a person of its own: never
+    merged with others (its stand-in is its row number)."""
+    out = pd.DataFrame(index=index)
+    if usager is not None and usager.notna().any():
+        pseudo = pseudonymise_usager(usager, key)
+        out["personne"] = pseudo.where(pseudo.notna(), "r" + index.astype(str))
+        out["usager_connu"] = pseudo.notna()
+    else:
+        out["personne"] = "r" + index.astype(str)
+        out["usager_connu"] = False
+    return out
+
+
+def with_legacy_persons(tables: dict[str, pd.DataFrame], records: Records, key: bytes, year: int) -> dict[str, pd.DataFrame]:
+    """``tables`` with the accompaniments' ``personne`` and ``usager_connu`` made under the
+    legacy rule (:data:`LEGACY_RULE`): for a year first published under it, whose
+    revisions must recognise its persons as its kept versions did (:func:`versions.year_rule`).
+
+    The raw stripped key travels here from the ingest in memory only
+    (``Table.legacy_usager``); only its keyed HMAC leaves this function. The legacy rule
+    never had a key joining several columns: such a year cannot be revised with one."""
+    table = records["accompagnements"]
+    frame = table.frame
+    if "usager" not in frame or not frame["usager"].notna().any():
+        return tables  # no key: both rules give the row numbers
+    if table.legacy_usager is None:
+        raise CcasError(
+            f"L'année {year} a été publiée quand une personne était reconnue par la seule colonne « usager », et vos "
+            "fichiers la reconnaissent maintenant par plusieurs colonnes : la révision ne peut pas reconnaître les "
+            "personnes dont les enregistrements ont changé.",
+            advice=f"La publication de {year} reste telle quelle. Pour réviser cette année, donnez l'identifiant de la "
+                   "personne dans une seule colonne (metadata/correspondances.yml), comme lors de sa publication.",
+        )
+    persons = person_columns(table.legacy_usager.reindex(frame.index), frame.index, key)
+    accompaniments = tables["accompagnements"].copy()
+    accompaniments["personne"] = persons["personne"].reindex(accompaniments.index).to_numpy()
+    accompaniments["usager_connu"] = persons["usager_connu"].reindex(accompaniments.index).to_numpy()
+    return dict(tables, accompagnements=accompaniments)
 
 
 def _band(values: pd.Series, bands: list[dict], missing: str = NOT_GIVEN) -> pd.Series:
@@ -77,14 +128,8 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
     out["lieu"] = frame["lieu"].astype(object)
     out["duree"] = frame["duree"].astype("int64")
     out["thematiques"] = frame["thematiques"].astype(object)
-    if "usager" in frame and frame["usager"].notna().any():
-        pseudo = pseudonymise_usager(frame["usager"], key)
-        # A record without identifier is a person of its own: never merged with others.
-        out["personne"] = pseudo.where(pseudo.notna(), "r" + frame.index.astype(str))
-        out["usager_connu"] = pseudo.notna()
-    else:
-        out["personne"] = "r" + frame.index.astype(str)
-        out["usager_connu"] = False
+    persons = person_columns(frame["usager"] if "usager" in frame else None, frame.index, key)
+    out["personne"], out["usager_connu"] = persons["personne"], persons["usager_connu"]
     out["tranche_age"] = age_band(frame, year)
     for column in ("genre", "situation", "composition_familiale", "quartier", "autonomie", "canal", "type_lieu", "intervenant"):
         out[column] = _code_or_missing(frame, column)

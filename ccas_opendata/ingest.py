@@ -72,6 +72,12 @@ class Table:
     parts: list[Table] = field(default_factory=list)
     #: Columns with values still « a_completer » in the correspondances (asked there, not checked here).
     pending_columns: list[str] = field(default_factory=list)
+    #: The person key as the legacy rule read it (the single ``usager`` cell, stripped,
+    #: before :func:`fold`), aligned on ``frame``; None when several columns make the key
+    #: (the legacy rule had one). In memory only, never written: :mod:`anonymise` turns it
+    #: into the pseudonyms a version kept under that rule was made with (see
+    #: ``anonymise.legacy_persons``).
+    legacy_usager: pd.Series | None = field(default=None, repr=False)
 
     def each_part(self) -> list[Table]:
         return self.parts or [self]
@@ -820,6 +826,7 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
 
     parsed: dict[str, object] = {}
     pending_columns: list[str] = []
+    legacy_usager: pd.Series | None = None
     for column in plan.columns:
         kind = spec[column]["type"]
         uniques, codes = _distinct(text[column])
@@ -853,6 +860,10 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
                     ))
             empty = empty | values.isna().to_numpy() & ~bad & ~waiting
         elif kind == "pseudonymous":
+            if len(plan.columns[column]) == 1:
+                # What the legacy rule hashed: the stripped cell, empty = no person.
+                legacy = uniques.astype(object).where(uniques != "", None)
+                legacy_usager = pd.Series(legacy.to_numpy()[codes], index=text.index, dtype=object)
             # The fingerprint before the keyed HMAC: « DUPONT Marie » and « Dupont  marie »
             # are one person (several key columns were joined in order by read_source_text).
             values = uniques.map(fold).astype(object)
@@ -893,13 +904,16 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         inside = frame["date"].isna() | (frame["date"].dt.year == year)
         outside = int((~inside).sum())
         frame, text = frame[inside], text[inside.to_numpy()]
+        if legacy_usager is not None:
+            legacy_usager = legacy_usager[inside.to_numpy()]
     if mapping.regroupement and not problems:
         frame = _group_participants(frame, text, mapping)
+        legacy_usager = None  # grouped rows are no longer the cells' rows
     without_person = int(frame["usager"].isna().sum()) if "usager" in frame and mapping.sans_identifiant == frozenset() else 0
     ignored = [header[p - 1] for p in plan.ignored]
     return Table(
         table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored,
-        pending_columns=pending_columns,
+        pending_columns=pending_columns, legacy_usager=legacy_usager,
     ), problems
 
 
@@ -1029,11 +1043,13 @@ def join_parts(parts: list[Table]) -> Table:
     """Several sheets as one table; each stays in ``parts`` for messages true to its sheet."""
     if len(parts) == 1:
         return parts[0]
-    frames = []
+    frames, legacy = [], []
     for n, part in enumerate(parts):
         frame = part.frame.copy()
         frame.index = frame.index + n * SHEET_ROW_OFFSET
         frames.append(frame)
+        if part.legacy_usager is not None:
+            legacy.append(part.legacy_usager.set_axis(frame.index))
     joined = pd.concat(frames)
     for column in joined.columns:
         if any(isinstance(p.frame[column].dtype, pd.CategoricalDtype) for p in parts if column in p.frame):
@@ -1043,6 +1059,7 @@ def join_parts(parts: list[Table]) -> Table:
         first.name, first.file.split(" (feuille")[0], joined, sorted({h for p in parts for h in p.dropped_identifiers}),
         outside_year=sum(p.outside_year for p in parts), read_from=first.read_from,
         without_person=sum(p.without_person for p in parts), parts=parts,
+        legacy_usager=pd.concat(legacy) if legacy and len(legacy) == len(parts) else None,
     )
 
 

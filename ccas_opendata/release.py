@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import quality
 from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
-from .anonymise import anonymise, read_anonymised
+from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, anonymise, read_anonymised, with_legacy_persons
 from .catalogue import Catalogue, load_catalogue
 from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
 from .downloads import downloads_dir, published_in_zip, stage_downloads, zip_name
@@ -35,7 +35,7 @@ from .swap import recover, swap_in
 from .versions import (
     FIRST_VERSION, KEY_FINGERPRINT, changelog_entry, changelog_path, diff_tables, key_fingerprint,
     kept_versions, next_version, package_version, read_changelog, revision_against, revision_diff, snapshot_dir, write_changelog,
-    write_frozen, write_snapshot,
+    person_rule, write_frozen, write_snapshot, year_rule,
 )
 from .workarea import (
     clear_leftovers, internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
@@ -61,6 +61,8 @@ class Context:
     set_aside: int = 0
     motif: str | None = None  # why a published year is revised (required when figures change)
     fingerprint: str | None = None  # of the pseudonymisation key, kept with the version's records
+    #: The person-key rule of the year's pseudonyms (:func:`versions.year_rule`).
+    person_rule: int = PERSON_KEY_RULE
 
     @property
     def work(self) -> Path:
@@ -121,8 +123,11 @@ def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = Tru
     ctx.progress("Anonymisation (pseudonymes, mois, tranches d'âge)…")
     tables = anonymise(records, ctx.publisher, ctx.year, key)
     ctx.fingerprint = key_fingerprint(key)
+    ctx.person_rule = year_rule(ctx.folder, ctx.year)
+    if ctx.person_rule == LEGACY_RULE:
+        tables = with_legacy_persons(tables, records, key, ctx.year)
     if write:
-        write_snapshot(ctx.work / "anonymise", tables, ctx.fingerprint)
+        write_snapshot(ctx.work / "anonymise", tables, ctx.fingerprint, ctx.person_rule)
     return tables
 
 
@@ -133,6 +138,7 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
         tables = read_anonymised(ctx.work / "anonymise")
         fingerprint = ctx.work / "anonymise" / KEY_FINGERPRINT
         ctx.fingerprint = fingerprint.read_text(encoding="ascii").strip() if fingerprint.exists() else None
+        ctx.person_rule = person_rule(ctx.work / "anonymise")
     start_stage(ctx.work, "aggregate")
     ctx.progress("Calcul des indicateurs…")
     previous = previous_table(ctx.folder, ctx.year)
@@ -164,7 +170,7 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     staged = ctx.work / "instantane"
     if ctx.fingerprint is None:
         raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
-    write_snapshot(staged, tables, ctx.fingerprint)
+    write_snapshot(staged, tables, ctx.fingerprint, ctx.person_rule)
     online = datapackages_dir(ctx.folder) / str(ctx.year)
     if not (online / "datapackage.json").exists():
         return None
@@ -175,7 +181,8 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     # Read back from the files, as the version online was: both sides compared as written.
     new = read_anonymised(staged)
     def against(records: Path, published: pd.DataFrame) -> Revision:
-        return revision_against(records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold)
+        return revision_against(records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold,
+                                ctx.person_rule)
     revision = against(kept, read_published(online / "indicateurs.csv"))
     for version, records in kept_versions(ctx.folder, ctx.year):
         archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)

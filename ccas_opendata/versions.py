@@ -8,7 +8,10 @@ records of the version online. They are kept pseudonymised (as the work area hol
 them) in ``.versions/AAAA/X.Y.Z/`` at the root of the publication folder: owner-only
 (0700/0600), dot-named, never under ``datapackages/`` or ``publish/``, never in a zip.
 The key's fingerprint is kept with them: pseudonyms only match under the same key, and a
-revision under another key would see every person as changed.
+revision under another key would see every person as changed. So is the person-key rule
+(``regle-personne``; absent: the legacy rule, kept before the rule changed): a year
+keeps the rule of its first publication (:func:`year_rule`), so that the persons who did
+not change are seen unchanged and small corrections stay frozen.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .aggregate import KEY, aggregate
-from .anonymise import read_anonymised, write_anonymised
+from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, read_anonymised, write_anonymised
 from .catalogue import Catalogue
 from .config import Publisher, private_dir, private_file
 from .errors import CcasError
@@ -32,6 +35,7 @@ from .secrecy import FROZEN, PUBLISHED_KEY, Revision, public_secret
 VERSIONS_AREA = ".versions"
 FIRST_VERSION = "1.0.0"
 KEY_FINGERPRINT = "cle.empreinte"
+PERSON_RULE_FILE = "regle-personne"
 CHANGELOG = "changements.json"
 
 
@@ -79,11 +83,40 @@ def kept_versions(folder: Path, year: int) -> list[tuple[str, Path]]:
     return sorted(found, key=lambda item: parse_version(item[0]))
 
 
-def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str) -> None:
-    """The anonymised records of a version being made, owner-only, with the key's fingerprint."""
+def write_snapshot(directory: Path, tables: dict[str, pd.DataFrame], fingerprint: str, rule: int = PERSON_KEY_RULE) -> None:
+    """The anonymised records of a version being made, owner-only, with the key's
+    fingerprint and the person-key rule their pseudonyms were made with."""
     private_dir(directory)
     write_anonymised(tables, directory)
     private_file(directory / KEY_FINGERPRINT).write_text(fingerprint + "\n", encoding="ascii")
+    private_file(directory / PERSON_RULE_FILE).write_text(f"{rule}\n", encoding="ascii")
+
+
+def person_rule(directory: Path) -> int:
+    """The person-key rule of a kept snapshot; one kept before the rule was recorded is legacy."""
+    path = directory / PERSON_RULE_FILE
+    return int(path.read_text(encoding="ascii").strip()) if path.exists() else LEGACY_RULE
+
+
+def year_rule(folder: Path, year: int) -> int:
+    """The person-key rule a revision of ``year`` pseudonymises with: the rule of its kept
+    versions. A year keeps the rule of its first publication, because a revision must see
+    the persons whose records did not change as unchanged: a year first published under
+    the legacy rule counted « DUPONT Marie » and « Dupont Marie » as two persons, and
+    counting them as one now would move person counts that no changed record explains
+    (unfrozen, those moves would describe the merged person). The new rule applies to
+    every year first published from now on."""
+    return LEGACY_RULE if any(person_rule(records) == LEGACY_RULE for _, records in kept_versions(folder, year)) else PERSON_KEY_RULE
+
+
+def same_rule(records: Path, rule: int, year: int) -> None:
+    """Refuse to compare records pseudonymised under two rules (their persons never match)."""
+    if person_rule(records) != rule:
+        raise CcasError(
+            f"Les enregistrements conservés de la version {records.name} de {year} ne reconnaissent pas les personnes "
+            "comme ceux de cette révision : la révision ne peut pas savoir qui a changé.",
+            advice=f"La publication de {year} reste telle quelle. Signalez ce message à l'équipe du projet.",
+        )
 
 
 def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.DataFrame]:
@@ -185,11 +218,14 @@ def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int, de
 
 def revision_against(
     records: Path, fingerprint: str, new: dict[str, pd.DataFrame], published: pd.DataFrame,
-    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int,
+    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int, rule: int = PERSON_KEY_RULE,
 ) -> Revision:
     """What a reader holding the version whose records are kept in ``records`` (and whose
-    table is ``published``) can combine with a new version made from ``new``."""
-    delta = delta_table(read_snapshot(records, fingerprint, year), new, publisher, catalogue, year)
+    table is ``published``) can combine with a new version made from ``new`` (pseudonymised
+    under the person-key ``rule``, which must be the kept version's)."""
+    same_rule(records, rule, year)
+    before = read_snapshot(records, fingerprint, year)
+    delta = delta_table(before, new, publisher, catalogue, year)
     return revision_of(published, persons_of(delta, catalogue), threshold, delta, read_frozen(records))
 
 
