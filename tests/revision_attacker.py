@@ -1,0 +1,455 @@
+"""A reader who keeps every downloadable version of a year and compares them.
+
+Written apart from the protecting code (``secrecy.py``, ``versions.py``, ``inference.py``,
+``risk.py`` and the revision part of ``release.py`` were not read): everything here works on
+what anyone can download, the versioned zips of ``telechargements/`` and the public catalogue
+(``metadata/indicateurs.yml``, published as ``definitions.csv``). The reader knows the
+published method (shares rounded to 0.1, a share's denominator is its cell's total, the
+threshold and the protection width printed in ``datapackage.json``) and nothing else.
+
+Two attacks:
+
+* ``pin_modalities``: between two versions, a cell *changed* when its value changed, when
+  it went from published to hidden or back, when its secret mention changed
+  (``primaire`` ↔ ``secondaire``) or when it appeared or vanished. In each breakdown
+  (a dimension of one indicator at one period and site, the sites of one cell, the months
+  of one cell), when exactly one modality changed among several, the reader has pinned the
+  modality of whoever the revision added.
+* ``bound_hidden_counts``: every hidden count of every version bounded by linear
+  programming over all versions together: modalities of an additive dimension sum to their
+  total, sites and months sum to the year, a published share brackets its count, the
+  satisfaction rate brackets its numerator, distinct persons are at most accompaniments,
+  a ``primaire`` mention on a count of persons means 1 to ``seuil − 1`` persons, and (the
+  motif says records were entered late) a later version only adds: each count grows by at
+  most what its total grew.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix
+
+# A cell of the long table, without its year (one zip holds one year).
+Key = tuple[str, str, str, str, str]  # periode, lieu, indicateur, dimension, modalite
+ENSEMBLE = "ensemble"
+VERSIONED_ZIP = re.compile(r"ccas-opendata-(\d{4})-v(\d+)\.(\d+)\.(\d+)\.zip$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: float | None  # None when hidden
+    secret: str  # the raw mention: empty when published, anything else when hidden
+
+    @property
+    def hidden(self) -> bool:
+        return bool(self.secret) or self.value is None
+
+
+@dataclass
+class Version:
+    """One downloadable version of a year, read from its zip only."""
+
+    year: int
+    version: tuple[int, int, int]
+    cells: dict[Key, Cell]
+    package: dict
+    name: str
+
+    @property
+    def label(self) -> str:
+        return ".".join(map(str, self.version))
+
+    @property
+    def year_period(self) -> str:
+        return str(self.year)
+
+    @property
+    def protection_width(self) -> int:
+        """The width a hidden count must keep, as the package prints it."""
+        return _published_number(self.package, ("largeurProtection", "largeur_protection"))
+
+    @property
+    def threshold(self) -> int:
+        return _published_number(self.package, ("seuil", "seuil_secret"))
+
+
+def _published_number(package: dict, names: tuple[str, ...]) -> int:
+    method = package.get("secretStatistique", {})
+    for name in names:
+        if name in method:
+            return int(method[name])
+    raise KeyError(f"datapackage.json ne publie aucun de {names}")
+
+
+def read_zip(path: Path) -> Version:
+    match = VERSIONED_ZIP.search(path.name)
+    if not match:
+        raise ValueError(f"{path.name} n'est pas le zip d'une version")
+    with zipfile.ZipFile(path) as archive:
+        package = json.loads(archive.read("datapackage.json"))
+        text = archive.read("indicateurs.csv").decode("utf-8-sig")
+    cells: dict[Key, Cell] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        key = (row["periode"], row["lieu"], row["indicateur"], row["dimension"], row["modalite"])
+        raw = (row.get("valeur") or "").strip()
+        cells[key] = Cell(float(raw) if raw else None, (row.get("secret") or "").strip())
+    year = int(match.group(1))
+    return Version(year, (int(match.group(2)), int(match.group(3)), int(match.group(4))), cells, package, path.name)
+
+
+def read_versions(folder: Path, year: int) -> list[Version]:
+    """Every versioned zip of ``year`` in ``folder/telechargements``, oldest first."""
+    found = [read_zip(p) for p in sorted((folder / "telechargements").glob(f"ccas-opendata-{year}-v*.zip"))]
+    return sorted(found, key=lambda v: v.version)
+
+
+# --- attack 1: which cells changed, and what that pins ---------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    key: Key
+    kind: str  # valeur, masquee, publiee, mention, apparue, disparue
+
+
+def changed_cells(old: Version, new: Version) -> list[Change]:
+    changes = []
+    for key in sorted(set(old.cells) | set(new.cells)):
+        a, b = old.cells.get(key), new.cells.get(key)
+        if a is None:
+            changes.append(Change(key, "apparue"))
+        elif b is None:
+            changes.append(Change(key, "disparue"))
+        elif not a.hidden and b.hidden:
+            changes.append(Change(key, "masquee"))
+        elif a.hidden and not b.hidden:
+            changes.append(Change(key, "publiee"))
+        elif a.hidden and b.hidden:
+            if a.secret != b.secret:
+                changes.append(Change(key, "mention"))
+        elif a.value != b.value:
+            changes.append(Change(key, "valeur"))
+    return changes
+
+
+@dataclass(frozen=True)
+class Pin:
+    axis: str  # a dimension, or « lieu », or « mois »
+    modality: str
+    group: tuple[str, ...]  # the breakdown in which it was the only modality to change
+    kind: str
+
+
+@dataclass
+class PinReport:
+    changes: list[Change]
+    pins: list[Pin]
+    narrowed: dict[tuple[str, tuple[str, ...]], frozenset[str]] = field(default_factory=dict)
+
+    def pinned(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = defaultdict(set)
+        for pin in self.pins:
+            out[pin.axis].add(pin.modality)
+        return dict(out)
+
+    def counts_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for change in self.changes:
+            out[change.kind] += 1
+        return dict(out)
+
+
+def pin_modalities(old: Version, new: Version) -> PinReport:
+    """Breakdowns in which the revision changed exactly one modality among several."""
+    changes = changed_cells(old, new)
+    changed = {c.key: c.kind for c in changes}
+    keys = set(old.cells) | set(new.cells)
+    year = new.year_period
+    groups: dict[tuple[str, tuple[str, ...]], set[str]] = defaultdict(set)
+    for periode, lieu, indicateur, dimension, modalite in keys:
+        if dimension != ENSEMBLE:
+            groups[(dimension, ("dimension", periode, lieu, indicateur, dimension))].add(modalite)
+        if lieu != ENSEMBLE:
+            groups[("lieu", ("lieu", periode, indicateur, dimension, modalite))].add(lieu)
+        if periode != year:
+            groups[("mois", ("mois", lieu, indicateur, dimension, modalite))].add(periode)
+    report = PinReport(changes, [])
+    for (axis, group), members in sorted(groups.items()):
+        moved = {m for m in members if changed.get(_member_key(group, m)) is not None}
+        if len(members) < 2 or not moved or moved == members:
+            continue
+        report.narrowed[(axis, group)] = frozenset(moved)
+        if len(moved) == 1:
+            (modality,) = moved
+            report.pins.append(Pin(axis, modality, group, changed[_member_key(group, modality)]))
+    return report
+
+
+def _member_key(group: tuple[str, ...], member: str) -> Key:
+    kind = group[0]
+    if kind == "dimension":
+        _, periode, lieu, indicateur, dimension = group
+        return (periode, lieu, indicateur, dimension, member)
+    if kind == "lieu":
+        _, periode, indicateur, dimension, modalite = group
+        return (periode, member, indicateur, dimension, modalite)
+    _, lieu, indicateur, dimension, modalite = group
+    return (member, lieu, indicateur, dimension, modalite)
+
+
+# --- attack 2: linear bounds on every hidden count, all versions together ---------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    version: str
+    key: Key
+    low: int
+    high: int
+    secret: str
+
+    @property
+    def width(self) -> int:
+        return self.high - self.low
+
+
+@dataclass
+class Catalogue:
+    """What the public catalogue says about how figures combine."""
+
+    additive: set[str]
+    sum_counts: set[str]  # agregation: somme, over the accompaniments
+    person_counts: set[str]  # agregation: personnes
+    shares_of: dict[str, str]  # share indicator -> its count
+    rates: dict[str, tuple[str, str, list[str], list[str]]]  # taux -> (count, dimension, num, den)
+
+
+def read_catalogue(path: Path) -> Catalogue:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    additive = {code for code, d in data["dimensions"].items() if d.get("additive")}
+    sums, persons, shares, rates = set(), set(), {}, {}
+    for entry in data["indicateurs"]:
+        link = entry.get("lien") or {}
+        from_records = entry.get("source") == "accompagnements"
+        if entry.get("agregation") == "somme" and from_records:
+            sums.add(entry["code"])
+        if entry.get("agregation") == "personnes" and from_records:
+            persons.add(entry["code"])
+        if link.get("type") == "part":
+            shares[entry["code"]] = link["de"]
+        if link.get("type") == "taux":
+            rates[entry["code"]] = (link["de"], link["dimension"], [str(x) for x in link["numerateur"]], [str(x) for x in link["denominateur"]])
+    return Catalogue(additive, sums, persons, shares, rates)
+
+
+class _Model:
+    """Variables are the hidden counts of every version; published counts are constants."""
+
+    def __init__(self, versions: list[Version], catalogue: Catalogue):
+        self.versions, self.catalogue = versions, catalogue
+        self.counts = catalogue.sum_counts | catalogue.person_counts
+        self.index: dict[tuple[int, Key], int] = {}
+        for v, version in enumerate(versions):
+            for key, cell in version.cells.items():
+                if key[2] in self.counts and cell.hidden:
+                    self.index[(v, key)] = len(self.index)
+        self.eq: list[tuple[dict[int, float], float]] = []  # sum(coef x) + const == 0
+        self.le: list[tuple[dict[int, float], float]] = []  # sum(coef x) + const <= 0
+        self.lower = np.zeros(len(self.index))
+        self.upper = np.full(len(self.index), np.inf)
+
+    def term(self, v: int, key: Key) -> tuple[dict[int, float], float] | None:
+        cell = self.versions[v].cells.get(key)
+        if cell is None:
+            return None
+        if cell.hidden:
+            return {self.index[(v, key)]: 1.0}, 0.0
+        return {}, float(cell.value or 0.0)
+
+    def add(self, terms: list[tuple[float, tuple[dict[int, float], float] | None]], equal: bool) -> None:
+        """Add sum(coef · term) (== or <=) 0, skipped when a term is not published at all."""
+        coefs: dict[int, float] = defaultdict(float)
+        const = 0.0
+        for factor, term in terms:
+            if term is None:
+                return
+            for i, c in term[0].items():
+                coefs[i] += factor * c
+            const += factor * term[1]
+        if not coefs:
+            return
+        (self.eq if equal else self.le).append((dict(coefs), const))
+
+
+def _total_key(key: Key, year: str) -> Key:
+    periode, lieu, indicateur, dimension, _ = key
+    if dimension != ENSEMBLE:
+        return (periode, lieu, indicateur, ENSEMBLE, ENSEMBLE)
+    return (year, ENSEMBLE, indicateur, ENSEMBLE, ENSEMBLE)
+
+
+def _half_step(values: list[float]) -> float:
+    """Half the rounding step of published shares (0.1 → 0.05), with a hair of slack."""
+    decimals = max((len(f"{x:.6f}".rstrip("0").split(".")[1]) for x in values), default=1)
+    return 0.5 * 10.0 ** -max(decimals, 1) + 1e-9
+
+
+def build_model(versions: list[Version], catalogue: Catalogue, additions_only: bool = True) -> _Model:
+    model = _Model(versions, catalogue)
+    for v, version in enumerate(versions):
+        _version_constraints(model, v, version)
+    if additions_only:
+        for v in range(1, len(versions)):
+            _growth_constraints(model, v - 1, v)
+    return model
+
+
+def _version_constraints(model: _Model, v: int, version: Version) -> None:
+    cat, cells, year = model.catalogue, version.cells, version.year_period
+    sites = sorted({k[1] for k in cells if k[1] != ENSEMBLE and k[2] in cat.sum_counts})
+    months = sorted({k[0] for k in cells if k[0] != year and k[2] in cat.sum_counts})
+    for key in list(cells):
+        periode, lieu, indicateur, dimension, modalite = key
+        if indicateur in cat.sum_counts and dimension == ENSEMBLE and modalite == ENSEMBLE:
+            # every additive dimension of this total sums to it
+            for dim in sorted(cat.additive):
+                parts = [k for k in cells if k[:4] == (periode, lieu, indicateur, dim)]
+                if parts:
+                    model.add([(1.0, model.term(v, k)) for k in parts] + [(-1.0, model.term(v, key))], True)
+        if indicateur in cat.sum_counts and lieu == ENSEMBLE:
+            parts = [(periode, s, indicateur, dimension, modalite) for s in sites]
+            if all(p in cells for p in parts):
+                model.add([(1.0, model.term(v, p)) for p in parts] + [(-1.0, model.term(v, key))], True)
+        if indicateur in cat.sum_counts and periode == year:
+            parts = [(m, lieu, indicateur, dimension, modalite) for m in months]
+            if all(p in cells for p in parts):
+                model.add([(1.0, model.term(v, p)) for p in parts] + [(-1.0, model.term(v, key))], True)
+        if indicateur in cat.person_counts:
+            _person_constraints(model, v, version, key, sites, months)
+        if cells[key].hidden and cells[key].secret == "primaire" and (v, key) in model.index:
+            # « primaire » says: between 1 and seuil − 1 persons, hence at least one record
+            i = model.index[(v, key)]
+            model.lower[i] = max(model.lower[i], 1.0)
+            if indicateur in cat.person_counts:
+                model.upper[i] = min(model.upper[i], float(version.threshold - 1))
+        if indicateur in cat.shares_of and not cells[key].hidden:
+            count = cat.shares_of[indicateur]
+            num = (periode, lieu, count, dimension, modalite)
+            den = _total_key(num, year)
+            share = float(cells[key].value or 0.0)
+            h = _half_step([c.value for k, c in cells.items() if k[2] == indicateur and c.value is not None])
+            # (p − h)/100 · D ≤ N ≤ (p + h)/100 · D
+            model.add([((share - h) / 100, model.term(v, den)), (-1.0, model.term(v, num))], False)
+            model.add([(1.0, model.term(v, num)), (-(share + h) / 100, model.term(v, den))], False)
+        if indicateur in cat.rates and not cells[key].hidden:
+            count, dim, numerator, denominator = cat.rates[indicateur]
+            rate = float(cells[key].value or 0.0)
+            h = _half_step([c.value for k, c in cells.items() if k[2] == indicateur and c.value is not None])
+            nums = [(1.0, model.term(v, (periode, lieu, count, dim, m))) for m in numerator]
+            dens = [(1.0, model.term(v, (periode, lieu, count, dim, m))) for m in denominator]
+            model.add([((rate - h) / 100 * c, t) for c, t in dens] + [(-c, t) for c, t in nums], False)
+            model.add([(c, t) for c, t in nums] + [(-(rate + h) / 100 * c, t) for c, t in dens], False)
+
+
+def _person_constraints(model: _Model, v: int, version: Version, key: Key, sites: list[str], months: list[str]) -> None:
+    cells, cat = version.cells, model.catalogue
+    periode, lieu, indicateur, dimension, modalite = key
+    # a person has at least one accompaniment where she is counted
+    for count in sorted(cat.sum_counts):
+        if (periode, lieu, count, dimension, modalite) in cells:
+            model.add([(1.0, model.term(v, key)), (-1.0, model.term(v, (periode, lieu, count, dimension, modalite)))], False)
+    # the whole counts each person once: at least each part, at most their sum
+    by_site = [(periode, s, indicateur, dimension, modalite) for s in sites] if lieu == ENSEMBLE else []
+    by_month = [(m, lieu, indicateur, dimension, modalite) for m in months] if periode == version.year_period else []
+    for group in (by_site, by_month):
+        group = [p for p in group if p in cells]
+        if not group:
+            continue
+        for p in group:
+            model.add([(1.0, model.term(v, p)), (-1.0, model.term(v, key))], False)
+        model.add([(1.0, model.term(v, key))] + [(-1.0, model.term(v, p)) for p in group], False)
+
+
+def _growth_constraints(model: _Model, a: int, b: int) -> None:
+    """Late records only add: each count of ``b`` is at least its value in ``a`` and grows
+    by at most what its total grew (accompaniments), or what its own accompaniments grew
+    (persons)."""
+    old, new = model.versions[a], model.versions[b]
+    year = new.year_period
+    for key in new.cells:
+        if key not in old.cells or key[2] not in model.counts:
+            continue
+        model.add([(1.0, model.term(a, key)), (-1.0, model.term(b, key))], False)
+        if key[2] in model.catalogue.sum_counts:
+            total = (key[0], key[1], key[2], ENSEMBLE, ENSEMBLE) if key[3] != ENSEMBLE else _total_key(key, year)
+            if total != key and total in old.cells and total in new.cells:
+                model.add([(1.0, model.term(b, key)), (-1.0, model.term(a, key)),
+                           (-1.0, model.term(b, total)), (1.0, model.term(a, total))], False)
+        else:
+            acc = (key[0], key[1], "accompagnements", key[3], key[4])
+            if acc in old.cells and acc in new.cells:
+                model.add([(1.0, model.term(b, key)), (-1.0, model.term(a, key)),
+                           (-1.0, model.term(b, acc)), (1.0, model.term(a, acc))], False)
+
+
+@dataclass
+class BoundReport:
+    bounds: list[Bound]
+    feasible: bool
+    width: int
+
+    def narrow(self) -> list[Bound]:
+        return [b for b in self.bounds if b.width < self.width]
+
+
+def bound_hidden_counts(versions: list[Version], catalogue: Catalogue, additions_only: bool = True) -> BoundReport:
+    """Tightest integer interval of each hidden count, from every version together."""
+    width = min(v.protection_width for v in versions)
+    model = build_model(versions, catalogue, additions_only)
+    n = len(model.index)
+    if n == 0:
+        return BoundReport([], True, width)
+
+    def matrix(rows: list[tuple[dict[int, float], float]]) -> tuple[csr_matrix | None, np.ndarray | None]:
+        if not rows:
+            return None, None
+        data, ri, ci = [], [], []
+        for r, (coefs, _) in enumerate(rows):
+            for i, c in coefs.items():
+                data.append(c)
+                ri.append(r)
+                ci.append(i)
+        return csr_matrix((data, (ri, ci)), shape=(len(rows), n)), np.array([-const for _, const in rows])
+
+    a_eq, b_eq = matrix(model.eq)
+    a_ub, b_ub = matrix(model.le)
+    box = list(zip(model.lower, [None if math.isinf(u) else u for u in model.upper]))
+    probe = linprog(np.zeros(n), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
+    if probe.status == 2 and additions_only:
+        # the versions contradict « late records only add »: drop that belief, keep the rest
+        report = bound_hidden_counts(versions, catalogue, additions_only=False)
+        report.feasible = False
+        return report
+    bounds = []
+    for (v, key), i in sorted(model.index.items(), key=lambda item: item[1]):
+        c = np.zeros(n)
+        c[i] = 1.0
+        low = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
+        high = linprog(-c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
+        lo = math.ceil(low.fun - 1e-6) if low.status == 0 else 0
+        hi = math.floor(-high.fun + 1e-6) if high.status == 0 else 10**9
+        version = versions[v]
+        bounds.append(Bound(version.label, key, lo, hi, version.cells[key].secret))
+    return BoundReport(bounds, probe.status == 0, width)

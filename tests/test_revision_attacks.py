@@ -1,0 +1,310 @@
+"""Issue 15: a reader holding every version of a year learns nothing about one late person.
+
+A year of the project's generator is released, then revised with one person entered late
+(2 or 3 accompaniments at one site). The attacker of ``revision_attacker.py`` (written
+without reading the protecting code) compares the downloadable versions cell by cell,
+values and secret mentions alike, and bounds every hidden count over all versions. The
+late person's true profile is known here only to tell a real pin from noise.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, event, given, note, settings
+from hypothesis import strategies as st
+
+from ccas_opendata.config import contract
+from ccas_opendata.demo import synthetic_accompagnements, synthetic_ateliers, synthetic_formations, write_table
+
+from conftest import REPO, make_folder, release
+from revision_attacker import (
+    BoundReport,
+    PinReport,
+    Version,
+    bound_hidden_counts,
+    pin_modalities,
+    read_catalogue,
+    read_versions,
+    read_zip,
+)
+
+pytestmark = pytest.mark.slow
+
+YEAR = 2023
+BASE_SIZE = 1500
+MOTIF = "Accompagnements de décembre saisis en retard"
+CONTRACT = contract()
+CODES = CONTRACT["codes"]
+NC = "non_communique"
+
+
+@dataclass(frozen=True)
+class Visit:
+    date: dt.date
+    duree: int
+    thematiques: tuple[str, ...]
+    autonomie: str
+    orientation: str  # empty: not redirected
+    satisfaction: str  # empty: no answer
+    type_lieu: str
+    intervenant: str
+
+
+@dataclass(frozen=True)
+class LatePerson:
+    usager: str
+    age: int
+    genre: str
+    situation: str
+    composition_familiale: str
+    quartier: str
+    canal: str
+    materiel: tuple[str, ...]
+    lieu: str
+    visits: tuple[Visit, ...]
+
+    def rows(self) -> list[dict]:
+        """Her accompaniments as the generator's export writes them (French headers)."""
+        rows = []
+        for i, visit in enumerate(sorted(self.visits, key=lambda v: v.date)):
+            rows.append({
+                "Date": visit.date, "Lieu": self.lieu, "Usager": self.usager, "Nom": "NOMTARDIF",
+                "Téléphone": "06 00 00 99 99", "Durée": visit.duree, "Thématiques": "|".join(visit.thematiques),
+                "Premier accompagnement": "oui" if i == 0 else "non", "Année de naissance": YEAR - self.age,
+                "Genre": self.genre, "Situation": self.situation, "Composition familiale": self.composition_familiale,
+                "Quartier": self.quartier, "Autonomie": visit.autonomie, "Orientation": visit.orientation,
+                "Canal": self.canal, "Matériel": "|".join(self.materiel), "Satisfaction": visit.satisfaction,
+                "Type de lieu": visit.type_lieu, "Intervenant": visit.intervenant, "Commentaire": "",
+            })
+        return rows
+
+    def profile(self, qpv_quartiers: set[str]) -> dict[str, set[str]]:
+        """The modalities she falls in, per axis the attacker reads (dimension, lieu, mois)."""
+
+        def band(value: int, bands: list[dict]) -> str:
+            return next(b["code"] for b in bands if value <= b["max"])
+
+        visits = self.visits
+        return {
+            "tranche_age": {band(self.age, CONTRACT["tranches_age"])},
+            "genre": {self.genre or NC}, "situation": {self.situation or NC},
+            "composition_familiale": {self.composition_familiale or NC}, "quartier": {self.quartier or NC},
+            "qpv": {"oui" if self.quartier in qpv_quartiers else "non"}, "canal": {self.canal or NC},
+            "materiel": set(self.materiel) or {NC},
+            "thematique": {t for v in visits for t in v.thematiques},
+            "autonomie": {v.autonomie or NC for v in visits},
+            "orientation": {v.orientation or "aucune" for v in visits},
+            "satisfaction": {v.satisfaction or NC for v in visits},
+            "type_lieu": {v.type_lieu or NC for v in visits}, "intervenant": {v.intervenant or NC for v in visits},
+            "duree_tranche": {band(v.duree, CONTRACT["tranches_duree"]) for v in visits},
+            "premier_accompagnement": {"oui", "non"} if len(visits) > 1 else {"oui"},
+            "lieu": {self.lieu}, "mois": {v.date.strftime("%Y-%m") for v in visits},
+        }
+
+
+# The canary of the issue: under 18, female, retired, a QPV quartier, one site, three visits.
+CANARY = LatePerson(
+    usager="TARDIF-0001", age=15, genre="feminin", situation="retraite", composition_familiale="famille_monoparentale",
+    quartier="la_plaine", canal="communication", materiel=("tablette",), lieu="mediatheque_sud",
+    visits=tuple(
+        Visit(dt.date(YEAR, 12, day), 45, (theme,), "autonome", "", "2", "lieu_activite", "benevole")
+        for day, theme in ((5, "logement"), (12, "social_sante"), (19, "logement"))
+    ),
+)
+
+
+def qpv_quartiers(folder: Path) -> set[str]:
+    with open(folder / "metadata" / "quartiers.csv", encoding="utf-8") as f:
+        return {row["code"] for row in csv.DictReader(f) if row["qpv"].strip().lower() in ("oui", "true", "1")}
+
+
+def write_inputs(directory: Path, publisher, late: list[LatePerson]) -> Path:
+    """The generator's year, plus the late persons' rows, in Excel's CSV UTF-8."""
+    directory.mkdir(parents=True, exist_ok=True)
+    frame = synthetic_accompagnements(YEAR, BASE_SIZE, publisher)
+    if late:
+        frame = pd.concat([frame, pd.DataFrame([r for p in late for r in p.rows()])], ignore_index=True)
+    write_table(frame, directory / "accompagnements", "csv-utf8")
+    write_table(synthetic_ateliers(YEAR, publisher), directory / "ateliers", "csv-utf8")
+    write_table(synthetic_formations(YEAR), directory / "formations", "csv-utf8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def base_folder(tmp_path_factory, publisher) -> Path:
+    """The year released once (version 1.0.0); tests copy it before revising."""
+    base = tmp_path_factory.mktemp("revision-attaque")
+    folder = make_folder(base / "ccas")
+    result = release(folder, YEAR, write_inputs(base / "entrees", publisher, []))
+    assert result.exit_code == 0, result
+    return folder
+
+
+def revise(base_folder: Path, target: Path, publisher, late: list[LatePerson]):
+    folder = target / "ccas"
+    shutil.copytree(base_folder, folder, symlinks=True)
+    result = release(folder, YEAR, write_inputs(target / "entrees", publisher, late), "--motif", MOTIF)
+    return folder, result
+
+
+@pytest.fixture(scope="module")
+def canary(base_folder: Path, tmp_path_factory, publisher) -> Path:
+    folder, result = revise(base_folder, tmp_path_factory.mktemp("revision-canari"), publisher, [CANARY])
+    assert result.exit_code == 0, result
+    return folder
+
+
+def real_pins(report: PinReport, profile: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The pins that name one of the late person's true modalities."""
+    return {axis: mods & profile.get(axis, set()) for axis, mods in report.pinned().items() if mods & profile.get(axis, set())}
+
+
+def describe(report: PinReport, profile: dict[str, set[str]]) -> str:
+    pinned = report.pinned()
+    wrong = {a: m - profile.get(a, set()) for a, m in pinned.items() if m - profile.get(a, set())}
+    return (f"{len(report.changes)} cells changed {report.counts_by_kind()}; pinned her true modality on "
+            f"{len(real_pins(report, profile))} axes: {real_pins(report, profile)}; wrong pins: {wrong}")
+
+
+def attack_pins(folder: Path, person: LatePerson) -> list[str]:
+    """Every pair of downloadable versions, compared; the real pins found, described."""
+    versions = read_versions(folder, YEAR)
+    profile = person.profile(qpv_quartiers(folder))
+    found = []
+    for i, old in enumerate(versions):
+        for new in versions[i + 1:]:
+            report = pin_modalities(old, new)
+            if real_pins(report, profile):
+                found.append(f"{old.label} → {new.label}: {describe(report, profile)}")
+    return found
+
+
+def attack_bounds(folder: Path) -> BoundReport:
+    return bound_hidden_counts(read_versions(folder, YEAR), read_catalogue(folder / "metadata" / "indicateurs.yml"))
+
+
+def describe_bounds(report: BoundReport) -> str:
+    narrow = report.narrow()
+    sample = "; ".join(f"v{b.version} {'/'.join(b.key)} in [{b.low}, {b.high}] ({b.secret})" for b in narrow[:8])
+    return f"{len(narrow)} of {len(report.bounds)} hidden counts bounded narrower than {report.width}: {sample}"
+
+
+def figures(version: Version) -> dict:
+    return {key: (cell.value, cell.hidden) for key, cell in version.cells.items()}
+
+
+# --- the canary: one late person, fixed profile -----------------------------------------
+
+
+def test_canary_revision_is_downloadable(canary: Path):
+    """The attack needs both versions; the current alias is the newest one."""
+    versions = read_versions(canary, YEAR)
+    labels = [v.label for v in versions]
+    assert labels[:1] == ["1.0.0"], labels
+    assert (canary / "telechargements" / f"ccas-opendata-{YEAR}.zip").is_file()
+
+
+def test_canary_pins_no_modality(canary: Path):
+    found = attack_pins(canary, CANARY)
+    assert not found, "the late person is singled out: " + " | ".join(found)
+
+
+def test_canary_no_hidden_count_bounded_narrower_than_protection(canary: Path):
+    report = attack_bounds(canary)
+    assert report.bounds, "a 1,500-accompaniment year hides some counts: the model must see them"
+    assert not report.narrow(), describe_bounds(report)
+
+
+def test_canary_protection_width_is_published(canary: Path):
+    """The width the attacker checks against is the one the package prints, not a constant."""
+    for version in read_versions(canary, YEAR):
+        assert version.protection_width >= 1
+        assert version.threshold >= 5
+
+
+def test_one_added_person_changes_no_figure(canary: Path):
+    """Only the version's metadata and note may differ: every value and secret state is the same."""
+    first = read_zip(canary / "telechargements" / f"ccas-opendata-{YEAR}-v1.0.0.zip")
+    current = read_versions(canary, YEAR)[-1]
+    before, after = figures(first), figures(current)
+    assert set(before) == set(after)
+    differing = sorted(k for k in before if before[k] != after[k])
+    assert not differing, (f"{len(differing)} figures differ between v1.0.0 and v{current.label}, e.g. "
+                           + "; ".join(f"{'/'.join(k)}: {before[k]} → {after[k]}" for k in differing[:6]))
+    mentions = {k: (first.cells[k].secret, current.cells[k].secret) for k in before if first.cells[k].secret != current.cells[k].secret}
+    assert not mentions, f"{len(mentions)} secret mentions differ, e.g. {list(mentions.items())[:4]}"
+
+
+# --- random late persons (Hypothesis): each example is a release ---------------------------
+
+
+def _lieux() -> list[str]:
+    with open(REPO / "metadata" / "lieux.csv", encoding="utf-8") as f:
+        return [row["code"] for row in csv.DictReader(f)]
+
+
+def _quartiers() -> list[str]:
+    with open(REPO / "metadata" / "quartiers.csv", encoding="utf-8") as f:
+        return [row["code"] for row in csv.DictReader(f)]
+
+
+def _ages() -> st.SearchStrategy[int]:
+    """An age well inside one of the contract's bands (a birth year never straddles two)."""
+    lows, inside = [0], []
+    for band in CONTRACT["tranches_age"]:
+        high = min(band["max"], 95)
+        inside.append((max(lows[-1], 12) + 1, high - 1))
+        lows.append(band["max"] + 1)
+    return st.sampled_from([r for r in inside if r[0] <= r[1]]).flatmap(lambda r: st.integers(*r))
+
+
+def _code(name: str, empty: bool = False) -> st.SearchStrategy[str]:
+    values = [c for c in CODES[name] if c != NC]
+    return st.sampled_from(values + ([""] if empty else []))
+
+
+visits = st.builds(
+    Visit,
+    date=st.builds(dt.date, st.just(YEAR), st.integers(1, 12), st.integers(1, 28)),
+    duree=st.integers(5, 240),
+    thematiques=st.lists(st.sampled_from(CODES["thematiques_demarches"] + CODES["thematiques_numerique"]),
+                         min_size=1, max_size=2, unique=True).map(tuple),
+    autonomie=_code("autonomie"), orientation=_code("orientation", empty=True),
+    satisfaction=st.sampled_from(["1", "2", "3", "4", "5", ""]),
+    type_lieu=_code("type_lieu"), intervenant=_code("intervenant"),
+)
+
+late_persons = st.builds(
+    LatePerson,
+    usager=st.just("TARDIF-0002"), age=_ages(), genre=_code("genre"), situation=_code("situation"),
+    composition_familiale=_code("composition_familiale"), quartier=st.sampled_from(_quartiers()),
+    canal=_code("canal"), materiel=st.lists(_code("materiel"), min_size=1, max_size=2, unique=True).map(tuple),
+    lieu=st.sampled_from(_lieux()), visits=st.lists(visits, min_size=2, max_size=3).map(tuple),
+)
+
+
+# Each example is a release (about 10 CPU s): no shrinking, a failing person is shown as drawn.
+@settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(person=late_persons)
+def test_random_late_person_pins_nothing_and_bounds_nothing(base_folder: Path, publisher, person: LatePerson):
+    with tempfile.TemporaryDirectory(prefix="revision-hasard-") as target:
+        folder, result = revise(base_folder, Path(target), publisher, [person])
+        if result.exit_code != 0:
+            # A refused revision publishes nothing: no version to compare, hence no leak.
+            event("revision refused")
+            note(result.output[-600:])
+            assert len(read_versions(folder, YEAR)) == 1
+            return
+        found = attack_pins(folder, person)
+        assert not found, f"late person {person} singled out: " + " | ".join(found)
+        report = attack_bounds(folder)
+        assert not report.narrow(), describe_bounds(report)
