@@ -19,7 +19,7 @@ Two attacks:
   programming over all versions together: modalities of an additive dimension sum to their
   total, sites and months sum to the year, a published share brackets its count, the
   satisfaction rate brackets its numerator, distinct persons are at most accompaniments,
-  a ``primaire`` mention on a count of persons means 1 to ``seuil − 1`` persons, and (the
+  a ``primaire`` mention means 1 to ``seuil − 1`` persons behind the cell, and (the
   motif says records were entered late) a later version only adds: each count grows by at
   most what its total grew.
 """
@@ -219,6 +219,7 @@ class Bound:
     low: int
     high: int
     secret: str
+    of: str = "valeur"  # or « personnes »: the persons behind the cell, as its mention tells them
 
     @property
     def width(self) -> int:
@@ -452,4 +453,14 @@ def bound_hidden_counts(versions: list[Version], catalogue: Catalogue, additions
         hi = math.floor(-high.fun + 1e-6) if high.status == 0 else 10**9
         version = versions[v]
         bounds.append(Bound(version.label, key, lo, hi, version.cells[key].secret))
-    return BoundReport(bounds, probe.status == 0, width)
+    return BoundReport(bounds + mention_bounds(versions), probe.status == 0, width)
+
+
+def mention_bounds(versions: list[Version]) -> list[Bound]:
+    """A mention that says why a cell is hidden bounds the persons behind it: « primaire »
+    is published for 1 to ``seuil − 1`` persons. One symbol for every hidden cell says nothing."""
+    mentions = {c.secret for v in versions for c in v.cells.values() if c.hidden}
+    if len(mentions) < 2:
+        return []
+    return [Bound(v.label, key, 1, v.threshold - 1, cell.secret, "personnes")
+            for v in versions for key, cell in v.cells.items() if cell.secret == "primaire"]
