@@ -66,6 +66,7 @@ class Version:
     cells: dict[Key, Cell]
     package: dict
     name: str
+    risk: dict = field(default_factory=dict)  # risque.json of the zip, when it has one
 
     @property
     def label(self) -> str:
@@ -100,13 +101,14 @@ def read_zip(path: Path) -> Version:
     with zipfile.ZipFile(path) as archive:
         package = json.loads(archive.read("datapackage.json"))
         text = archive.read("indicateurs.csv").decode("utf-8-sig")
+        risk = json.loads(archive.read("risque.json")) if "risque.json" in archive.namelist() else {}
     cells: dict[Key, Cell] = {}
     for row in csv.DictReader(io.StringIO(text)):
         key = (row["periode"], row["lieu"], row["indicateur"], row["dimension"], row["modalite"])
         raw = (row.get("valeur") or "").strip()
         cells[key] = Cell(float(raw) if raw else None, (row.get("secret") or "").strip())
     year = int(match.group(1))
-    return Version(year, (int(match.group(2)), int(match.group(3)), int(match.group(4))), cells, package, path.name)
+    return Version(year, (int(match.group(2)), int(match.group(3)), int(match.group(4))), cells, package, path.name, risk)
 
 
 def read_versions(folder: Path, year: int) -> list[Version]:
@@ -307,10 +309,19 @@ def _half_step(values: list[float]) -> float:
     return 0.5 * 10.0 ** -max(decimals, 1) + 1e-9
 
 
+# Year totals the risk report prints in words a reader can match to the table's cells.
+RISK_TOTALS = {"enregistrements": "accompagnements", "personnes_distinctes": "usagers"}
+
+
 def build_model(versions: list[Version], catalogue: Catalogue, additions_only: bool = True) -> _Model:
     model = _Model(versions, catalogue)
     for v, version in enumerate(versions):
         _version_constraints(model, v, version)
+        for field_name, indicateur in RISK_TOTALS.items():
+            total = version.risk.get(field_name)
+            key = (version.year_period, ENSEMBLE, indicateur, ENSEMBLE, ENSEMBLE)
+            if isinstance(total, int | float) and key in version.cells:
+                model.add([(1.0, model.term(v, key)), (-float(total), ({}, 1.0))], True)
     if additions_only:
         for v in range(1, len(versions)):
             _growth_constraints(model, v - 1, v)
@@ -464,3 +475,53 @@ def mention_bounds(versions: list[Version]) -> list[Bound]:
         return []
     return [Bound(v.label, key, 1, v.threshold - 1, cell.secret, "personnes")
             for v in versions for key, cell in v.cells.items() if cell.secret == "primaire"]
+
+
+# --- attack 3: figures printed beside the table -----------------------------------------
+
+IGNORED_METADATA = {"version", "created", "date", "horodatage"}
+
+
+def side_figures(version: Version) -> dict[str, float]:
+    """Every number of ``risque.json`` (those inside its sentences too) and every numeric field
+    of ``datapackage.json``, by path, except the version's own identity. The package's
+    sentences are left out: a revision note may cite the threshold."""
+    found: dict[str, float] = {}
+
+    def walk(node: object, path: str, sentences: bool) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k not in IGNORED_METADATA:
+                    walk(v, f"{path}/{k}", sentences)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]", sentences)
+        elif isinstance(node, bool):
+            return
+        elif isinstance(node, int | float):
+            found[path] = float(node)
+        elif isinstance(node, str) and sentences:
+            for i, number in enumerate(re.findall(r"\d+(?:[.,]\d+)?", node)):
+                found[f"{path}#{i}"] = float(number.replace(",", "."))
+
+    walk(version.risk, "risque.json", True)
+    walk(version.package, "datapackage.json", False)
+    return found
+
+
+def changed_side_figures(old: Version, new: Version) -> dict[str, tuple[float | None, float | None]]:
+    a, b = side_figures(old), side_figures(new)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def changelog_counts(folder: Path, year: int) -> list[dict[str, float]]:
+    """The numbers the public changelog (``changements.json``, served as ``/changements``)
+    prints for each revision of ``year``: how many figures it changed, hid, showed."""
+    path = folder / "changements.json"
+    if not path.is_file():
+        return []
+    entries = json.loads(path.read_text(encoding="utf-8")).get("changements", [])
+    return [
+        {k: float(v) for k, v in e.items() if isinstance(v, int | float) and not isinstance(v, bool) and k != "annee"}
+        for e in entries if e.get("annee") == year and e.get("nature") != "publication"
+    ]

@@ -31,6 +31,8 @@ from revision_attacker import (
     PinReport,
     Version,
     bound_hidden_counts,
+    changed_side_figures,
+    changelog_counts,
     pin_modalities,
     read_catalogue,
     read_versions,
@@ -246,6 +248,23 @@ def test_one_added_person_changes_no_figure(canary: Path):
                            + "; ".join(f"{'/'.join(k)}: {before[k]} → {after[k]}" for k in differing[:6]))
     mentions = {k: (first.cells[k].secret, current.cells[k].secret) for k in before if first.cells[k].secret != current.cells[k].secret}
     assert not mentions, f"{len(mentions)} secret mentions differ, e.g. {list(mentions.items())[:4]}"
+
+
+def test_one_added_person_changes_no_figure_beside_the_table(canary: Path):
+    """The risk report and the package print figures too (records, persons, hidden cells,
+    unique combinations): a frozen correction must not show through them."""
+    first = read_zip(canary / "telechargements" / f"ccas-opendata-{YEAR}-v1.0.0.zip")
+    current = read_versions(canary, YEAR)[-1]
+    moved = changed_side_figures(first, current)
+    assert not moved, (f"{len(moved)} figures beside the table differ between v1.0.0 and v{current.label}: "
+                       + "; ".join(f"{k}: {a} → {b}" for k, (a, b) in list(moved.items())[:10]))
+
+
+def test_changelog_counts_no_changed_figure(canary: Path):
+    """How many figures a revision changed depends on the late person's profile: the public
+    changelog must count none when none changed."""
+    counted = [{k: v for k, v in entry.items() if v} for entry in changelog_counts(canary, YEAR)]
+    assert not any(counted), f"the changelog counts figures for one added person: {counted}"
 
 
 # --- random late persons (Hypothesis): each example is a release ---------------------------
