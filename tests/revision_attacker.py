@@ -27,12 +27,14 @@ Two attacks:
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
 import re
+import sqlite3
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -525,3 +527,50 @@ def changelog_counts(folder: Path, year: int) -> list[dict[str, float]]:
         {k: float(v) for k, v in e.items() if isinstance(v, int | float) and not isinstance(v, bool) and k != "annee"}
         for e in entries if e.get("annee") == year and e.get("nature") != "publication"
     ]
+
+
+# --- the site: pages and database as served ---------------------------------------------
+
+# Pages that list versions themselves (sizes, hashes, dates, counts of versions): their
+# numbers are the versions' metadata, not figures of the year.
+VERSION_PAGES = ("telechargements", "changements", "catalogue")
+_IDENTITY = re.compile(r"\d+\.\d+\.\d+|\d{4}-\d{2}-\d{2}(?:T[\d:]+Z?)?|[0-9a-f]{16,}")
+_NUMBER = re.compile(r"\d{1,3}(?:[\u202f\u00a0]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?")
+
+
+def page_figures(publish: Path) -> dict[str, Counter[str]]:
+    """The numbers each rendered page shows a reader (markup, SVG coordinates, versions,
+    dates and hashes left out), by page."""
+    found = {}
+    for path in sorted((publish / "pages").rglob("*")):
+        name = str(path.relative_to(publish / "pages"))
+        if not path.is_file() or name.startswith(VERSION_PAGES):
+            continue
+        text = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8", errors="replace"))
+        found[name] = Counter(_NUMBER.findall(_IDENTITY.sub(" ", html.unescape(text))))
+    return found
+
+
+def changed_pages(old: Path, new: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Pages whose numbers differ between two builds of ``publish/``: (only before, only after)."""
+    a, b = page_figures(old), page_figures(new)
+    out = {}
+    for name in sorted(set(a) | set(b)):
+        x, y = a.get(name, Counter()), b.get(name, Counter())
+        if x != y:
+            out[name] = (sorted((x - y).elements())[:6], sorted((y - x).elements())[:6])
+    return out
+
+
+def database_figures(publish: Path) -> tuple[dict[tuple, tuple], dict[tuple, tuple]]:
+    """The served database: each figure's (value, hidden), and the numbers of the ``annees``
+    table that are not the version's identity."""
+    with sqlite3.connect(f"file:{publish / 'indicateurs.db'}?mode=ro", uri=True) as db:
+        figures = {tuple(r[:6]): (r[6], bool(r[7]) or r[6] is None) for r in db.execute(
+            "select annee, periode, lieu, indicateur, dimension, modalite, valeur, secret from indicateurs")}
+        db.row_factory = sqlite3.Row
+        years = {}
+        for row in db.execute("select * from annees"):
+            years[(row["annee"],)] = tuple((k, row[k]) for k in row.keys()
+                                           if isinstance(row[k], int | float) and k not in ("annee",) and "version" not in k)
+    return figures, years

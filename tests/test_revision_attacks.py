@@ -31,8 +31,10 @@ from revision_attacker import (
     PinReport,
     Version,
     bound_hidden_counts,
+    changed_pages,
     changed_side_figures,
     changelog_counts,
+    database_figures,
     pin_modalities,
     read_catalogue,
     read_versions,
@@ -258,6 +260,23 @@ def test_one_added_person_changes_no_figure_beside_the_table(canary: Path):
     moved = changed_side_figures(first, current)
     assert not moved, (f"{len(moved)} figures beside the table differ between v1.0.0 and v{current.label}: "
                        + "; ".join(f"{k}: {a} → {b}" for k, (a, b) in list(moved.items())[:10]))
+
+
+def test_one_added_person_changes_no_figure_on_the_pages(base_folder: Path, canary: Path):
+    """Bilan, indicator pages and their CSV, risk page, home page: the numbers a resident reads
+    are those of version 1.0.0 (pages listing the versions themselves excepted)."""
+    moved = changed_pages(base_folder / "publish", canary / "publish")
+    assert not moved, f"{len(moved)} pages show other numbers after one added person: " + "; ".join(
+        f"{name}: {before} → {after}" for name, (before, after) in list(moved.items())[:8])
+
+
+def test_one_added_person_changes_no_figure_in_the_database(base_folder: Path, canary: Path):
+    before, before_years = database_figures(base_folder / "publish")
+    after, after_years = database_figures(canary / "publish")
+    differing = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    assert not differing, f"{len(differing)} rows of indicateurs differ, e.g. " + "; ".join(
+        f"{k}: {before.get(k)} → {after.get(k)}" for k in differing[:5])
+    assert before_years == after_years
 
 
 def test_changelog_counts_no_changed_figure(canary: Path):
