@@ -21,7 +21,12 @@ Two attacks:
   satisfaction rate brackets its numerator, distinct persons are at most accompaniments,
   a ``primaire`` mention means 1 to ``seuil − 1`` persons behind the cell, and (the
   motif says records were entered late) a later version only adds: each count grows by at
-  most what its total grew.
+  most what its total grew. When the versions contradict « every published count is true »
+  (a revision that holds small corrections back shows some counts as they were), the reader
+  allows every count shown unchanged to hide a larger true value, and reports the counts it
+  can prove stale and bound.
+* ``changed_side_figures``, ``changed_pages``, ``database_figures``, ``changelog_counts``:
+  the numbers printed beside the table (risk report, package, pages, database, changelog).
 """
 
 from __future__ import annotations
@@ -223,7 +228,16 @@ class Bound:
     low: int
     high: int
     secret: str
-    of: str = "valeur"  # or « personnes »: the persons behind the cell, as its mention tells them
+    of: str = "valeur"  # « personnes »: the persons behind the cell, as its mention tells them;
+    # « vraie valeur »: the true count behind a published figure that may be frozen (shown)
+    shown: float | None = None
+
+    def narrow(self, width: int) -> bool:
+        if self.of == "vraie valeur":
+            # A figure shown as it was says « at most so many late records here », which holds
+            # of any published figure; it leaks when the reader can prove it stale.
+            return self.shown is not None and self.low > self.shown and self.width < width
+        return self.width < width
 
     @property
     def width(self) -> int:
@@ -260,28 +274,55 @@ def read_catalogue(path: Path) -> Catalogue:
 
 
 class _Model:
-    """Variables are the hidden counts of every version; published counts are constants."""
+    """Variables are the true hidden counts of every version; published counts are constants.
 
-    def __init__(self, versions: list[Version], catalogue: Catalogue):
-        self.versions, self.catalogue = versions, catalogue
+    With ``freeze``, the reader also allows that a revision showed some counts as they were
+    (small corrections held back): a count published with the same value as in the version
+    before may hide a larger true value, a variable at least as large as what it shows."""
+
+    def __init__(self, versions: list[Version], catalogue: Catalogue, freeze: bool = False):
+        self.versions, self.catalogue, self.freeze = versions, catalogue, freeze
         self.counts = catalogue.sum_counts | catalogue.person_counts
         self.index: dict[tuple[int, Key], int] = {}
+        self.stale: dict[tuple[int, Key], float] = {}
         for v, version in enumerate(versions):
             for key, cell in version.cells.items():
-                if key[2] in self.counts and cell.hidden:
+                if key[2] not in self.counts:
+                    continue
+                if cell.hidden:
                     self.index[(v, key)] = len(self.index)
+                elif freeze and v > 0 and (before := versions[v - 1].cells.get(key)) is not None \
+                        and not before.hidden and before.value == cell.value:
+                    self.index[(v, key)] = len(self.index)
+                    self.stale[(v, key)] = float(cell.value or 0.0)
         self.eq: list[tuple[dict[int, float], float]] = []  # sum(coef x) + const == 0
         self.le: list[tuple[dict[int, float], float]] = []  # sum(coef x) + const <= 0
         self.lower = np.zeros(len(self.index))
         self.upper = np.full(len(self.index), np.inf)
+        for vk, shown in self.stale.items():
+            self.lower[self.index[vk]] = shown
 
     def term(self, v: int, key: Key) -> tuple[dict[int, float], float] | None:
+        """The true count of ``key`` in version ``v``."""
         cell = self.versions[v].cells.get(key)
         if cell is None:
             return None
-        if cell.hidden:
+        if (v, key) in self.index:
             return {self.index[(v, key)]: 1.0}, 0.0
         return {}, float(cell.value or 0.0)
+
+    def shown(self, v: int, key: Key) -> tuple[dict[int, float], float] | None:
+        """The count a published share or rate was computed from: what the version shows.
+        Under a freeze, a hidden count of a revision may be the true one or the frozen one:
+        no share is tied to it (None)."""
+        cell = self.versions[v].cells.get(key)
+        if cell is None:
+            return None
+        if not cell.hidden:
+            return {}, float(cell.value or 0.0)
+        if self.freeze and v > 0:
+            return None
+        return {self.index[(v, key)]: 1.0}, 0.0
 
     def add(self, terms: list[tuple[float, tuple[dict[int, float], float] | None]], equal: bool) -> None:
         """Add sum(coef · term) (== or <=) 0, skipped when a term is not published at all."""
@@ -315,14 +356,15 @@ def _half_step(values: list[float]) -> float:
 RISK_TOTALS = {"enregistrements": "accompagnements", "personnes_distinctes": "usagers"}
 
 
-def build_model(versions: list[Version], catalogue: Catalogue, additions_only: bool = True) -> _Model:
-    model = _Model(versions, catalogue)
+def build_model(versions: list[Version], catalogue: Catalogue, additions_only: bool = True, freeze: bool = False) -> _Model:
+    model = _Model(versions, catalogue, freeze)
     for v, version in enumerate(versions):
         _version_constraints(model, v, version)
         for field_name, indicateur in RISK_TOTALS.items():
             total = version.risk.get(field_name)
             key = (version.year_period, ENSEMBLE, indicateur, ENSEMBLE, ENSEMBLE)
-            if isinstance(total, int | float) and key in version.cells:
+            # under a freeze the report may count what is shown rather than what is true
+            if isinstance(total, int | float) and key in version.cells and not (freeze and v > 0):
                 model.add([(1.0, model.term(v, key)), (-float(total), ({}, 1.0))], True)
     if additions_only:
         for v in range(1, len(versions)):
@@ -365,14 +407,14 @@ def _version_constraints(model: _Model, v: int, version: Version) -> None:
             share = float(cells[key].value or 0.0)
             h = _half_step([c.value for k, c in cells.items() if k[2] == indicateur and c.value is not None])
             # (p − h)/100 · D ≤ N ≤ (p + h)/100 · D
-            model.add([((share - h) / 100, model.term(v, den)), (-1.0, model.term(v, num))], False)
-            model.add([(1.0, model.term(v, num)), (-(share + h) / 100, model.term(v, den))], False)
+            model.add([((share - h) / 100, model.shown(v, den)), (-1.0, model.shown(v, num))], False)
+            model.add([(1.0, model.shown(v, num)), (-(share + h) / 100, model.shown(v, den))], False)
         if indicateur in cat.rates and not cells[key].hidden:
             count, dim, numerator, denominator = cat.rates[indicateur]
             rate = float(cells[key].value or 0.0)
             h = _half_step([c.value for k, c in cells.items() if k[2] == indicateur and c.value is not None])
-            nums = [(1.0, model.term(v, (periode, lieu, count, dim, m))) for m in numerator]
-            dens = [(1.0, model.term(v, (periode, lieu, count, dim, m))) for m in denominator]
+            nums = [(1.0, model.shown(v, (periode, lieu, count, dim, m))) for m in numerator]
+            dens = [(1.0, model.shown(v, (periode, lieu, count, dim, m))) for m in denominator]
             model.add([((rate - h) / 100 * c, t) for c, t in dens] + [(-c, t) for c, t in nums], False)
             model.add([(c, t) for c, t in nums] + [(-(rate + h) / 100 * c, t) for c, t in dens], False)
 
@@ -424,17 +466,30 @@ class BoundReport:
     feasible: bool
     width: int
 
+    model: str = "publie"  # « publie »: every published count is true; « gel »: some may be frozen
+
     def narrow(self) -> list[Bound]:
-        return [b for b in self.bounds if b.width < self.width]
+        return [b for b in self.bounds if b.narrow(self.width)]
 
 
-def bound_hidden_counts(versions: list[Version], catalogue: Catalogue, additions_only: bool = True) -> BoundReport:
-    """Tightest integer interval of each hidden count, from every version together."""
+def bound_hidden_counts(versions: list[Version], catalogue: Catalogue, freeze: bool | None = None) -> BoundReport:
+    """Tightest integer interval of each hidden count, from every version together.
+
+    The reader first believes every published count (and that late records only add); when
+    the versions contradict that, or with ``freeze=True``, it allows frozen figures."""
+    if freeze is None:
+        report = _bound(versions, catalogue, freeze=False)
+        return report if report.feasible else _bound(versions, catalogue, freeze=True)
+    return _bound(versions, catalogue, freeze)
+
+
+def _bound(versions: list[Version], catalogue: Catalogue, freeze: bool) -> BoundReport:
     width = min(v.protection_width for v in versions)
-    model = build_model(versions, catalogue, additions_only)
+    model = build_model(versions, catalogue, additions_only=True, freeze=freeze)
     n = len(model.index)
+    label = "gel" if freeze else "publie"
     if n == 0:
-        return BoundReport([], True, width)
+        return BoundReport(mention_bounds(versions), True, width, label)
 
     def matrix(rows: list[tuple[dict[int, float], float]]) -> tuple[csr_matrix | None, np.ndarray | None]:
         if not rows:
@@ -451,11 +506,8 @@ def bound_hidden_counts(versions: list[Version], catalogue: Catalogue, additions
     a_ub, b_ub = matrix(model.le)
     box = list(zip(model.lower, [None if math.isinf(u) else u for u in model.upper]))
     probe = linprog(np.zeros(n), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=box, method="highs")
-    if probe.status == 2 and additions_only:
-        # the versions contradict « late records only add »: drop that belief, keep the rest
-        report = bound_hidden_counts(versions, catalogue, additions_only=False)
-        report.feasible = False
-        return report
+    if probe.status != 0:
+        return BoundReport(mention_bounds(versions), False, width, label)
     bounds = []
     for (v, key), i in sorted(model.index.items(), key=lambda item: item[1]):
         c = np.zeros(n)
@@ -465,8 +517,11 @@ def bound_hidden_counts(versions: list[Version], catalogue: Catalogue, additions
         lo = math.ceil(low.fun - 1e-6) if low.status == 0 else 0
         hi = math.floor(-high.fun + 1e-6) if high.status == 0 else 10**9
         version = versions[v]
-        bounds.append(Bound(version.label, key, lo, hi, version.cells[key].secret))
-    return BoundReport(bounds + mention_bounds(versions), probe.status == 0, width)
+        if (v, key) in model.stale:
+            bounds.append(Bound(version.label, key, lo, hi, "", "vraie valeur", model.stale[(v, key)]))
+        else:
+            bounds.append(Bound(version.label, key, lo, hi, version.cells[key].secret))
+    return BoundReport(bounds + mention_bounds(versions), True, width, label)
 
 
 def mention_bounds(versions: list[Version]) -> list[Bound]:

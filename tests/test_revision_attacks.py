@@ -167,29 +167,42 @@ def canary(base_folder: Path, tmp_path_factory, publisher) -> Path:
     return folder
 
 
-def real_pins(report: PinReport, profile: dict[str, set[str]]) -> dict[str, set[str]]:
-    """The pins that name one of the late person's true modalities."""
-    return {axis: mods & profile.get(axis, set()) for axis, mods in report.pinned().items() if mods & profile.get(axis, set())}
+def real_pins(report: PinReport, profiles: list[dict[str, set[str]]], threshold: int) -> dict[str, set[str]]:
+    """The pins that name a modality of 1 to ``threshold − 1`` of the persons added."""
+    out: dict[str, set[str]] = {}
+    for axis, mods in report.pinned().items():
+        few = {m for m in mods if 1 <= sum(m in p.get(axis, set()) for p in profiles) < threshold}
+        if few:
+            out[axis] = few
+    return out
 
 
-def describe(report: PinReport, profile: dict[str, set[str]]) -> str:
-    pinned = report.pinned()
-    wrong = {a: m - profile.get(a, set()) for a, m in pinned.items() if m - profile.get(a, set())}
-    return (f"{len(report.changes)} cells changed {report.counts_by_kind()}; pinned her true modality on "
-            f"{len(real_pins(report, profile))} axes: {real_pins(report, profile)}; wrong pins: {wrong}")
+def describe(report: PinReport, profiles: list[dict[str, set[str]]], threshold: int) -> str:
+    pinned, real = report.pinned(), real_pins(report, profiles, threshold)
+    wrong = {a: {m for m in mods if not any(m in p.get(a, set()) for p in profiles)} for a, mods in pinned.items()}
+    return (f"{len(report.changes)} cells changed {report.counts_by_kind()}; pinned a modality of fewer than "
+            f"{threshold} added persons on {len(real)} axes: {real}; wrong pins: { {a: m for a, m in wrong.items() if m} }")
 
 
-def attack_pins(folder: Path, person: LatePerson) -> list[str]:
-    """Every pair of downloadable versions, compared; the real pins found, described."""
+def attack_pins(folder: Path, added: dict[str, list[LatePerson]]) -> list[str]:
+    """Every pair of downloadable versions, compared; the real pins found, described.
+    ``added`` gives, per version, the late persons it was the first to contain."""
     versions = read_versions(folder, YEAR)
-    profile = person.profile(qpv_quartiers(folder))
+    qpv = qpv_quartiers(folder)
     found = []
     for i, old in enumerate(versions):
-        for new in versions[i + 1:]:
+        for j in range(i + 1, len(versions)):
+            new = versions[j]
+            profiles = [p.profile(qpv) for v in versions[i + 1:j + 1] for p in added.get(v.label, [])]
             report = pin_modalities(old, new)
-            if real_pins(report, profile):
-                found.append(f"{old.label} → {new.label}: {describe(report, profile)}")
+            if real_pins(report, profiles, new.threshold):
+                found.append(f"{old.label} → {new.label}: {describe(report, profiles, new.threshold)}")
     return found
+
+
+def added_in_new_version(folder: Path, persons: list[LatePerson]) -> dict[str, list[LatePerson]]:
+    """After a release, which version (if one was made) first holds ``persons``."""
+    return {read_versions(folder, YEAR)[-1].label: persons}
 
 
 def attack_bounds(folder: Path) -> BoundReport:
@@ -222,7 +235,7 @@ def test_canary_revision_is_downloadable(canary: Path):
 
 
 def test_canary_pins_no_modality(canary: Path):
-    found = attack_pins(canary, CANARY)
+    found = attack_pins(canary, added_in_new_version(canary, [CANARY]))
     assert not found, "the late person is singled out: " + " | ".join(found)
 
 
@@ -286,6 +299,83 @@ def test_changelog_counts_no_changed_figure(canary: Path):
     assert not any(counted), f"the changelog counts figures for one added person: {counted}"
 
 
+# --- a correction of 13 persons (12 alike, 1 apart), then one more person -----------------
+
+
+def alike(count: int, site: str) -> list[LatePerson]:
+    """``count`` late persons with one profile: a person of the year at ``site`` whose every
+    attribute is known, with two of her visits. Together they are enough to be published."""
+    frame = base_records()
+    known = frame[(frame["Lieu"] == site) & (frame[["Genre", "Situation", "Composition familiale", "Quartier",
+                                                    "Canal", "Matériel"]] != "").all(axis=1)]
+    template = known.iloc[0]
+    visits = tuple(
+        Visit(r["Date"], int(r["Durée"]), _codes(r["Thématiques"]), r["Autonomie"], r["Orientation"],
+              r["Satisfaction"], r["Type de lieu"], r["Intervenant"])
+        for _, r in known.iloc[:2].iterrows()
+    )
+    return [LatePerson(
+        usager=f"TARDIF-G{i:02d}", age=YEAR - int(template["Année de naissance"]), genre=template["Genre"],
+        situation=template["Situation"], composition_familiale=template["Composition familiale"],
+        quartier=template["Quartier"], canal=template["Canal"], materiel=_codes(template["Matériel"]),
+        lieu=site, visits=visits) for i in range(count)]
+
+
+# The one more person of the second correction: over 70, a man, in work, another site.
+ONE_MORE = LatePerson(
+    usager="TARDIF-0003", age=74, genre="masculin", situation="en_emploi", composition_familiale="couple_sans_enfant",
+    quartier="les_coteaux", canal="bouche_a_oreille", materiel=("ordinateur",), lieu="maison_quartier_nord",
+    visits=tuple(Visit(dt.date(YEAR, 6, day), 20, ("argent_impots",), "partiellement_autonome", "", "5",
+                       "lieu_activite", "conseiller_numerique") for day in (6, 13)),
+)
+
+
+@pytest.fixture(scope="module")
+def two_corrections(base_folder: Path, tmp_path_factory, publisher):
+    """v1.0.0, then a correction of 12 alike persons and the canary, then one more person.
+    Returns the folder, the persons each version first holds, and the two results."""
+    target = tmp_path_factory.mktemp("revision-deux-corrections")
+    folder = target / "ccas"
+    shutil.copytree(base_folder, folder, symlinks=True)
+    group = [*alike(12, "ccas_centre"), CANARY]
+    added: dict[str, list[LatePerson]] = {}
+    pending: list[LatePerson] = []
+    results = []
+    for step, late in enumerate(([*group], [*group, ONE_MORE])):
+        before = read_versions(folder, YEAR)[-1].label
+        results.append(release(folder, YEAR, write_inputs(target / f"entrees-{step}", publisher, late), "--motif", MOTIF))
+        pending += [p for p in late if p not in pending and all(p not in v for v in added.values())]
+        after = read_versions(folder, YEAR)[-1].label
+        if after != before:
+            added[after], pending = pending, []
+    return folder, added, results
+
+
+def test_group_correction_is_published(two_corrections):
+    """Thirteen late persons, twelve alike: enough to publish a correction (else nothing to attack)."""
+    folder, _, results = two_corrections
+    assert results[0].exit_code == 0, results[0]
+    assert len(read_versions(folder, YEAR)) >= 2, "a correction of 13 persons made no version"
+
+
+def test_two_corrections_pin_no_modality_of_few_persons(two_corrections):
+    """Between any two versions, no modality of fewer than the threshold of the persons
+    added is singled out: not the canary's among the twelve alike, not the one more's."""
+    folder, added, _ = two_corrections
+    found = attack_pins(folder, added)
+    assert not found, "late persons singled out: " + " | ".join(found)
+
+
+def test_two_corrections_bound_no_count_narrower_than_protection(two_corrections):
+    """Over the three versions, allowing frozen figures: no hidden or frozen count bounded
+    narrower than the protection width, and the versions agree with additivity."""
+    folder, _, _ = two_corrections
+    versions = read_versions(folder, YEAR)
+    report = bound_hidden_counts(versions, read_catalogue(folder / "metadata" / "indicateurs.yml"), freeze=True)
+    assert report.feasible, "the versions contradict additivity even allowing frozen figures"
+    assert not report.narrow(), describe_bounds(report)
+
+
 # --- random late persons (Hypothesis): each example is a release ---------------------------
 
 
@@ -334,7 +424,7 @@ def test_random_late_person_pins_nothing_and_bounds_nothing(base_folder: Path, p
             note(result.output[-600:])
             assert len(read_versions(folder, YEAR)) == 1
             return
-        found = attack_pins(folder, person)
+        found = attack_pins(folder, added_in_new_version(folder, [person]))
         assert not found, f"late person {person} singled out: " + " | ".join(found)
         report = attack_bounds(folder)
         assert not report.narrow(), describe_bounds(report)
