@@ -10,6 +10,7 @@ late person's true profile is known here only to tell a real pin from noise.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import shutil
 import tempfile
@@ -299,7 +300,7 @@ def test_changelog_counts_no_changed_figure(canary: Path):
     assert not any(counted), f"the changelog counts figures for one added person: {counted}"
 
 
-# --- a correction of 13 persons (12 alike, 1 apart), then one more person -----------------
+# --- a correction of 26 persons (25 alike, 1 apart), then one more person -----------------
 
 
 def alike(count: int, site: str) -> list[LatePerson]:
@@ -332,12 +333,13 @@ ONE_MORE = LatePerson(
 
 @pytest.fixture(scope="module")
 def two_corrections(base_folder: Path, tmp_path_factory, publisher):
-    """v1.0.0, then a correction of 12 alike persons and the canary, then one more person.
+    """v1.0.0, then a correction of 25 alike persons and the canary at the same site (enough
+    for part of it to be published, with her records mixed in), then one more person.
     Returns the folder, the persons each version first holds, and the two results."""
     target = tmp_path_factory.mktemp("revision-deux-corrections")
     folder = target / "ccas"
     shutil.copytree(base_folder, folder, symlinks=True)
-    group = [*alike(12, "ccas_centre"), CANARY]
+    group = [*alike(25, "ccas_centre"), dataclasses.replace(CANARY, lieu="ccas_centre")]
     added: dict[str, list[LatePerson]] = {}
     pending: list[LatePerson] = []
     results = []
@@ -352,15 +354,15 @@ def two_corrections(base_folder: Path, tmp_path_factory, publisher):
 
 
 def test_group_correction_is_published(two_corrections):
-    """Thirteen late persons, twelve alike: enough to publish a correction (else nothing to attack)."""
+    """Twenty-six late persons, 25 alike: enough to publish a correction (else nothing to attack)."""
     folder, _, results = two_corrections
     assert results[0].exit_code == 0, results[0]
-    assert len(read_versions(folder, YEAR)) >= 2, "a correction of 13 persons made no version"
+    assert len(read_versions(folder, YEAR)) >= 2, "a correction of 26 persons made no version"
 
 
 def test_two_corrections_pin_no_modality_of_few_persons(two_corrections):
     """Between any two versions, no modality of fewer than the threshold of the persons
-    added is singled out: not the canary's among the twelve alike, not the one more's."""
+    added is singled out: not the canary's among the 25 alike, not the one more's."""
     folder, added, _ = two_corrections
     found = attack_pins(folder, added)
     assert not found, "late persons singled out: " + " | ".join(found)
