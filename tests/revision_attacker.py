@@ -253,12 +253,13 @@ class Catalogue:
     person_counts: set[str]  # agregation: personnes
     shares_of: dict[str, str]  # share indicator -> its count
     rates: dict[str, tuple[str, str, list[str], list[str]]]  # taux -> (count, dimension, num, den)
+    evolutions: dict[str, str] = field(default_factory=dict)  # evolution -> its count
 
 
 def read_catalogue(path: Path) -> Catalogue:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     additive = {code for code, d in data["dimensions"].items() if d.get("additive")}
-    sums, persons, shares, rates = set(), set(), {}, {}
+    sums, persons, shares, rates, evolutions = set(), set(), {}, {}, {}
     for entry in data["indicateurs"]:
         link = entry.get("lien") or {}
         from_records = entry.get("source") == "accompagnements"
@@ -268,9 +269,11 @@ def read_catalogue(path: Path) -> Catalogue:
             persons.add(entry["code"])
         if link.get("type") == "part":
             shares[entry["code"]] = link["de"]
+        if link.get("type") == "evolution":
+            evolutions[entry["code"]] = link["de"]
         if link.get("type") == "taux":
             rates[entry["code"]] = (link["de"], link["dimension"], [str(x) for x in link["numerateur"]], [str(x) for x in link["denominateur"]])
-    return Catalogue(additive, sums, persons, shares, rates)
+    return Catalogue(additive, sums, persons, shares, rates, evolutions)
 
 
 class _Model:
@@ -633,3 +636,35 @@ def database_figures(publish: Path) -> tuple[dict[tuple, tuple], dict[tuple, tup
             years[(row["annee"],)] = tuple((k, row[k]) for k in row.keys()
                                            if isinstance(row[k], int | float) and k not in ("annee",) and "version" not in k)
     return figures, years
+
+
+# --- attack 4: the next year's evolutions ---------------------------------------------------
+
+
+def evolution_leaks(earlier: list[Version], later: list[Version], catalogue: Catalogue) -> list[str]:
+    """A published evolution and its year's count bracket the previous year's count. The
+    evolution must rest on a figure that some version of the previous year shows; when that
+    figure is hidden in every version, the bracket must be as wide as the protection."""
+    leaks = []
+    for version in later:
+        previous = str(version.year - 1)
+        for key, cell in version.cells.items():
+            if key[2] not in catalogue.evolutions or cell.hidden:
+                continue
+            count = (key[0], key[1], catalogue.evolutions[key[2]], key[3], key[4])
+            now = version.cells.get(count)
+            if now is None or now.hidden or cell.value is None or now.value is None:
+                continue
+            h = _half_step([c.value for k, c in version.cells.items() if k[2] == key[2] and c.value is not None])
+            low = now.value / (1 + (cell.value + h) / 100)
+            high = now.value / (1 + (cell.value - h) / 100)
+            before = (previous, *count[1:])
+            shown = {float(v.cells[before].value or 0.0) for v in earlier
+                     if before in v.cells and not v.cells[before].hidden and v.cells[before].value is not None}
+            width = min(v.protection_width for v in earlier)
+            where = f"v{version.label} {'/'.join(key)} = {cell.value:g} with {now.value:g}"
+            if shown and not any(low - 1e-9 <= x <= high + 1e-9 for x in shown):
+                leaks.append(f"{where}: previous year in [{low:.1f}, {high:.1f}], never shown (shown: {sorted(shown)})")
+            elif not shown and math.floor(high) - math.ceil(low) < width:
+                leaks.append(f"{where}: hidden previous year in [{math.ceil(low)}, {math.floor(high)}]")
+    return leaks

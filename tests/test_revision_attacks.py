@@ -1,10 +1,15 @@
 """Issue 15: a reader holding every version of a year learns nothing about one late person.
 
-A year of the project's generator is released, then revised with one person entered late
-(2 or 3 accompaniments at one site). The attacker of ``revision_attacker.py`` (written
-without reading the protecting code) compares the downloadable versions cell by cell,
-values and secret mentions alike, and bounds every hidden count over all versions. The
-late person's true profile is known here only to tell a real pin from noise.
+A 1,500-accompaniment year of the project's generator is released, then revised with one
+person entered late (2 or 3 accompaniments at one site). The attacker of
+``revision_attacker.py`` (written without reading the protecting code) compares the
+downloadable versions cell by cell, values and secret mentions alike, bounds every hidden
+count over all versions, and reads the numbers printed beside the table (risk report,
+package, pages, database, changelog). Scenarios: the issue's canary; random late persons
+(Hypothesis, 4 releases); the next year published, then the year corrected again (its
+evolutions revised); a correction of 26 persons (25 alike and the canary) followed by one
+more person. The late persons' true profiles are known here only to tell a real pin from
+noise: a pin counts when it names a modality of 1 to ``seuil − 1`` of the persons added.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from revision_attacker import (
     changed_pages,
     changed_side_figures,
     changelog_counts,
+    evolution_leaks,
     database_figures,
     pin_modalities,
     read_catalogue,
@@ -298,6 +304,54 @@ def test_changelog_counts_no_changed_figure(canary: Path):
     changelog must count none when none changed."""
     counted = [{k: v for k, v in entry.items() if v} for entry in changelog_counts(canary, YEAR)]
     assert not any(counted), f"the changelog counts figures for one added person: {counted}"
+
+
+# --- the next year: its evolutions rest on the figures shown -------------------------------
+
+
+def write_next_year(directory: Path, publisher) -> Path:
+    year = YEAR + 1
+    directory.mkdir(parents=True, exist_ok=True)
+    write_table(synthetic_accompagnements(year, BASE_SIZE, publisher), directory / "accompagnements", "csv-utf8")
+    write_table(synthetic_ateliers(year, publisher), directory / "ateliers", "csv-utf8")
+    write_table(synthetic_formations(year), directory / "formations", "csv-utf8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def next_year(canary: Path, tmp_path_factory, publisher) -> Path:
+    """After the canary's correction, the next year is published; then the year is corrected
+    again (the canary and one more person), which revises the next year's evolutions."""
+    target = tmp_path_factory.mktemp("annee-suivante")
+    folder = target / "ccas"
+    shutil.copytree(canary, folder, symlinks=True)
+    result = release(folder, YEAR + 1, write_next_year(target / "entrees-suivante", publisher))
+    assert result.exit_code == 0, result
+    result = release(folder, YEAR, write_inputs(target / "entrees", publisher, [CANARY, ONE_MORE]), "--motif", MOTIF)
+    assert result.exit_code == 0, result
+    return folder
+
+
+def test_next_year_evolutions_rest_on_figures_shown(next_year: Path):
+    """An evolution computed on the true count of a year whose correction was held back
+    would give that count away: (next / previous − 1) × 100 brackets the previous year."""
+    catalogue = read_catalogue(next_year / "metadata" / "indicateurs.yml")
+    leaks = evolution_leaks(read_versions(next_year, YEAR), read_versions(next_year, YEAR + 1), catalogue)
+    assert not leaks, f"{len(leaks)} evolutions give a previous-year count away: " + "; ".join(leaks[:6])
+
+
+def test_next_year_versions_pin_no_modality(next_year: Path):
+    """The next year's versions (revised evolutions) single out neither late person."""
+    versions = read_versions(next_year, YEAR + 1)
+    qpv = qpv_quartiers(next_year)
+    profiles = [CANARY.profile(qpv), ONE_MORE.profile(qpv)]
+    found = []
+    for i, old in enumerate(versions):
+        for new in versions[i + 1:]:
+            report = pin_modalities(old, new)
+            if real_pins(report, profiles, new.threshold):
+                found.append(f"{old.label} → {new.label}: {describe(report, profiles, new.threshold)}")
+    assert not found, " | ".join(found)
 
 
 # --- a correction of 26 persons (25 alike, 1 apart), then one more person -----------------
