@@ -484,3 +484,28 @@ def test_random_late_person_pins_nothing_and_bounds_nothing(base_folder: Path, p
         assert not found, f"late person {person} singled out: " + " | ".join(found)
         report = attack_bounds(folder)
         assert not report.narrow(), describe_bounds(report)
+
+
+@st.composite
+def late_groups(draw: st.DrawFn) -> list[LatePerson]:
+    """11 to 40 late persons drawn like the year's persons: a realistic correction, whose
+    modalities held by fewer than the threshold of them must stay out of sight."""
+    people = draw(st.lists(late_persons(), min_size=11, max_size=40))
+    return [dataclasses.replace(p, usager=f"TARDIF-L{i:03d}") for i, p in enumerate(people)]
+
+
+@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(group=late_groups())
+def test_random_late_group_is_published_and_pins_no_small_modality(base_folder: Path, publisher, group: list[LatePerson]):
+    """A correction of 11 to 40 late persons is published (all or part of it), and between the
+    two versions no modality of 1 to ``seuil − 1`` of them is singled out nor bounded narrowly."""
+    with tempfile.TemporaryDirectory(prefix="revision-groupe-") as target:
+        folder, result = revise(base_folder, Path(target), publisher, group)
+        note(f"{len(group)} late persons")
+        assert result.exit_code == 0, f"a correction of {len(group)} late persons was not published: {result.output[-700:]}"
+        found = attack_pins(folder, added_in_new_version(folder, group))
+        assert not found, " | ".join(found)
+        report = attack_bounds(folder)
+        assert report.feasible, "the versions contradict additivity even allowing frozen figures"
+        assert not report.narrow(), describe_bounds(report)
