@@ -82,6 +82,11 @@ class LatePerson:
     lieu: str
     visits: tuple[Visit, ...]
 
+    def __repr__(self) -> str:  # Hypothesis prints failing groups of 40: one line each
+        visits = ", ".join(f"{v.date:%m-%d} {v.duree} min {'|'.join(v.thematiques)}" for v in self.visits)
+        return (f"LatePerson({self.usager}: {self.age} ans, {self.genre or NC}, {self.situation or NC}, "
+                f"{self.composition_familiale or NC}, {self.quartier or NC}, {self.lieu}; {visits})")
+
     def rows(self) -> list[dict]:
         """Her accompaniments as the generator's export writes them (French headers)."""
         rows = []
