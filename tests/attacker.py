@@ -50,6 +50,7 @@ published person count moved by 1 to seuil−1, or a published zero that became 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -165,7 +166,7 @@ class Programme:
             total = sum(c * self.lo[i] for i, c in coefs.items())
             if not free and not lo - 1e-6 <= total <= hi + 1e-6:
                 raise AttackError(f"published figures break {[(names[i], c) for i, c in coefs.items()]}: {total:g} ∉ [{lo}, {hi}]")
-            for a, b in zip(free, free[1:]):
+            for a, b in itertools.pairwise(free):
                 parent[find(a)] = find(b)
         self.root = [find(i) for i in range(len(self.lo))]
         self.members: dict[int, list[int]] = {}  # component -> its free variables, and its rows
@@ -314,7 +315,7 @@ class Attacker:
 
     def additive(self, t: Table, code: str, ind: dict) -> None:
         v, Y, lp, ven = t.version, str(t.year), self.lp, ind.get("ventilations", [])
-        total = lambda lieu: (v, code, Y, lieu, E, E)  # noqa: E731
+        total = lambda lieu: (v, code, Y, lieu, E, E)
         sites = self.sites_of(code)
         if "lieu" in ven:
             lp.equal(total(E), [total(s) for s in sites])
@@ -323,7 +324,7 @@ class Attacker:
         lieux = [E] + (sites if "lieu_dimensions" in ven else [])
         for dim in ind.get("dimensions", []):
             mods = self.modalities(t, code, dim)
-            cell = lambda lieu, m: (v, code, Y, lieu, dim, m)  # noqa: E731
+            cell = lambda lieu, m, dim=dim: (v, code, Y, lieu, dim, m)
             for m in mods if "lieu_dimensions" in ven else []:
                 lp.equal(cell(E, m), [cell(s, m) for s in sites])
             for lieu in lieux if mods else []:
@@ -336,7 +337,7 @@ class Attacker:
                             self.group(f"{describe(total(lieu))} without {dim}={m}", [total(lieu)], [cell(lieu, m)])
                     lp.at_most([total(lieu)], [cell(lieu, m) for m in mods])
                 if dim == "qpv" and self.modalities(t, code, "quartier"):
-                    q = lambda names: [(v, code, Y, lieu, "quartier", n) for n in names]  # noqa: E731
+                    q = lambda names, lieu=lieu: [(v, code, Y, lieu, "quartier", n) for n in names]
                     lp.equal(cell(lieu, "oui"), q([n for n, yes in self.qpv.items() if yes]))
                     lp.equal(cell(lieu, "non"), q([n for n, yes in self.qpv.items() if not yes] + ["hors_commune"]))
                     lp.equal(cell(lieu, "non_communique"), q(["non_communique"]))
@@ -356,7 +357,7 @@ class Attacker:
     def demarches(self, t: Table, code: str, ind: dict) -> None:
         """Latent D (administrative accompaniments) per period and lieu."""
         v, Y, lp, of, ven = t.version, str(t.year), self.lp, ind.get("source", "accompagnements"), ind["ventilations"]
-        D = lambda per, lieu: ("D", v, per, lieu)  # noqa: E731
+        D = lambda per, lieu: ("D", v, per, lieu)
         months = [f"{Y}-{m:02d}" for m in range(1, 13)] if "mois" in ven else []
         sites = self.sites if "lieu" in ven else []
         if months:
@@ -379,7 +380,7 @@ class Attacker:
     def minutes(self, t: Table, code: str, ind: dict) -> None:
         """Latent total minutes M per cell: mean × count, each record lasting 1 to 480 minutes."""
         v, Y, lp, of = t.version, str(t.year), self.lp, ind.get("source", "accompagnements")
-        M = lambda lieu, dim, mod: ("M", v, Y, lieu, dim, mod)  # noqa: E731
+        M = lambda lieu, dim, mod: ("M", v, Y, lieu, dim, mod)
         cells = [(E, E, E)] + [(s, E, E) for s in self.sites if "lieu" in ind["ventilations"]]
         for dim in ind.get("dimensions", []) if "dimensions" in ind["ventilations"] else []:
             if not (mods := self.modalities(t, of, dim)):
@@ -417,7 +418,7 @@ class Attacker:
             num, den = (v, of, per, lieu, dim, mod), (v, of, Y, E if dim == E else lieu, E, E)
             lp.ratio([num], [den], value, 100.0, share=True)
         elif kind == "taux":
-            cells = lambda mods: [(v, of, per, lieu, lien["dimension"], m) for m in mods]  # noqa: E731
+            cells = lambda mods: [(v, of, per, lieu, lien["dimension"], m) for m in mods]
             num, den = cells(lien["numerateur"]), cells(lien["denominateur"])
             lp.ratio(num, den, value, 100.0, share=True)
             self.group(f"v{v} {per} {lieu} {code} ({value:g}%): numerator", num)

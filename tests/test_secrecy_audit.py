@@ -16,7 +16,6 @@ from ccas_opendata.catalogue import load_catalogue
 from ccas_opendata.config import catalogue_path, read_publisher
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.ingest import read_records
-from ccas_opendata.errors import SecrecyError
 from ccas_opendata.secrecy import THIS, audit, protect, reader_model
 from conftest import REPO, make_folder
 

@@ -19,7 +19,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def stage(name: str, folder: Path, *extra) -> "object":
+def stage(name: str, folder: Path, *extra) -> object:
     return invoke(name, "--dossier", folder, "--annee", YEAR, *extra)
 
 
