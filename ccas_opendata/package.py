@@ -16,6 +16,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,8 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
     }
 
 
-DEFINITIONS_SCHEMA = {
+# A Table Schema: nested lists and dicts, read by key (``Any`` rather than ``object``).
+DEFINITIONS_SCHEMA: dict[str, Any] = {
     "fields": [
         {"name": "indicateur", "type": "string", "title": "Indicateur", "description": "Code de l'indicateur.", "constraints": {"required": True, "unique": True}},
         {"name": "libelle", "type": "string", "title": "Libellé", "description": "Nom de l'indicateur en français.", "constraints": {"required": True}},
