@@ -53,6 +53,7 @@ import csv
 import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,7 +183,9 @@ class Programme:
         if roots not in self._systems:
             free = [i for root in sorted(roots) for i in self.members[root]]
             local = {i: j for j, i in enumerate(free)}
-            ub, eq = ([], [], [], []), ([], [], [], [])  # rows, columns, coefficients, right-hand sides
+            # rows, columns, coefficients, right-hand sides
+            ub: tuple[list[int], list[int], list[float], list[float]] = ([], [], [], [])
+            eq: tuple[list[int], list[int], list[float], list[float]] = ([], [], [], [])
             for r in (r for root in roots for r in self.by_root.get(root, [])):
                 coefs, lo, hi = self.rows[r]
                 const = sum(c * self.lo[i] for i, c in coefs.items() if self.fixed(i))
@@ -281,7 +284,7 @@ class Attacker:
     def modalities(self, t: Table, code: str, dim: str) -> list[str]:
         return list(dict.fromkeys(k[4] for k in t.values if k[0] == code and k[3] == dim))
 
-    def group(self, what: str, plus: list[tuple], minus: list[tuple] = ()) -> None:
+    def group(self, what: str, plus: list[tuple], minus: Sequence[tuple] = ()) -> None:
         self.groups.append((what, [(k, 1.0) for k in plus] + [(k, -1.0) for k in minus]))
 
     def build(self) -> None:
@@ -400,10 +403,11 @@ class Attacker:
             lp.at_most([M(lieu, dim, mod)], [A], DUREE[1])
             if (value := t.values.get((code, Y, lieu, dim, mod))) is not None:
                 lp.ratio([M(lieu, dim, mod)], [A], value)
-            bins = [(m, duration_bin(m)) for m in self.modalities(t, of, "duree_tranche")]
-            if dim == E and bins and all(b for _, b in bins):
-                lp.add([(M(lieu, E, E), 1.0)] + [((v, of, Y, lieu, "duree_tranche", m), -b[0]) for m, b in bins], lo=0.0)
-                lp.add([(M(lieu, E, E), 1.0)] + [((v, of, Y, lieu, "duree_tranche", m), -b[1]) for m, b in bins], hi=0.0)
+            found = [(m, duration_bin(m)) for m in self.modalities(t, of, "duree_tranche")]
+            bins = [(m, b) for m, b in found if b is not None]
+            if dim == E and found and len(bins) == len(found):  # every bin readable
+                lp.add([(M(lieu, E, E), 1.0), *[((v, of, Y, lieu, "duree_tranche", m), -b[0]) for m, b in bins]], lo=0.0)
+                lp.add([(M(lieu, E, E), 1.0), *[((v, of, Y, lieu, "duree_tranche", m), -b[1]) for m, b in bins]], hi=0.0)
 
     def link(self, t: Table, code: str, per: str, lieu: str, dim: str, mod: str, value: float) -> None:
         """The rounding interval of one published share, rate, ratio or evolution."""
@@ -415,8 +419,8 @@ class Attacker:
         if mesure in ("part_personnes_plusieurs_visites", "part_personnes_qpv"):
             self.person_share(t, mesure, per, lieu, value)
         elif kind == "part" and not (per == Y and lieu == E and dim == E):
-            num, den = (v, of, per, lieu, dim, mod), (v, of, Y, E if dim == E else lieu, E, E)
-            lp.ratio([num], [den], value, 100.0, share=True)
+            num, den = [(v, of, per, lieu, dim, mod)], [(v, of, Y, E if dim == E else lieu, E, E)]
+            lp.ratio(num, den, value, 100.0, share=True)
         elif kind == "taux":
             cells = lambda mods: [(v, of, per, lieu, lien["dimension"], m) for m in mods]
             num, den = cells(lien["numerateur"]), cells(lien["denominateur"])

@@ -4,6 +4,7 @@ records built to trip each rule."""
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ def catalogue():
     return load_catalogue(catalogue_path(REPO), frozenset(MEASURES))
 
 
-def count_table(matrix: list[list[int]], hidden: set[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def count_table(matrix: list[list[int]], hidden: AbstractSet[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A genre × site count table with its margins; ``hidden`` cells are published empty.
     Returns (published, truth)."""
     rows = []
