@@ -481,7 +481,7 @@ def demo(dossier: Path, port: int, no_serve: bool):
     with publication_lock(dossier, "demo"):
         _build_demo(dossier)
     if not no_serve:
-        serve.callback(dossier=dossier, port=port)
+        click.get_current_context().invoke(serve, dossier=dossier, port=port)
 
 
 def _build_demo(dossier: Path) -> None:

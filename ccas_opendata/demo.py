@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ THEMATIQUE_WEIGHTS = {
 }
 
 
-def _pick(rng: np.random.Generator, values: list, weights: list[float], size: int) -> np.ndarray:
+def _pick(rng: np.random.Generator, values: Sequence, weights: Sequence[float], size: int) -> np.ndarray:
     p = np.asarray(weights, dtype=float)
     return rng.choice(np.asarray(values, dtype=object), size=size, p=p / p.sum())
 

@@ -16,6 +16,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,14 +41,14 @@ def slug(text: str) -> str:
 def created_timestamp() -> str:
     """ISO timestamp of the release: ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc) if epoch else dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC).replace(microsecond=0)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def format_value(value: float, integral: bool) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return str(int(round(value))) if integral else f"{value:.1f}"
+    return str(round(value)) if integral else f"{value:.1f}"
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -112,7 +113,8 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
     }
 
 
-DEFINITIONS_SCHEMA = {
+# A Table Schema: nested lists and dicts, read by key (``Any`` rather than ``object``).
+DEFINITIONS_SCHEMA: dict[str, Any] = {
     "fields": [
         {"name": "indicateur", "type": "string", "title": "Indicateur", "description": "Code de l'indicateur.", "constraints": {"required": True, "unique": True}},
         {"name": "libelle", "type": "string", "title": "Libellé", "description": "Nom de l'indicateur en français.", "constraints": {"required": True}},

@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlite_utils
@@ -86,26 +87,27 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
         # Declared for reusers and tools (Datasette 0.65 shows labels of single-column keys only).
         "FOREIGN KEY ([dimension], [modalite]) REFERENCES [modalites]([dimension], [code]))"
     )
-    db["definitions"].create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
-    db["lieux"].create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
-    db["annees"].create({"annee": int, "publie_le": str, "titre": str, "cases": int, "cases_masquees": int, "seuil_secret": int,
+    db.table("definitions").create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
+    db.table("lieux").create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
+    db.table("annees").create({"annee": int, "publie_le": str, "titre": str, "cases": int, "cases_masquees": int, "seuil_secret": int,
                          "version": str, "version_du": str}, pk="annee")
-    db["versions"].create({"annee": int, "version": str, "date": str, "nature": str, "motif": str, "chiffres_modifies": int,
+    db.table("versions").create({"annee": int, "version": str, "date": str, "nature": str, "motif": str, "chiffres_modifies": int,
                            "masques": int, "demasques": int, "fichier": str, "octets": int, "sha256": str, "courante": int},
                           pk=("annee", "version"))
     with db.atomic():
         for directory in packages:
             descriptor = read_package(directory)
-            rows = _rows(directory / "indicateurs.csv")
+            # Typed as Any: the CSV's strings become the database's integers and numbers in place.
+            rows: list[dict[str, Any]] = _rows(directory / "indicateurs.csv")
             for row in rows:
                 row["annee"] = int(row["annee"])
                 row["valeur"] = published_number(row["valeur"])
                 row["secret"] = "secret" if row["secret"] else ""  # one public symbol, also for years packaged before it
-            db["indicateurs"].insert_all(rows, batch_size=5000)
+            db.table("indicateurs").insert_all(rows, batch_size=5000)
             risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
             year = int(directory.name)
             first = min((e["horodatage"] for e in changelog if e["annee"] == year), default=descriptor["created"])
-            db["annees"].insert({
+            db.table("annees").insert({
                 "annee": year, "publie_le": first, "titre": descriptor["title"],
                 "cases": len(rows), "cases_masquees": sum(1 for r in rows if r["secret"]), "seuil_secret": risk["seuil_secret"],
                 "version": descriptor.get("version", "1.0.0"), "version_du": descriptor["created"],
@@ -113,7 +115,7 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
             zips = {(f["annee"], f["version"]): f for f in files if "-v" in f["fichier"]}
             for entry in (e for e in changelog if e["annee"] == year):
                 found = zips.get((year, entry["version"]), {})
-                db["versions"].insert({
+                db.table("versions").insert({
                     "annee": year, "version": entry["version"], "date": entry["date"], "nature": entry["nature"], "motif": entry["motif"],
                     "chiffres_modifies": entry["chiffres_modifies"], "masques": entry["masques"], "demasques": entry["demasques"],
                     "fichier": found.get("fichier", ""), "octets": found.get("octets", 0), "sha256": found.get("sha256", ""),
@@ -122,10 +124,10 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
         db.table("modalites").insert_all(({"dimension": d, "code": c, "libelle": l, "ordre": int(o)} for d, c, l, o in labels or []), batch_size=5000)
         if packages:
             latest = packages[-1]
-            db["definitions"].insert_all(_rows(latest / "definitions.csv"))
-            db["lieux"].insert_all(_rows(latest / "lieux.csv"))
+            db.table("definitions").insert_all(_rows(latest / "definitions.csv"))
+            db.table("lieux").insert_all(_rows(latest / "lieux.csv"))
     for columns in (["annee", "indicateur", "dimension"], ["indicateur", "lieu", "dimension"], ["periode"], ["annee", "lieu"]):
-        db["indicateurs"].create_index(columns, if_not_exists=True)
+        db.table("indicateurs").create_index(columns, if_not_exists=True)
     db.conn.execute("ANALYZE")
     db.conn.commit()
     db.conn.close()
@@ -168,12 +170,12 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
     licence = publisher.licence_info
     descriptor = read_package(packages[-1]) if packages else {"resources": []}
     schemas = {r["name"]: r.get("schema") for r in descriptor["resources"]}
-    tables = {}
+    tables: dict[str, dict[str, Any]] = {}
     titles = {"indicateurs": "Indicateurs d'activité (toutes années)", "definitions": "Définitions des indicateurs", "lieux": "Lieux d'accueil",
               "modalites": "Libellés des modalités (dimension, code, libellé)",
               "annees": "Années publiées (version en ligne de chaque année)", "versions": "Versions publiées de chaque année (journal des changements)"}
     for name, title in titles.items():
-        entry = {"title": title}
+        entry: dict[str, Any] = {"title": title}
         if schemas.get(name):
             entry["columns"] = _column_descriptions(schemas[name])
             entry["description"] = next(r.get("description", "") for r in descriptor["resources"] if r["name"] == name)

@@ -73,7 +73,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
-    n_cells = int(len(table))
+    n_cells = len(table)
     # Totals per rule only (the table says « secret », never which rule): a figure a
     # revision shows frozen as hidden counts with the secondary ones.
     hidden = int((table["secret"].fillna("") != "").sum())

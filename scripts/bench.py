@@ -307,7 +307,10 @@ def bench_nginx(folder: Path, requests: int, clients: int) -> dict:
                     "--port", str(datasette_port), "--cache", str(work / "cache"), "--nginx-dir", str(work / "config" / "nginx")],
                    check=True, capture_output=True)
     unit = (work / "config" / "systemd" / "ccas-opendata.service").read_text(encoding="utf-8")
-    command = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.M).group(1))
+    exec_start = re.search(r"^ExecStart=(.+)$", unit, re.M)
+    if exec_start is None:
+        raise RuntimeError("the systemd unit written by « deploiement » has no ExecStart line")
+    command = shlex.split(exec_start.group(1))
     datasette = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conf = trial_nginx_conf(work / "config" / "nginx", work / "nginx", nginx_port)
     proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work / "nginx"), "-g", "daemon off;"],

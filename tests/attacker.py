@@ -50,8 +50,10 @@ published person count moved by 1 to seuil−1, or a published zero that became 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,7 +167,7 @@ class Programme:
             total = sum(c * self.lo[i] for i, c in coefs.items())
             if not free and not lo - 1e-6 <= total <= hi + 1e-6:
                 raise AttackError(f"published figures break {[(names[i], c) for i, c in coefs.items()]}: {total:g} ∉ [{lo}, {hi}]")
-            for a, b in zip(free, free[1:]):
+            for a, b in itertools.pairwise(free):
                 parent[find(a)] = find(b)
         self.root = [find(i) for i in range(len(self.lo))]
         self.members: dict[int, list[int]] = {}  # component -> its free variables, and its rows
@@ -181,7 +183,9 @@ class Programme:
         if roots not in self._systems:
             free = [i for root in sorted(roots) for i in self.members[root]]
             local = {i: j for j, i in enumerate(free)}
-            ub, eq = ([], [], [], []), ([], [], [], [])  # rows, columns, coefficients, right-hand sides
+            # rows, columns, coefficients, right-hand sides
+            ub: tuple[list[int], list[int], list[float], list[float]] = ([], [], [], [])
+            eq: tuple[list[int], list[int], list[float], list[float]] = ([], [], [], [])
             for r in (r for root in roots for r in self.by_root.get(root, [])):
                 coefs, lo, hi = self.rows[r]
                 const = sum(c * self.lo[i] for i, c in coefs.items() if self.fixed(i))
@@ -280,7 +284,7 @@ class Attacker:
     def modalities(self, t: Table, code: str, dim: str) -> list[str]:
         return list(dict.fromkeys(k[4] for k in t.values if k[0] == code and k[3] == dim))
 
-    def group(self, what: str, plus: list[tuple], minus: list[tuple] = ()) -> None:
+    def group(self, what: str, plus: list[tuple], minus: Sequence[tuple] = ()) -> None:
         self.groups.append((what, [(k, 1.0) for k in plus] + [(k, -1.0) for k in minus]))
 
     def build(self) -> None:
@@ -314,7 +318,7 @@ class Attacker:
 
     def additive(self, t: Table, code: str, ind: dict) -> None:
         v, Y, lp, ven = t.version, str(t.year), self.lp, ind.get("ventilations", [])
-        total = lambda lieu: (v, code, Y, lieu, E, E)  # noqa: E731
+        total = lambda lieu: (v, code, Y, lieu, E, E)
         sites = self.sites_of(code)
         if "lieu" in ven:
             lp.equal(total(E), [total(s) for s in sites])
@@ -323,7 +327,7 @@ class Attacker:
         lieux = [E] + (sites if "lieu_dimensions" in ven else [])
         for dim in ind.get("dimensions", []):
             mods = self.modalities(t, code, dim)
-            cell = lambda lieu, m: (v, code, Y, lieu, dim, m)  # noqa: E731
+            cell = lambda lieu, m, dim=dim: (v, code, Y, lieu, dim, m)
             for m in mods if "lieu_dimensions" in ven else []:
                 lp.equal(cell(E, m), [cell(s, m) for s in sites])
             for lieu in lieux if mods else []:
@@ -336,7 +340,7 @@ class Attacker:
                             self.group(f"{describe(total(lieu))} without {dim}={m}", [total(lieu)], [cell(lieu, m)])
                     lp.at_most([total(lieu)], [cell(lieu, m) for m in mods])
                 if dim == "qpv" and self.modalities(t, code, "quartier"):
-                    q = lambda names: [(v, code, Y, lieu, "quartier", n) for n in names]  # noqa: E731
+                    q = lambda names, lieu=lieu: [(v, code, Y, lieu, "quartier", n) for n in names]
                     lp.equal(cell(lieu, "oui"), q([n for n, yes in self.qpv.items() if yes]))
                     lp.equal(cell(lieu, "non"), q([n for n, yes in self.qpv.items() if not yes] + ["hors_commune"]))
                     lp.equal(cell(lieu, "non_communique"), q(["non_communique"]))
@@ -356,7 +360,7 @@ class Attacker:
     def demarches(self, t: Table, code: str, ind: dict) -> None:
         """Latent D (administrative accompaniments) per period and lieu."""
         v, Y, lp, of, ven = t.version, str(t.year), self.lp, ind.get("source", "accompagnements"), ind["ventilations"]
-        D = lambda per, lieu: ("D", v, per, lieu)  # noqa: E731
+        D = lambda per, lieu: ("D", v, per, lieu)
         months = [f"{Y}-{m:02d}" for m in range(1, 13)] if "mois" in ven else []
         sites = self.sites if "lieu" in ven else []
         if months:
@@ -379,7 +383,7 @@ class Attacker:
     def minutes(self, t: Table, code: str, ind: dict) -> None:
         """Latent total minutes M per cell: mean × count, each record lasting 1 to 480 minutes."""
         v, Y, lp, of = t.version, str(t.year), self.lp, ind.get("source", "accompagnements")
-        M = lambda lieu, dim, mod: ("M", v, Y, lieu, dim, mod)  # noqa: E731
+        M = lambda lieu, dim, mod: ("M", v, Y, lieu, dim, mod)
         cells = [(E, E, E)] + [(s, E, E) for s in self.sites if "lieu" in ind["ventilations"]]
         for dim in ind.get("dimensions", []) if "dimensions" in ind["ventilations"] else []:
             if not (mods := self.modalities(t, of, dim)):
@@ -399,10 +403,11 @@ class Attacker:
             lp.at_most([M(lieu, dim, mod)], [A], DUREE[1])
             if (value := t.values.get((code, Y, lieu, dim, mod))) is not None:
                 lp.ratio([M(lieu, dim, mod)], [A], value)
-            bins = [(m, duration_bin(m)) for m in self.modalities(t, of, "duree_tranche")]
-            if dim == E and bins and all(b for _, b in bins):
-                lp.add([(M(lieu, E, E), 1.0)] + [((v, of, Y, lieu, "duree_tranche", m), -b[0]) for m, b in bins], lo=0.0)
-                lp.add([(M(lieu, E, E), 1.0)] + [((v, of, Y, lieu, "duree_tranche", m), -b[1]) for m, b in bins], hi=0.0)
+            found = [(m, duration_bin(m)) for m in self.modalities(t, of, "duree_tranche")]
+            bins = [(m, b) for m, b in found if b is not None]
+            if dim == E and found and len(bins) == len(found):  # every bin readable
+                lp.add([(M(lieu, E, E), 1.0), *[((v, of, Y, lieu, "duree_tranche", m), -b[0]) for m, b in bins]], lo=0.0)
+                lp.add([(M(lieu, E, E), 1.0), *[((v, of, Y, lieu, "duree_tranche", m), -b[1]) for m, b in bins]], hi=0.0)
 
     def link(self, t: Table, code: str, per: str, lieu: str, dim: str, mod: str, value: float) -> None:
         """The rounding interval of one published share, rate, ratio or evolution."""
@@ -414,10 +419,10 @@ class Attacker:
         if mesure in ("part_personnes_plusieurs_visites", "part_personnes_qpv"):
             self.person_share(t, mesure, per, lieu, value)
         elif kind == "part" and not (per == Y and lieu == E and dim == E):
-            num, den = (v, of, per, lieu, dim, mod), (v, of, Y, E if dim == E else lieu, E, E)
-            lp.ratio([num], [den], value, 100.0, share=True)
+            num, den = [(v, of, per, lieu, dim, mod)], [(v, of, Y, E if dim == E else lieu, E, E)]
+            lp.ratio(num, den, value, 100.0, share=True)
         elif kind == "taux":
-            cells = lambda mods: [(v, of, per, lieu, lien["dimension"], m) for m in mods]  # noqa: E731
+            cells = lambda mods: [(v, of, per, lieu, lien["dimension"], m) for m in mods]
             num, den = cells(lien["numerateur"]), cells(lien["denominateur"])
             lp.ratio(num, den, value, 100.0, share=True)
             self.group(f"v{v} {per} {lieu} {code} ({value:g}%): numerator", num)

@@ -51,7 +51,7 @@ def make_folder(path: Path) -> Path:
     return path
 
 
-def invoke(*args: str) -> CliResult:
+def invoke(*args: object) -> CliResult:
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
@@ -68,7 +68,7 @@ class CliResult:
         return f"CliResult(exit_code={self.exit_code}, output={self.output[-2000:]!r})"
 
 
-def release(folder: Path, year: int, inputs: Path, *extra: str) -> CliResult:
+def release(folder: Path, year: int, inputs: Path, *extra: object) -> CliResult:
     return invoke("release", "--dossier", folder, "--annee", year, *extra, inputs)
 
 
@@ -142,6 +142,7 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                assert self.process.stderr is not None  # opened with stderr=PIPE
                 raise RuntimeError("Datasette s'est arrêté : " + self.process.stderr.read().decode()[-2000:])
             try:
                 if httpx.get(self.url + "/-/versions.json", timeout=1).status_code == 200:

@@ -33,6 +33,7 @@ import sys
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -172,7 +173,7 @@ def make_activites(rng: random.Random) -> list[dict]:
                 "tranche": TRANCHE[rng.randrange(len(TRANCHE))],
                 "statut": STATUT[rng.randrange(len(STATUT))], "residence": None}
 
-    acts = []
+    acts: list[dict[str, Any]] = []
     n_indiv = 42  # 40 inside YEAR + 2 outside
     thematique_cycle = list(THEMATIQUES)  # cover all 30 labels
     for k in range(n_indiv):
@@ -310,7 +311,7 @@ def expected(acts, self_export: bool, coordinateur_roles: bool) -> dict:
             return a["lieu"]["code"]
         return "hors_les_murs" if a["type"] == "collectif" and a["type_lieu"] == "autre" else None
 
-    c = {k: Counter() for k in ("thematiques", "genre", "tranche_age", "situation", "autonomie",
+    c: dict[str, Counter[str]] = {k: Counter() for k in ("thematiques", "genre", "tranche_age", "situation", "autonomie",
                                  "orientation", "type_lieu", "materiel", "lieu", "intervenant",
                                  "quartier")}
     named = set()

@@ -289,6 +289,7 @@ def test_a_trial_is_served_on_the_port_asked(trial_folder, workbook):
     command = [sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(trial_folder), "--annee", str(YEAR),
                "--essai", "--servir", str(port), str(inputs)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    assert process.stderr is not None  # opened with stderr=PIPE
     try:
         deadline, page = time.monotonic() + 120, None
         while time.monotonic() < deadline and process.poll() is None:

@@ -55,7 +55,9 @@ def test_the_pandas_example_runs_as_copied_and_keeps_codes_as_text(api_page, ser
 
 
 def test_the_full_export_url_gives_every_row(api_page, server, published):
-    full = re.search(r'<code class="url">(\S+_stream=on&amp;_size=max)</code>', api_page).group(1)
+    found = re.search(r'<code class="url">(\S+_stream=on&amp;_size=max)</code>', api_page)
+    assert found, api_page[-2000:]
+    full = found.group(1)
     response = server.get(html.unescape(full).removeprefix(BASE))
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text)))

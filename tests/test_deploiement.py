@@ -85,7 +85,9 @@ def deployed(subpath_site: Path, tmp_path_factory):
                     "--cache", work / "cache", "--nginx-dir", work / "config" / "nginx")
     assert result.exit_code == 0, result
     unit = (work / "config" / "systemd" / "ccas-opendata.service").read_text(encoding="utf-8")
-    command = shlex.split(re.search(r"^ExecStart=(.+)$", unit, re.M).group(1))
+    exec_start = re.search(r"^ExecStart=(.+)$", unit, re.M)
+    assert exec_start, unit
+    command = shlex.split(exec_start.group(1))
     assert command[:4] == [sys.executable, "-m", "datasette", "serve"]
     datasette = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     conf = trial_nginx_conf(work / "config" / "nginx", work / "nginx", nginx_port)

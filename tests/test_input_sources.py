@@ -144,7 +144,7 @@ def test_the_proposal_maps_her_headers_and_codes_and_copies_no_personal_value(tm
 
 @pytest.mark.slow
 def test_her_spreadsheet_publishes_in_one_run_after_one_review(tmp_path, messy_inputs):
-    inputs, lines, truth, _ = messy_inputs
+    inputs, _lines, truth, _ = messy_inputs
     folder = make_folder(tmp_path / "ccas")
     assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
     proposal = folder / "metadata" / "correspondances.yml"
@@ -181,7 +181,7 @@ def test_an_ods_with_a_title_row_is_read_on_its_true_rows(tmp_path):
     pd.read_excel(xlsx, header=None, dtype=object).to_excel(inputs / "suivi-2025.ods", engine="odf", header=False, index=False)
     own, problems = parse_correspondances(yaml.safe_load(REVIEWED.replace("suivi-*.xlsx", "suivi-*.ods").replace('feuille: "Suivi 2025"', "")), "c.yml")
     assert problems == []
-    records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
+    _records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
     assert [(p.column, p.rows) for p in problems] == [("duree", (rows[12],))]
     assert rows[12] == 17  # title row, header, 12 records before it and 2 blank lines: the row she sees
 
@@ -319,7 +319,7 @@ def test_unfilled_init_placeholders_are_refused_all_at_once(tmp_path):
 
 @pytest.mark.slow
 def test_a_trial_run_shows_what_would_be_published_and_publishes_nothing(tmp_path, coop_inputs):
-    inputs, expected = coop_inputs
+    inputs, _expected = coop_inputs
     folder = make_folder(tmp_path / "ccas")
     (folder / "metadata" / "correspondances.yml").write_text(COOP_REVIEW, encoding="utf-8")
     result = release(folder, YEAR, inputs, "--essai")

@@ -96,7 +96,8 @@ def population(rng: random.Random, year: int, n_records: int, sites=SITES, prefi
                rate: float = 0.9, qpv: float | None = None) -> list[dict]:
     """About ``n_records`` accompaniments: half the persons come once, a few come often (fewer
     repeat visits as ``rate`` grows); ``qpv``: the share of persons living in a QPV quartier."""
-    records, i = [], 0
+    records: list[dict] = []
+    i = 0
     while len(records) < n_records:
         person = new_person(rng, f"{prefix}{i:04d}", rng.choice(sites))
         if qpv is not None:

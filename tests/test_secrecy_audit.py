@@ -4,6 +4,7 @@ records built to trip each rule."""
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,6 @@ from ccas_opendata.catalogue import load_catalogue
 from ccas_opendata.config import catalogue_path, read_publisher
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.ingest import read_records
-from ccas_opendata.errors import SecrecyError
 from ccas_opendata.secrecy import THIS, audit, protect, reader_model
 from conftest import REPO, make_folder
 
@@ -30,7 +30,7 @@ def catalogue():
     return load_catalogue(catalogue_path(REPO), frozenset(MEASURES))
 
 
-def count_table(matrix: list[list[int]], hidden: set[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame]:
+def count_table(matrix: list[list[int]], hidden: AbstractSet[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A genre × site count table with its margins; ``hidden`` cells are published empty.
     Returns (published, truth)."""
     rows = []

@@ -33,6 +33,7 @@ def with_sites(folder: Path, n: int) -> tuple[str, ...]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         fields, sites = reader.fieldnames, list(reader)
+    assert fields, path  # the folder's lieux.csv has its header row
     sites = (sites + [FOURTH_SITE])[:n]
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)

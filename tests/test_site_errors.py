@@ -103,6 +103,7 @@ def test_the_trial_site_stops_with_release_and_is_erased(folder, small_inputs):
     process = subprocess.Popen([sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder), "--annee", "2024",
                                 "--essai", "--servir", str(port), str(small_inputs[2024])],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None  # opened with stdout=PIPE
     deadline = time.monotonic() + 180
     while True:
         assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()[-3000:]

@@ -65,7 +65,9 @@ def test_every_chart_has_its_toolbar_and_its_csv_is_its_table(desktop, server, p
     assert blocks, path
     for b in blocks:
         assert b["csv"] and b["png"] and b["svg"] and b["link"] and b["embed"], (path, b["id"])
-        year = re.search(r"(20\d\d)", b["source"]).group(1)
+        year_found = re.search(r"(20\d\d)", b["source"])
+        assert year_found, b["source"]
+        year = year_found.group(1)
         assert b["source"].startswith(f"Source : {publisher.nom}, registre d'activité ") and "anonymisé" in b["source"], b["source"]
         assert publisher.licence_info["title"] in b["source"] and year
         # The CSV holds exactly the rows of the table under the chart, in its order.
@@ -115,7 +117,9 @@ def test_permalink_and_embed_code_open_the_chart(desktop, server):
     for b in tables_of(desktop)[:4]:
         assert b["link"].endswith("/bilan/2024#" + b["id"])
         assert desktop.locator(f"[id='{b['id']}']").count() == 1
-        src = re.search(r'<iframe src="([^"]+)"', b["embed"]).group(1)
+        iframe = re.search(r'<iframe src="([^"]+)"', b["embed"])
+        assert iframe, b["embed"]
+        src = iframe.group(1)
         assert src.endswith("/graphique/" + b["csv"].rsplit("/", 1)[-1].removesuffix(".csv"))
         alone = server.get("/graphique/" + src.rsplit("/graphique/", 1)[-1])
         assert alone.status_code == 200 and 'class="graphique"' in alone.text and b["id"] in alone.text

@@ -125,7 +125,9 @@ def write_organisation(folder, **changes):
 
 
 def viewbox_width(svg: str) -> float:
-    return float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+    found = re.search(r'viewBox="0 0 ([\d.]+) ', svg)
+    assert found, svg[:200]
+    return float(found.group(1))
 
 
 def test_charts_are_drawn_for_a_phone():

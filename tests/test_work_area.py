@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ccas_opendata.config import private_dir, private_file
-from conftest import copy_folder, invoke, make_folder, release, snapshot
+from conftest import CliResult, copy_folder, invoke, make_folder, release, snapshot
 
 YEAR = 2023
 
@@ -19,7 +19,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def stage(name: str, folder: Path, *extra) -> "object":
+def stage(name: str, folder: Path, *extra) -> CliResult:
     return invoke(name, "--dossier", folder, "--annee", YEAR, *extra)
 
 

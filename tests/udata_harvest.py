@@ -32,11 +32,14 @@ import mongomock
 HERE = Path(__file__).resolve().parent
 
 
+# With their charset, as the site sends them (requests reads text/* without one as Latin-1).
+MEDIA_TYPES = {".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
+               ".json": "application/json; charset=utf-8"}
+
+
 def serve_directory(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     class Handler(http.server.SimpleHTTPRequestHandler):
-        # With its charset, as the site sends them (requests reads text/* without one as Latin-1).
-        extensions_map: ClassVar[dict[str, str]] = {".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
-                          ".json": "application/json; charset=utf-8"}
+        extensions_map = MEDIA_TYPES  # not a ClassVar: typeshed declares it per instance
 
         def log_message(self, *args) -> None:
             pass
