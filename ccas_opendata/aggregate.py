@@ -59,6 +59,7 @@ def lieux_of(source: str, publisher: Publisher) -> list[str]:
 
 # --- statistics per group -------------------------------------------------------------
 
+
 def _prepare_accompagnements(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.assign(pid=pd.factorize(frame["personne"])[0])
     demarches = "|".join(sorted(thematiques_demarches()))
@@ -96,7 +97,13 @@ class Grouping:
     dimension: str  # "ensemble" for ventilations without dimension
 
     def by(self) -> list[str]:
-        by = {"annee": ["_tout"], "mois": ["mois"], "lieu": ["lieu"], "dimensions": [self.dimension], "lieu_dimensions": ["lieu", self.dimension]}
+        by = {
+            "annee": ["_tout"],
+            "mois": ["mois"],
+            "lieu": ["lieu"],
+            "dimensions": [self.dimension],
+            "lieu_dimensions": ["lieu", self.dimension],
+        }
         return by[self.ventilation]
 
 
@@ -128,7 +135,9 @@ class GroupStats:
         exploded = self._frame_for(grouping)
         if self.source == "accompagnements":
             # Persons all of whose records in the group carry the code are not in its complement.
-            with_code = exploded.assign(_tout=ENSEMBLE).groupby([*outer, dimension, "pid"], observed=True).size().rename("avec").reset_index()
+            with_code = (
+                exploded.assign(_tout=ENSEMBLE).groupby([*outer, dimension, "pid"], observed=True).size().rename("avec").reset_index()
+            )
             totals = self.frame.groupby([*outer, "pid"], observed=True).size().rename("total").reset_index()
             joined = with_code.merge(totals, on=[*outer, "pid"])
             only = joined[joined["avec"] == joined["total"]].groupby([*outer, dimension], observed=True).size()
@@ -171,8 +180,12 @@ class GroupStats:
                 if stat in GROUPED_STATS:
                     self._cache[key] = GROUPED_STATS[stat](self._groupbys[group], frame)
                 else:  # persons and dominance share one sort of (group, person)
-                    runs = person_runs(self._groupbys[group], frame["pid"].to_numpy(), frame["duree"].to_numpy() if "duree" in frame else None,
-                                       self._person_order(grouping))
+                    runs = person_runs(
+                        self._groupbys[group],
+                        frame["pid"].to_numpy(),
+                        frame["duree"].to_numpy() if "duree" in frame else None,
+                        self._person_order(grouping),
+                    )
                     for name, series in runs.items():
                         self._cache[(grouping.ventilation, grouping.dimension, name)] = series
             else:
@@ -239,7 +252,10 @@ def person_runs(groups, pid: np.ndarray, minutes: np.ndarray | None, by_person: 
     n_groups = groups.ngroups
     index = groups.size().index
     if not len(ids):
-        return {"personnes": pd.Series(np.zeros(n_groups, dtype=np.int64), index=index), "dominance": pd.Series(np.zeros(n_groups), index=index)}
+        return {
+            "personnes": pd.Series(np.zeros(n_groups, dtype=np.int64), index=index),
+            "dominance": pd.Series(np.zeros(n_groups), index=index),
+        }
     base = int(pid.max()) + 1
     packed = ids * base + pid.astype(np.int64)
     if n_groups < 2**15:
@@ -278,6 +294,7 @@ GROUPED_STATS: dict[str, Callable[[Any, pd.DataFrame], pd.Series]] = {
     "presents": lambda g, f: g["presents"].sum(),
 }
 
+
 # Statistics over a subset of the records.
 def _persons_where(frame: pd.DataFrame, by: list[str], rows: pd.Series, by_person: np.ndarray | None = None) -> pd.Series:
     """Distinct persons per group among ``rows``. The subset's person order is read off
@@ -301,9 +318,10 @@ STATS: dict[str, Callable[[pd.DataFrame, list[str], np.ndarray | None], pd.Serie
 
 # --- measures ---------------------------------------------------------------------------
 
+
 def _ratio(num: pd.Series, den: pd.Series, factor: float = 100.0) -> pd.Series:
     den = den.astype("float64")
-    return (num.astype("float64") / den.where(den > 0) * factor)
+    return num.astype("float64") / den.where(den > 0) * factor
 
 
 @dataclass(frozen=True)
@@ -330,14 +348,26 @@ MEASURES: dict[str, Measure] = {
     "nombre": Measure(lambda s: s("n"), "@source", is_count=True),
     "part": Measure(lambda s: s("n"), "@source"),  # divided by its parent in aggregate()
     "personnes": Measure(lambda s: s("personnes"), "personnes", needs_usager=True, is_count=True),
-    "part_personnes_plusieurs_visites": Measure(lambda s: _ratio(s("personnes_plusieurs"), s("personnes")), "personnes", needs_usager=True,
-                                                split=("personnes_plusieurs", "personnes_une_visite")),
+    "part_personnes_plusieurs_visites": Measure(
+        lambda s: _ratio(s("personnes_plusieurs"), s("personnes")),
+        "personnes",
+        needs_usager=True,
+        split=("personnes_plusieurs", "personnes_une_visite"),
+    ),
     "moyenne_duree": Measure(lambda s: s("duree_moyenne"), "personnes"),
     "mediane_duree": Measure(lambda s: s("duree_mediane"), "personnes"),
-    "part_demarches": Measure(lambda s: _ratio(s("n_demarche"), s("n")), "personnes", split=("personnes_demarche", "personnes_hors_demarche")),
-    "part_personnes_qpv": Measure(lambda s: _ratio(s("personnes_qpv"), s("personnes_qpv_connu")), "personnes_qpv_connu", needs_usager=True,
-                                  split=("personnes_qpv", "personnes_hors_qpv")),
-    "taux_satisfaction": Measure(lambda s: _ratio(s("sat_fav"), s("sat_rep")), "personnes_sat", split=("personnes_sat_fav", "personnes_sat_autre")),
+    "part_demarches": Measure(
+        lambda s: _ratio(s("n_demarche"), s("n")), "personnes", split=("personnes_demarche", "personnes_hors_demarche")
+    ),
+    "part_personnes_qpv": Measure(
+        lambda s: _ratio(s("personnes_qpv"), s("personnes_qpv_connu")),
+        "personnes_qpv_connu",
+        needs_usager=True,
+        split=("personnes_qpv", "personnes_hors_qpv"),
+    ),
+    "taux_satisfaction": Measure(
+        lambda s: _ratio(s("sat_fav"), s("sat_rep")), "personnes_sat", split=("personnes_sat_fav", "personnes_sat_autre")
+    ),
     "evolution": Measure(lambda s: s("n"), "@source"),  # compared with last year in aggregate()
     "somme_participants": Measure(lambda s: s("participants"), "@source", is_count=True),
     "moyenne_participants": Measure(lambda s: _ratio(s("participants"), s("n"), 1.0), "@source"),
@@ -424,8 +454,8 @@ def aggregate(
             "Les accompagnements n'ont pas de colonne « usager » (identifiant de la personne) : l'outil ne peut pas "
             "compter les personnes distinctes, et une personne venue douze fois compterait pour douze.",
             advice="Ajoutez la colonne « usager » (le numéro de dossier, par exemple ; il n'est jamais publié), ou "
-                   "déclarez « sans_identifiant_personne: oui » dans metadata/organisation.yml : seuls les chiffres sur "
-                   "les accompagnements seront publiés, avec le seuil « seuil_sans_identifiant ».",
+            "déclarez « sans_identifiant_personne: oui » dans metadata/organisation.yml : seuls les chiffres sur "
+            "les accompagnements seront publiés, avec le seuil « seuil_sans_identifiant ».",
         )
     unknown = {source: set() if every_breakdown else unknown_dimensions(frame) for source, frame in tables.items()}
     if not has_usager:  # a dimension describing the person would weigh a frequent visitor many times
@@ -443,8 +473,10 @@ def aggregate(
             if grouping.dimension in unknown[indicator.source]:
                 continue  # the records say nothing about it: no breakdown to publish
             index = _full_index(grouping, indicator.source, publisher, year)
+
             def stat(name: str, grouping=grouping, index=index, source_stats=source_stats) -> pd.Series:
                 return source_stats.get(grouping, name).reindex(index)
+
             value = measure.value(stat)
             if measure.is_count:
                 value = value.fillna(0)
@@ -530,7 +562,11 @@ def previous_published(previous: pd.DataFrame, code: str, year: int) -> pd.Serie
 
 
 def finish_evolutions(
-    frame: pd.DataFrame, catalogue: Catalogue, previous: pd.DataFrame | None, year: int, current: pd.DataFrame | None = None,
+    frame: pd.DataFrame,
+    catalogue: Catalogue,
+    previous: pd.DataFrame | None,
+    year: int,
+    current: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``evolution`` rows of ``frame`` computed from their ``lien.de`` figure: this
     year's in ``current`` (``frame`` itself during aggregation; the published table when

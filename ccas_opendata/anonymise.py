@@ -28,13 +28,13 @@ NOT_REDIRECTED = "aucune"
 WORK_FILES = {"accompagnements": "accompagnements.csv", "ateliers": "ateliers.csv", "formations": "formations.csv"}
 
 
-
 def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
     """Keyed pseudonyms: without the key, nobody can test a guessed file number.
 
     Hashed once per distinct identifier (a person's visits share it), which keeps a
     million records to a few hundred thousand HMACs.
     """
+
     def digest(value: str) -> str:
         # hmac.digest is the one-shot C path: ~10× faster than hmac.new(...).hexdigest().
         return hmac.digest(key, value.strip().encode("utf-8"), "sha256").hex()[:32]
@@ -85,7 +85,7 @@ def with_legacy_persons(tables: dict[str, pd.DataFrame], records: Records, key: 
             "fichiers la reconnaissent maintenant par plusieurs colonnes : la révision ne peut pas reconnaître les "
             "personnes dont les enregistrements ont changé.",
             advice=f"La publication de {year} reste telle quelle. Pour réviser cette année, donnez l'identifiant de la "
-                   "personne dans une seule colonne (metadata/correspondances.yml), comme lors de sa publication.",
+            "personne dans une seule colonne (metadata/correspondances.yml), comme lors de sa publication.",
         )
     persons = person_columns(table.legacy_usager.reindex(frame.index), frame.index, key)
     accompaniments = tables["accompagnements"].copy()
@@ -106,7 +106,7 @@ def age_band(frame: pd.DataFrame, year: int) -> pd.Series:
     """Age on 31 December of the published year, from ``age`` or ``annee_naissance``."""
     age = pd.Series(np.nan, index=frame.index, dtype="float64")
     if "annee_naissance" in frame:
-        age = (year - frame["annee_naissance"].astype("float64"))
+        age = year - frame["annee_naissance"].astype("float64")
     if "age" in frame:
         age = age.where(age.notna(), frame["age"].astype("float64"))
     band = _band(age, contract()["tranches_age"])
@@ -154,8 +154,14 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
 
 def _as_categories(frame: pd.DataFrame, exclude: tuple[str, ...] = ()) -> pd.DataFrame:
     """Codes as categories: a million rows of a few dozen codes cost a few MB."""
-    text = [c for c in frame.columns if c not in exclude and not pd.api.types.is_numeric_dtype(frame[c])
-            and not pd.api.types.is_bool_dtype(frame[c]) and not isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    text = [
+        c
+        for c in frame.columns
+        if c not in exclude
+        and not pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+        and not isinstance(frame[c].dtype, pd.CategoricalDtype)
+    ]
     return frame.astype({c: "category" for c in text})
 
 
@@ -217,7 +223,10 @@ def write_anonymised(tables: dict[str, pd.DataFrame], directory: Path) -> None:
     # Pseudonymised records: owner-only folder and files.
     private_dir(directory)
     for name, frame in tables.items():
-        arrays: dict[str, np.ndarray] = {"_colonnes": np.array(list(frame.columns), dtype=str), "_ligne": frame.index.to_numpy(dtype="int64")}
+        arrays: dict[str, np.ndarray] = {
+            "_colonnes": np.array(list(frame.columns), dtype=str),
+            "_ligne": frame.index.to_numpy(dtype="int64"),
+        }
         for i, column in enumerate(frame.columns):
             values = frame[column]
             if column in INTEGER_COLUMNS[name]:

@@ -33,12 +33,22 @@ def oversized_archive(path: Path, limit: int | None = None) -> Problem | None:
         with zipfile.ZipFile(path) as archive:
             expanded = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, OSError):
-        return Problem(path.name, "", f"ce fichier {path.suffix.lower()[1:].upper()} est illisible (abîmé, tronqué ou "
-                       "d'un autre format) : ouvrez-le dans votre tableur et enregistrez-le à nouveau.", kind="fichier")
+        return Problem(
+            path.name,
+            "",
+            f"ce fichier {path.suffix.lower()[1:].upper()} est illisible (abîmé, tronqué ou "
+            "d'un autre format) : ouvrez-le dans votre tableur et enregistrez-le à nouveau.",
+            kind="fichier",
+        )
     if expanded > limit:
-        return Problem(path.name, "", f"une fois décompressé, ce fichier ferait {expanded // 1_000_000} Mo, plus que les "
-                       f"{limit // 1_000_000} Mo permis (« archive_max_mo ») : il n'est pas lu. Un export d'une année en fait "
-                       "quelques-uns ; enregistrez-le à nouveau depuis votre tableur, ou exportez-le en CSV.", kind="fichier")
+        return Problem(
+            path.name,
+            "",
+            f"une fois décompressé, ce fichier ferait {expanded // 1_000_000} Mo, plus que les "
+            f"{limit // 1_000_000} Mo permis (« archive_max_mo ») : il n'est pas lu. Un export d'une année en fait "
+            "quelques-uns ; enregistrez-le à nouveau depuis votre tableur, ou exportez-le en CSV.",
+            kind="fichier",
+        )
     return None
 
 

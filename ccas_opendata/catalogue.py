@@ -108,7 +108,14 @@ class Catalogue:
     def as_rows(self) -> list[dict[str, str]]:
         """The ``definitions`` resource of the package."""
         return [
-            {"indicateur": i.code, "libelle": i.libelle, "definition": i.definition, "unite": i.unite, "methode": i.methode, "source": i.source}
+            {
+                "indicateur": i.code,
+                "libelle": i.libelle,
+                "definition": i.definition,
+                "unite": i.unite,
+                "methode": i.methode,
+                "source": i.source,
+            }
             for i in self.indicators
         ]
 
@@ -122,7 +129,9 @@ def load_catalogue(path: Path, measures: frozenset[str]) -> Catalogue:
         for code, spec in data["dimensions"].items()
     }
     latents = {
-        code: Latent(code, spec["libelle"], spec["source"], spec["agregation"], spec.get("au_moins_un_de", {}), spec.get("par_enregistrement", {}))
+        code: Latent(
+            code, spec["libelle"], spec["source"], spec["agregation"], spec.get("au_moins_un_de", {}), spec.get("par_enregistrement", {})
+        )
         for code, spec in (data.get("latents") or {}).items()
     }
     indicators = []

@@ -37,6 +37,7 @@ class FrenchError(click.ClickException):
 def user_errors(function):
     """Turn domain errors, and the machine's failures (disk full…), into a French
     message and a non-zero exit."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
@@ -52,54 +53,71 @@ def user_errors(function):
             if error.advice:
                 message += "\n→ " + error.advice
             raise FrenchError(message) from None
+
     return wrapper
 
 
 def locked(function):
     """Run the command holding the folder's lock (one command at a time per folder)."""
+
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         context = click.get_current_context()
         with publication_lock(kwargs["dossier"], context.info_name or "commande"):
             return function(*args, **kwargs)
+
     return wrapper
 
 
 def stop_on_signals() -> None:
     """SIGTERM and SIGHUP (a closed terminal, a stopped service) end the run as Ctrl+C
     does, through the clean-up of the private work area, which holds person counts."""
+
     def stop(signum: int, _frame) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
+
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop)
 
 
 def dossier_option(function):
     return click.option(
-        "--dossier", "dossier", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default="dossier courant",
+        "--dossier",
+        "dossier",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default="dossier courant",
         help="Dossier de publication (contient metadata/, datapackages/ et publish/).",
     )(function)
 
 
 def annee_option(required: bool = True):
     def decorator(function):
-        return click.option("--annee", "annee", type=click.IntRange(2000, 2100), required=required, help="Année à publier (AAAA).")(function)
+        return click.option("--annee", "annee", type=click.IntRange(2000, 2100), required=required, help="Année à publier (AAAA).")(
+            function
+        )
+
     return decorator
 
 
 def cle_option(function):
     return click.option(
-        "--cle-fichier", "cle_fichier", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        "--cle-fichier",
+        "cle_fichier",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
         help=f"Fichier contenant la clé de pseudonymisation, hors du dossier de publication (sinon la variable {KEY_ENV}).",
     )(function)
 
 
 def motif_option(function):
     return click.option(
-        "--motif", "motif", default=None,
+        "--motif",
+        "motif",
+        default=None,
         help="Pour corriger une année déjà publiée : la raison de la correction, publiée telle quelle dans le journal des "
-             "changements (décrivez la correction, jamais une personne ; obligatoire si des chiffres changent ; refusé pour "
-             "une première publication).",
+        "changements (décrivez la correction, jamais une personne ; obligatoire si des chiffres changent ; refusé pour "
+        "une première publication).",
     )(function)
 
 
@@ -151,9 +169,11 @@ def init(dossier: Path):
     click.echo(f"Dossier de publication créé : {dossier}")
     for path in created:
         click.echo(f"  {path.relative_to(dossier)}")
-    click.echo("Complétez les fichiers de metadata/ (remplacez chaque valeur entre < >), puis essayez "
-               "« ccas-opendata release --essai --annee AAAA DOSSIER_D_ENTREE » avant de publier. Votre propre tableur ? "
-               "« ccas-opendata correspondances --annee AAAA DOSSIER_D_ENTREE » propose comment le lire.")
+    click.echo(
+        "Complétez les fichiers de metadata/ (remplacez chaque valeur entre < >), puis essayez "
+        "« ccas-opendata release --essai --annee AAAA DOSSIER_D_ENTREE » avant de publier. Votre propre tableur ? "
+        "« ccas-opendata correspondances --annee AAAA DOSSIER_D_ENTREE » propose comment le lire."
+    )
 
 
 @year_command
@@ -202,9 +222,15 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
     to_complete = sum(len(p.unknown) + sum(1 for rows in p.values.values() for r in rows if r[1] == TO_COMPLETE) for p in proposals)
     click.echo(f"Proposition écrite : {target} (et, à compléter dans votre tableur si vous préférez, {workbook.name})")
     for p in proposals:
-        click.echo(f"  {p.file} → {p.table} ({len(p.columns)} en-têtes rapprochés, {len(p.unknown)} inconnus, "
-                   f"{sum(len(v) for v in p.values.values())} valeurs à codes)")
-    click.echo(f"  {to_complete} point(s) « a_completer » à décider avant de publier." if to_complete else "  Rien à compléter : relisez puis publiez.")
+        click.echo(
+            f"  {p.file} → {p.table} ({len(p.columns)} en-têtes rapprochés, {len(p.unknown)} inconnus, "
+            f"{sum(len(v) for v in p.values.values())} valeurs à codes)"
+        )
+    click.echo(
+        f"  {to_complete} point(s) « a_completer » à décider avant de publier."
+        if to_complete
+        else "  Rien à compléter : relisez puis publiez."
+    )
 
 
 @year_command
@@ -317,9 +343,20 @@ def publish(dossier: Path, annee: int, motif: str | None):
 @year_command
 @cle_option
 @motif_option
-@click.option("--essai", "trial", is_flag=True, help="Tout vérifier et montrer ce qui serait publié (et, pour une année en ligne, ce qui changerait), sans rien publier.")
-@click.option("--servir", "serve_port", type=int, default=None, metavar="PORT",
-              help="Avec --essai : servir le site d'essai sur 127.0.0.1:PORT pour le relire (Ctrl+C pour finir).")
+@click.option(
+    "--essai",
+    "trial",
+    is_flag=True,
+    help="Tout vérifier et montrer ce qui serait publié (et, pour une année en ligne, ce qui changerait), sans rien publier.",
+)
+@click.option(
+    "--servir",
+    "serve_port",
+    type=int,
+    default=None,
+    metavar="PORT",
+    help="Avec --essai : servir le site d'essai sur 127.0.0.1:PORT pour le relire (Ctrl+C pour finir).",
+)
 @click.argument("entrees", type=click.Path(path_type=Path))
 def release(dossier: Path, annee: int, cle_fichier: Path | None, motif: str | None, trial: bool, serve_port: int | None, entrees: Path):
     """Publier une année : toutes les étapes dans l'ordre, tout ou rien.
@@ -413,21 +450,33 @@ def serve(dossier: Path, port: int):
         with publication_lock(dossier, "serve"):
             recover(dossier)
     if not (publish_dir(dossier) / "indicateurs.db").exists():
-        raise CcasError("Rien à servir : aucune année n'est encore publiée dans ce dossier.",
-                        advice="Lancez d'abord « ccas-opendata release --annee AAAA DOSSIER » (ou « ccas-opendata demo »).")
+        raise CcasError(
+            "Rien à servir : aucune année n'est encore publiée dans ce dossier.",
+            advice="Lancez d'abord « ccas-opendata release --annee AAAA DOSSIER » (ou « ccas-opendata demo »).",
+        )
     click.echo(f"Site : http://127.0.0.1:{port}/  (Ctrl+C pour arrêter)", err=True)
     os.execv(sys.executable, _datasette_command(dossier, port))
 
 
 @cli.command()
 @dossier_option
-@click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None, show_default="DOSSIER/deploiement",
-              help="Dossier où écrire les fichiers de configuration.")
+@click.option(
+    "--sortie",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    show_default="DOSSIER/deploiement",
+    help="Dossier où écrire les fichiers de configuration.",
+)
 @click.option("--port", type=click.IntRange(1024, 65535), default=8001, show_default=True, help="Port local de Datasette, derrière nginx.")
 @click.option("--utilisateur", default="ccas-opendata", show_default=True, help="Compte système qui fait tourner Datasette.")
 @click.option("--cache", "cache_dir", default="/var/cache/nginx/ccas-opendata", show_default=True, help="Dossier du cache de nginx.")
-@click.option("--nginx-dir", "config_dir", default="/etc/nginx/ccas-opendata", show_default=True,
-              help="Où les fichiers inclus par le site nginx seront copiés sur le serveur.")
+@click.option(
+    "--nginx-dir",
+    "config_dir",
+    default="/etc/nginx/ccas-opendata",
+    show_default=True,
+    help="Où les fichiers inclus par le site nginx seront copiés sur le serveur.",
+)
 @user_errors
 def deploiement(dossier: Path, sortie: Path | None, port: int, utilisateur: str, cache_dir: str, config_dir: str):
     """Écrire la configuration d'un serveur : service systemd et site nginx.

@@ -154,6 +154,7 @@ class Publisher:
 
 # --- where things live ----------------------------------------------------------------
 
+
 def metadata_dir(folder: Path) -> Path:
     return folder / "metadata"
 
@@ -271,15 +272,22 @@ def read_lieux(folder: Path) -> tuple[Lieu, ...]:
     for line, row in enumerate(rows, start=2):
         _check_code(path, line, row["code"])
         if row["code_insee"] and not _INSEE.match(row["code_insee"]):
-            raise ConfigurationError(f"{path.name}, ligne {line}, colonne « code_insee » : code INSEE à 5 caractères attendu (ex. 01001, 2A004).")
+            raise ConfigurationError(
+                f"{path.name}, ligne {line}, colonne « code_insee » : code INSEE à 5 caractères attendu (ex. 01001, 2A004)."
+            )
         for column in ("latitude", "longitude"):
             if row.get(column):
                 try:
                     float(row[column].replace(",", "."))
                 except ValueError:
-                    raise ConfigurationError(f"{path.name}, ligne {line}, colonne « {column} » : un nombre décimal est attendu (ex. 45.7640).") from None
-        mediation = tuple((column, row[column].replace(",", ".") if column in ("latitude", "longitude") else row[column])
-                          for column in optional if row.get(column))
+                    raise ConfigurationError(
+                        f"{path.name}, ligne {line}, colonne « {column} » : un nombre décimal est attendu (ex. 45.7640)."
+                    ) from None
+        mediation = tuple(
+            (column, row[column].replace(",", ".") if column in ("latitude", "longitude") else row[column])
+            for column in optional
+            if row.get(column)
+        )
         lieux.append(Lieu(**{k: row[k] for k in LIEU_COLUMNS}, mediation=mediation))
     return tuple(lieux)
 
@@ -452,15 +460,18 @@ def read_publisher(folder: Path) -> Publisher:
             quartiers = found  # type: ignore[assignment]
     contact = str(org.get("contact", "")).strip()
     if contact and not _PLACEHOLDER.search(contact) and not _EMAIL.match(contact):
-        fail("« contact » doit être une adresse électronique, par exemple donnees-ouvertes@ma-commune.fr "
-             "(celle d'un service, sans nom ni chevrons).")
+        fail(
+            "« contact » doit être une adresse électronique, par exemple donnees-ouvertes@ma-commune.fr "
+            "(celle d'un service, sans nom ni chevrons)."
+        )
     site_web = str(org.get("site_web") or "").strip()
     if site_web and not _PLACEHOLDER.search(site_web) and not _BASE_URL.match(site_web):
         fail("« site_web » doit être une adresse http:// ou https:// complète, par exemple https://www.ma-commune.fr/ccas.")
     for key, value in _strings(org):
         if _SCHEME.match(value) and not _BASE_URL.match(value.strip()):
-            fail(f"« {key} » : seules les adresses http:// ou https:// sont acceptées (elles deviennent des liens sur "
-                 "chaque page du site).")
+            fail(
+                f"« {key} » : seules les adresses http:// ou https:// sont acceptées (elles deviennent des liens sur chaque page du site)."
+            )
     base_url, emprise = LOCAL_BASE_URL, None
     try:
         base_url = read_base_url(path, org.get("base_url"))
@@ -469,8 +480,22 @@ def read_publisher(folder: Path) -> Publisher:
         problems.extend(e.messages)
     if problems:
         raise ConfigurationError("Configuration à corriger :\n  - " + "\n  - ".join(problems), messages=problems)
-    known = {"nom", "siret", "commune", "contact", "licence", "seuil_secret", "largeur_protection", "site_web",
-             "dominance_max", "sans_identifiant_personne", "seuil_sans_identifiant", "article", "base_url", "emprise"}
+    known = {
+        "nom",
+        "siret",
+        "commune",
+        "contact",
+        "licence",
+        "seuil_secret",
+        "largeur_protection",
+        "site_web",
+        "dominance_max",
+        "sans_identifiant_personne",
+        "seuil_sans_identifiant",
+        "article",
+        "base_url",
+        "emprise",
+    }
     return Publisher(
         folder=folder,
         nom=str(org["nom"]),
@@ -494,6 +519,7 @@ def read_publisher(folder: Path) -> Publisher:
 
 
 # --- the pseudonymisation key ---------------------------------------------------------
+
 
 def default_key_file() -> Path:
     """``$XDG_CONFIG_HOME/ccas-opendata/cle`` (``~/.config/ccas-opendata/cle``)."""
@@ -532,7 +558,7 @@ def load_key(folder: Path, key_file: Path | None = None) -> bytes:
             "La clé de pseudonymisation est trop prévisible (des caractères répétés, une suite ou un motif) : "
             "quelqu'un qui la devine recalcule les pseudonymes.",
             advice="Tirez-en une au hasard : python3 -c 'import secrets; print(secrets.token_hex(32))' "
-                   "(attention : les années déjà publiées ne peuvent être révisées qu'avec leur clé d'origine).",
+            "(attention : les années déjà publiées ne peuvent être révisées qu'avec leur clé d'origine).",
         )
     return key
 

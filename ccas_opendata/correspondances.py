@@ -33,10 +33,21 @@ TO_COMPLETE = "a_completer"
 FORMATS_DIR = PACKAGE_DIR / "formats"
 # Articles dropped from headers: "Année de naissance" is "annee_naissance".
 ARTICLES = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
-TABLE_KEYS = frozenset({
-    "fichier", "feuille", "feuilles", "colonnes", "valeurs", "ignorer", "filtre", "regroupement", "dates",
-    "sans_identifiant", "lieu_vide",
-})
+TABLE_KEYS = frozenset(
+    {
+        "fichier",
+        "feuille",
+        "feuilles",
+        "colonnes",
+        "valeurs",
+        "ignorer",
+        "filtre",
+        "regroupement",
+        "dates",
+        "sans_identifiant",
+        "lieu_vide",
+    }
+)
 
 
 #: A dotted acronym (« C.C.A.S. », « R.S.A ») is one word: its dots are not separators.
@@ -161,7 +172,9 @@ def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[
             bad(str(table), "attend des clés « fichier », « feuille », « colonnes », « valeurs », « ignorer ».")
             continue
         if rules.get(TO_COMPLETE) and not asked:
-            bad(f"{table}.{TO_COMPLETE}", "en-têtes à classer : déplacez chacun sous « colonnes » (colonne du contrat) ou sous « ignorer ».")
+            bad(
+                f"{table}.{TO_COMPLETE}", "en-têtes à classer : déplacez chacun sous « colonnes » (colonne du contrat) ou sous « ignorer »."
+            )
         for key in rules:
             if key == TO_COMPLETE:
                 continue
@@ -175,7 +188,10 @@ def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[
             if column == "lieu" and isinstance(headers, dict):
                 lieu_feuille = headers == {"feuille": True}
                 if not lieu_feuille:
-                    bad(f"{table}.colonnes.lieu", "attend l'en-tête de la colonne du lieu, ou « {feuille: true} » quand le lieu est le nom de la feuille.")
+                    bad(
+                        f"{table}.colonnes.lieu",
+                        "attend l'en-tête de la colonne du lieu, ou « {feuille: true} » quand le lieu est le nom de la feuille.",
+                    )
                 continue
             if column not in spec:
                 bad(f"{table}.colonnes.{column}", f"« {column} » n'est pas une colonne du contrat ; colonnes : {', '.join(spec)}.")
@@ -216,7 +232,10 @@ def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[
                 folded[fold(typed)] = code_text
             # One problem per column, the accepted codes listed once (not once per value).
             if to_complete and not asked:
-                bad(f"{table}.valeurs.{column}", f"{len(to_complete)} valeur(s) à compléter ({', '.join(to_complete)}) : remplacez « {TO_COMPLETE} » par un code.")
+                bad(
+                    f"{table}.valeurs.{column}",
+                    f"{len(to_complete)} valeur(s) à compléter ({', '.join(to_complete)}) : remplacez « {TO_COMPLETE} » par un code.",
+                )
             if wrong:
                 bad(f"{table}.valeurs.{column}", f"{', '.join(wrong)} : pas un code de « {column} » ; codes : {', '.join(accepted or [])}.")
             valeurs[column] = folded
@@ -235,7 +254,10 @@ def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[
         elif feuilles is not None:
             names = _strings(feuilles)
             if names is None:
-                bad(f"{table}.feuilles", "attend la liste des feuilles (ex. [\"Centre\", \"Nord\"]), ou \"*\" pour toutes celles dont l'en-tête correspond.")
+                bad(
+                    f"{table}.feuilles",
+                    'attend la liste des feuilles (ex. ["Centre", "Nord"]), ou "*" pour toutes celles dont l\'en-tête correspond.',
+                )
             else:
                 sheets = tuple(names)
         fichier = rules.get("fichier")
@@ -243,11 +265,19 @@ def parse_correspondances(data: Any, source: str, asked: bool = False) -> tuple[
             bad(f"{table}.fichier", "attend un nom de fichier, avec * pour une partie variable (ex. « suivi-*.xlsx »).")
             fichier = None
         tables[table] = TableMapping(
-            table=table, fichier=fichier, feuille=feuille, colonnes=colonnes, valeurs=valeurs,
+            table=table,
+            fichier=fichier,
+            feuille=feuille,
+            colonnes=colonnes,
+            valeurs=valeurs,
             ignorer=frozenset(normalise_header(h) for h in ignorer),
-            filtre=rules.get("filtre"), regroupement=rules.get("regroupement"), dates=rules.get("dates"),
+            filtre=rules.get("filtre"),
+            regroupement=rules.get("regroupement"),
+            dates=rules.get("dates"),
             sans_identifiant=frozenset(fold(v) for v in _strings(rules.get("sans_identifiant") or []) or []),
-            lieu_vide=rules.get("lieu_vide"), feuilles=sheets, lieu_feuille=lieu_feuille,
+            lieu_vide=rules.get("lieu_vide"),
+            feuilles=sheets,
+            lieu_feuille=lieu_feuille,
             pending_headers=frozenset(normalise_header(h) for h in _strings(rules.get(TO_COMPLETE) or []) or []),
             pending_values={column: frozenset(folded) for column, folded in pending.items()},
         )
@@ -273,7 +303,11 @@ def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, l
         try:
             data, empty = read_mapping_workbook(workbook, source)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-            return None, [Problem(source, "", f"classeur illisible ({type(e).__name__}) : enregistrez-le à nouveau au format .xlsx.", kind="configuration")]
+            return None, [
+                Problem(
+                    source, "", f"classeur illisible ({type(e).__name__}) : enregistrez-le à nouveau au format .xlsx.", kind="configuration"
+                )
+            ]
         mapping, problems = parse_correspondances(data, source, asked=True)
         return mapping, empty + problems
     if not path.exists():
@@ -283,7 +317,14 @@ def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, l
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (ligne {mark.line + 1})" if mark is not None else ""
-        return None, [Problem(f"metadata/{FILE_NAME}", "", f"fichier YAML illisible{where} : vérifiez l'indentation et les guillemets.", kind="configuration")]
+        return None, [
+            Problem(
+                f"metadata/{FILE_NAME}",
+                "",
+                f"fichier YAML illisible{where} : vérifiez l'indentation et les guillemets.",
+                kind="configuration",
+            )
+        ]
     return parse_correspondances(data, f"metadata/{FILE_NAME}")
 
 
@@ -307,6 +348,7 @@ def national_formats() -> tuple[Correspondances, ...]:
 
 
 # --- the contract's codes, labels and spellings --------------------------------------------
+
 
 def _value_lists(table: str, column: str) -> list[str] | None:
     """Names of the contract's code lists a column takes its values from (None: the publisher's)."""

@@ -23,9 +23,11 @@ from pathlib import Path
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().]*\d[\d\s().]*$")
-RULE = ("Les cellules de texte qui commencent par =, +, -, @, une tabulation ou un retour chariot sont précédées d'une "
-        "apostrophe (') pour qu'aucun tableur ne les exécute comme des formules ; les nombres et numéros de téléphone "
-        "(-12.5, +33 5 65 00 00 00) restent tels quels.")
+RULE = (
+    "Les cellules de texte qui commencent par =, +, -, @, une tabulation ou un retour chariot sont précédées d'une "
+    "apostrophe (') pour qu'aucun tableur ne les exécute comme des formules ; les nombres et numéros de téléphone "
+    "(-12.5, +33 5 65 00 00 00) restent tels quels."
+)
 
 
 def safe_cell(value: object) -> object:
@@ -52,8 +54,10 @@ def neutralise_database(path: Path) -> int:
         tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")]
         for table in tables:
             for column in [r[1] for r in db.execute(f"pragma table_info([{table}])")]:
-                cursor = db.execute(f"update [{table}] set [{column}] = safe_cell([{column}]) "
-                                    f"where typeof([{column}]) = 'text' and safe_cell([{column}]) is not [{column}]")
+                cursor = db.execute(
+                    f"update [{table}] set [{column}] = safe_cell([{column}]) "
+                    f"where typeof([{column}]) = 'text' and safe_cell([{column}]) is not [{column}]"
+                )
                 changed += cursor.rowcount
     db.close()
     return changed

@@ -90,14 +90,32 @@ def year_downloads(year: int, package: Path, manifest: Iterable[dict]) -> list[D
         if (package / name).exists()  # a year packaged before modalites.csv existed
     ]
     downloads += [
-        Download(f"/indicateurs/indicateurs.csv?annee={year}&_stream=on&_size=max", f"Indicateurs {year} depuis l'API (CSV complet)", "CSV", "text/csv"),
-        Download(f"/indicateurs/indicateurs.json?annee={year}&_shape=array&_size=max",
-                 f"Indicateurs {year} depuis l'API (JSON, 5 000 lignes par page)", "JSON", "application/json"),
+        Download(
+            f"/indicateurs/indicateurs.csv?annee={year}&_stream=on&_size=max",
+            f"Indicateurs {year} depuis l'API (CSV complet)",
+            "CSV",
+            "text/csv",
+        ),
+        Download(
+            f"/indicateurs/indicateurs.json?annee={year}&_shape=array&_size=max",
+            f"Indicateurs {year} depuis l'API (JSON, 5 000 lignes par page)",
+            "JSON",
+            "application/json",
+        ),
     ]
     for entry in manifest:
         if int(entry["annee"]) == year:
-            downloads.append(Download(f"/{DOWNLOADS}/{entry['fichier']}", zip_title(entry), "ZIP", "application/zip",
-                                      int(entry["octets"]), entry["sha256"], entry.get("date")))
+            downloads.append(
+                Download(
+                    f"/{DOWNLOADS}/{entry['fichier']}",
+                    zip_title(entry),
+                    "ZIP",
+                    "application/zip",
+                    int(entry["octets"]),
+                    entry["sha256"],
+                    entry.get("date"),
+                )
+            )
     return downloads
 
 
@@ -126,8 +144,17 @@ class CatalogueBuilder:
     def __init__(self, publisher: Publisher, urls: SiteUrls, now: dt.datetime):
         self.publisher, self.urls, self.now = publisher, urls, now
         self.graph = Graph()
-        for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD), ("adms", ADMS),
-                                  ("spdx", SPDX), ("skos", SKOS), ("gsp", GSP), ("dcatap", DCATAP)):
+        for prefix, namespace in (
+            ("dcat", DCAT),
+            ("dct", DCTERMS),
+            ("foaf", FOAF),
+            ("vcard", VCARD),
+            ("adms", ADMS),
+            ("spdx", SPDX),
+            ("skos", SKOS),
+            ("gsp", GSP),
+            ("dcatap", DCATAP),
+        ):
             self.graph.bind(prefix, namespace)
         self._typed: set[tuple[URIRef, URIRef]] = set()
         self._blank_nodes = 0
@@ -234,9 +261,17 @@ class CatalogueBuilder:
         g = self.graph
         g.add((node, DCTERMS.identifier, Literal(f"{self.publisher.siret}-api")))
         g.add((node, DCTERMS.title, Literal(f"{self.publisher.nom} — API des indicateurs des permanences numériques", lang="fr")))
-        g.add((node, DCTERMS.description, Literal(
-            "API en lecture seule, sans clé, de toutes les années publiées (Datasette) : JSON, CSV et requêtes SQL sur les tables "
-            "indicateurs, definitions, lieux, modalites, annees et versions. Exemples sur la page « API ».", lang="fr")))
+        g.add(
+            (
+                node,
+                DCTERMS.description,
+                Literal(
+                    "API en lecture seule, sans clé, de toutes les années publiées (Datasette) : JSON, CSV et requêtes SQL sur les tables "
+                    "indicateurs, definitions, lieux, modalites, annees et versions. Exemples sur la page « API ».",
+                    lang="fr",
+                ),
+            )
+        )
         g.add((node, DCAT.endpointURL, URIRef(self.urls.absolute("/indicateurs"))))
         g.add((node, DCAT.endpointDescription, self.page("/api")))
         g.add((node, DCAT.landingPage, self.page("/api")))
@@ -251,9 +286,21 @@ class CatalogueBuilder:
             g.add((node, DCAT.servesDataset, dataset))
         return node
 
-    def dataset(self, iri: str, identifier: str, title: str, description: str, keywords: Iterable[str], landing: str,
-                modified: Literal, downloads: Iterable[Download], coordinates: list[tuple[float, float]],
-                period: tuple[str, str] | None = None, version: str | None = None, conforms_to: str | None = None) -> URIRef:
+    def dataset(
+        self,
+        iri: str,
+        identifier: str,
+        title: str,
+        description: str,
+        keywords: Iterable[str],
+        landing: str,
+        modified: Literal,
+        downloads: Iterable[Download],
+        coordinates: list[tuple[float, float]],
+        period: tuple[str, str] | None = None,
+        version: str | None = None,
+        conforms_to: str | None = None,
+    ) -> URIRef:
         node = self.typed(iri, DCAT.Dataset)
         g = self.graph
         g.add((node, DCTERMS.identifier, Literal(identifier)))
@@ -286,14 +333,25 @@ def build_catalogue(packages: list[Path], publisher: Publisher, manifest: list[d
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     urls = SiteUrls(publisher.base_url)
     builder = CatalogueBuilder(publisher, urls, now)
-    coordinates = [(float(dict(l.mediation)["longitude"]), float(dict(l.mediation)["latitude"]))
-                   for l in publisher.lieux if {"latitude", "longitude"} <= dict(l.mediation).keys()]
+    coordinates = [
+        (float(dict(l.mediation)["longitude"]), float(dict(l.mediation)["latitude"]))
+        for l in publisher.lieux
+        if {"latitude", "longitude"} <= dict(l.mediation).keys()
+    ]
     catalogue = builder.typed(urls.absolute("/catalogue.ttl"), DCAT.Catalog)
     g = builder.graph
     g.add((catalogue, DCTERMS.title, Literal(f"{publisher.nom} — données ouvertes des permanences numériques", lang="fr")))
-    g.add((catalogue, DCTERMS.description, Literal(
-        f"Les jeux de données ouverts de {publisher.nom} : l'activité annuelle de ses permanences numériques "
-        "(accompagnements, ateliers, formations), anonymisée, et ses lieux d'accueil.", lang="fr")))
+    g.add(
+        (
+            catalogue,
+            DCTERMS.description,
+            Literal(
+                f"Les jeux de données ouverts de {publisher.nom} : l'activité annuelle de ses permanences numériques "
+                "(accompagnements, ateliers, formations), anonymisée, et ses lieux d'accueil.",
+                lang="fr",
+            ),
+        )
+    )
     g.add((catalogue, DCTERMS.publisher, builder.publisher_node()))
     g.add((catalogue, FOAF.homepage, builder.page("/")))
     g.add((catalogue, DCTERMS.language, builder.typed(FRENCH, DCTERMS.LinguisticSystem, "français")))
@@ -313,22 +371,43 @@ def build_catalogue(packages: list[Path], publisher: Publisher, manifest: list[d
         latest_modified = modified
         coverage = descriptor["temporalCoverage"]
         dataset = builder.dataset(
-            urls.absolute(f"/bilan/{year}#donnees"), dataset_identifier(publisher.siret, year), descriptor["title"], descriptor["description"],
-            descriptor["keywords"], f"/bilan/{year}", modified, year_downloads(year, package, manifest), coordinates,
-            (coverage["start"], coverage["end"]), descriptor.get("version"))
+            urls.absolute(f"/bilan/{year}#donnees"),
+            dataset_identifier(publisher.siret, year),
+            descriptor["title"],
+            descriptor["description"],
+            descriptor["keywords"],
+            f"/bilan/{year}",
+            modified,
+            year_downloads(year, package, manifest),
+            coordinates,
+            (coverage["start"], coverage["end"]),
+            descriptor.get("version"),
+        )
         g.add((catalogue, DCAT.dataset, dataset))
         served.append(dataset)
     if latest_modified is not None:
         g.add((catalogue, DCTERMS.modified, latest_modified))
         lieux = builder.dataset(
-            urls.absolute("/api#lieux-mediation-numerique"), dataset_identifier(publisher.siret),
+            urls.absolute("/api#lieux-mediation-numerique"),
+            dataset_identifier(publisher.siret),
             f"{publisher.nom} — lieux de médiation numérique",
             f"Les lieux d'accueil des permanences numériques de {publisher.nom}, au format national "
             "« lieux de médiation numérique » (schema.data.gouv.fr).",
-            ["médiation numérique", "inclusion numérique", "lieux"], "/api", latest_modified,
-            [Download(LIEUX_MEDNUM, "Lieux de médiation numérique (CSV, schéma national)", "CSV", "text/csv",
-                      conforms_to=mednum_schema()["schema_json"])], coordinates,
-            conforms_to=mednum_schema()["schema_json"])
+            ["médiation numérique", "inclusion numérique", "lieux"],
+            "/api",
+            latest_modified,
+            [
+                Download(
+                    LIEUX_MEDNUM,
+                    "Lieux de médiation numérique (CSV, schéma national)",
+                    "CSV",
+                    "text/csv",
+                    conforms_to=mednum_schema()["schema_json"],
+                )
+            ],
+            coordinates,
+            conforms_to=mednum_schema()["schema_json"],
+        )
         g.add((catalogue, DCAT.dataset, lieux))
         g.add((catalogue, DCAT.service, builder.data_service(served, latest_modified)))
     return g

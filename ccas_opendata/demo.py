@@ -30,11 +30,26 @@ DEMO_FORMS = {2023: "xlsx", 2024: "csv-excel", 2025: "csv-utf8"}
 
 MONTH_WEIGHTS = np.array([10, 10, 11, 10, 9, 8, 6, 3, 10, 11, 10, 8], dtype=float)
 THEMATIQUE_WEIGHTS = {
-    "social_sante": 18, "famille_scolarite": 16, "travail_formation": 14, "papiers_elections_citoyennete": 12,
-    "logement": 8, "argent_impots": 9, "etrangers_europe": 6, "transports_mobilite": 2, "justice": 1,
-    "aide_aux_demarches_administratives": 5, "email": 6, "prendre_en_main_du_materiel": 5,
-    "navigation_sur_internet": 4, "securite_numerique": 2, "banque_et_achats_en_ligne": 2, "bureautique": 1,
-    "diagnostic_numerique": 2, "gere_ses_contenus_numeriques": 1, "reseaux_sociaux": 1, "sante": 2,
+    "social_sante": 18,
+    "famille_scolarite": 16,
+    "travail_formation": 14,
+    "papiers_elections_citoyennete": 12,
+    "logement": 8,
+    "argent_impots": 9,
+    "etrangers_europe": 6,
+    "transports_mobilite": 2,
+    "justice": 1,
+    "aide_aux_demarches_administratives": 5,
+    "email": 6,
+    "prendre_en_main_du_materiel": 5,
+    "navigation_sur_internet": 4,
+    "securite_numerique": 2,
+    "banque_et_achats_en_ligne": 2,
+    "bureautique": 1,
+    "diagnostic_numerique": 2,
+    "gere_ses_contenus_numeriques": 1,
+    "reseaux_sociaux": 1,
+    "sante": 2,
 }
 
 
@@ -62,12 +77,31 @@ def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: 
     birth = rng.integers(1935, 2009, n_persons)
     genre = _pick(rng, ["feminin", "masculin", ""], [58, 38, 4], n_persons)
     situation = _pick(rng, ["retraite", "demandeur_emploi", "inactif", "en_emploi", "scolarise", ""], [30, 25, 18, 15, 3, 9], n_persons)
-    famille = _pick(rng, ["personne_seule", "famille_monoparentale", "couple_avec_enfants_mineurs", "couple_sans_enfant", "couple_avec_enfants_majeurs", "autre", ""], [38, 17, 14, 12, 5, 4, 10], n_persons)
+    famille = _pick(
+        rng,
+        [
+            "personne_seule",
+            "famille_monoparentale",
+            "couple_avec_enfants_mineurs",
+            "couple_sans_enfant",
+            "couple_avec_enfants_majeurs",
+            "autre",
+            "",
+        ],
+        [38, 17, 14, 12, 5, 4, 10],
+        n_persons,
+    )
     quartiers = publisher.quartier_codes + ["hors_commune", ""]
-    quartier = _pick(rng, quartiers, [14, 26, 20, 12, 10, 6, 12][: len(quartiers)] if len(quartiers) == 7 else [1] * len(quartiers), n_persons)
+    quartier = _pick(
+        rng, quartiers, [14, 26, 20, 12, 10, 6, 12][: len(quartiers)] if len(quartiers) == 7 else [1] * len(quartiers), n_persons
+    )
     home_site = rng.integers(0, len(publisher.lieux), n_persons)
-    canal = _pick(rng, ["orientation_interne", "partenaire", "bouche_a_oreille", "communication", "autre", ""], [30, 25, 25, 8, 4, 8], n_persons)
-    equip = _pick(rng, ["telephone", "ordinateur|telephone", "aucun", "telephone|tablette", "ordinateur", ""], [40, 22, 12, 8, 6, 12], n_persons)
+    canal = _pick(
+        rng, ["orientation_interne", "partenaire", "bouche_a_oreille", "communication", "autre", ""], [30, 25, 25, 8, 4, 8], n_persons
+    )
+    equip = _pick(
+        rng, ["telephone", "ordinateur|telephone", "aucun", "telephone|tablette", "ordinateur", ""], [40, 22, 12, 8, 6, 12], n_persons
+    )
 
     lieu_codes = np.array(publisher.lieu_codes, dtype=object)
     moves = rng.random(size) < 0.15
@@ -82,7 +116,20 @@ def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: 
     duree = np.clip(rng.gamma(3.0, 12.0, size).astype(int) + 5, 5, 240)
     sat = _pick(rng, ["5", "4", "3", "2", "1", ""], [45, 28, 8, 3, 1, 15], size)
     autonomie = _pick(rng, ["entierement_accompagne", "partiellement_autonome", "autonome", ""], [55, 30, 10, 5], size)
-    orientation = _pick(rng, ["", "aide_sociale", "operateur_ou_organisme_en_charge", "administration", "mediation_numerique", "insertion_professionnelle", "autre"], [70, 9, 8, 5, 4, 3, 1], size)
+    orientation = _pick(
+        rng,
+        [
+            "",
+            "aide_sociale",
+            "operateur_ou_organisme_en_charge",
+            "administration",
+            "mediation_numerique",
+            "insertion_professionnelle",
+            "autre",
+        ],
+        [70, 9, 8, 5, 4, 3, 1],
+        size,
+    )
     dates = _dates(rng, year, size)
     order = np.argsort(dates, kind="stable")
     seen_before = pd.Series(person[order]).duplicated().to_numpy()
@@ -90,57 +137,79 @@ def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: 
     premier[order] = np.where(seen_before, "non", "oui")
 
     file_numbers = np.array([f"D{year % 100:02d}-{i:06d}" for i in range(n_persons)], dtype=object)
-    frame = pd.DataFrame({
-        "Date": dates,
-        "Lieu": lieu_codes[site],
-        "Usager": file_numbers[person],
-        "Nom": np.array([f"NOMFICTIF{i}" for i in range(n_persons)], dtype=object)[person],
-        "Téléphone": np.array([f"06 00 00 {i // 100 % 100:02d} {i % 100:02d}" for i in range(n_persons)], dtype=object)[person],
-        "Durée": duree,
-        "Thématiques": thematiques,
-        "Premier accompagnement": premier,
-        "Année de naissance": birth[person],
-        "Genre": genre[person],
-        "Situation": situation[person],
-        "Composition familiale": famille[person],
-        "Quartier": quartier[person],
-        "Autonomie": autonomie,
-        "Orientation": orientation,
-        "Canal": canal[person],
-        "Matériel": equip[person],
-        "Satisfaction": sat,
-        "Type de lieu": _pick(rng, ["lieu_activite", "a_distance", "domicile"], [88, 9, 3], size),
-        "Intervenant": _pick(rng, ["conseiller_numerique", "travailleur_social", "agent_accueil", "benevole"], [55, 20, 15, 10], size),
-        "Commentaire": np.where(rng.random(size) < 0.1, "texte libre fictif", ""),
-    })
+    frame = pd.DataFrame(
+        {
+            "Date": dates,
+            "Lieu": lieu_codes[site],
+            "Usager": file_numbers[person],
+            "Nom": np.array([f"NOMFICTIF{i}" for i in range(n_persons)], dtype=object)[person],
+            "Téléphone": np.array([f"06 00 00 {i // 100 % 100:02d} {i % 100:02d}" for i in range(n_persons)], dtype=object)[person],
+            "Durée": duree,
+            "Thématiques": thematiques,
+            "Premier accompagnement": premier,
+            "Année de naissance": birth[person],
+            "Genre": genre[person],
+            "Situation": situation[person],
+            "Composition familiale": famille[person],
+            "Quartier": quartier[person],
+            "Autonomie": autonomie,
+            "Orientation": orientation,
+            "Canal": canal[person],
+            "Matériel": equip[person],
+            "Satisfaction": sat,
+            "Type de lieu": _pick(rng, ["lieu_activite", "a_distance", "domicile"], [88, 9, 3], size),
+            "Intervenant": _pick(rng, ["conseiller_numerique", "travailleur_social", "agent_accueil", "benevole"], [55, 20, 15, 10], size),
+            "Commentaire": np.where(rng.random(size) < 0.1, "texte libre fictif", ""),
+        }
+    )
     return frame.iloc[order].reset_index(drop=True)
 
 
 def synthetic_ateliers(year: int, publisher: Publisher, seed: int = 0, size: int = 96) -> pd.DataFrame:
     rng = np.random.default_rng([seed, year, 1])
     lieux = publisher.lieu_codes + ["hors_les_murs"]
-    themes = ["email", "navigation_sur_internet", "securite_numerique", "prendre_en_main_du_materiel", "social_sante", "banque_et_achats_en_ligne", "culture_numerique"]
-    return pd.DataFrame({
-        "date": _dates(rng, year, size),
-        "lieu": _pick(rng, lieux, [3, 3, 3, 1][: len(lieux)] if len(lieux) == 4 else [1] * len(lieux), size),
-        "thematiques": _pick(rng, themes, [1] * len(themes), size),
-        "participants": rng.integers(3, 14, size),
-        "duree": _pick(rng, [90, 120, 180], [4, 5, 1], size),
-        "niveau": _pick(rng, ["debutant", "intermediaire", "avance"], [6, 3, 1], size),
-        "format": _pick(rng, ["atelier", "evenement", "aller_vers"], [8, 1, 1], size),
-    }).sort_values("date", kind="stable").reset_index(drop=True)
+    themes = [
+        "email",
+        "navigation_sur_internet",
+        "securite_numerique",
+        "prendre_en_main_du_materiel",
+        "social_sante",
+        "banque_et_achats_en_ligne",
+        "culture_numerique",
+    ]
+    return (
+        pd.DataFrame(
+            {
+                "date": _dates(rng, year, size),
+                "lieu": _pick(rng, lieux, [3, 3, 3, 1][: len(lieux)] if len(lieux) == 4 else [1] * len(lieux), size),
+                "thematiques": _pick(rng, themes, [1] * len(themes), size),
+                "participants": rng.integers(3, 14, size),
+                "duree": _pick(rng, [90, 120, 180], [4, 5, 1], size),
+                "niveau": _pick(rng, ["debutant", "intermediaire", "avance"], [6, 3, 1], size),
+                "format": _pick(rng, ["atelier", "evenement", "aller_vers"], [8, 1, 1], size),
+            }
+        )
+        .sort_values("date", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def synthetic_formations(year: int, seed: int = 0, size: int = 10) -> pd.DataFrame:
     rng = np.random.default_rng([seed, year, 2])
     inscrits = rng.integers(8, 20, size)
-    return pd.DataFrame({
-        "date": _dates(rng, year, size),
-        "theme": _pick(rng, ["Accueil des publics", "Démarches CAF", "Sécurité numérique"], [1, 1, 1], size),
-        "inscrits": inscrits,
-        "presents": inscrits - rng.integers(0, 4, size),
-        "public": _pick(rng, ["professionnels", "benevoles", "mixte"], [5, 3, 2], size),
-    }).sort_values("date", kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "date": _dates(rng, year, size),
+                "theme": _pick(rng, ["Accueil des publics", "Démarches CAF", "Sécurité numérique"], [1, 1, 1], size),
+                "inscrits": inscrits,
+                "presents": inscrits - rng.integers(0, 4, size),
+                "public": _pick(rng, ["professionnels", "benevoles", "mixte"], [5, 3, 2], size),
+            }
+        )
+        .sort_values("date", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def write_table(frame: pd.DataFrame, path_without_suffix: Path, form: str) -> Path:
@@ -166,7 +235,9 @@ def write_table(frame: pd.DataFrame, path_without_suffix: Path, form: str) -> Pa
     raise ValueError(f"unknown form {form!r}")
 
 
-def write_demo_year(directory: Path, year: int, publisher: Publisher, size: int | None = None, form: str | None = None, seed: int = 0) -> Path:
+def write_demo_year(
+    directory: Path, year: int, publisher: Publisher, size: int | None = None, form: str | None = None, seed: int = 0
+) -> Path:
     """Write the three input files of a demo year into ``directory`` and return it."""
     directory.mkdir(parents=True, exist_ok=True)
     form = form or DEMO_FORMS.get(year, "csv-excel")
@@ -175,8 +246,6 @@ def write_demo_year(directory: Path, year: int, publisher: Publisher, size: int 
     write_table(synthetic_ateliers(year, publisher, seed), directory / "ateliers", form)
     write_table(synthetic_formations(year, seed), directory / "formations", form)
     return directory
-
-
 
 
 # The demo CCAS's metadata, shipped with the package (a copy of the repository's

@@ -60,14 +60,26 @@ def deployment_files(publisher: Publisher, settings: ServerSettings) -> dict[str
         )
     urls = SiteUrls(publisher.base_url)
     context = {
-        "organisation": publisher.nom, "base_url": publisher.base_url, "host": urlsplit(publisher.base_url).hostname,
-        "base_path": urls.datasette_base_url(), "service": SERVICE, "zone": SERVICE.replace("-", "_"),
-        "port": settings.port, "utilisateur": settings.user, "config_dir": settings.config_dir.rstrip("/"),
-        "cache_dir": settings.cache_dir, "python": settings.python,
+        "organisation": publisher.nom,
+        "base_url": publisher.base_url,
+        "host": urlsplit(publisher.base_url).hostname,
+        "base_path": urls.datasette_base_url(),
+        "service": SERVICE,
+        "zone": SERVICE.replace("-", "_"),
+        "port": settings.port,
+        "utilisateur": settings.user,
+        "config_dir": settings.config_dir.rstrip("/"),
+        "cache_dir": settings.cache_dir,
+        "python": settings.python,
         "publish_dir": publish_dir(publisher.folder.resolve()),
     }
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), keep_trailing_newline=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     names = {
         "ccas-opendata.service": f"systemd/{SERVICE}.service",
         "nginx-site.conf": f"nginx/{SERVICE}.conf",

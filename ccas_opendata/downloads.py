@@ -52,8 +52,10 @@ def _zip_time(created: str) -> tuple[int, int, int, int, int, int]:
 
 def citation_text(publisher: Publisher, descriptor: dict, year: int, version: str) -> str:
     date = descriptor["created"][:10]
-    return (f"{publisher.nom}, « {descriptor['title']} », version {version} du {date}, "
-            f"fichier {zip_name(year, version)}, licence {publisher.licence_info['title']}.")
+    return (
+        f"{publisher.nom}, « {descriptor['title']} », version {version} du {date}, "
+        f"fichier {zip_name(year, version)}, licence {publisher.licence_info['title']}."
+    )
 
 
 def readme(publisher: Publisher, descriptor: dict, year: int, version: str, history: list[dict]) -> str:
@@ -205,12 +207,18 @@ def stage_downloads(
         year_text, _, version_text = stem.partition("-v")
         year = int(year_text)
         version = version_text or current_versions[year][0]
-        files.append({
-            "annee": year, "version": version, "fichier": path.name, "url": urls.path(f"/{DOWNLOADS}/{path.name}"),
-            "octets": path.stat().st_size, "sha256": sha256_of(path),
-            "date": dates.get((year, version), current_versions.get(year, (version, "0000-00-00"))[1][:10]),
-            "courant": version == current_versions.get(year, ("", ""))[0],
-        })
+        files.append(
+            {
+                "annee": year,
+                "version": version,
+                "fichier": path.name,
+                "url": urls.path(f"/{DOWNLOADS}/{path.name}"),
+                "octets": path.stat().st_size,
+                "sha256": sha256_of(path),
+                "date": dates.get((year, version), current_versions.get(year, (version, "0000-00-00"))[1][:10]),
+                "courant": version == current_versions.get(year, ("", ""))[0],
+            }
+        )
     (target / MANIFEST).write_text(json.dumps({"fichiers": files}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 

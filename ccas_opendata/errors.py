@@ -173,8 +173,10 @@ class StageOrderError(CcasError):
 class ConcurrentRunError(CcasError):
     """Another command is already working in the publication folder."""
 
-    advice = ("Attendez qu'elle se termine (ou arrêtez-la), puis relancez la commande. Deux publications à la fois "
-              "dans un même dossier se marcheraient dessus ; rien n'a été modifié par celle-ci.")
+    advice = (
+        "Attendez qu'elle se termine (ou arrêtez-la), puis relancez la commande. Deux publications à la fois "
+        "dans un même dossier se marcheraient dessus ; rien n'a été modifié par celle-ci."
+    )
 
 
 class WorldError(CcasError):
@@ -190,14 +192,19 @@ def world_error(failure: BaseException) -> CcasError | None:
 
     where = f" ({failure.filename})" if isinstance(failure, OSError) and failure.filename else ""
     if (isinstance(failure, OSError) and failure.errno in (errno.ENOSPC, errno.EDQUOT)) or (
-            isinstance(failure, sqlite3.Error) and "disk is full" in str(failure)):
-        return WorldError(f"Le disque est plein{where} : la commande s'est arrêtée avant la fin.",
-                          advice="Libérez de la place sur le disque (ou choisissez un dossier sur un autre disque), puis "
-                                 "relancez. " + UNTOUCHED)
+        isinstance(failure, sqlite3.Error) and "disk is full" in str(failure)
+    ):
+        return WorldError(
+            f"Le disque est plein{where} : la commande s'est arrêtée avant la fin.",
+            advice="Libérez de la place sur le disque (ou choisissez un dossier sur un autre disque), puis relancez. " + UNTOUCHED,
+        )
     if isinstance(failure, OSError) and failure.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return WorldError(f"Accès refusé{where} : ce fichier ou ce dossier ne peut pas être lu ou écrit.",
-                          advice="Vérifiez les droits du dossier (ou qu'il n'est pas en lecture seule), puis relancez.")
+        return WorldError(
+            f"Accès refusé{where} : ce fichier ou ce dossier ne peut pas être lu ou écrit.",
+            advice="Vérifiez les droits du dossier (ou qu'il n'est pas en lecture seule), puis relancez.",
+        )
     if isinstance(failure, OSError) and failure.errno == errno.EIO:
-        return WorldError(f"Erreur de lecture ou d'écriture du disque{where}.",
-                          advice="Vérifiez le disque (ou la clé USB) puis relancez. " + UNTOUCHED)
+        return WorldError(
+            f"Erreur de lecture ou d'écriture du disque{where}.", advice="Vérifiez le disque (ou la clé USB) puis relancez. " + UNTOUCHED
+        )
     return None

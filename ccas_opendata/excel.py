@@ -35,7 +35,9 @@ def excel_csv(package: Path) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=columns, delimiter=";", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "valeur": row["valeur"].replace(".", ","), "libelle_modalite": labels.get((row["dimension"], row["modalite"]), "")})
+        writer.writerow(
+            {**row, "valeur": row["valeur"].replace(".", ","), "libelle_modalite": labels.get((row["dimension"], row["modalite"]), "")}
+        )
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 

@@ -33,7 +33,7 @@ def _sheet_member(archive: zipfile.ZipFile, sheet: str | int | None) -> str | No
     if sheet is None:
         chosen = entries[:1]
     elif isinstance(sheet, int):
-        chosen = entries[sheet - 1:sheet]
+        chosen = entries[sheet - 1 : sheet]
     else:
         chosen = [e for e in entries if e.get("name") == sheet]
     if not chosen:

@@ -135,15 +135,19 @@ class ReaderModel:
             if res.status == 2:
                 # HiGHS's presolve reports some unbounded problems as infeasible (a block
                 # whose totals are all hidden, e.g. two workshops): decide without it.
-                res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs",
-                              options={"presolve": False})
+                res = linprog(
+                    sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs", options={"presolve": False}
+                )
             if res.status == 3:
                 ends.append(math.inf)
                 continue
             if res.status != 0:
                 raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({res.message}).")
             ends.append(sign * res.fun)
-            for marginals, numbers in ((getattr(res.eqlin, "marginals", None), eq_rows), (getattr(res.ineqlin, "marginals", None), ub_rows)):
+            for marginals, numbers in (
+                (getattr(res.eqlin, "marginals", None), eq_rows),
+                (getattr(res.ineqlin, "marginals", None), ub_rows),
+            ):
                 if marginals is not None:
                     binding |= {numbers[i] for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
         return (ends[0], ends[1]), sorted(binding)
@@ -168,11 +172,13 @@ class ReaderModel:
                     constant += coef * self.values[cell]
             target[3].append(-constant)
             target[4].append(r)
+
         def matrix(parts):
             data, r, c, rhs, _ = parts
             if not rhs:
                 return None, None
             return csr_matrix((data, (r, c)), shape=(len(rhs), len(variables))), np.array(rhs)
+
         a_eq, b_eq = matrix(eq)
         a_ub, b_ub = matrix(ub)
         bounds = [(self.lower.get(v, 0.0), None) for v in variables]
@@ -187,6 +193,7 @@ def integer_width(low: float, high: float) -> float:
 
 
 # --- building the model from published tables ---------------------------------------------
+
 
 def _key(row) -> Key:
     return (str(row.periode), str(row.lieu), str(row.dimension), str(row.modalite))
@@ -257,9 +264,11 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
             model.add(c)
     if "qpv" in catalogue.dimensions and "quartier" in catalogue.dimensions:
         qpv = publisher.qpv_codes
-        covered = {"oui": [q for q in publisher.quartier_codes if q in qpv],
-                   "non": [q for q in publisher.quartier_codes if q not in qpv] + ["hors_commune"],
-                   "non_communique": ["non_communique"]}
+        covered = {
+            "oui": [q for q in publisher.quartier_codes if q in qpv],
+            "non": [q for q in publisher.quartier_codes if q not in qpv] + ["hors_commune"],
+            "non_communique": ["non_communique"],
+        }
         for key in sorted(keys):
             periode, lieu, dimension, modalite = key
             if dimension == "qpv" and modalite in covered:
@@ -421,7 +430,9 @@ def _require(model: ReaderModel, cells: list[Cell], code: str, key: Key) -> None
         )
 
 
-def _latent_bounds(model: ReaderModel, tag: str, catalogue: Catalogue, latent_keys: dict[str, set[Key]], keys_of: dict[str, set[Key]]) -> None:
+def _latent_bounds(
+    model: ReaderModel, tag: str, catalogue: Catalogue, latent_keys: dict[str, set[Key]], keys_of: dict[str, set[Key]]
+) -> None:
     """What defines a latent count bounds it: the cells it is made of, or its records."""
     codes = contract()["codes"]
     for family, keys in sorted(latent_keys.items()):

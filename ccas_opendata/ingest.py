@@ -31,7 +31,14 @@ import pandas as pd
 from .archive import oversized_archives
 from .config import Publisher, contract
 from .correspondances import (
-    FILE_NAME, Correspondances, TableMapping, accepted_codes, fold, header_suggestions, national_formats, normalise_header,
+    FILE_NAME,
+    Correspondances,
+    TableMapping,
+    accepted_codes,
+    fold,
+    header_suggestions,
+    national_formats,
+    normalise_header,
     value_lookup,
 )
 from .errors import ROWS_KEPT, InvalidInput, Problem
@@ -110,7 +117,9 @@ class Records:
                 where = ", ".join(f"« {h} » ({column_letter(p)})" for h, p in zip(t.ignored_headers, t.dropped_unknown))
                 out.append(f"{t.file} : colonnes écartées à votre demande (« ignorer » dans correspondances.yml), jamais lues : {where}.")
             if t.without_person:
-                out.append(f"{t.file} : {t.without_person} ligne(s) sans identifiant de personne (usager) : chacune est comptée comme une personne différente.")
+                out.append(
+                    f"{t.file} : {t.without_person} ligne(s) sans identifiant de personne (usager) : chacune est comptée comme une personne différente."
+                )
             if t.outside_year:
                 out.append(f"{t.file} : {t.outside_year} ligne(s) datée(s) hors de l'année, mises de côté (non publiées).")
         return out
@@ -126,6 +135,7 @@ def column_letter(position: int) -> str:
 
 
 # --- finding the files ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Source:
@@ -147,8 +157,12 @@ class Source:
 
 #: What a file really is, by its first bytes, when its name says otherwise.
 _MAGIC = {
-    b"\x89PNG": "une image PNG", b"\xff\xd8\xff": "une image JPEG", b"GIF8": "une image GIF", b"%PDF": "un document PDF",
-    b"\xd0\xcf\x11\xe0": "un ancien classeur Excel (.xls) ou document Word (.doc)", b"PK\x03\x04": "un classeur ou une archive ZIP",
+    b"\x89PNG": "une image PNG",
+    b"\xff\xd8\xff": "une image JPEG",
+    b"GIF8": "une image GIF",
+    b"%PDF": "un document PDF",
+    b"\xd0\xcf\x11\xe0": "un ancien classeur Excel (.xls) ou document Word (.doc)",
+    b"PK\x03\x04": "un classeur ou une archive ZIP",
 }
 SAVE_AS = "ouvrez-le dans votre tableur et enregistrez-le en CSV, XLSX ou ODS (Fichier › Enregistrer sous), puis relancez."
 
@@ -167,7 +181,12 @@ def misnamed(path: Path) -> str | None:
     if path.suffix.lower() in (".xlsx", ".ods"):
         if actual == "un classeur ou une archive ZIP":
             return None
-        return f"ce n'est pas un classeur {path.suffix.lower()}" + (f" mais {actual}" if actual else " (fichier abîmé ou d'un autre format)") + " : " + SAVE_AS
+        return (
+            f"ce n'est pas un classeur {path.suffix.lower()}"
+            + (f" mais {actual}" if actual else " (fichier abîmé ou d'un autre format)")
+            + " : "
+            + SAVE_AS
+        )
     if actual is not None:
         return f"ce n'est pas un fichier CSV mais {actual} renommé : " + SAVE_AS
     if b"\x00" in head:
@@ -186,7 +205,8 @@ def unreadable(path: Path, error: BaseException) -> Problem:
 
 def candidate_files(input_dir: Path) -> list[Path]:
     return [
-        p for p in sorted(input_dir.iterdir())
+        p
+        for p in sorted(input_dir.iterdir())
         if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(("~$", ".", "rapport-"))
     ]
 
@@ -196,7 +216,11 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
     ``<table>.*``; ``feuilles``), else a national export recognised by its headers. The
     third item says what became of every sheet of her workbooks."""
     if not input_dir.is_dir():
-        return [], [Problem(str(input_dir), "", "dossier d'entrée introuvable : vérifiez le chemin donné à la commande.", kind="absent")], []
+        return (
+            [],
+            [Problem(str(input_dir), "", "dossier d'entrée introuvable : vérifiez le chemin donné à la commande.", kind="absent")],
+            [],
+        )
     files = candidate_files(input_dir)
     sources: list[Source] = []
     problems: list[Problem] = []
@@ -213,7 +237,14 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
         mapping = own.for_table(table) if own else TableMapping(table)
         matches = [p for p in files if mapping.matches_file(p)]
         if len(matches) > 1:
-            problems.append(Problem(input_dir.name, "", f"plusieurs fichiers pour la table « {table} » ({', '.join(p.name for p in matches)}) : n'en gardez qu'un.", kind="configuration"))
+            problems.append(
+                Problem(
+                    input_dir.name,
+                    "",
+                    f"plusieurs fichiers pour la table « {table} » ({', '.join(p.name for p in matches)}) : n'en gardez qu'un.",
+                    kind="configuration",
+                )
+            )
         elif matches:
             sources.append(Source(table, matches[0], mapping))
             claimed.add(matches[0])
@@ -227,17 +258,28 @@ def find_sources(input_dir: Path, own: Correspondances | None) -> tuple[list[Sou
             if matches_national_format(path, national):
                 for table, mapping in national.tables.items():
                     if any(s.table == table for s in sources):
-                        problems.append(Problem(path.name, "", f"la table « {table} » a déjà un fichier ; retirez l'un des deux du dossier.", kind="configuration"))
+                        problems.append(
+                            Problem(
+                                path.name,
+                                "",
+                                f"la table « {table} » a déjà un fichier ; retirez l'un des deux du dossier.",
+                                kind="configuration",
+                            )
+                        )
                     else:
                         sources.append(Source(table, path, _with_own_values(mapping, own), national.label))
                 break
     for table, spec in contract()["tables"].items():
         if spec["required_file"] and not any(s.table == table for s in sources) and not problems:
-            problems.append(Problem(
-                input_dir.name, "",
-                f"fichier « {table}.csv » (ou .xlsx, .ods) introuvable : il est obligatoire. Un fichier à votre format "
-                "se déclare dans metadata/correspondances.yml (clé « fichier »).", kind="absent",
-            ))
+            problems.append(
+                Problem(
+                    input_dir.name,
+                    "",
+                    f"fichier « {table}.csv » (ou .xlsx, .ods) introuvable : il est obligatoire. Un fichier à votre format "
+                    "se déclare dans metadata/correspondances.yml (clé « fichier »).",
+                    kind="absent",
+                )
+            )
     return sources, problems, notes
 
 
@@ -291,11 +333,15 @@ def expand_sheets(sources: list[Source], own: Correspondances | None) -> tuple[l
         else:
             missing = [n for n in wanted if n not in names]
             if missing:
-                problems.append(Problem(
-                    f"metadata/{FILE_NAME}", f"{source.table}.feuilles",
-                    f"feuille(s) {', '.join(f'« {n} »' for n in missing)} introuvable(s) dans {source.path.name} ; "
-                    f"feuilles du classeur : {', '.join(f'« {n} »' for n in names)}.", kind="configuration",
-                ))
+                problems.append(
+                    Problem(
+                        f"metadata/{FILE_NAME}",
+                        f"{source.table}.feuilles",
+                        f"feuille(s) {', '.join(f'« {n} »' for n in missing)} introuvable(s) dans {source.path.name} ; "
+                        f"feuilles du classeur : {', '.join(f'« {n} »' for n in names)}.",
+                        kind="configuration",
+                    )
+                )
             chosen = [n for n in wanted if n in names]
         read = 0
         for name in chosen:
@@ -307,7 +353,14 @@ def expand_sheets(sources: list[Source], own: Correspondances | None) -> tuple[l
             else:
                 seen.setdefault(name, f"ignorée : son en-tête n'est pas celui de « {source.table} » (résumé, liste ou tableau croisé ?)")
         if not read and chosen:
-            problems.append(Problem(source.path.name, "", f"aucune feuille ne porte l'en-tête de « {source.table} » ({', '.join(f'« {n} »' for n in chosen)}).", kind="en-tete"))
+            problems.append(
+                Problem(
+                    source.path.name,
+                    "",
+                    f"aucune feuille ne porte l'en-tête de « {source.table} » ({', '.join(f'« {n} »' for n in chosen)}).",
+                    kind="en-tete",
+                )
+            )
     notes = []
     for path, sheets in fate.items():
         try:
@@ -323,6 +376,7 @@ def expand_sheets(sources: list[Source], own: Correspondances | None) -> tuple[l
         described = [f"« {n} » {sheets.get(n, 'non lue (aucune table ne la nomme dans correspondances)')}" for n in names]
         notes.append(f"{path.name} : feuilles " + " ; ".join(described) + ".")
     return out, notes, problems
+
 
 def _sheets_of_the_same_workbook(sources: list[Source]) -> list[Source]:
     """The template keeps every table in one workbook: a table without a file of its own
@@ -360,10 +414,13 @@ def matches_national_format(path: Path, national: Correspondances) -> bool:
         grid = read_top_rows(path, None)
     except (OSError, ValueError, zipfile.BadZipFile, csv.Error):
         return False
-    return any(len(national.recognised_by & {normalise_header(c) for c in row}) >= max(3, len(national.recognised_by) * 2 // 3) for row in grid)
+    return any(
+        len(national.recognised_by & {normalise_header(c) for c in row}) >= max(3, len(national.recognised_by) * 2 // 3) for row in grid
+    )
 
 
 # --- reading cells as text ------------------------------------------------------------------
+
 
 def _is_utf8(path: Path) -> bool:
     """Whether the whole file decodes as UTF-8, read in chunks (a year can be 200 MB)."""
@@ -456,11 +513,24 @@ def read_grid(path: Path, sheet: str | int | None, header_index: int, width: int
         encoding, sep = csv_dialect(path)
         # Every cell as a category: a year has few distinct dates, codes or durations,
         # so parsing the distinct values is enough and memory stays small.
-        frame = pd.read_csv(
-            path, sep=sep, encoding=encoding, dtype="category", keep_default_na=False, na_filter=False,
-            header=None, skiprows=header_index + 1, usecols=positions, skip_blank_lines=False,
-            names=list(range(width)), index_col=False,
-        ) if positions else pd.DataFrame(index=range(0))
+        frame = (
+            pd.read_csv(
+                path,
+                sep=sep,
+                encoding=encoding,
+                dtype="category",
+                keep_default_na=False,
+                na_filter=False,
+                header=None,
+                skiprows=header_index + 1,
+                usecols=positions,
+                skip_blank_lines=False,
+                names=list(range(width)),
+                index_col=False,
+            )
+            if positions
+            else pd.DataFrame(index=range(0))
+        )
     else:
         engine = "odf" if path.suffix.lower() == ".ods" else "openpyxl"
         raw = pd.read_excel(path, engine=engine, dtype=object, header=None, skiprows=header_index + 1, sheet_name=_sheet(path, sheet))
@@ -473,6 +543,7 @@ def read_grid(path: Path, sheet: str | int | None, header_index: int, width: int
 # --- parsing -------------------------------------------------------------------------------
 # Each parser takes the distinct values of a column (stripped text) and returns their
 # parsed values and whether each is malformed; rows then take their value by code.
+
 
 def _parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     iso = values.str.match(_ISO_DATE)
@@ -503,6 +574,7 @@ _DURATION = re.compile(
 def _parse_duration(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Minutes as agents type them: « 45 », « 45 min », « 45mn », « 45' », « 1h », « 1h30 »,
     « 1 h 30 », « 1:30 », « 0:45 » (time cells already arrive as minutes)."""
+
     def minutes(text: str) -> float:
         m = _DURATION.match(text.replace("\u00a0", " ").replace("\u202f", " ").strip())
         if m is None:
@@ -642,6 +714,7 @@ def _rows(flags: np.ndarray, index: pd.Index) -> tuple[tuple[int, ...], int]:
 
 # --- headers -------------------------------------------------------------------------------
 
+
 def _is_identifier(name: str) -> bool:
     """Identifying and free-text columns, whatever follows their first words
     (« Observations du conseiller », « Téléphone portable »)."""
@@ -732,8 +805,10 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
             plan.columns.setdefault(name, []).append(position)
         elif name in extra_headers:
             continue
-        elif (name in spec and spec[name]["type"] == "free_text") or name in identifier_headers() or (
-            _is_identifier(name) and header_suggestions().get(name) not in spec
+        elif (
+            (name in spec and spec[name]["type"] == "free_text")
+            or name in identifier_headers()
+            or (_is_identifier(name) and header_suggestions().get(name) not in spec)
         ):
             # An identifying header, exactly or by its first words (« Observations du
             # conseiller »), unless it is a usual spelling of a contract column (« Note de
@@ -745,7 +820,7 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
             if guess:
                 expected = (
                     f"l'en-tête « {raw} » ({where}) ressemble à « {guess} » : ajoutez-le dans metadata/correspondances.yml "
-                    f"(« {table}: colonnes: {guess}: \"{raw}\" »), ou sous « ignorer » s'il ne doit pas être lu."
+                    f'(« {table}: colonnes: {guess}: "{raw}" »), ou sous « ignorer » s\'il ne doit pas être lu.'
                 )
             else:
                 # Not shown: a header typed by hand can be a person's name or phone number.
@@ -758,17 +833,26 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
     counted = mapping.regroupement["compte"] if mapping.regroupement else None
     for column, col_spec in spec.items():
         if col_spec.get("required") and column not in plan.columns and column != counted:
-            hint = f" (déclaré comme « {'», «'.join(mapping.colonnes[column])} » dans correspondances.yml, introuvable)" if column in mapping.colonnes else ""
-            plan.problems.append(Problem(file, column, f"colonne obligatoire absente de l'en-tête{hint}.", (header_row,), 1, kind="en-tete"))
+            hint = (
+                f" (déclaré comme « {'», «'.join(mapping.colonnes[column])} » dans correspondances.yml, introuvable)"
+                if column in mapping.colonnes
+                else ""
+            )
+            plan.problems.append(
+                Problem(file, column, f"colonne obligatoire absente de l'en-tête{hint}.", (header_row,), 1, kind="en-tete")
+            )
     for column, headers in mapping.colonnes.items():
         found = {normalise_header(h) for h in header}
         missing = [h for h in headers if h not in found]
         if missing and column in plan.columns and not contract()["tables"][table]["columns"][column].get("required"):
-            plan.problems.append(Problem(file, column, f"en-tête déclaré dans correspondances.yml introuvable : {', '.join(missing)}.", kind="en-tete"))
+            plan.problems.append(
+                Problem(file, column, f"en-tête déclaré dans correspondances.yml introuvable : {', '.join(missing)}.", kind="en-tete")
+            )
     return plan
 
 
 # --- one table ------------------------------------------------------------------------------
+
 
 def publisher_values(column: str, publisher: Publisher | None, table: str) -> dict[str, str] | None:
     """Code → name of the publisher's own lists (its sites, its quartiers)."""
@@ -805,10 +889,14 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         return None, [unreadable(source.path, e)]
     except ValueError as e:
         if mapping.feuille is not None and source.path.suffix.lower() != ".csv" and "not found" in str(e).lower():
-            return None, [Problem(
-                f"metadata/{FILE_NAME}", f"{table}.feuille",
-                f"feuille « {mapping.feuille} » introuvable dans {source.path.name}.", kind="configuration",
-            )]
+            return None, [
+                Problem(
+                    f"metadata/{FILE_NAME}",
+                    f"{table}.feuille",
+                    f"feuille « {mapping.feuille} » introuvable dans {source.path.name}.",
+                    kind="configuration",
+                )
+            ]
         return None, [unreadable(source.path, e)]
     plan = plan_headers(source, header, header_index + 1)
     if any(p.column in spec and spec[p.column].get("required") for p in plan.problems):
@@ -819,10 +907,16 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     for column, positions in plan.columns.items():
         formula_rows = sorted(r for p in positions for r in uncached.get(p, []))
         if formula_rows:
-            problems.append(Problem(
-                file, column, "formule sans valeur calculée (le fichier a été enregistré sans recalcul) : ouvrez-le dans votre "
-                "tableur et enregistrez-le, ou remplacez la formule par sa valeur.", tuple(formula_rows[:ROWS_KEPT]), len(formula_rows),
-            ))
+            problems.append(
+                Problem(
+                    file,
+                    column,
+                    "formule sans valeur calculée (le fichier a été enregistré sans recalcul) : ouvrez-le dans votre "
+                    "tableur et enregistrez-le, ou remplacez la formule par sa valeur.",
+                    tuple(formula_rows[:ROWS_KEPT]),
+                    len(formula_rows),
+                )
+            )
 
     parsed: dict[str, object] = {}
     pending_columns: list[str] = []
@@ -840,13 +934,20 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         if kind in ("code", "codes"):
             # The publisher's lists cannot be checked without its metadata (reported apart).
             open_list = accepted_codes(table, column) is None and publisher is None
-            reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), kind == "codes", open_list)
+            reader = CodeReader(
+                value_lookup(table, column, publisher_values(column, publisher, table)),
+                mapping.valeurs.get(column, {}),
+                kind == "codes",
+                open_list,
+            )
             results = [reader.read(u) for u in uniques]
             values = pd.Series([r[0] for r in results], dtype=object)
             # A value she was asked about in the correspondances (« a_completer ») is not asked again here.
             pending = mapping.pending_values.get(column, frozenset())
             results = [(code, [w for w in wrong if fold(w) not in pending]) for code, wrong in results]
-            waiting = np.array([any(fold(w) in pending for w in reader.pieces(u)) or (u == "" and "" in pending) for u in uniques], dtype=bool)
+            waiting = np.array(
+                [any(fold(w) in pending for w in reader.pieces(u)) or (u == "" and "" in pending) for u in uniques], dtype=bool
+            )
             bad = np.array([bool(r[1]) for r in results], dtype=bool)
             if waiting.any():
                 pending_columns.append(column)
@@ -854,10 +955,18 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
                 rows, count = _rows(bad[codes], text.index)
                 if count:
                     wrong = sorted({w for r, is_bad in zip(results, bad) if is_bad for w in r[1] if showable(w)})
-                    problems.append(Problem(
-                        file, column, "valeur non reconnue.", rows, count, kind="code",
-                        values=tuple(wrong[:12]), accepted=_accepted_text(table, column, wrong[0] if wrong else "votre libellé"),
-                    ))
+                    problems.append(
+                        Problem(
+                            file,
+                            column,
+                            "valeur non reconnue.",
+                            rows,
+                            count,
+                            kind="code",
+                            values=tuple(wrong[:12]),
+                            accepted=_accepted_text(table, column, wrong[0] if wrong else "votre libellé"),
+                        )
+                    )
             empty = empty | values.isna().to_numpy() & ~bad & ~waiting
         elif kind == "pseudonymous":
             if len(plan.columns[column]) == 1:
@@ -888,12 +997,20 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         if spec[column].get("required") and empty.any():
             rows, count = _rows(empty[codes], text.index)
             if count:
-                hint = ' Pour des lignes sans lieu (à domicile, à distance), déclarez leur lieu dans metadata/correspondances.yml : « valeurs: lieu: {"": code_du_lieu} ».' if column == "lieu" else ""
+                hint = (
+                    ' Pour des lignes sans lieu (à domicile, à distance), déclarez leur lieu dans metadata/correspondances.yml : « valeurs: lieu: {"": code_du_lieu} ».'
+                    if column == "lieu"
+                    else ""
+                )
                 problems.append(Problem(file, column, "valeur obligatoire manquante." + hint, rows, count))
         if kind in ("code", "codes", "pseudonymous"):
             values = values.where(~empty, None)
             categories, value_codes = pd.factorize(values, use_na_sentinel=True)[::-1]
-            parsed[column] = pd.Categorical.from_codes(value_codes[codes], categories=categories.astype(str)) if len(categories) else pd.Categorical([None] * len(codes))
+            parsed[column] = (
+                pd.Categorical.from_codes(value_codes[codes], categories=categories.astype(str))
+                if len(categories)
+                else pd.Categorical([None] * len(codes))
+            )
         else:
             parsed[column] = values.array.take(codes)
     frame = pd.DataFrame(parsed, index=text.index)
@@ -912,8 +1029,17 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     without_person = int(frame["usager"].isna().sum()) if "usager" in frame and mapping.sans_identifiant == frozenset() else 0
     ignored = [header[p - 1] for p in plan.ignored]
     return Table(
-        table, file, frame, sorted(set(plan.identifiers)), plan.ignored, outside, read_from, without_person, ignored,
-        pending_columns=pending_columns, legacy_usager=legacy_usager,
+        table,
+        file,
+        frame,
+        sorted(set(plan.identifiers)),
+        plan.ignored,
+        outside,
+        read_from,
+        without_person,
+        ignored,
+        pending_columns=pending_columns,
+        legacy_usager=legacy_usager,
     ), problems
 
 
@@ -935,7 +1061,11 @@ def _duration_words() -> frozenset[str]:
 def integer_labels(column: str, mapping: TableMapping) -> dict[str, str]:
     """Folded label → number for an integer column typed as words (« Très satisfait » is 5):
     the contract's labels and usual spellings, then her own ``valeurs``."""
-    labels = {fold(label): code for code, label in contract()["libelles"].get(column, {}).items()} if column in contract().get("orthographes", {}) else {}
+    labels = (
+        {fold(label): code for code, label in contract()["libelles"].get(column, {}).items()}
+        if column in contract().get("orthographes", {})
+        else {}
+    )
     labels |= {fold(typed): str(code) for typed, code in contract().get("orthographes", {}).get(column, {}).items()}
     return labels | mapping.valeurs.get(column, {})
 
@@ -1020,8 +1150,12 @@ def _group_participants(frame: pd.DataFrame, text: pd.DataFrame, mapping: TableM
 
 # --- the year -------------------------------------------------------------------------------
 
+
 def collect_records(
-    input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None,
+    input_dir: Path,
+    own: Correspondances | None = None,
+    publisher: Publisher | None = None,
+    year: int | None = None,
 ) -> tuple[Records, list[Problem]]:
     """Read every table found; return what could be read and every problem met."""
     sources, problems, notes = find_sources(input_dir, own)
@@ -1056,14 +1190,21 @@ def join_parts(parts: list[Table]) -> Table:
             joined[column] = joined[column].astype("category")
     first = parts[0]
     return Table(
-        first.name, first.file.split(" (feuille")[0], joined, sorted({h for p in parts for h in p.dropped_identifiers}),
-        outside_year=sum(p.outside_year for p in parts), read_from=first.read_from,
-        without_person=sum(p.without_person for p in parts), parts=parts,
+        first.name,
+        first.file.split(" (feuille")[0],
+        joined,
+        sorted({h for p in parts for h in p.dropped_identifiers}),
+        outside_year=sum(p.outside_year for p in parts),
+        read_from=first.read_from,
+        without_person=sum(p.without_person for p in parts),
+        parts=parts,
         legacy_usager=pd.concat(legacy) if legacy and len(legacy) == len(parts) else None,
     )
 
 
-def read_records(input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None) -> Records:
+def read_records(
+    input_dir: Path, own: Correspondances | None = None, publisher: Publisher | None = None, year: int | None = None
+) -> Records:
     """Read every contract table found in ``input_dir``; raise InvalidInput listing every problem."""
     records, problems = collect_records(input_dir, own, publisher, year)
     if problems:

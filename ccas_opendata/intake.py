@@ -46,7 +46,9 @@ def read_year(folder: Path, year: int, input_dir: Path, publisher: Publisher | N
         # Sheet by sheet when several feed a table: each row number is true to its sheet.
         for n in range(max(len(t.each_part()) for t in records.tables.values())):
             parts = {name: t.each_part()[n] for name, t in records.tables.items() if n < len(t.each_part())}
-            checks += quality.check_records({name: t.frame for name, t in parts.items()}, {name: t.file for name, t in parts.items()}, publisher, year)
+            checks += quality.check_records(
+                {name: t.frame for name, t in parts.items()}, {name: t.file for name, t in parts.items()}, publisher, year
+            )
         headers: dict[str, dict[str, str]] = {}
         for table in (part for t in records.tables.values() for part in t.each_part()):
             headers.setdefault(table.file, {}).update(table.read_from)
@@ -79,7 +81,9 @@ def _accepted_codes_section(publisher: Publisher | None) -> str:
             if codes is None and publisher is not None:
                 source = publisher.lieux if column == "lieu" else publisher.quartiers
                 pairs = [(item.code, item.nom) for item in source]
-                extra = "hors_les_murs" if (column == "lieu" and table == "ateliers") else ("hors_commune" if column == "quartier" else None)
+                extra = (
+                    "hors_les_murs" if (column == "lieu" and table == "ateliers") else ("hors_commune" if column == "quartier" else None)
+                )
                 if extra:
                     pairs.append((extra, labels[column][extra]))
             elif codes is None:
@@ -87,7 +91,9 @@ def _accepted_codes_section(publisher: Publisher | None) -> str:
             else:
                 pairs = [(code, contract_label(column, code) or "") for code in codes]
             rows = "".join(f"<tr><td><code>{html.escape(c)}</code></td><td>{html.escape(label)}</td></tr>" for c, label in pairs)
-            parts.append(f"<h3>{html.escape(table)} : {html.escape(column)}</h3><table><tr><th>Code</th><th>Libellé (accepté aussi)</th></tr>{rows}</table>")
+            parts.append(
+                f"<h3>{html.escape(table)} : {html.escape(column)}</h3><table><tr><th>Code</th><th>Libellé (accepté aussi)</th></tr>{rows}</table>"
+            )
     return "".join(parts)
 
 
@@ -122,7 +128,7 @@ th{{background:#eee}}code{{background:#f4f4f4}}</style></head>
 <body><main><h1>{len(problems)} problème(s) dans les fichiers de l'année {year}</h1>
 <p>{organisation} — rapport du {now}. Rien n'a été publié ; la publication précédente est intacte.
 Ce rapport reste sur cet ordinateur, à côté de vos fichiers : il n'est jamais publié.</p>
-{''.join(sections)}{footer}
+{"".join(sections)}{footer}
 <h2>Codes acceptés</h2><p>Pour chaque colonne à codes, le code ou son libellé (majuscules, accents et espaces indifférents).
 Vos propres libellés se déclarent dans <code>metadata/correspondances.yml</code>.</p>
 {_accepted_codes_section(publisher)}

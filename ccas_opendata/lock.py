@@ -38,9 +38,10 @@ def publication_lock(folder: Path, command: str) -> Iterator[None]:
         except BlockingIOError:
             raise ConcurrentRunError(f"Une autre commande travaille déjà dans le dossier {folder} : {_holder(folder)}.") from None
         holder = work_dir(folder) / HOLDER
-        private_file(holder).write_text(json.dumps({"commande": command, "pid": os.getpid(),
-                                                    "debut": time.strftime("%d/%m/%Y à %H:%M:%S")}, ensure_ascii=False),
-                                        encoding="utf-8")
+        private_file(holder).write_text(
+            json.dumps({"commande": command, "pid": os.getpid(), "debut": time.strftime("%d/%m/%Y à %H:%M:%S")}, ensure_ascii=False),
+            encoding="utf-8",
+        )
         try:
             yield
         finally:

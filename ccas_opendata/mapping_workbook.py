@@ -139,7 +139,14 @@ def read_mapping_workbook(path: Path, source: str) -> tuple[dict[str, Any], list
                 rules["feuilles"] = [s.strip() for s in str(feuilles).split("|") if s.strip()]
             column = str(column or "").strip()
             if not column:
-                problems.append(Problem(source, f"{HEADERS_SHEET}, ligne {number}", f"« {header} » : choisissez la colonne du contrat qu'il alimente, ou « {IGNORE} ».", kind="configuration"))
+                problems.append(
+                    Problem(
+                        source,
+                        f"{HEADERS_SHEET}, ligne {number}",
+                        f"« {header} » : choisissez la colonne du contrat qu'il alimente, ou « {IGNORE} ».",
+                        kind="configuration",
+                    )
+                )
                 rules.setdefault(TO_COMPLETE, []).append(str(header))
             elif column == IGNORE:
                 rules.setdefault("ignorer", []).append(str(header))
@@ -155,14 +162,21 @@ def read_mapping_workbook(path: Path, source: str) -> tuple[dict[str, Any], list
             continue
         table, column = str(rows[0][1]), str(rows[0][3])
         values = data.setdefault(table, {}).setdefault("valeurs", {}).setdefault(column, {})
-        for number, row in enumerate(rows[FIRST_VALUE_ROW - 1:], start=FIRST_VALUE_ROW):
+        for number, row in enumerate(rows[FIRST_VALUE_ROW - 1 :], start=FIRST_VALUE_ROW):
             typed, _n, _suggestion, answer = (list(row) + [None] * 4)[:4]
             if typed is None:
                 continue
             typed_text = "" if str(typed) == EMPTY_VALUE else str(typed)
             code = _code(answer)
             if not code:
-                problems.append(Problem(source, f"{name}, ligne {number}", f"« {typed} » : choisissez son code dans la liste (colonne « Code retenu »).", kind="configuration"))
+                problems.append(
+                    Problem(
+                        source,
+                        f"{name}, ligne {number}",
+                        f"« {typed} » : choisissez son code dans la liste (colonne « Code retenu »).",
+                        kind="configuration",
+                    )
+                )
                 values[typed_text] = TO_COMPLETE
                 continue
             values[typed_text] = code

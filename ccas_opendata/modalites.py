@@ -30,14 +30,34 @@ SITE_LABELS = Path(__file__).parent / "site" / "libelles.yml"
 
 SCHEMA = {
     "fields": [
-        {"name": "dimension", "type": "string", "title": "Dimension", "description": "Code de la dimension (colonne « dimension » des indicateurs).",
-         "constraints": {"required": True}},
-        {"name": "code", "type": "string", "title": "Code", "description": "Code de la modalité (colonne « modalite » des indicateurs).",
-         "constraints": {"required": True}},
-        {"name": "libelle", "type": "string", "title": "Libellé", "description": "Libellé français de la modalité, tel que le site l'affiche.",
-         "constraints": {"required": True}},
-        {"name": "ordre", "type": "integer", "title": "Ordre", "description": "Rang de la modalité dans sa dimension (ordre des graphiques du site).",
-         "constraints": {"required": True, "minimum": 1}},
+        {
+            "name": "dimension",
+            "type": "string",
+            "title": "Dimension",
+            "description": "Code de la dimension (colonne « dimension » des indicateurs).",
+            "constraints": {"required": True},
+        },
+        {
+            "name": "code",
+            "type": "string",
+            "title": "Code",
+            "description": "Code de la modalité (colonne « modalite » des indicateurs).",
+            "constraints": {"required": True},
+        },
+        {
+            "name": "libelle",
+            "type": "string",
+            "title": "Libellé",
+            "description": "Libellé français de la modalité, tel que le site l'affiche.",
+            "constraints": {"required": True},
+        },
+        {
+            "name": "ordre",
+            "type": "integer",
+            "title": "Ordre",
+            "description": "Rang de la modalité dans sa dimension (ordre des graphiques du site).",
+            "constraints": {"required": True, "minimum": 1},
+        },
     ],
     "primaryKey": ["dimension", "code"],
 }
@@ -59,8 +79,11 @@ def label(dimension: str, code: str, publisher: Publisher) -> str:
             return names[code]
     site = _site_labels()
     per_dimension = site.get(dimension)
-    found = (contract_label(MULTI_VALUED.get(dimension, dimension), code)
-             or (per_dimension.get(code) if isinstance(per_dimension, dict) else None) or site.get(code))
+    found = (
+        contract_label(MULTI_VALUED.get(dimension, dimension), code)
+        or (per_dimension.get(code) if isinstance(per_dimension, dict) else None)
+        or site.get(code)
+    )
     return str(found) if isinstance(found, str) else code
 
 

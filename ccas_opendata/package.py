@@ -72,10 +72,19 @@ def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]
     ).sort_values(["_i", "_p", "periode", "_l", "lieu", "_d"], kind="stable")
     rows = []
     for row in frame.itertuples(index=False):
-        rows.append([
-            str(row.annee), str(row.periode), row.lieu, row.indicateur, row.dimension, row.modalite,
-            format_value(row.valeur, row.indicateur in integral), row.unite, row.secret,
-        ])
+        rows.append(
+            [
+                str(row.annee),
+                str(row.periode),
+                row.lieu,
+                row.indicateur,
+                row.dimension,
+                row.modalite,
+                format_value(row.valeur, row.indicateur in integral),
+                row.unite,
+                row.secret,
+            ]
+        )
     return rows
 
 
@@ -96,15 +105,69 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
     lieux = [ENSEMBLE] + publisher.lieu_codes + ["hors_les_murs"]
     return {
         "fields": [
-            {"name": "annee", "type": "integer", "title": "Année", "description": "Année publiée.", "constraints": {"required": True, "minimum": year, "maximum": year}},
-            {"name": "periode", "type": "string", "title": "Période", "description": "AAAA pour l'année entière, AAAA-MM pour un mois.", "constraints": {"required": True, "pattern": r"\d{4}(-(0[1-9]|1[0-2]))?"}},
-            {"name": "lieu", "type": "string", "title": "Lieu", "description": "Code du lieu (voir la ressource « lieux »), ou « ensemble » pour tout le CCAS.", "constraints": {"required": True, "enum": lieux}},
-            {"name": "indicateur", "type": "string", "title": "Indicateur", "description": "Code de l'indicateur (voir la ressource « definitions »).", "constraints": {"required": True, "enum": catalogue.codes}},
-            {"name": "dimension", "type": "string", "title": "Dimension", "description": "« ensemble », ou la ventilation : tranche d'âge, genre, situation, quartier, thématique…", "constraints": {"required": True, "enum": [ENSEMBLE, *catalogue.dimensions]}},
-            {"name": "modalite", "type": "string", "title": "Modalité", "description": "Code de la catégorie dans la dimension, ou « ensemble ». « non_communique » regroupe les cellules vides du fichier source.", "constraints": {"required": True}},
-            {"name": "valeur", "type": "number", "title": "Valeur", "description": "Le chiffre publié : nombres exacts, pourcentages et minutes arrondis à 0,1. Vide lorsque la case est sous secret statistique.", "constraints": {"minimum": -100}},
-            {"name": "unite", "type": "string", "title": "Unité", "description": "nombre, pourcentage ou minutes.", "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]}},
-            {"name": "secret", "type": "string", "title": "Secret statistique", "description": "Vide si le chiffre est publié ; « secret » s'il est masqué par le secret statistique, quelle que soit la règle qui le masque (seuil, dominance, protection des autres cases masquées) : une seule mention, pour ne pas dire quelles cases comptent moins de personnes que le seuil. Les versions publiées avant cette règle portaient deux mentions différentes, qui disent la même chose : le chiffre est masqué.", "constraints": {"enum": ["secret"]}},
+            {
+                "name": "annee",
+                "type": "integer",
+                "title": "Année",
+                "description": "Année publiée.",
+                "constraints": {"required": True, "minimum": year, "maximum": year},
+            },
+            {
+                "name": "periode",
+                "type": "string",
+                "title": "Période",
+                "description": "AAAA pour l'année entière, AAAA-MM pour un mois.",
+                "constraints": {"required": True, "pattern": r"\d{4}(-(0[1-9]|1[0-2]))?"},
+            },
+            {
+                "name": "lieu",
+                "type": "string",
+                "title": "Lieu",
+                "description": "Code du lieu (voir la ressource « lieux »), ou « ensemble » pour tout le CCAS.",
+                "constraints": {"required": True, "enum": lieux},
+            },
+            {
+                "name": "indicateur",
+                "type": "string",
+                "title": "Indicateur",
+                "description": "Code de l'indicateur (voir la ressource « definitions »).",
+                "constraints": {"required": True, "enum": catalogue.codes},
+            },
+            {
+                "name": "dimension",
+                "type": "string",
+                "title": "Dimension",
+                "description": "« ensemble », ou la ventilation : tranche d'âge, genre, situation, quartier, thématique…",
+                "constraints": {"required": True, "enum": [ENSEMBLE, *catalogue.dimensions]},
+            },
+            {
+                "name": "modalite",
+                "type": "string",
+                "title": "Modalité",
+                "description": "Code de la catégorie dans la dimension, ou « ensemble ». « non_communique » regroupe les cellules vides du fichier source.",
+                "constraints": {"required": True},
+            },
+            {
+                "name": "valeur",
+                "type": "number",
+                "title": "Valeur",
+                "description": "Le chiffre publié : nombres exacts, pourcentages et minutes arrondis à 0,1. Vide lorsque la case est sous secret statistique.",
+                "constraints": {"minimum": -100},
+            },
+            {
+                "name": "unite",
+                "type": "string",
+                "title": "Unité",
+                "description": "nombre, pourcentage ou minutes.",
+                "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]},
+            },
+            {
+                "name": "secret",
+                "type": "string",
+                "title": "Secret statistique",
+                "description": "Vide si le chiffre est publié ; « secret » s'il est masqué par le secret statistique, quelle que soit la règle qui le masque (seuil, dominance, protection des autres cases masquées) : une seule mention, pour ne pas dire quelles cases comptent moins de personnes que le seuil. Les versions publiées avant cette règle portaient deux mentions différentes, qui disent la même chose : le chiffre est masqué.",
+                "constraints": {"enum": ["secret"]},
+            },
         ],
         "missingValues": [""],
         "primaryKey": ["periode", "lieu", "indicateur", "dimension", "modalite"],
@@ -116,24 +179,78 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
 # A Table Schema: nested lists and dicts, read by key (``Any`` rather than ``object``).
 DEFINITIONS_SCHEMA: dict[str, Any] = {
     "fields": [
-        {"name": "indicateur", "type": "string", "title": "Indicateur", "description": "Code de l'indicateur.", "constraints": {"required": True, "unique": True}},
-        {"name": "libelle", "type": "string", "title": "Libellé", "description": "Nom de l'indicateur en français.", "constraints": {"required": True}},
-        {"name": "definition", "type": "string", "title": "Définition", "description": "Ce que mesure l'indicateur.", "constraints": {"required": True}},
-        {"name": "unite", "type": "string", "title": "Unité", "description": "nombre, pourcentage ou minutes.", "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]}},
-        {"name": "methode", "type": "string", "title": "Méthode", "description": "Comment le chiffre est calculé.", "constraints": {"required": True}},
-        {"name": "source", "type": "string", "title": "Source", "description": "Table d'activité dont l'indicateur est calculé.", "constraints": {"required": True, "enum": ["accompagnements", "ateliers", "formations"]}},
+        {
+            "name": "indicateur",
+            "type": "string",
+            "title": "Indicateur",
+            "description": "Code de l'indicateur.",
+            "constraints": {"required": True, "unique": True},
+        },
+        {
+            "name": "libelle",
+            "type": "string",
+            "title": "Libellé",
+            "description": "Nom de l'indicateur en français.",
+            "constraints": {"required": True},
+        },
+        {
+            "name": "definition",
+            "type": "string",
+            "title": "Définition",
+            "description": "Ce que mesure l'indicateur.",
+            "constraints": {"required": True},
+        },
+        {
+            "name": "unite",
+            "type": "string",
+            "title": "Unité",
+            "description": "nombre, pourcentage ou minutes.",
+            "constraints": {"required": True, "enum": ["nombre", "pourcentage", "minutes"]},
+        },
+        {
+            "name": "methode",
+            "type": "string",
+            "title": "Méthode",
+            "description": "Comment le chiffre est calculé.",
+            "constraints": {"required": True},
+        },
+        {
+            "name": "source",
+            "type": "string",
+            "title": "Source",
+            "description": "Table d'activité dont l'indicateur est calculé.",
+            "constraints": {"required": True, "enum": ["accompagnements", "ateliers", "formations"]},
+        },
     ],
     "primaryKey": ["indicateur"],
 }
 
 LIEUX_SCHEMA = {
     "fields": [
-        {"name": "code", "type": "string", "title": "Code", "description": "Code du lieu, utilisé dans la colonne « lieu » des indicateurs.", "constraints": {"required": True, "unique": True}},
+        {
+            "name": "code",
+            "type": "string",
+            "title": "Code",
+            "description": "Code du lieu, utilisé dans la colonne « lieu » des indicateurs.",
+            "constraints": {"required": True, "unique": True},
+        },
         {"name": "nom", "type": "string", "title": "Nom", "description": "Nom du lieu d'accueil."},
         {"name": "adresse", "type": "string", "title": "Adresse", "description": "Adresse du lieu (lieu public)."},
-        {"name": "code_postal", "type": "string", "title": "Code postal", "description": "Code postal.", "constraints": {"pattern": r"\d{5}"}},
+        {
+            "name": "code_postal",
+            "type": "string",
+            "title": "Code postal",
+            "description": "Code postal.",
+            "constraints": {"pattern": r"\d{5}"},
+        },
         {"name": "commune", "type": "string", "title": "Commune", "description": "Nom de la commune."},
-        {"name": "code_insee", "type": "string", "title": "Code INSEE", "description": "Code officiel géographique de la commune (texte : 01001, 2A004).", "constraints": {"pattern": r"\d{5}|2[AB]\d{3}"}},
+        {
+            "name": "code_insee",
+            "type": "string",
+            "title": "Code INSEE",
+            "description": "Code officiel géographique de la commune (texte : 01001, 2A004).",
+            "constraints": {"pattern": r"\d{5}|2[AB]\d{3}"},
+        },
         {"name": "quartier", "type": "string", "title": "Quartier", "description": "Code du quartier où se trouve le lieu."},
     ],
     "primaryKey": ["code"],
@@ -175,8 +292,11 @@ def package_year(
     and its ``created``, so that its package (and zip) keep their bytes."""
     directory.mkdir(parents=True, exist_ok=True)
     _write_csv(directory / "indicateurs.csv", COLUMNS, published_rows(table, catalogue))
-    _write_csv(directory / "definitions.csv", [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
-               [[r[f["name"]] for f in DEFINITIONS_SCHEMA["fields"]] for r in catalogue.as_rows()])
+    _write_csv(
+        directory / "definitions.csv",
+        [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
+        [[r[f["name"]] for f in DEFINITIONS_SCHEMA["fields"]] for r in catalogue.as_rows()],
+    )
     _write_csv(directory / "lieux.csv", LIEUX_COLUMNS, [[getattr(l, c) for c in LIEUX_COLUMNS] for l in publisher.lieux])
     _write_csv(directory / "modalites.csv", modalites.COLUMNS, modalites.modalite_rows(table, publisher, list(catalogue.dimensions)))
     (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -198,36 +318,84 @@ def package_year(
         "licenses": [licence],
         "contributors": [{"title": publisher.nom, "role": "publisher", "email": publisher.contact, "siret": publisher.siret}],
         "sources": [{"title": f"Registre d'activité des permanences numériques {publisher.of_name}, année {year} (non publié)"}],
-        "keywords": ["CCAS", "inclusion numérique", "médiation numérique", "accompagnement", "démarches en ligne", "action sociale", str(year)],
+        "keywords": [
+            "CCAS",
+            "inclusion numérique",
+            "médiation numérique",
+            "accompagnement",
+            "démarches en ligne",
+            "action sociale",
+            str(year),
+        ],
         "temporalCoverage": {"start": f"{year}-01-01", "end": f"{year}-12-31"},
         "spatialCoverage": {"commune": publisher.commune, "type": "code INSEE"},
         # How text cells are protected from spreadsheets (csvsafe.py): readers must know the apostrophe is ours.
         "cellulesDeTexte": CELL_RULE,
         "secretStatistique": {
-            "methode": SECRECY_METHOD.format(seuil=publisher.seuil_secret, largeur=publisher.largeur_protection,
-                                             dominance=round(publisher.dominance_max * 100))
+            "methode": SECRECY_METHOD.format(
+                seuil=publisher.seuil_secret, largeur=publisher.largeur_protection, dominance=round(publisher.dominance_max * 100)
+            )
             + ("" if risk.get("identifiant_usager", True) else " " + risk["remarque_identifiant"]),
             "seuil": publisher.seuil_secret,
             "largeurProtection": publisher.largeur_protection,
             "rapport": "risque.json",
         },
         "resources": [
-            {"name": "indicateurs", "path": "indicateurs.csv", "profile": "tabular-data-resource", "title": "Indicateurs d'activité",
-             "description": "Table longue : une ligne par période, lieu, indicateur, dimension et modalité.",
-             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": indicateurs_schema(publisher, catalogue, year)},
-            {"name": "definitions", "path": "definitions.csv", "profile": "tabular-data-resource", "title": "Définitions des indicateurs",
-             "description": "Le catalogue des indicateurs : libellé, définition, unité, méthode.",
-             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": DEFINITIONS_SCHEMA},
-            {"name": "lieux", "path": "lieux.csv", "profile": "tabular-data-resource", "title": "Lieux d'accueil",
-             "description": "Les lieux publics où se tiennent les permanences.",
-             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": LIEUX_SCHEMA},
-            {"name": "modalites", "path": "modalites.csv", "profile": "tabular-data-resource", "title": "Libellés des modalités",
-             "description": "Le libellé français de chaque code des colonnes « dimension » et « modalite » des indicateurs "
-                            "(« feminin » : « Femmes »), et son rang dans la dimension.",
-             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8", "schema": modalites.SCHEMA},
-            {"name": "risque", "path": "risque.json", "profile": "data-resource", "title": "Rapport de risque de ré-identification",
-             "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
-             "format": "json", "mediatype": "application/json", "encoding": "utf-8"},
+            {
+                "name": "indicateurs",
+                "path": "indicateurs.csv",
+                "profile": "tabular-data-resource",
+                "title": "Indicateurs d'activité",
+                "description": "Table longue : une ligne par période, lieu, indicateur, dimension et modalité.",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": indicateurs_schema(publisher, catalogue, year),
+            },
+            {
+                "name": "definitions",
+                "path": "definitions.csv",
+                "profile": "tabular-data-resource",
+                "title": "Définitions des indicateurs",
+                "description": "Le catalogue des indicateurs : libellé, définition, unité, méthode.",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": DEFINITIONS_SCHEMA,
+            },
+            {
+                "name": "lieux",
+                "path": "lieux.csv",
+                "profile": "tabular-data-resource",
+                "title": "Lieux d'accueil",
+                "description": "Les lieux publics où se tiennent les permanences.",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": LIEUX_SCHEMA,
+            },
+            {
+                "name": "modalites",
+                "path": "modalites.csv",
+                "profile": "tabular-data-resource",
+                "title": "Libellés des modalités",
+                "description": "Le libellé français de chaque code des colonnes « dimension » et « modalite » des indicateurs "
+                "(« feminin » : « Femmes »), et son rang dans la dimension.",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": modalites.SCHEMA,
+            },
+            {
+                "name": "risque",
+                "path": "risque.json",
+                "profile": "data-resource",
+                "title": "Rapport de risque de ré-identification",
+                "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
+                "format": "json",
+                "mediatype": "application/json",
+                "encoding": "utf-8",
+            },
         ],
     }
     if descriptor["homepage"] is None:

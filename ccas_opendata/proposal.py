@@ -19,12 +19,32 @@ import pandas as pd
 from .config import Publisher, contract
 
 from .correspondances import (
-    TO_COMPLETE, Correspondances, TableMapping, accepted_codes, fold, labelled_integer, national_formats, normalise_header,
+    TO_COMPLETE,
+    Correspondances,
+    TableMapping,
+    accepted_codes,
+    fold,
+    labelled_integer,
+    national_formats,
+    normalise_header,
     value_lookup,
 )
 from .ingest import (
-    CodeReader, Source, candidate_files, default_code, integer_labels, matches_national_format, misnamed, publisher_values, known_header,
-    locate_header, plan_headers, read_source_text, sheet_names, showable, suggest_column,
+    CodeReader,
+    Source,
+    candidate_files,
+    default_code,
+    integer_labels,
+    matches_national_format,
+    misnamed,
+    publisher_values,
+    known_header,
+    locate_header,
+    plan_headers,
+    read_source_text,
+    sheet_names,
+    showable,
+    suggest_column,
 )
 
 
@@ -119,7 +139,9 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
     header_index, header = locate_header(source.path, mapping.feuille, lambda name: known_header(name, [mapping]))
     proposal = TableProposal(table, source.path.name, header_index + 1, national, sheets=list(sheets or []))
     own_usager = mapping.header_to_column()
-    has_usager = any(own_usager.get(n) == "usager" or n == "usager" or suggest_column(n, table) == "usager" for n in map(normalise_header, header))
+    has_usager = any(
+        own_usager.get(n) == "usager" or n == "usager" or suggest_column(n, table) == "usager" for n in map(normalise_header, header)
+    )
     # Without a file number, her names are the key that counts persons (never read otherwise).
     person_key = [] if has_usager else [raw for raw in header if normalise_header(raw) in PERSON_KEY_HEADERS]
     if not national:
@@ -147,11 +169,19 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
                     proposal.identifiers.append(raw)
                 else:
                     proposal.unknown.append(raw)
-        colonnes = {c: tuple(normalise_header(h) for h in hs) for c, hs in proposal.columns.items() if spec[c]["type"] in ("codes", "pseudonymous") or len(hs) == 1}
+        colonnes = {
+            c: tuple(normalise_header(h) for h in hs)
+            for c, hs in proposal.columns.items()
+            if spec[c]["type"] in ("codes", "pseudonymous") or len(hs) == 1
+        }
         has_site = "lieu" in colonnes or "lieu" in mapping.colonnes or any(normalise_header(h) == "lieu" for h in header)
         proposal.lieu_from_sheet = mapping.lieu_feuille or (len(proposal.sheets) > 1 and "lieu" in spec and not has_site)
-        mapping = replace(mapping, colonnes={**mapping.colonnes, **colonnes}, ignorer=mapping.ignorer | {normalise_header(h) for h in proposal.unknown},
-                          lieu_feuille=proposal.lieu_from_sheet)
+        mapping = replace(
+            mapping,
+            colonnes={**mapping.colonnes, **colonnes},
+            ignorer=mapping.ignorer | {normalise_header(h) for h in proposal.unknown},
+            lieu_feuille=proposal.lieu_from_sheet,
+        )
         source = Source(table, source.path, mapping)
     plan = plan_headers(source, header, header_index + 1)
     coded = [c for c in plan.columns if spec[c]["type"] in ("code", "codes")]
@@ -160,7 +190,11 @@ def _propose_source(source: Source, publisher: Publisher | None, national: str =
     text = pd.concat([read_source_text(part, plan, coded + labelled) for part in parts]) if coded or labelled else pd.DataFrame()
     labels = contract()["libelles"]
     for column in coded:
-        reader = CodeReader(value_lookup(table, column, publisher_values(column, publisher, table)), mapping.valeurs.get(column, {}), spec[column]["type"] == "codes")
+        reader = CodeReader(
+            value_lookup(table, column, publisher_values(column, publisher, table)),
+            mapping.valeurs.get(column, {}),
+            spec[column]["type"] == "codes",
+        )
         counts: dict[str, int] = {}
         spelling: dict[str, str] = {}  # one line per fingerprint: « C.C.A.S. », « CCAS » and « ccas » are one value
         for value, n in text[column].astype(str).str.strip().value_counts().items():

@@ -63,8 +63,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def build_database(path: Path, packages: list[Path], changelog: list[dict] | None = None, files: list[dict] | None = None,
-                   labels: list[list[str]] | None = None) -> dict[str, int]:
+def build_database(
+    path: Path,
+    packages: list[Path],
+    changelog: list[dict] | None = None,
+    files: list[dict] | None = None,
+    labels: list[list[str]] | None = None,
+) -> dict[str, int]:
     """``indicateurs.db`` from the packages, oldest year first. Returns row counts.
 
     Every ``indicateurs`` row is traced to its version by its year: ``annees`` gives the
@@ -78,7 +83,9 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
     # one, every CREATE commits and waits on fsync (1-2 s of wall time for 0.03 s of
     # CPU). The ``atomic()`` below nests as a savepoint; the commit is at the end.
     db.conn.execute("BEGIN")
-    db.execute("CREATE TABLE [modalites] ([dimension] TEXT, [code] TEXT, [libelle] TEXT, [ordre] INTEGER, PRIMARY KEY ([dimension], [code]))")
+    db.execute(
+        "CREATE TABLE [modalites] ([dimension] TEXT, [code] TEXT, [libelle] TEXT, [ordre] INTEGER, PRIMARY KEY ([dimension], [code]))"
+    )
     # ``valeur`` is NUMERIC, not REAL: counts are stored as integers and leave every CSV
     # and JSON as ``1563``, not ``1563.0`` (a REAL column would turn them into floats).
     db.execute(
@@ -87,13 +94,42 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
         # Declared for reusers and tools (Datasette 0.65 shows labels of single-column keys only).
         "FOREIGN KEY ([dimension], [modalite]) REFERENCES [modalites]([dimension], [code]))"
     )
-    db.table("definitions").create({"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur")
-    db.table("lieux").create({"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code")
-    db.table("annees").create({"annee": int, "publie_le": str, "titre": str, "cases": int, "cases_masquees": int, "seuil_secret": int,
-                         "version": str, "version_du": str}, pk="annee")
-    db.table("versions").create({"annee": int, "version": str, "date": str, "nature": str, "motif": str, "chiffres_modifies": int,
-                           "masques": int, "demasques": int, "fichier": str, "octets": int, "sha256": str, "courante": int},
-                          pk=("annee", "version"))
+    db.table("definitions").create(
+        {"indicateur": str, "libelle": str, "definition": str, "unite": str, "methode": str, "source": str}, pk="indicateur"
+    )
+    db.table("lieux").create(
+        {"code": str, "nom": str, "adresse": str, "code_postal": str, "commune": str, "code_insee": str, "quartier": str}, pk="code"
+    )
+    db.table("annees").create(
+        {
+            "annee": int,
+            "publie_le": str,
+            "titre": str,
+            "cases": int,
+            "cases_masquees": int,
+            "seuil_secret": int,
+            "version": str,
+            "version_du": str,
+        },
+        pk="annee",
+    )
+    db.table("versions").create(
+        {
+            "annee": int,
+            "version": str,
+            "date": str,
+            "nature": str,
+            "motif": str,
+            "chiffres_modifies": int,
+            "masques": int,
+            "demasques": int,
+            "fichier": str,
+            "octets": int,
+            "sha256": str,
+            "courante": int,
+        },
+        pk=("annee", "version"),
+    )
     with db.atomic():
         for directory in packages:
             descriptor = read_package(directory)
@@ -107,21 +143,40 @@ def build_database(path: Path, packages: list[Path], changelog: list[dict] | Non
             risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
             year = int(directory.name)
             first = min((e["horodatage"] for e in changelog if e["annee"] == year), default=descriptor["created"])
-            db.table("annees").insert({
-                "annee": year, "publie_le": first, "titre": descriptor["title"],
-                "cases": len(rows), "cases_masquees": sum(1 for r in rows if r["secret"]), "seuil_secret": risk["seuil_secret"],
-                "version": descriptor.get("version", "1.0.0"), "version_du": descriptor["created"],
-            })
+            db.table("annees").insert(
+                {
+                    "annee": year,
+                    "publie_le": first,
+                    "titre": descriptor["title"],
+                    "cases": len(rows),
+                    "cases_masquees": sum(1 for r in rows if r["secret"]),
+                    "seuil_secret": risk["seuil_secret"],
+                    "version": descriptor.get("version", "1.0.0"),
+                    "version_du": descriptor["created"],
+                }
+            )
             zips = {(f["annee"], f["version"]): f for f in files if "-v" in f["fichier"]}
             for entry in (e for e in changelog if e["annee"] == year):
                 found = zips.get((year, entry["version"]), {})
-                db.table("versions").insert({
-                    "annee": year, "version": entry["version"], "date": entry["date"], "nature": entry["nature"], "motif": entry["motif"],
-                    "chiffres_modifies": entry["chiffres_modifies"], "masques": entry["masques"], "demasques": entry["demasques"],
-                    "fichier": found.get("fichier", ""), "octets": found.get("octets", 0), "sha256": found.get("sha256", ""),
-                    "courante": int(entry["version"] == descriptor.get("version")),
-                })
-        db.table("modalites").insert_all(({"dimension": d, "code": c, "libelle": l, "ordre": int(o)} for d, c, l, o in labels or []), batch_size=5000)
+                db.table("versions").insert(
+                    {
+                        "annee": year,
+                        "version": entry["version"],
+                        "date": entry["date"],
+                        "nature": entry["nature"],
+                        "motif": entry["motif"],
+                        "chiffres_modifies": entry["chiffres_modifies"],
+                        "masques": entry["masques"],
+                        "demasques": entry["demasques"],
+                        "fichier": found.get("fichier", ""),
+                        "octets": found.get("octets", 0),
+                        "sha256": found.get("sha256", ""),
+                        "courante": int(entry["version"] == descriptor.get("version")),
+                    }
+                )
+        db.table("modalites").insert_all(
+            ({"dimension": d, "code": c, "libelle": l, "ordre": int(o)} for d, c, l, o in labels or []), batch_size=5000
+        )
         if packages:
             latest = packages[-1]
             db.table("definitions").insert_all(_rows(latest / "definitions.csv"))
@@ -171,9 +226,14 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
     descriptor = read_package(packages[-1]) if packages else {"resources": []}
     schemas = {r["name"]: r.get("schema") for r in descriptor["resources"]}
     tables: dict[str, dict[str, Any]] = {}
-    titles = {"indicateurs": "Indicateurs d'activité (toutes années)", "definitions": "Définitions des indicateurs", "lieux": "Lieux d'accueil",
-              "modalites": "Libellés des modalités (dimension, code, libellé)",
-              "annees": "Années publiées (version en ligne de chaque année)", "versions": "Versions publiées de chaque année (journal des changements)"}
+    titles = {
+        "indicateurs": "Indicateurs d'activité (toutes années)",
+        "definitions": "Définitions des indicateurs",
+        "lieux": "Lieux d'accueil",
+        "modalites": "Libellés des modalités (dimension, code, libellé)",
+        "annees": "Années publiées (version en ligne de chaque année)",
+        "versions": "Versions publiées de chaque année (journal des changements)",
+    }
     for name, title in titles.items():
         entry: dict[str, Any] = {"title": title}
         if schemas.get(name):
@@ -198,7 +258,9 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
             DATABASE: {
                 "title": "Indicateurs d'activité",
                 "description": "Toutes les années publiées, au format long. Voir la page « API » pour des exemples.",
-                "license": licence["title"], "license_url": licence["path"], "source": publisher.nom,
+                "license": licence["title"],
+                "license_url": licence["path"],
+                "source": publisher.nom,
                 "tables": tables,
                 "queries": canned_queries(),
             }
@@ -230,7 +292,9 @@ def build_publish_dir(
     files = read_manifest(downloads) if downloads is not None else []
     counts = build_database(target / f"{DATABASE}.db", packages, changelog, files, all_modalites(packages, publisher, catalogue))
     neutralise_database(target / f"{DATABASE}.db")  # the API's CSV exports read the cells there
-    (target / "metadata.json").write_text(json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8")
+    (target / "metadata.json").write_text(
+        json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     (target / "settings.json").write_text(json.dumps(datasette_settings(publisher), indent=2), encoding="utf-8")
     (target / "inspect-data.json").write_text(json.dumps(inspect_data(target / f"{DATABASE}.db"), indent=2), encoding="utf-8")
     shutil.copytree(SITE_DIR / "templates", target / "templates")

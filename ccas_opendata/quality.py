@@ -33,7 +33,11 @@ from .catalogue import Catalogue
 from .config import EXPECTATIONS_DIR, Publisher, contract
 from .errors import ROWS_KEPT, Problem, ValidationFailed
 
-RAW_SUITES = {"accompagnements": "enregistrements_accompagnements", "ateliers": "enregistrements_ateliers", "formations": "enregistrements_formations"}
+RAW_SUITES = {
+    "accompagnements": "enregistrements_accompagnements",
+    "ateliers": "enregistrements_ateliers",
+    "formations": "enregistrements_formations",
+}
 PUBLISHED_SUITE = "indicateurs_publies"
 CHECK_COLUMNS = ["somme_mois", "personnes"]
 # Check columns computed from published cells only, which the Data Docs may show. Any
@@ -78,8 +82,16 @@ def suite_without(suite_json: dict, hidden: tuple[str, ...]) -> dict:
 
 # What the Data Docs may show of a result: counts and the observed value (a statistic
 # of published cells, or the column list), never a sample of values nor row numbers.
-_SHOWN_RESULT_KEYS = ("observed_value", "element_count", "missing_count", "missing_percent", "unexpected_count",
-                      "unexpected_percent", "unexpected_percent_total", "unexpected_percent_nonmissing")
+_SHOWN_RESULT_KEYS = (
+    "observed_value",
+    "element_count",
+    "missing_count",
+    "missing_percent",
+    "unexpected_count",
+    "unexpected_percent",
+    "unexpected_percent_total",
+    "unexpected_percent_nonmissing",
+)
 
 
 @dataclass
@@ -92,7 +104,14 @@ class Failure:
     count: int = 0
 
     def as_dict(self) -> dict:
-        return {"suite": self.suite, "attente": self.expectation, "message": self.message, "colonne": self.column, "lignes": self.rows, "nombre": self.count}
+        return {
+            "suite": self.suite,
+            "attente": self.expectation,
+            "message": self.message,
+            "colonne": self.column,
+            "lignes": self.rows,
+            "nombre": self.count,
+        }
 
 
 @dataclass
@@ -103,7 +122,12 @@ class Report:
     failures: list[Failure]
 
     def as_dict(self) -> dict:
-        return {"suite": self.suite, "reussi": self.success, "attentes_evaluees": self.evaluated, "echecs": [f.as_dict() for f in self.failures]}
+        return {
+            "suite": self.suite,
+            "reussi": self.success,
+            "attentes_evaluees": self.evaluated,
+            "echecs": [f.as_dict() for f in self.failures],
+        }
 
 
 def _codes_regex(codes: list[str]) -> str:
@@ -114,16 +138,18 @@ def _codes_regex(codes: list[str]) -> str:
 def raw_parameters(publisher: Publisher, year: int) -> dict:
     codes = contract()["codes"]
     params = {f"codes_{name}": values for name, values in codes.items()}
-    params.update({
-        "debut": pd.Timestamp(year, 1, 1),
-        "fin": pd.Timestamp(year, 12, 31),
-        "annee": year,
-        "lieux": publisher.lieu_codes,
-        "lieux_ateliers": publisher.lieu_codes + ["hors_les_murs"],
-        "quartiers": publisher.quartier_codes + ["hors_commune"],
-        "motif_thematiques": _codes_regex(codes["thematiques_demarches"] + codes["thematiques_numerique"]),
-        "motif_materiel": _codes_regex(codes["materiel"]),
-    })
+    params.update(
+        {
+            "debut": pd.Timestamp(year, 1, 1),
+            "fin": pd.Timestamp(year, 12, 31),
+            "annee": year,
+            "lieux": publisher.lieu_codes,
+            "lieux_ateliers": publisher.lieu_codes + ["hors_les_murs"],
+            "quartiers": publisher.quartier_codes + ["hors_commune"],
+            "motif_thematiques": _codes_regex(codes["thematiques_demarches"] + codes["thematiques_numerique"]),
+            "motif_materiel": _codes_regex(codes["materiel"]),
+        }
+    )
     # Bounds live in the contract (``min``/``max`` of a column), nowhere else.
     for table, spec in contract()["tables"].items():
         for column, column_spec in spec["columns"].items():
@@ -174,11 +200,14 @@ class _Validator:
         self.source = self.context.data_sources.add_pandas("ccas_opendata")
         self.docs_dir = docs_dir
         if docs_dir is not None:
-            self.context.add_data_docs_site("publication", {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            })
+            self.context.add_data_docs_site(
+                "publication",
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
 
     def validate(self, name: str, frame: pd.DataFrame, parameters: dict, docs_hidden: tuple[str, ...] | None = None) -> Report:
         """Run suite ``name`` on ``frame`` once. With ``docs_hidden`` (one such run per
@@ -189,12 +218,17 @@ class _Validator:
         suite_json = load_suite(name)
         # Optional input columns that the file does not carry have nothing to check.
         expectations = [
-            e for e in suite_json["expectations"]
+            e
+            for e in suite_json["expectations"]
             if all(e["kwargs"][k] in frame.columns for k in ("column", "column_A", "column_B") if k in e["kwargs"])
         ]
-        suite = self.context.suites.add(gx.ExpectationSuite(
-            name=f"{name}_{len(self.context.suites.all())}", expectations=expectations, meta=suite_json.get("meta", {}),
-        ))
+        suite = self.context.suites.add(
+            gx.ExpectationSuite(
+                name=f"{name}_{len(self.context.suites.all())}",
+                expectations=expectations,
+                meta=suite_json.get("meta", {}),
+            )
+        )
         # GX checks ranges on nullable Int64 columns about 3× slower than on floats
         # (measured on a million rows): validate a float view of them.
         frame = frame.astype({c: "float64" for c in frame.columns if str(frame[c].dtype) == "Int64"})
@@ -203,10 +237,17 @@ class _Validator:
         batch_definition = asset.add_batch_definition_whole_dataframe("tout")
         result_format = {"result_format": "COMPLETE", "include_unexpected_rows": False, "partial_unexpected_count": 0}
         if docs_hidden is not None:
-            definition = self.context.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
-            checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-                name=suite.name, validation_definitions=[definition], actions=[], result_format=result_format,
-            ))
+            definition = self.context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
+            )
+            checkpoint = self.context.checkpoints.add(
+                gx.Checkpoint(
+                    name=suite.name,
+                    validation_definitions=[definition],
+                    actions=[],
+                    result_format=result_format,
+                )
+            )
             run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
             identifier, results = next(iter(run.run_results.items()))
         else:
@@ -250,19 +291,30 @@ class _Validator:
             counts = {k: v for k, v in (result.result or {}).items() if k in _SHOWN_RESULT_KEYS}
             if isinstance(counts.get("observed_value"), list):  # a column list
                 counts["observed_value"] = [c for c in counts["observed_value"] if c not in hidden]
-            shown.append(type(result)(
-                success=result.success, expectation_config=type(config)(type=config.type, kwargs=kwargs, meta=config.meta),
-                result=counts, exception_info=result.exception_info,
-            ))
+            shown.append(
+                type(result)(
+                    success=result.success,
+                    expectation_config=type(config)(type=config.type, kwargs=kwargs, meta=config.meta),
+                    result=counts,
+                    exception_info=result.exception_info,
+                )
+            )
         successes = sum(r.success for r in shown)
-        statistics = {"evaluated_expectations": len(shown), "successful_expectations": successes,
-                      "unsuccessful_expectations": len(shown) - successes,
-                      "success_percent": 100 * successes / len(shown) if shown else None}
+        statistics = {
+            "evaluated_expectations": len(shown),
+            "successful_expectations": successes,
+            "unsuccessful_expectations": len(shown) - successes,
+            "success_percent": 100 * successes / len(shown) if shown else None,
+        }
         # No batch markers: they carry a fingerprint of the whole frame.
         meta = dict(results.meta, batch_markers={})
         document = ExpectationSuiteValidationResult(
-            success=all(r.success for r in shown), results=shown, suite_name=name, suite_parameters=results.suite_parameters,
-            statistics=statistics, meta=meta,
+            success=all(r.success for r in shown),
+            results=shown,
+            suite_name=name,
+            suite_parameters=results.suite_parameters,
+            statistics=statistics,
+            meta=meta,
         )
         key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=name), identifier.run_id, identifier.batch_identifier)
         self.context.validation_results_store.set(key, document)
@@ -281,7 +333,8 @@ def check_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publis
     reports = [validator.validate(RAW_SUITES[name], frame, parameters) for name, frame in tables.items()]
     return [
         Problem(files[name], f.column, f"{f.message}.", tuple(f.rows[:ROWS_KEPT]), f.count, kind="controle")
-        for name, report in zip(tables, reports) for f in report.failures
+        for name, report in zip(tables, reports)
+        for f in report.failures
     ]
 
 
@@ -305,9 +358,7 @@ def with_check_columns(table: pd.DataFrame, year: int) -> pd.DataFrame:
     return frame
 
 
-def validate_published(
-    table: pd.DataFrame, publisher: Publisher, catalogue: Catalogue, year: int, docs_dir: Path | None = None
-) -> Report:
+def validate_published(table: pd.DataFrame, publisher: Publisher, catalogue: Catalogue, year: int, docs_dir: Path | None = None) -> Report:
     """Run the published-table suite on the year's table (with its ``personnes`` column),
     build Data Docs into ``docs_dir``; raise ValidationFailed on any failed expectation.
 
@@ -323,9 +374,11 @@ def validate_published(
     if docs_dir is not None:
         validator.finish_docs()
     if not report.success:
-        lines = [f"« {f.message} » ({f.expectation}), colonne « {f.column} », lignes de indicateurs.csv : "
-                 f"{', '.join(map(str, f.rows[:10])) or '—'}" + (f" (et {f.count - 10} autres)" if f.count > 10 else "")
-                 for f in report.failures]
+        lines = [
+            f"« {f.message} » ({f.expectation}), colonne « {f.column} », lignes de indicateurs.csv : "
+            f"{', '.join(map(str, f.rows[:10])) or '—'}" + (f" (et {f.count - 10} autres)" if f.count > 10 else "")
+            for f in report.failures
+        ]
         raise ValidationFailed("Le contrôle des tables à publier a échoué :\n  - " + "\n  - ".join(lines))
     return report
 
@@ -344,12 +397,14 @@ def list_pages_on_index(directory: Path) -> None:
     for kind, label in (("validations", "Résultat du contrôle des tables publiées"), ("expectations", "Liste des attentes contrôlées")):
         for page in sorted((directory / kind).rglob("*.html")):
             links.append(f'<li><a href="{page.relative_to(directory).as_posix()}">{label}</a></li>')
-    block = ('<section lang="fr" style="font-family: sans-serif; margin: 1rem;"><h1>Contrôle qualité (Great Expectations)</h1>'
-             "<p>Chaque année, avant publication, la table des indicateurs est vérifiée par une suite d'attentes "
-             "(schéma, parts entre 0 et 100, aucun chiffre sous le seuil de secret, mois qui font l'année). "
-             "Les contrôles qui portent sur des colonnes internes, jamais publiées, sont exécutés mais ne sont pas "
-             "décrits ici.</p>"
-             f"<ul>{''.join(links)}</ul></section>")
+    block = (
+        '<section lang="fr" style="font-family: sans-serif; margin: 1rem;"><h1>Contrôle qualité (Great Expectations)</h1>'
+        "<p>Chaque année, avant publication, la table des indicateurs est vérifiée par une suite d'attentes "
+        "(schéma, parts entre 0 et 100, aucun chiffre sous le seuil de secret, mois qui font l'année). "
+        "Les contrôles qui portent sur des colonnes internes, jamais publiées, sont exécutés mais ne sont pas "
+        "décrits ici.</p>"
+        f"<ul>{''.join(links)}</ul></section>"
+    )
     text = index.read_text(encoding="utf-8")
     index.write_text(re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + block, text, count=1), encoding="utf-8")
 

@@ -33,13 +33,35 @@ from .risk import revision_risk_report, risk_report
 from .secrecy import SECRET, Protected, Revision, audit, figures_changed, protect, public_secret
 from .swap import recover, swap_in
 from .versions import (
-    FIRST_VERSION, KEY_FINGERPRINT, changelog_entry, changelog_path, diff_tables, key_fingerprint,
-    kept_versions, next_version, package_version, read_changelog, revision_against, revision_diff, snapshot_dir, write_changelog,
-    person_rule, write_frozen, write_snapshot, year_rule,
+    FIRST_VERSION,
+    KEY_FINGERPRINT,
+    changelog_entry,
+    changelog_path,
+    diff_tables,
+    key_fingerprint,
+    kept_versions,
+    next_version,
+    package_version,
+    read_changelog,
+    revision_against,
+    revision_diff,
+    snapshot_dir,
+    write_changelog,
+    person_rule,
+    write_frozen,
+    write_snapshot,
+    year_rule,
 )
 from .workarea import (
-    clear_leftovers, internal_bytes, read_internal_bytes, record_packaged, record_validated, require_packaged, require_validated,
-    start_stage, write_internal,
+    clear_leftovers,
+    internal_bytes,
+    read_internal_bytes,
+    record_packaged,
+    record_validated,
+    require_packaged,
+    require_validated,
+    start_stage,
+    write_internal,
 )
 
 Progress = Callable[[str], None]
@@ -91,8 +113,10 @@ def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: st
     catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
     motif = (motif or "").strip() or None
     if motif is not None and not (datapackages_dir(folder) / str(year) / "datapackage.json").exists():
-        raise CcasError(f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
-                        advice="Retirez « --motif » pour une première publication.")
+        raise CcasError(
+            f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
+            advice="Retirez « --motif » pour une première publication.",
+        )
     return Context(folder, year, publisher, catalogue, progress, motif=motif)
 
 
@@ -110,6 +134,7 @@ def previous_table(folder: Path, year: int) -> pd.DataFrame | None:
 
 
 # --- the stages ---------------------------------------------------------------------------
+
 
 def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = True) -> dict[str, pd.DataFrame]:
     if write:
@@ -154,7 +179,9 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     diff = revision_diff(ctx.folder, ctx.year, protected.table)
     if diff is not None:
         ctx.progress(diff.french())
-    ctx.progress(f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près")
+    ctx.progress(
+        f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près"
+    )
     risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
     if revision is not None:
         online_risk = datapackages_dir(ctx.folder) / str(ctx.year) / "risque.json"
@@ -180,9 +207,12 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
     # Read back from the files, as the version online was: both sides compared as written.
     new = read_anonymised(staged)
+
     def against(records: Path, published: pd.DataFrame) -> Revision:
-        return revision_against(records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold,
-                                ctx.person_rule)
+        return revision_against(
+            records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold, ctx.person_rule
+        )
+
     revision = against(kept, read_published(online / "indicateurs.csv"))
     for version, records in kept_versions(ctx.folder, ctx.year):
         archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)
@@ -208,13 +238,17 @@ def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:
             "la différence entre les deux versions : elle ne décrit que les enregistrements modifiés, et rien ne permet "
             "ici de vérifier qu'elle concerne assez de personnes.",
             advice=f"La publication de {ctx.year} reste telle quelle. Gardez vos corrections pour la prochaine année, "
-                   "ou republiez ces fichiers seulement s'ils redonnent exactement les chiffres publiés.",
+            "ou republiez ces fichiers seulement s'ils redonnent exactement les chiffres publiés.",
         )
 
 
 def _parse_internal(data: bytes) -> pd.DataFrame:
     """The internal table from the bytes already read (and hashed), never re-read from disk."""
-    frame = pd.read_csv(io.BytesIO(data), dtype={c: str for c in INTERNAL_COLUMNS if c not in ("valeur", "personnes", "annee", "dominance")}, keep_default_na=False)
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        dtype={c: str for c in INTERNAL_COLUMNS if c not in ("valeur", "personnes", "annee", "dominance")},
+        keep_default_na=False,
+    )
     frame["valeur"] = pd.to_numeric(frame["valeur"].replace("", None)).astype("float64")
     return frame
 
@@ -257,8 +291,10 @@ def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
     if not diff.changed:
         return version, created
     if not ctx.motif:
-        raise CcasError(f"La révision de {ctx.year} change {diff.changed} chiffres : indiquez son motif avec « --motif ».",
-                        advice="Le motif est publié dans le journal des changements (/changements).")
+        raise CcasError(
+            f"La révision de {ctx.year} change {diff.changed} chiffres : indiquez son motif avec « --motif ».",
+            advice="Le motif est publié dans le journal des changements (/changements).",
+        )
     return next_version(version), None
 
 
@@ -293,7 +329,9 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
         entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
         snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
     elif version != package_version(online)[0]:
-        diff = diff_tables(ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv"))
+        diff = diff_tables(
+            ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv")
+        )
         entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
         snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
         dependent = stage_dependent_year(ctx, read_published(staged / "indicateurs.csv"), version)
@@ -319,8 +357,9 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     write_changelog(changelog_file, read_changelog(changelog_path(ctx.folder)) + entries)
     changelog = read_changelog(changelog_file)
     downloads = ctx.work / "telechargements"
-    stage_downloads(downloads, downloads_dir(ctx.folder), packages, ctx.publisher, changelog,
-                    {y: package_version(p) for y, p in zip(years, packages)})
+    stage_downloads(
+        downloads, downloads_dir(ctx.folder), packages, ctx.publisher, changelog, {y: package_version(p) for y, p in zip(years, packages)}
+    )
     docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
     if not unchanged:
         docs[ctx.year] = ctx.work / "qualite"
@@ -352,8 +391,10 @@ def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> t
     recomputed = recompute_evolutions(table, revised, ctx.catalogue, ctx.publisher, year)
     result = audit(recomputed, None, ctx.catalogue, ctx.publisher, year, revised)
     if not result.ok:
-        raise SecrecyError(f"Audit du secret de {year} après révision de {ctx.year} : {len(result.failures)} case(s) masquée(s) "
-                           f"deviendraient encadrables à moins de {ctx.publisher.largeur_protection} près. Rien n'est publié.")
+        raise SecrecyError(
+            f"Audit du secret de {year} après révision de {ctx.year} : {len(result.failures)} case(s) masquée(s) "
+            f"deviendraient encadrables à moins de {ctx.publisher.largeur_protection} près. Rien n'est publié."
+        )
     online_version, _ = package_version(online)
     diff = diff_tables(year, online_version, table, recomputed)
     if not diff.changed:
@@ -364,11 +405,17 @@ def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> t
     dependent_version = next_version(online_version)
     package_year(target, recomputed, risk, ctx.publisher, ctx.catalogue, year, dependent_version)
     created = package_version(target)[1]
-    motif = f"Évolutions par rapport à {ctx.year} recalculées après la révision de {ctx.year} (version {version}) : {ctx.motif or ''}".rstrip(" :")
+    motif = (
+        f"Évolutions par rapport à {ctx.year} recalculées après la révision de {ctx.year} (version {version}) : {ctx.motif or ''}".rstrip(
+            " :"
+        )
+    )
     return target, changelog_entry(year, dependent_version, created, motif, diff)
 
 
-def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue: Catalogue, publisher: Publisher, year: int) -> pd.DataFrame:
+def recompute_evolutions(
+    table: pd.DataFrame, previous: pd.DataFrame, catalogue: Catalogue, publisher: Publisher, year: int
+) -> pd.DataFrame:
     """``table`` (a published year) with its ``evolution_*`` rows computed again against
     ``previous`` (the previous year's new published table), as aggregation computes them:
     from the published count, hidden with it, absent where last year's figure is hidden
@@ -379,16 +426,28 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
     rows = []
     for indicator in evolutions:
         counts = table[table["indicateur"] == indicator.lien["de"]]
-        by_key = {key: (value, secret) for key, value, secret in
-                  zip(counts[KEY].astype(str).itertuples(index=False, name=None), counts["valeur"], counts["secret"])}
+        by_key = {
+            key: (value, secret)
+            for key, value, secret in zip(counts[KEY].astype(str).itertuples(index=False, name=None), counts["valeur"], counts["secret"])
+        }
         before = previous_published(previous, indicator.lien["de"], year)
         for key in expected_keys(indicator, publisher, year):
             if key not in by_key or not (before.get(key, 0.0) > 0):
                 continue
             value, secret = by_key[key]
-            rows.append({"annee": year, "periode": key[0], "lieu": key[1], "indicateur": indicator.code, "dimension": key[2],
-                         "modalite": key[3], "valeur": value if not secret else float("nan"), "unite": indicator.unite,
-                         "secret": SECRET if secret else ""})
+            rows.append(
+                {
+                    "annee": year,
+                    "periode": key[0],
+                    "lieu": key[1],
+                    "indicateur": indicator.code,
+                    "dimension": key[2],
+                    "modalite": key[3],
+                    "valeur": value if not secret else float("nan"),
+                    "unite": indicator.unite,
+                    "secret": SECRET if secret else "",
+                }
+            )
     if not rows:
         return kept.reset_index(drop=True)
     frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year, current=table)
@@ -397,6 +456,7 @@ def recompute_evolutions(table: pd.DataFrame, previous: pd.DataFrame, catalogue:
 
 
 # --- release --------------------------------------------------------------------------
+
 
 @dataclass
 class ReleaseSummary:
@@ -419,33 +479,46 @@ class ReleaseSummary:
 
     def french(self) -> str:
         """What was published, as the agent reads it: only published figures."""
+
         def fig(v: float | None) -> str:
             return "secret statistique" if v is None else f"{v:,.0f}".replace(",", "\u00a0")
+
         people = ""
         if "usagers" in self.key_figures:
             people = f", {fig(self.key_figures['usagers'])} personnes distinctes"
         elif not self.has_usager:
-            people = (" (sans identifiant de personne : seuls des chiffres sur les accompagnements sont publiés, "
-                      "chacun sur au moins « seuil_sans_identifiant » accompagnements)")
+            people = (
+                " (sans identifiant de personne : seuls des chiffres sur les accompagnements sont publiés, "
+                "chacun sur au moins « seuil_sans_identifiant » accompagnements)"
+            )
         lines = [
-            f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait." if self.preview
-            else f"Année {self.year} : corrections retenues, rien de public ne change." if self.frozen and not self.versions
-            else f"Année {self.year} publiée." if not any(e["nature"] == "revision" and e["annee"] == self.year for e in self.versions)
+            f"Essai pour {self.year} : rien n'a été publié ; voici ce qui le serait."
+            if self.preview
+            else f"Année {self.year} : corrections retenues, rien de public ne change."
+            if self.frozen and not self.versions
+            else f"Année {self.year} publiée."
+            if not any(e["nature"] == "revision" and e["annee"] == self.year for e in self.versions)
             else f"Année {self.year} révisée.",
             f"  {fig(self.key_figures.get('accompagnements'))} accompagnements{people}.",
             f"  {self.cells} chiffres dans la table, dont {self.hidden_primary} sous secret primaire et {self.hidden_secondary} sous secret secondaire.",
         ]
         if self.frozen:
-            lines.append(f"  {self.frozen} chiffre(s) gardent la valeur de la version en ligne : la correction y concerne trop peu de "
-                         "personnes pour être publiée sans les désigner ; ils seront corrigés quand d'autres corrections s'y ajouteront.")
+            lines.append(
+                f"  {self.frozen} chiffre(s) gardent la valeur de la version en ligne : la correction y concerne trop peu de "
+                "personnes pour être publiée sans les désigner ; ils seront corrigés quand d'autres corrections s'y ajouteront."
+            )
         if self.set_aside:
             lines.append(f"  {self.set_aside} ligne(s) datée(s) hors de l'année mises de côté (non publiées).")
         if "ateliers" in self.key_figures:
-            lines.append(f"  Ateliers : {fig(self.key_figures['ateliers'])} ; participations : {fig(self.key_figures.get('participants_ateliers'))}.")
+            lines.append(
+                f"  Ateliers : {fig(self.key_figures['ateliers'])} ; participations : {fig(self.key_figures.get('participants_ateliers'))}."
+            )
         for entry in self.versions:
             if entry["nature"] == "revision":
-                lines.append(f"  Révision : {entry['annee']} passe en version {entry['version']} ({entry['chiffres_modifies']} chiffres "
-                             f"modifiés, {entry['masques']} masqués, {entry['demasques']} démasqués).")
+                lines.append(
+                    f"  Révision : {entry['annee']} passe en version {entry['version']} ({entry['chiffres_modifies']} chiffres "
+                    f"modifiés, {entry['masques']} masqués, {entry['demasques']} démasqués)."
+                )
             else:
                 lines.append(f"  Version {entry['version']} de {entry['annee']}.")
         if not self.versions:
@@ -470,7 +543,12 @@ class ReleaseSummary:
 
 
 def release(
-    folder: Path, year: int, input_dir: Path, key: bytes, progress: Progress = _quiet, motif: str | None = None,
+    folder: Path,
+    year: int,
+    input_dir: Path,
+    key: bytes,
+    progress: Progress = _quiet,
+    motif: str | None = None,
     preview: Path | None = None,
 ) -> ReleaseSummary:
     """Every stage in order for ``year`` (a revision when the year is published and its
@@ -488,10 +566,18 @@ def release(
     folder = ctx.folder
     if preview is not None and ctx.motif is None:
         ctx.motif = "essai"  # a trial publishes nothing: it shows the revision without asking why
-    steps = ["Lecture et anonymisation", "Indicateurs et secret", "Contrôles", "Paquet", "Publication" if preview is None else "Site d'essai"]
+    steps = [
+        "Lecture et anonymisation",
+        "Indicateurs et secret",
+        "Contrôles",
+        "Paquet",
+        "Publication" if preview is None else "Site d'essai",
+    ]
+
     def numbered(n: int) -> None:
         elapsed = time.perf_counter() - start
         progress(f"[{n}/{len(steps)}] {steps[n - 1]}" + (f" ({elapsed:.1f} s écoulées)".replace(".", ",") if n > 1 else ""))
+
     try:
         numbered(1)
         tables = stage_anonymise(ctx, input_dir, key, write=False)
@@ -511,8 +597,10 @@ def release(
     shutil.rmtree(ctx.work, ignore_errors=True)
     _remove_empty(ctx.work.parent)
     table = protected.table
+
     def figure(code: str) -> float | None:
         return _year_figure(table, code, year)
+
     records = tables["accompagnements"]
     return ReleaseSummary(
         year=year,
@@ -521,7 +609,11 @@ def release(
         hidden_primary=protected.totals()["primaire"],
         hidden_secondary=protected.totals()["secondaire"],
         frozen=protected.totals()["gel"],
-        key_figures={code: figure(code) for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers") if _is_published(table, code, year)},
+        key_figures={
+            code: figure(code)
+            for code in ("accompagnements", "usagers", "ateliers", "participants_ateliers")
+            if _is_published(table, code, year)
+        },
         years=result.years,
         seconds=time.perf_counter() - start,
         set_aside=ctx.set_aside,
@@ -539,7 +631,9 @@ def _is_published(table: pd.DataFrame, code: str, year: int) -> bool:
 
 
 def _year_figure(table: pd.DataFrame, code: str, year: int) -> float | None:
-    row = table[(table["indicateur"] == code) & (table["periode"] == str(year)) & (table["lieu"] == "ensemble") & (table["dimension"] == "ensemble")]
+    row = table[
+        (table["indicateur"] == code) & (table["periode"] == str(year)) & (table["lieu"] == "ensemble") & (table["dimension"] == "ensemble")
+    ]
     if row.empty or row["secret"].iloc[0]:
         return None
     return float(row["valeur"].iloc[0])

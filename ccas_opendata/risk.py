@@ -28,8 +28,11 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
     Linear in the records: the hidden cells are taken by shape (month or year, one site
     or all, dimension), and each shape's cells are joined once to the records' keys of
     that shape, instead of one pass over the records per hidden cell."""
-    hidden = table[(table["source"] == "accompagnements") & (table["secret"] != "")
-                   & table["indicateur"].isin(catalogue.additive_codes("accompagnements"))]
+    hidden = table[
+        (table["source"] == "accompagnements")
+        & (table["secret"] != "")
+        & table["indicateur"].isin(catalogue.additive_codes("accompagnements"))
+    ]
     cells = hidden[["periode", "lieu", "dimension", "modalite"]].drop_duplicates().astype(str)
     rows = np.arange(len(records))
     touched = np.zeros(len(records), dtype=bool)
@@ -40,8 +43,9 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         if dimension in MULTI_VALUED:
             # One row per (record, code), the codes split once per distinct combination.
             combination, combinations = pd.factorize(records[MULTI_VALUED[dimension]].astype(str))
-            split = pd.DataFrame([(i, code) for i, value in enumerate(combinations) for code in str(value).split("|")],
-                                 columns=["_c", "modalite"])
+            split = pd.DataFrame(
+                [(i, code) for i, value in enumerate(combinations) for code in str(value).split("|")], columns=["_c", "modalite"]
+            )
             candidates = pd.DataFrame({"_r": rows, "_c": combination}).merge(split, on="_c", how="inner")
         else:
             modality = records[dimension].astype(str).to_numpy() if dimension != ENSEMBLE else np.full(len(records), ENSEMBLE, dtype=object)
@@ -94,8 +98,8 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "remarque_identifiant": (
             "Les enregistrements portent un identifiant de personne (pseudonymisé par HMAC-SHA256 avec une clé "
             "secrète, jamais publié) : le secret porte sur les personnes distinctes."
-            if has_usager else
-            "Les enregistrements ne portent pas d'identifiant de personne (déclaré par le CCAS) : l'outil ne peut pas "
+            if has_usager
+            else "Les enregistrements ne portent pas d'identifiant de personne (déclaré par le CCAS) : l'outil ne peut pas "
             "compter les personnes. Seuls des chiffres sur les accompagnements sont publiés, chacun sur au moins "
             f"{publisher.seuil_sans_identifiant} accompagnements, et aucune ventilation qui décrit les personnes (âge, "
             "genre, situation, quartier…)."
@@ -113,7 +117,9 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "part_personnes_dans_cases_masquees": _share_or_none(in_hidden, persons, publisher.seuil_secret) if has_usager else None,
         "part_personnes_dans_cases_masquees_par_dimension": {
             d: _share_or_none(n, persons, publisher.seuil_secret) for d, n in per_dimension.items()
-        } if has_usager else {},
+        }
+        if has_usager
+        else {},
         # How many, never which: naming the breakdowns would tell that a group falls
         # entirely in one category, the very fact hiding them protects.
         "nombre_ventilations_sensibles_masquees": len(protected.homogeneous),
@@ -127,7 +133,11 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
         "criteres_g29": {
             "individualisation": (
                 "Non : seuls des agrégats sont publiés, chacun sur au moins "
-                + (f"{publisher.seuil_secret} personnes distinctes" if has_usager else f"{publisher.seuil_sans_identifiant} accompagnements")
+                + (
+                    f"{publisher.seuil_secret} personnes distinctes"
+                    if has_usager
+                    else f"{publisher.seuil_sans_identifiant} accompagnements"
+                )
                 + ", et aucun dû pour plus de "
                 f"{publisher.dominance_max * 100:.0f} % à une seule personne ; aucune ligne ne décrit une personne. Avant agrégation, "
                 f"{unique_combinations} combinaisons de mois, lieu, âge, quartier, famille et situation ne concernaient "
@@ -153,9 +163,14 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
 
 #: Figures of the report counted on the records themselves, not on the published table.
 RECORD_FIGURES = (
-    "enregistrements", "personnes_distinctes", "personnes_dans_cases_masquees", "part_personnes_dans_cases_masquees",
-    "part_personnes_dans_cases_masquees_par_dimension", "plus_petit_groupe_quasi_identifiants",
-    "combinaisons_uniques_avant_agregation", "combinaisons_avant_agregation",
+    "enregistrements",
+    "personnes_distinctes",
+    "personnes_dans_cases_masquees",
+    "part_personnes_dans_cases_masquees",
+    "part_personnes_dans_cases_masquees_par_dimension",
+    "plus_petit_groupe_quasi_identifiants",
+    "combinaisons_uniques_avant_agregation",
+    "combinaisons_avant_agregation",
 )
 
 

@@ -118,6 +118,7 @@ class Revision:
 
 # --- the reader's model of a table ------------------------------------------------------
 
+
 def reader_model(
     table: pd.DataFrame,
     truth: pd.DataFrame | None,
@@ -178,8 +179,9 @@ def audit_targets(model: ReaderModel, revision: Revision | None = None) -> list[
     differences between versions that too few persons made. A count hidden now but
     published, unchanged, in the version online is no secret: it is left out."""
     known = known_from_version_online(model, revision)
-    return sorted([c for c in model.hidden if c[0] == EARLIER or (c[0] == THIS and c not in known)]
-                  + [c for c in model.latent if c[0] == DIFFERENCE])
+    return sorted(
+        [c for c in model.hidden if c[0] == EARLIER or (c[0] == THIS and c not in known)] + [c for c in model.latent if c[0] == DIFFERENCE]
+    )
 
 
 def _add_published_counts(model: ReaderModel, table: pd.DataFrame, catalogue: Catalogue, tag: str, year: int) -> None:
@@ -195,6 +197,7 @@ def is_narrow(interval: tuple[float, float], width: int) -> bool:
 
 
 # --- audit ---------------------------------------------------------------------------------
+
 
 @dataclass
 class AuditResult:
@@ -228,11 +231,19 @@ def audit(
         tag, code, (periode, lieu, dimension, modalite) = cell
         true = model.values.get(cell, math.nan)
         if is_narrow((low, high), publisher.largeur_protection):
-            failures.append({
-                "version": tag, "indicateur": code, "periode": periode, "lieu": lieu, "dimension": dimension, "modalite": modalite,
-                "minimum": round(low, 2), "maximum": None if math.isinf(high) else round(high, 2),
-                "exactement_recalculable": bool(high - low < 0.5),
-            })
+            failures.append(
+                {
+                    "version": tag,
+                    "indicateur": code,
+                    "periode": periode,
+                    "lieu": lieu,
+                    "dimension": dimension,
+                    "modalite": modalite,
+                    "minimum": round(low, 2),
+                    "maximum": None if math.isinf(high) else round(high, 2),
+                    "exactement_recalculable": bool(high - low < 0.5),
+                }
+            )
         elif not math.isnan(true) and not (low - 1e-6 <= true <= high + 1e-6):
             raise SecrecyError("Audit du secret : incohérence interne (une valeur vraie sort de l'intervalle calculé).")
     # The risk report counts this version's hidden cells, whatever else the revision audited.
@@ -240,6 +251,7 @@ def audit(
 
 
 # --- primary secrecy -------------------------------------------------------------------------
+
 
 def primary_suppression(cells: pd.DataFrame, catalogue: Catalogue, threshold: int, dominance_max: float = 0.5) -> pd.Series:
     """Rows resting on fewer than ``threshold`` persons, or more than ``dominance_max`` due
@@ -253,13 +265,19 @@ def homogeneous_groups(cells: pd.DataFrame, catalogue: Catalogue) -> set[tuple[s
     """(periode, lieu, dimension) groups where every person with a known value of a
     sensitive dimension falls in one category."""
     sensitive = [d for d, spec in catalogue.dimensions.items() if spec.sensible]
-    counts = cells[(cells["source"] == "accompagnements") & cells["indicateur"].isin(catalogue.additive_codes("accompagnements"))
-                   & cells["dimension"].isin(sensitive) & (cells["valeur"] > 0) & ~cells["modalite"].isin(SENSITIVE_IGNORED)]
+    counts = cells[
+        (cells["source"] == "accompagnements")
+        & cells["indicateur"].isin(catalogue.additive_codes("accompagnements"))
+        & cells["dimension"].isin(sensitive)
+        & (cells["valeur"] > 0)
+        & ~cells["modalite"].isin(SENSITIVE_IGNORED)
+    ]
     sizes = counts.groupby(["periode", "lieu", "dimension"])["modalite"].nunique()
     return {tuple(k) for k in sizes[sizes == 1].index}
 
 
 # --- secondary suppression ---------------------------------------------------------------------
+
 
 def _tier(key: Key, year: int) -> int:
     periode, lieu, dimension, _ = key
@@ -343,8 +361,7 @@ class Suppressor:
                 if partner is None:
                     _, code, key = cell
                     raise SecrecyError(
-                        f"Secret statistique : impossible de protéger la case {code}/{'/'.join(key)} "
-                        "par des suppressions secondaires."
+                        f"Secret statistique : impossible de protéger la case {code}/{'/'.join(key)} par des suppressions secondaires."
                     )
                 if partner in self.model.values:
                     newly = [partner, *self.hide_count(partner)]
@@ -358,7 +375,9 @@ class Suppressor:
 PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
-def publishable_deltas(revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int, has_person_id: bool) -> set[tuple[str, Key]]:
+def publishable_deltas(
+    revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int, has_person_id: bool
+) -> set[tuple[str, Key]]:
     """The counts whose change the protected delta table publishes: the counts of the
     delta table (the changed records, removed and added, aggregated like a year) run
     through the same protection as a publication. What two versions let a reader
@@ -381,8 +400,9 @@ def _rests_on_latent(catalogue: Catalogue, key: tuple[str, Key], year: int) -> b
     return any(family in catalogue.latents for family, _ in num + den)
 
 
-def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int,
-                    has_person_id: bool) -> set[tuple[str, Key]]:
+def frozen_by_delta(
+    cells: pd.DataFrame, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int, has_person_id: bool
+) -> set[tuple[str, Key]]:
     """Figures a revision keeps frozen: changed since a version still downloadable (the
     one online or an earlier one), shown differently there (value or secret state), and
     whose change that version's protected delta table would not publish (a count), or
@@ -394,8 +414,12 @@ def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogu
     frozen: set[tuple[str, Key]] = set()
     for version in revision.every_version():
         shown = version.published
-        old = {(code, key): (float(v), isinstance(s, str) and s != "") for code, key, v, s in
-               zip(shown["indicateur"], shown[KEY].astype(str).itertuples(index=False, name=None), shown["valeur"], shown["secret"])}
+        old = {
+            (code, key): (float(v), isinstance(s, str) and s != "")
+            for code, key, v, s in zip(
+                shown["indicateur"], shown[KEY].astype(str).itertuples(index=False, name=None), shown["valeur"], shown["secret"]
+            )
+        }
         publishable = publishable_deltas(version, catalogue, publisher, year, has_person_id)
         for key, (value, hidden) in new.items():
             changed = version.changed(*key)
@@ -413,8 +437,9 @@ def frozen_by_delta(cells: pd.DataFrame, revision: Revision, catalogue: Catalogu
     return _months_make_the_year(frozen, keys, catalogue, year)
 
 
-def _months_make_the_year(frozen: set[tuple[str, Key]], keys: list[tuple[str, Key]], catalogue: Catalogue,
-                          year: int) -> set[tuple[str, Key]]:
+def _months_make_the_year(
+    frozen: set[tuple[str, Key]], keys: list[tuple[str, Key]], catalogue: Catalogue, year: int
+) -> set[tuple[str, Key]]:
     """A summed count's year and its months freeze together: the year with any of its
     months, and every month with the year. The published months keep adding up to the
     published year in every version (a check of every release, and what a reader expects
@@ -444,10 +469,13 @@ def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
     """How many figures of a published version a new version would change (a value, a
     secret flag, a row added or removed). Anyone who kept the first version can take the
     difference, and it describes only the records that changed."""
+
     def figures(table: pd.DataFrame) -> pd.Series:
         value = table["valeur"].astype("float64").map(lambda v: "" if pd.isna(v) else repr(round(float(v), 6)))
-        return pd.Series((value + "|" + public_secret(table["secret"])).to_numpy(),
-                         index=pd.MultiIndex.from_frame(table[PUBLISHED_KEY].astype(str)))
+        return pd.Series(
+            (value + "|" + public_secret(table["secret"])).to_numpy(), index=pd.MultiIndex.from_frame(table[PUBLISHED_KEY].astype(str))
+        )
+
     old, new = figures(before), figures(after)
     joined = pd.concat([old.rename("avant"), new.rename("apres")], axis=1)
     return int((joined["avant"].fillna("∅") != joined["apres"].fillna("∅")).sum())
@@ -455,9 +483,10 @@ def figures_changed(before: pd.DataFrame, after: pd.DataFrame) -> int:
 
 # --- protect -----------------------------------------------------------------------------------
 
+
 @dataclass
 class Protected:
-    table: pd.DataFrame        # published columns (``secret`` = ``secret`` or empty) plus ``source``, ``personnes`` and ``dominance``
+    table: pd.DataFrame  # published columns (``secret`` = ``secret`` or empty) plus ``source``, ``personnes`` and ``dominance``
     audit: AuditResult
     homogeneous: list[tuple[str, str, str]]
     #: Why each row is hidden or frozen (``primaire``, ``secondaire``, ``gel``; empty when
@@ -492,9 +521,13 @@ def protect(
     threshold = publisher.seuil_secret if has_person_id else publisher.seuil_sans_identifiant
     primary = primary_suppression(cells, catalogue, threshold, publisher.dominance_max)
     homogeneous = homogeneous_groups(cells, catalogue)
-    in_homogeneous = pd.Series(
-        [(p, l, d) in homogeneous for p, l, d in cells[["periode", "lieu", "dimension"]].itertuples(index=False)], index=cells.index
-    ) if homogeneous else pd.Series(False, index=cells.index)
+    in_homogeneous = (
+        pd.Series(
+            [(p, l, d) in homogeneous for p, l, d in cells[["periode", "lieu", "dimension"]].itertuples(index=False)], index=cells.index
+        )
+        if homogeneous
+        else pd.Series(False, index=cells.index)
+    )
     cells["secret"] = np.where(primary | in_homogeneous, PRIMARY, "")
     frozen = frozen_by_delta(cells, revision, catalogue, publisher, year, has_person_id) if revision is not None else set()
 
@@ -534,8 +567,12 @@ def protect(
         # online hides as well stays hidden under its own rule: nothing is held back there,
         # and the agent's summary counts only the figures a correction really waits on.
         online = revision.published
-        shown = {(code, key): (float(v), SECRET if isinstance(f, str) and f else "") for code, key, v, f in
-                 zip(online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"], online["secret"])}
+        shown = {
+            (code, key): (float(v), SECRET if isinstance(f, str) and f else "")
+            for code, key, v, f in zip(
+                online["indicateur"], online[KEY].astype(str).itertuples(index=False, name=None), online["valeur"], online["secret"]
+            )
+        }
         own_primary = (cells["secret"] == PRIMARY).to_numpy() & np.array([k not in frozen for k in keys])
         freeze = (cells["secret"] != "").to_numpy() & ~own_primary & np.array([k in shown and not shown[k][1] for k in keys])
         cells.loc[freeze, "secret"] = FROZEN
@@ -582,10 +619,22 @@ def _add_missing_rows(cells: pd.DataFrame, model: ReaderModel, catalogue: Catalo
         if tag != THIS or (tag, code, key) not in model.missing:
             continue
         indicator = catalogue[code]
-        rows.append({"annee": year, "periode": key[0], "lieu": key[1], "indicateur": code, "dimension": key[2], "modalite": key[3],
-                     "valeur": np.nan, "unite": indicator.unite, "secret": SECONDARY, "source": indicator.source,
-                     "personnes": 0, "dominance": 0.0})
+        rows.append(
+            {
+                "annee": year,
+                "periode": key[0],
+                "lieu": key[1],
+                "indicateur": code,
+                "dimension": key[2],
+                "modalite": key[3],
+                "valeur": np.nan,
+                "unite": indicator.unite,
+                "secret": SECONDARY,
+                "source": indicator.source,
+                "personnes": 0,
+                "dominance": 0.0,
+            }
+        )
     if not rows:
         return cells
     return pd.concat([cells, pd.DataFrame(rows)], ignore_index=True)
-

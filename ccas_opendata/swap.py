@@ -70,8 +70,10 @@ def swap_in(folder: Path, moves: list[tuple[Path, Path]], backup: Path) -> None:
     :func:`recover`. On an error (disk, permissions), every rename is undone."""
     folder = folder.resolve()
     private_dir(backup)
-    entries = [{"cible": _relative(folder, target), "nouveau": _relative(folder, new), "ancien": _relative(folder, backup / str(n))}
-               for n, (target, new) in enumerate(moves)]
+    entries = [
+        {"cible": _relative(folder, target), "nouveau": _relative(folder, new), "ancien": _relative(folder, backup / str(n))}
+        for n, (target, new) in enumerate(moves)
+    ]
     actions = _Actions()
     if actions.stop == 0:
         actions.tick()
@@ -97,8 +99,10 @@ def recover(folder: Path) -> bool:
         journal = json.loads(path.read_text(encoding="utf-8"))
         entries, work = journal["deplacements"], folder / journal["zone"]
     except (ValueError, KeyError) as error:
-        raise CcasError(f"Le journal de mise en ligne {path} est illisible ({error}).",
-                        advice="Restaurez le dossier de publication depuis sa sauvegarde, puis supprimez ce fichier.") from None
+        raise CcasError(
+            f"Le journal de mise en ligne {path} est illisible ({error}).",
+            advice="Restaurez le dossier de publication depuis sa sauvegarde, puis supprimez ce fichier.",
+        ) from None
     actions = _Actions()
     with held_signals():
         _replay(folder, entries, actions)

@@ -56,10 +56,14 @@ def write_template(path: Path) -> Path:
             if (table, column) in ranges:
                 multi = column_spec["type"] == "codes"
                 validation = DataValidation(
-                    type="list", formula1=f"={ranges[(table, column)]}", allow_blank=True,
+                    type="list",
+                    formula1=f"={ranges[(table, column)]}",
+                    allow_blank=True,
                     # Several thématiques are typed « A | B »: warn, don't refuse.
                     errorStyle="warning" if multi else "stop",
-                    error="Choisissez un libellé de la liste (plusieurs : séparez-les par « | »)." if multi else "Choisissez un libellé de la liste.",
+                    error="Choisissez un libellé de la liste (plusieurs : séparez-les par « | »)."
+                    if multi
+                    else "Choisissez un libellé de la liste.",
                     errorTitle="Valeur hors liste",
                 )
                 validation.add(f"{letter}2:{letter}{TEMPLATE_ROWS}")

@@ -41,6 +41,7 @@ CHANGELOG = "changements.json"
 
 # --- numbering -----------------------------------------------------------------------------
 
+
 def parse_version(version: str) -> tuple[int, int, int]:
     major, minor, patch = (int(part) for part in version.split("."))
     return major, minor, patch
@@ -59,6 +60,7 @@ def package_version(package: Path) -> tuple[str, str]:
 
 
 # --- private snapshots -----------------------------------------------------------------------
+
 
 def versions_dir(folder: Path, year: int | None = None) -> Path:
     base = folder / VERSIONS_AREA
@@ -133,6 +135,7 @@ def read_snapshot(directory: Path, fingerprint: str, year: int) -> dict[str, pd.
 
 # --- the persons behind each change ------------------------------------------------------------
 
+
 def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     """A record as text; a record without person identifier is compared by its content
     (its stand-in person is its line number, which an inserted line shifts)."""
@@ -200,8 +203,11 @@ def persons_of(cells: pd.DataFrame | None, catalogue: Catalogue) -> dict[tuple[s
     """(indicator, key) -> distinct persons, from a delta table."""
     if cells is None:
         return {}
-    persons = {(code, key): int(n) for code, key, n in
-               zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None), cells["personnes"]) if n > 0}
+    persons = {
+        (code, key): int(n)
+        for code, key, n in zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None), cells["personnes"])
+        if n > 0
+    }
     for indicator in catalogue.indicators:
         if indicator.mesure == "evolution":
             for (code, key), n in list(persons.items()):
@@ -210,15 +216,28 @@ def persons_of(cells: pd.DataFrame | None, catalogue: Catalogue) -> dict[tuple[s
     return persons
 
 
-def revision_of(published_table: pd.DataFrame, persons: dict, threshold: int, delta: pd.DataFrame | None = None,
-                frozen: set | None = None) -> Revision:
-    return Revision(published_table[[*PUBLISHED_KEY, "annee", "valeur", "unite", "secret"]].copy(), persons, threshold,
-                    delta=delta, frozen=frozen or set())
+def revision_of(
+    published_table: pd.DataFrame, persons: dict, threshold: int, delta: pd.DataFrame | None = None, frozen: set | None = None
+) -> Revision:
+    return Revision(
+        published_table[[*PUBLISHED_KEY, "annee", "valeur", "unite", "secret"]].copy(),
+        persons,
+        threshold,
+        delta=delta,
+        frozen=frozen or set(),
+    )
 
 
 def revision_against(
-    records: Path, fingerprint: str, new: dict[str, pd.DataFrame], published: pd.DataFrame,
-    publisher: Publisher, catalogue: Catalogue, year: int, threshold: int, rule: int = PERSON_KEY_RULE,
+    records: Path,
+    fingerprint: str,
+    new: dict[str, pd.DataFrame],
+    published: pd.DataFrame,
+    publisher: Publisher,
+    catalogue: Catalogue,
+    year: int,
+    threshold: int,
+    rule: int = PERSON_KEY_RULE,
 ) -> Revision:
     """What a reader holding the version whose records are kept in ``records`` (and whose
     table is ``published``) can combine with a new version made from ``new`` (pseudonymised
@@ -238,7 +257,10 @@ def write_frozen(directory: Path, table: pd.DataFrame, reasons: pd.Series) -> No
     """The figures a version shows frozen from an earlier one: the next revision models
     them as unknowns of this version's records. Private, like the records."""
     mask = (reasons == FROZEN).to_numpy()
-    rows = sorted([code, *key] for code, key in zip(table.loc[mask, "indicateur"], table.loc[mask, KEY].astype(str).itertuples(index=False, name=None)))
+    rows = sorted(
+        [code, *key]
+        for code, key in zip(table.loc[mask, "indicateur"], table.loc[mask, KEY].astype(str).itertuples(index=False, name=None))
+    )
     private_file(directory / FROZEN_FILE).write_text(json.dumps(rows, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -250,6 +272,7 @@ def read_frozen(directory: Path) -> set[tuple[str, tuple[str, str, str, str]]]:
 
 
 # --- what a new table changes -------------------------------------------------------------------
+
 
 @dataclass
 class Diff:
@@ -265,19 +288,23 @@ class Diff:
     def french(self) -> str:
         if not self.changed:
             return f"Aucun chiffre de {self.year} ne change : la version {self.version} reste en ligne."
-        lines = [f"Par rapport à la version en ligne de {self.year} ({self.version}) : {self.changed} chiffre(s) changent, "
-                 f"dont {self.hidden} désormais masqué(s) et {self.unhidden} désormais publié(s)."]
+        lines = [
+            f"Par rapport à la version en ligne de {self.year} ({self.version}) : {self.changed} chiffre(s) changent, "
+            f"dont {self.hidden} désormais masqué(s) et {self.unhidden} désormais publié(s)."
+        ]
         lines += [f"  {e}" for e in self.examples]
         return "\n".join(lines)
 
 
 def diff_tables(year: int, version: str, before: pd.DataFrame, after: pd.DataFrame, examples: int = 5) -> Diff:
     """Count what changes between two published tables of a year (published columns)."""
+
     def index(table: pd.DataFrame) -> pd.DataFrame:
         frame = table[[*PUBLISHED_KEY, "valeur", "secret"]].copy()
         frame[PUBLISHED_KEY] = frame[PUBLISHED_KEY].astype(str)
         frame["secret"] = public_secret(frame["secret"])
         return frame.set_index(PUBLISHED_KEY)
+
     joined = index(before).join(index(after), how="outer", lsuffix="_avant", rsuffix="_apres")
     value_before, value_after = joined["valeur_avant"].round(6), joined["valeur_apres"].round(6)
     same_value = (value_before == value_after) | (value_before.isna() & value_after.isna())
@@ -305,6 +332,7 @@ def revision_diff(folder: Path, year: int, new_table: pd.DataFrame) -> Diff | No
 
 # --- the changelog (data kept at the root of the publication folder) ------------------------------
 
+
 def changelog_path(folder: Path) -> Path:
     return folder / CHANGELOG
 
@@ -319,18 +347,26 @@ def read_changelog(path: Path) -> list[dict]:
 def revision_note(threshold: int) -> str:
     """The version's note on the freeze (the same for every revision, so it tells nothing
     about the records that changed)."""
-    return (f"Les petites corrections sont retenues : un chiffre n'est corrigé que lorsque la correction concerne au moins "
-            f"{threshold} personnes, sinon il garde la valeur déjà publiée jusqu'à ce que d'autres corrections s'y ajoutent. "
-            "Les totaux peuvent donc différer de la somme des enregistrements ajoutés ou retirés.")
+    return (
+        f"Les petites corrections sont retenues : un chiffre n'est corrigé que lorsque la correction concerne au moins "
+        f"{threshold} personnes, sinon il garde la valeur déjà publiée jusqu'à ce que d'autres corrections s'y ajoutent. "
+        "Les totaux peuvent donc différer de la somme des enregistrements ajoutés ou retirés."
+    )
 
 
 def changelog_entry(year: int, version: str, created: str, motif: str, diff: Diff | None, threshold: int | None = None) -> dict:
     """One line of the changelog; ``diff`` is ``None`` for a first publication."""
     counts = Diff(year, version) if diff is None else diff
     entry = {
-        "date": created[:10], "horodatage": created, "annee": year, "version": version,
-        "nature": "publication" if diff is None else "revision", "motif": motif,
-        "chiffres_modifies": counts.changed, "masques": counts.hidden, "demasques": counts.unhidden,
+        "date": created[:10],
+        "horodatage": created,
+        "annee": year,
+        "version": version,
+        "nature": "publication" if diff is None else "revision",
+        "motif": motif,
+        "chiffres_modifies": counts.changed,
+        "masques": counts.hidden,
+        "demasques": counts.unhidden,
     }
     if diff is not None and threshold is not None:
         entry["note"] = revision_note(threshold)

@@ -45,7 +45,7 @@ def start_stage(work: Path, stage: str) -> Path:
     if stage == STAGES[0]:
         shutil.rmtree(work, ignore_errors=True)
     else:
-        for later in STAGES[STAGES.index(stage):]:
+        for later in STAGES[STAGES.index(stage) :]:
             for name in OUTPUTS[later]:
                 path = work / name
                 if path.is_dir():
@@ -100,8 +100,7 @@ def require_validated(work: Path, year: int) -> bytes:
 
 
 def _package_digests(directory: Path) -> dict[str, str]:
-    return {path.relative_to(directory).as_posix(): sha256(path.read_bytes())
-            for path in sorted(directory.rglob("*")) if path.is_file()}
+    return {path.relative_to(directory).as_posix(): sha256(path.read_bytes()) for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
 def record_packaged(work: Path, directory: Path) -> None:

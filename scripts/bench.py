@@ -50,7 +50,7 @@ OUT = REPO / "bench" / "out"
 YEAR = 2024
 KEY = "cle-de-banc-d-essai-" + "b" * 20
 
-BARE_PANDAS = textwrap.dedent('''
+BARE_PANDAS = textwrap.dedent("""
     import sys, time
     import pandas as pd
     start = time.perf_counter()
@@ -70,12 +70,12 @@ BARE_PANDAS = textwrap.dedent('''
         out.append(e.groupby("t").agg(n=("duree", "size"), p=("usager", "nunique")))
         out.append(e.groupby(["lieu", "t"]).agg(n=("duree", "size"), p=("usager", "nunique")))
     print(sum(len(o) for o in out), time.perf_counter() - start)
-''')
+""")
 
 
 # The same questions in DuckDB, on one thread (CPU seconds compare with the one-threaded
 # pandas and release). Windows-1252 is read as Latin-1: the grouped columns are ASCII codes.
-DUCKDB = textwrap.dedent('''
+DUCKDB = textwrap.dedent("""
     import sys, time
     import duckdb
     start = time.perf_counter()
@@ -95,7 +95,7 @@ DUCKDB = textwrap.dedent('''
         queries += [f"SELECT t, count(*), count(DISTINCT usager) FROM {e} GROUP BY 1",
                     f"SELECT lieu, t, count(*), count(DISTINCT usager) FROM {e} GROUP BY 1, 2"]
     print(sum(len(con.execute(q).fetchall()) for q in queries), time.perf_counter() - start)
-''')
+""")
 
 
 def run_child(command: list[str], env: dict | None = None) -> tuple[float, int, str]:
@@ -153,7 +153,9 @@ def baselines(csv_path: Path, duckdb: bool = True) -> dict[str, float | None]:
 
 def release_child(folder: Path, year: int, inputs: Path, *extra: str) -> tuple[float, int, str]:
     env = dict(os.environ, CCAS_OPENDATA_CLE=KEY, SOURCE_DATE_EPOCH="1767225600")
-    return run_child([sys.executable, "-m", "ccas_opendata", "release", "--dossier", str(folder), "--annee", str(year), *extra, str(inputs)], env)
+    return run_child(
+        [sys.executable, "-m", "ccas_opendata", "release", "--dossier", str(folder), "--annee", str(year), *extra, str(inputs)], env
+    )
 
 
 def bench_typical_year() -> dict:
@@ -177,9 +179,14 @@ def bench_typical_year() -> dict:
     second = release_child(folder, 2024, inputs[2024])[0]
     revision = release_child(folder, 2023, corrected, "--motif", "Durées corrigées (banc d'essai)")[0]
     pandas_ = baselines(inputs[2023] / "accompagnements.csv", duckdb=False)
-    return {"accompagnements": DEMO_YEARS[2023], "premiere_s": round(first, 2), "suivante_s": round(second, 2),
-            "revision_s": round(revision, 2), **pandas_,
-            "rapport_premiere_pandas": round(first / min(pandas_["pandas_texte_s"] or 1, pandas_["pandas_categories_s"] or 1), 1)}
+    return {
+        "accompagnements": DEMO_YEARS[2023],
+        "premiere_s": round(first, 2),
+        "suivante_s": round(second, 2),
+        "revision_s": round(revision, 2),
+        **pandas_,
+        "rapport_premiere_pandas": round(first / min(pandas_["pandas_texte_s"] or 1, pandas_["pandas_categories_s"] or 1), 1),
+    }
 
 
 def bench_release(size: int) -> dict:
@@ -233,8 +240,11 @@ def load(url: str, requests: int, clients: int) -> float:
 
 def bench_site(folder: Path, requests: int, clients: int) -> dict:
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "ccas_opendata", "serve", "--dossier", str(folder), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ccas_opendata", "serve", "--dossier", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -270,8 +280,11 @@ def bench_heavy_sql(folder: Path, seconds: float, clients: int) -> dict:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "ccas_opendata", "serve", "--dossier", str(folder), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ccas_opendata", "serve", "--dossier", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/-/versions.json")
         return heavy_load(f"http://127.0.0.1:{port}", server.pid, seconds, clients)
@@ -303,9 +316,26 @@ def bench_nginx(folder: Path, requests: int, clients: int) -> dict:
     organisation.write_text(organisation.read_text(encoding="utf-8") + "\nbase_url: https://ccas.example/\n", encoding="utf-8")
     work = Path(tempfile.mkdtemp(prefix="ccas-bench-nginx-"))
     datasette_port, nginx_port = free_port(), free_port()
-    subprocess.run([sys.executable, "-m", "ccas_opendata", "deploiement", "--dossier", str(folder), "--sortie", str(work / "config"),
-                    "--port", str(datasette_port), "--cache", str(work / "cache"), "--nginx-dir", str(work / "config" / "nginx")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ccas_opendata",
+            "deploiement",
+            "--dossier",
+            str(folder),
+            "--sortie",
+            str(work / "config"),
+            "--port",
+            str(datasette_port),
+            "--cache",
+            str(work / "cache"),
+            "--nginx-dir",
+            str(work / "config" / "nginx"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     unit = (work / "config" / "systemd" / "ccas-opendata.service").read_text(encoding="utf-8")
     exec_start = re.search(r"^ExecStart=(.+)$", unit, re.M)
     if exec_start is None:
@@ -313,8 +343,9 @@ def bench_nginx(folder: Path, requests: int, clients: int) -> dict:
     command = shlex.split(exec_start.group(1))
     datasette = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conf = trial_nginx_conf(work / "config" / "nginx", work / "nginx", nginx_port)
-    proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work / "nginx"), "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(work / "nginx"), "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     urls = {
         "api_json": f"/indicateurs/indicateurs.json?annee={YEAR}&indicateur=accompagnements&dimension=ensemble&_shape=array",
         "bilan": f"/bilan/{YEAR}",
@@ -348,10 +379,14 @@ def main() -> None:
     release = bench_release(args.taille)  # the biggest child first (peak RSS)
     typical = bench_typical_year()
     print(f"\nAnnée type ({typical['accompagnements']} accompagnements, CSV Excel), secondes de CPU :")
-    print(f"  première publication : {typical['premiere_s']} s   année suivante : {typical['suivante_s']} s   "
-          f"révision : {typical['revision_s']} s (cibles ≤ 4 s, révision ≤ 5 s)")
-    print(f"  pandas nu, même fichier : {typical['pandas_texte_s']} s (texte), {typical['pandas_categories_s']} s (catégories) ; "
-          f"rapport {typical['rapport_premiere_pandas']}")
+    print(
+        f"  première publication : {typical['premiere_s']} s   année suivante : {typical['suivante_s']} s   "
+        f"révision : {typical['revision_s']} s (cibles ≤ 4 s, révision ≤ 5 s)"
+    )
+    print(
+        f"  pandas nu, même fichier : {typical['pandas_texte_s']} s (texte), {typical['pandas_categories_s']} s (catégories) ; "
+        f"rapport {typical['rapport_premiere_pandas']}"
+    )
     print(f"\nPublication de {release['accompagnements']:,}".replace(",", " ") + " accompagnements, secondes de CPU :")
     print(f"  publication      : {release['release_s']} s")
     print(f"  pandas nu        : {release['pandas_texte_s']} s (colonnes texte), {release['pandas_categories_s']} s (catégories)")
@@ -368,14 +403,20 @@ def main() -> None:
         heavy = bench_heavy_sql(release["folder"], 10, 6)
         print("\nSQL lourd en parallèle des pages (6 clients SQL, 2 clients pages, 10 s, scripts/heavy_load.py) :")
         print(f"  pages et tables, au repos   : p50 {heavy['leger_au_repos_p50_ms']} ms, p95 {heavy['leger_au_repos_p95_ms']} ms")
-        print(f"  pages et tables, sous charge: p50 {heavy['leger_sous_charge_p50_ms']} ms, p95 {heavy['leger_sous_charge_p95_ms']} ms, "
-              f"max {heavy['leger_sous_charge_max_ms']} ms ({heavy['requetes_legeres_sous_charge']} requêtes)")
+        print(
+            f"  pages et tables, sous charge: p50 {heavy['leger_sous_charge_p50_ms']} ms, p95 {heavy['leger_sous_charge_p95_ms']} ms, "
+            f"max {heavy['leger_sous_charge_max_ms']} ms ({heavy['requetes_legeres_sous_charge']} requêtes)"
+        )
         print(f"  requêtes lourdes (statut: nombre) : {heavy['requetes_lourdes']}")
-        print(f"  mémoire du serveur          : {heavy['memoire_avant_mio']} Mio avant, {heavy['memoire_max_mio']} Mio au plus (plafond des tests : 400)")
+        print(
+            f"  mémoire du serveur          : {heavy['memoire_avant_mio']} Mio avant, {heavy['memoire_max_mio']} Mio au plus (plafond des tests : 400)"
+        )
         behind_nginx = bench_nginx(release["folder"], args.requetes, args.clients)
         print(f"\nDerrière nginx (cache de « ccas-opendata deploiement »), {client} :")
         for name, rates in behind_nginx.items():
-            print(f"  {name:28} direct {rates['direct_rps']:>8} req/s   nginx {rates['nginx_cache_rps']:>8} req/s   rapport {rates['ratio']}")
+            print(
+                f"  {name:28} direct {rates['direct_rps']:>8} req/s   nginx {rates['nginx_cache_rps']:>8} req/s   rapport {rates['ratio']}"
+            )
         result |= {"site": site, "sql_lourd": heavy, "nginx": behind_nginx}
     (OUT / "resultats.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\nRésultats : {OUT / 'resultats.json'}")

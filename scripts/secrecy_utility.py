@@ -86,17 +86,30 @@ def year_tables(folder: Path, publisher: Publisher, size: int, base: Path) -> di
 
 def headline(table: pd.DataFrame, publisher: Publisher) -> tuple[int, int]:
     """(published, asked) for the issue's headline list."""
-    def shown(indicator: str, periode: str = str(YEAR), lieu: str = "ensemble", dimension: str = "ensemble", modalite: str = "ensemble") -> bool:
-        row = table[(table["indicateur"] == indicator) & (table["periode"] == periode) & (table["lieu"] == lieu)
-                    & (table["dimension"] == dimension) & (table["modalite"] == modalite)]
+
+    def shown(
+        indicator: str, periode: str = str(YEAR), lieu: str = "ensemble", dimension: str = "ensemble", modalite: str = "ensemble"
+    ) -> bool:
+        row = table[
+            (table["indicateur"] == indicator)
+            & (table["periode"] == periode)
+            & (table["lieu"] == lieu)
+            & (table["dimension"] == dimension)
+            & (table["modalite"] == modalite)
+        ]
         return len(row) == 1 and row["secret"].iloc[0] == ""
+
     asked = [shown("accompagnements"), shown("usagers")]
     asked += [shown("accompagnements", lieu=site) for site in publisher.lieu_codes]
     asked += [all(shown("accompagnements", periode=f"{YEAR}-{m:02d}") for m in range(q * 3 + 1, q * 3 + 4)) for q in range(4)]
     asked += [shown("accompagnements", dimension="genre", modalite=g) for g in ("feminin", "masculin")]
     asked += [all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands) for bands in age_bands().values()]
-    themes = table[(table["indicateur"] == "accompagnements") & (table["periode"] == str(YEAR)) & (table["lieu"] == "ensemble")
-                   & (table["dimension"] == "thematique")]
+    themes = table[
+        (table["indicateur"] == "accompagnements")
+        & (table["periode"] == str(YEAR))
+        & (table["lieu"] == "ensemble")
+        & (table["dimension"] == "thematique")
+    ]
     top = themes.assign(v=themes["valeur"].fillna(0)).sort_values(["v", "modalite"], ascending=[False, True])["modalite"].head(5)
     asked += [shown("accompagnements", dimension="thematique", modalite=m) for m in top]
     asked += [shown("taux_satisfaction")]
@@ -108,8 +121,9 @@ def describe(table: pd.DataFrame, catalogue: Catalogue, publisher: Publisher) ->
     true_nonzero = counts[(counts["secret"] != "") | (counts["valeur"] > 0)]
     published = int((true_nonzero["secret"] == "").sum())
     got, asked = headline(table, publisher)
-    return (f"{len(table)} | {100 * (table['secret'] != '').mean():.0f} % | {100 * published / max(len(true_nonzero), 1):.0f} % | "
-            f"{got}/{asked}")
+    return (
+        f"{len(table)} | {100 * (table['secret'] != '').mean():.0f} % | {100 * published / max(len(true_nonzero), 1):.0f} % | {got}/{asked}"
+    )
 
 
 def volumes(base: Path) -> None:
@@ -162,7 +176,10 @@ def revisions(base: Path, size: int = 1500) -> None:
         old = online.set_index(["periode", "lieu", "indicateur", "dimension", "modalite"])["secret"]
         now = table.set_index(["periode", "lieu", "indicateur", "dimension", "modalite"])["secret"]
         newly_hidden = int(((old.reindex(now.index).fillna("") == "") & (now != "")).sum())
-        print(f"| {late} | {figures_changed(online, table)} | {protected.totals()['gel']} | {newly_hidden} | {cpu() - start:.1f} |", flush=True)
+        print(
+            f"| {late} | {figures_changed(online, table)} | {protected.totals()['gel']} | {newly_hidden} | {cpu() - start:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,18 @@ WORKBOOK = "Permanences 2025.xlsx"
 SITES = {"MDH Centre": "ccas_centre", "MDH Prainet": "maison_quartier_nord", "Espace Lauriers": "mediatheque_sud"}
 #: Durations as typed → minutes (a time cell is written as a datetime.time).
 DURATIONS: list[tuple[object, int]] = [
-    ("1h30", 90), ("1 h 30", 90), ("1h", 60), ("45 min", 45), ("45mn", 45), ("45'", 45), ("0:30", 30),
-    ("20mn", 20), (30, 30), (dt.time(0, 45), 45), ("1:15", 75), ("2h", 120),
+    ("1h30", 90),
+    ("1 h 30", 90),
+    ("1h", 60),
+    ("45 min", 45),
+    ("45mn", 45),
+    ("45'", 45),
+    ("0:30", 30),
+    ("20mn", 20),
+    (30, 30),
+    (dt.time(0, 45), 45),
+    ("1:15", 75),
+    ("2h", 120),
 ]
 #: Démarches as typed → the codes they are (the pieces are mapped in CORRESPONDANCES).
 DEMARCHES: list[tuple[str, set[str]]] = [
@@ -40,8 +50,13 @@ DEMARCHES: list[tuple[str, set[str]]] = [
     ("ameli;ANTS", {"social_sante", "papiers_elections_citoyennete"}),
     ("Naviguer sur internet", {"navigation_sur_internet"}),
 ]
-ORIENTE_PAR: list[tuple[str, str]] = [("C.C.A.S.", "orientation_interne"), ("CCAS", "orientation_interne"), ("ccas", "orientation_interne"),
-                                      ("Mairie", "partenaire"), ("", "non_communique")]
+ORIENTE_PAR: list[tuple[str, str]] = [
+    ("C.C.A.S.", "orientation_interne"),
+    ("CCAS", "orientation_interne"),
+    ("ccas", "orientation_interne"),
+    ("Mairie", "partenaire"),
+    ("", "non_communique"),
+]
 SATISFACTION: list[tuple[str, str]] = [("Très satisfait", "5"), ("Satisfait", "4"), ("Pas du tout satisfait", "1"), ("", "non_communique")]
 FIRST = ["Marie", "Hélène", "Jean-Pierre", "Noël", "Zoé", "Amélie", "François", "Léa", "José", "Inès", "Ronan", "Élodie"]
 LAST = ["Dupont", "Martin", "Lefèvre", "Durand", "Gaëtan", "Moreau", "Girard", "Bérard", "Roux", "Fabre"]
@@ -54,7 +69,13 @@ CANARY_COMMENT = "CANARI-COMMENTAIRE-7f3a"
 def spellings(first: str, last: str) -> list[str]:
     """One person as agents type her over a year: case, accents, spacing."""
     plain_last = last.replace("è", "e").replace("ë", "e").replace("é", "e")
-    return [f"{last.upper()} {first}", f"{last} {first}", f"{last}  {first.lower()}", f"{plain_last.upper()} {first}", f" {last.lower()} {first} "]
+    return [
+        f"{last.upper()} {first}",
+        f"{last} {first}",
+        f"{last}  {first.lower()}",
+        f"{plain_last.upper()} {first}",
+        f" {last.lower()} {first} ",
+    ]
 
 
 @dataclass
@@ -88,8 +109,18 @@ def write_workbook(folder: Path, visits_per_site: int = 150, seed: int = 14) -> 
     for sheet in SITES:
         summary.append([sheet, f"=COUNTA('{sheet}'!A4:A1000)"])
     summary.append(["Total", f"=SUM(B2:B{len(SITES) + 1})"])
-    header = ["Date de venue", "Nom Prénom", "Année de naissance", "Téléphone", "Démarche(s)", "Durée", "Orienté par",
-              "Médiateur", "Satisfaction", "Commentaire"]
+    header = [
+        "Date de venue",
+        "Nom Prénom",
+        "Année de naissance",
+        "Téléphone",
+        "Démarche(s)",
+        "Durée",
+        "Orienté par",
+        "Médiateur",
+        "Satisfaction",
+        "Commentaire",
+    ]
     for sheet, code in SITES.items():
         ws = wb.create_sheet(sheet)
         _title_and_blank(ws, f"Permanences numériques {YEAR} — {sheet}")
@@ -107,12 +138,33 @@ def write_workbook(folder: Path, visits_per_site: int = 150, seed: int = 14) -> 
             typed_channel, channel = rng.choice(ORIENTE_PAR)
             typed_satisfaction, satisfaction = rng.choice(SATISFACTION)
             born = 1940 + (person * 7) % 60
-            ws.append([
-                day, name, born, CANARY_PHONE if i % 11 == 0 else "", typed_demarche, typed_duration, typed_channel,
-                rng.choice(["Sophie", "Karim"]), typed_satisfaction, CANARY_COMMENT if i % 13 == 0 else "",
-            ])
-            truth.visits.append({"person": key, "site": code, "minutes": minutes, "codes": codes, "typed": typed_demarche, "canal": channel,
-                                 "satisfaction": satisfaction, "month": day.month, "born": born})
+            ws.append(
+                [
+                    day,
+                    name,
+                    born,
+                    CANARY_PHONE if i % 11 == 0 else "",
+                    typed_demarche,
+                    typed_duration,
+                    typed_channel,
+                    rng.choice(["Sophie", "Karim"]),
+                    typed_satisfaction,
+                    CANARY_COMMENT if i % 13 == 0 else "",
+                ]
+            )
+            truth.visits.append(
+                {
+                    "person": key,
+                    "site": code,
+                    "minutes": minutes,
+                    "codes": codes,
+                    "typed": typed_demarche,
+                    "canal": channel,
+                    "satisfaction": satisfaction,
+                    "month": day.month,
+                    "born": born,
+                }
+            )
         ws.append([])  # a blank line at the end, as agents leave them
     ws = wb.create_sheet("Ateliers")
     _title_and_blank(ws, "Ateliers collectifs")

@@ -63,9 +63,20 @@ from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
 # records.md, "Administrative procedures": the first group of thematiques.
-ADMINISTRATIVE = ("papiers_elections_citoyennete", "famille_scolarite", "social_sante", "travail_formation", "logement",
-                  "transports_mobilite", "argent_impots", "justice", "etrangers_europe", "loisirs_sports_culture",
-                  "associations", "aide_aux_demarches_administratives")
+ADMINISTRATIVE = (
+    "papiers_elections_citoyennete",
+    "famille_scolarite",
+    "social_sante",
+    "travail_formation",
+    "logement",
+    "transports_mobilite",
+    "argent_impots",
+    "justice",
+    "etrangers_europe",
+    "loisirs_sports_culture",
+    "associations",
+    "aide_aux_demarches_administratives",
+)
 DUREE = (1, 480)  # records.md: duree is 1 to 480 minutes
 HALF = 0.05 + 1e-9  # half the rounding step of a figure published to 0.1
 E = "ensemble"
@@ -161,6 +172,7 @@ class Programme:
                 parent[i] = parent[parent[i]]
                 i = parent[i]
             return i
+
         names = {i: k for k, i in self.ids.items()}
         for coefs, lo, hi in self.rows:
             free = [i for i in coefs if not self.fixed(i)]
@@ -189,8 +201,11 @@ class Programme:
             for r in (r for root in roots for r in self.by_root.get(root, [])):
                 coefs, lo, hi = self.rows[r]
                 const = sum(c * self.lo[i] for i, c in coefs.items() if self.fixed(i))
-                sides = [(eq, 1.0, lo - const)] if lo == hi else \
-                    [(ub, 1.0, hi - const)] * math.isfinite(hi) + [(ub, -1.0, const - lo)] * math.isfinite(lo)
+                sides = (
+                    [(eq, 1.0, lo - const)]
+                    if lo == hi
+                    else [(ub, 1.0, hi - const)] * math.isfinite(hi) + [(ub, -1.0, const - lo)] * math.isfinite(lo)
+                )
                 for target, sign, rhs in sides:
                     for i, c in coefs.items():
                         if not self.fixed(i):
@@ -203,6 +218,7 @@ class Programme:
                 if not t[3]:
                     return None, None
                 return coo_matrix((t[2], (t[0], t[1])), shape=(len(t[3]), len(free))).tocsr(), np.array(t[3])
+
             box = [(self.lo[i], None if math.isinf(self.hi[i]) else self.hi[i]) for i in free]
             self._systems[roots] = (local, *matrix(ub), *matrix(eq), box)
         return self._systems[roots]
@@ -219,8 +235,16 @@ class Programme:
             c = np.zeros(len(local))
             for i, coef in free.items():
                 c[local[i]] = sense * coef
-            res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=box, method="highs",
-                          integrality=np.ones(len(local)) if integral else None)
+            res = linprog(
+                c,
+                A_ub=A_ub,
+                b_ub=b_ub,
+                A_eq=A_eq,
+                b_eq=b_eq,
+                bounds=box,
+                method="highs",
+                integrality=np.ones(len(local)) if integral else None,
+            )
             if res.status == 2:
                 raise AttackError("the published figures admit no solution: a relation of the attacker is wrong")
             extremes.append(-sense * math.inf if res.status == 3 else sense * res.fun)
@@ -263,8 +287,7 @@ class Attacker:
         with open(metadata / "lieux.csv", encoding="utf-8-sig", newline="") as handle:
             self.sites = [row["code"] for row in csv.DictReader(handle)]
         with open(metadata / "quartiers.csv", encoding="utf-8-sig", newline="") as handle:
-            self.qpv = {row["code"]: row.get("qpv", "").strip().lower() in ("oui", "true", "1", "vrai")
-                        for row in csv.DictReader(handle)}
+            self.qpv = {row["code"]: row.get("qpv", "").strip().lower() in ("oui", "true", "1", "vrai") for row in csv.DictReader(handle)}
         self.dimensions = self.catalogue.get("dimensions", {})
         self.indicators = {ind["code"]: ind for ind in self.catalogue["indicateurs"]}
         self.counts = {c for c, ind in self.indicators.items() if ind.get("additif") or ind.get("mesure") == "personnes"}
@@ -349,8 +372,10 @@ class Attacker:
         v, Y, lp, ven, of = t.version, str(t.year), self.lp, ind.get("ventilations", []), ind["source"]
         whole = (v, code, Y, E, E, E)
         lp.at_most([whole], [(v, of, Y, E, E, E)])  # a person has at least one accompaniment
-        for parts in ([(v, code, Y, s, E, E) for s in self.sites_of(code)] if "lieu" in ven else [],
-                      [(v, code, f"{Y}-{m:02d}", E, E, E) for m in range(1, 13)] if "mois" in ven else []):
+        for parts in (
+            [(v, code, Y, s, E, E) for s in self.sites_of(code)] if "lieu" in ven else [],
+            [(v, code, f"{Y}-{m:02d}", E, E, E) for m in range(1, 13)] if "mois" in ven else [],
+        ):
             if parts:
                 lp.at_most([whole], parts)
                 for p in parts:
@@ -428,8 +453,12 @@ class Attacker:
             self.group(f"v{v} {per} {lieu} {code} ({value:g}%): numerator", num)
             self.group(f"v{v} {per} {lieu} {code} ({value:g}%): complement", [k for k in den if k not in num])
         elif kind == "ratio" and {lien["numerateur"], lien["denominateur"]} <= self.counts:
-            lp.ratio([(v, lien["numerateur"], per, lieu, dim, mod)], [(v, lien["denominateur"], per, lieu, dim, mod)],
-                     value, float(lien.get("facteur", 1)))
+            lp.ratio(
+                [(v, lien["numerateur"], per, lieu, dim, mod)],
+                [(v, lien["denominateur"], per, lieu, dim, mod)],
+                value,
+                float(lien.get("facteur", 1)),
+            )
         elif kind == "evolution":
             previous = [p for p in self.tables if p.year == t.year - 1]
             if before := [p for p in previous if p.version < v] or previous:  # 100·A/P rounds to 100 + e

@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 # with their sources); CCAS_SHARED_EXTERNAL points elsewhere when a checkout lives apart.
 SHARED_EXTERNAL = Path(os.environ.get("CCAS_SHARED_EXTERNAL", REPO.parent / "shared" / "external"))
 needs_shared_external = pytest.mark.skipif(
-    not SHARED_EXTERNAL.is_dir(), reason=f"{SHARED_EXTERNAL} absent: the official DCAT-AP shapes and lieux schema live there",
+    not SHARED_EXTERNAL.is_dir(),
+    reason=f"{SHARED_EXTERNAL} absent: the official DCAT-AP shapes and lieux schema live there",
 )
 TEST_KEY = "cle-de-test-uniquement-" + "7" * 24
 # A fixed release date: re-running a release must give byte-identical packages.
@@ -136,8 +137,11 @@ class Server:
     def __init__(self, folder: Path, plain: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = ([sys.executable, "-m", "datasette", "serve", str(folder / "publish"), "--host", "127.0.0.1"] if plain else
-                   [sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(folder)])
+        command = (
+            [sys.executable, "-m", "datasette", "serve", str(folder / "publish"), "--host", "127.0.0.1"]
+            if plain
+            else [sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(folder)]
+        )
         self.process = subprocess.Popen(command + ["--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -175,8 +179,10 @@ def server(published: Path):
 
 # What starts a release (or one of its stages) in a test or a fixture: the CLI's commands,
 # the release function, a child process of the CLI, a Datasette server on a released folder.
-_RELEASES = re.compile(r"""\b(?:release|run_release|stage_\w+)\(|invoke\(\s*["'](?:release|anonymise|aggregate|validate|package|publish|demo)["']"""
-                       r"""|["']-m["'],\s*["']ccas_opendata|\bServer\(""")
+_RELEASES = re.compile(
+    r"""\b(?:release|run_release|stage_\w+)\(|invoke\(\s*["'](?:release|anonymise|aggregate|validate|package|publish|demo)["']"""
+    r"""|["']-m["'],\s*["']ccas_opendata|\bServer\("""
+)
 
 
 _CALLS = re.compile(r"\b([A-Za-z_]\w*)\(")

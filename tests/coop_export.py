@@ -23,6 +23,7 @@ parsing the labels back).
 
 Needs only openpyxl. Deterministic (fixed seed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,28 +80,45 @@ THEMATIQUES = {
 }
 # contract: first group = démarches administratives (incl. aide_aux_demarches_administratives)
 ADMIN = {
-    "papiers_elections_citoyennete", "famille_scolarite", "social_sante", "travail_formation",
-    "logement", "transports_mobilite", "argent_impots", "justice", "etrangers_europe",
-    "loisirs_sports_culture", "associations", "aide_aux_demarches_administratives",
+    "papiers_elections_citoyennete",
+    "famille_scolarite",
+    "social_sante",
+    "travail_formation",
+    "logement",
+    "transports_mobilite",
+    "argent_impots",
+    "justice",
+    "etrangers_europe",
+    "loisirs_sports_culture",
+    "associations",
+    "aide_aux_demarches_administratives",
 }
 # Coop only allows administrative thematiques together with "Aide aux démarches administratives"
 COOP_ADMIN_SUB = sorted(ADMIN - {"aide_aux_demarches_administratives"})
 DIGITAL = [c for c in THEMATIQUES if c not in ADMIN]
 
-MATERIEL = {"ordinateur": "Ordinateur", "telephone": "Téléphone", "tablette": "Tablette",
-            "autre": "Autre", "aucun": "Pas de matériel"}
-TYPE_LIEU = {"lieu_activite": "Lieu d’activité", "domicile": "À domicile",
-             "a_distance": "À distance", "autre": "Autre lieu"}
+MATERIEL = {"ordinateur": "Ordinateur", "telephone": "Téléphone", "tablette": "Tablette", "autre": "Autre", "aucun": "Pas de matériel"}
+TYPE_LIEU = {"lieu_activite": "Lieu d’activité", "domicile": "À domicile", "a_distance": "À distance", "autre": "Autre lieu"}
 GENRE = {"masculin": "Masculin", "feminin": "Féminin", "non_communique": "Non communiqué"}
 # Coop tranche label -> our tranche code
-TRANCHE = [("Moins de 12 ans", "moins_de_18"), ("12 - 17 ans", "moins_de_18"),
-           ("18 - 24 ans", "18_24"), ("25 - 39 ans", "25_39"), ("40 - 59 ans", "40_59"),
-           ("60 - 69 ans", "60_69"), ("70 ans et plus", "70_plus"),
-           ("Non communiqué", "non_communique")]
+TRANCHE = [
+    ("Moins de 12 ans", "moins_de_18"),
+    ("12 - 17 ans", "moins_de_18"),
+    ("18 - 24 ans", "18_24"),
+    ("25 - 39 ans", "25_39"),
+    ("40 - 59 ans", "40_59"),
+    ("60 - 69 ans", "60_69"),
+    ("70 ans et plus", "70_plus"),
+    ("Non communiqué", "non_communique"),
+]
 # Coop statut label -> our situation code ("Sans emploi" -> demandeur_emploi is the FLAGGED proposal)
-STATUT = [("Scolarisé", "scolarise"), ("Sans emploi", "demandeur_emploi"),
-          ("En emploi", "en_emploi"), ("Retraité", "retraite"),
-          ("Non communiqué ou hétérogène", "non_communique")]
+STATUT = [
+    ("Scolarisé", "scolarise"),
+    ("Sans emploi", "demandeur_emploi"),
+    ("En emploi", "en_emploi"),
+    ("Retraité", "retraite"),
+    ("Non communiqué ou hétérogène", "non_communique"),
+]
 AUTONOMIE = {"entierement_accompagne": "1/3", "partiellement_autonome": "2/3", "autonome": "3/3"}
 NIVEAU = {"debutant": "1/3", "intermediaire": "2/3", "avance": "3/3"}
 ORIENTATION = {
@@ -116,12 +134,22 @@ TYPE_ACTIVITE = {"individuel": "Accompagnement individuel", "collectif": "Atelie
 
 # fake sites (public places); 'code' = what a CCAS would declare in metadata/lieux.csv
 LIEUX = [
-    {"code": "ccas_centre", "nom": "CCAS de Fauxville - Espace numérique",
-     "adresse": "1 place CANARI-ADRESSE-LIEU-1", "commune": "Fauxville", "code_postal": "99100",
-     "code_insee": "99123"},
-    {"code": "mediatheque", "nom": "Médiathèque Jean Moulin",
-     "adresse": "8 rue CANARI-ADRESSE-LIEU-2", "commune": "Fauxville", "code_postal": "99100",
-     "code_insee": "99123"},
+    {
+        "code": "ccas_centre",
+        "nom": "CCAS de Fauxville - Espace numérique",
+        "adresse": "1 place CANARI-ADRESSE-LIEU-1",
+        "commune": "Fauxville",
+        "code_postal": "99100",
+        "code_insee": "99123",
+    },
+    {
+        "code": "mediatheque",
+        "nom": "Médiathèque Jean Moulin",
+        "adresse": "8 rue CANARI-ADRESSE-LIEU-2",
+        "commune": "Fauxville",
+        "code_postal": "99100",
+        "code_insee": "99123",
+    },
 ]
 COMMUNE_INSEE = "99123"
 OTHER_COMMUNE = ("Autreville", "99200", "99456")
@@ -134,13 +162,29 @@ def header_list(self_export: bool, v1: bool) -> list[str]:
     h += ["Type", "Participants"]
     if self_export:
         h += ["Bénéficiaire"]
-    h += ["Canaux d’accompagnement", "Nom du lieu", "Adresse", "Commune", "Code postal",
-          "Code Insee", "Durée (min)", "Nom de l’atelier", "Matériel numérique utilisé",
-          "Thématique(s) d’accompagnement", "Tags", "Nom de la démarche administrative",
-          "Niveau d’autonomie (ou de l’atelier)", "Bénéficiaire réorienté",
-          "Structure de redirection", "Commune du bénéficiaire", "Code postal du bénéficiaire",
-          "Code Insee du bénéficiaire", "Genre du bénéficiaire", "Tranche d’âge du bénéficiaire",
-          "Statut du bénéficiaire"]
+    h += [
+        "Canaux d’accompagnement",
+        "Nom du lieu",
+        "Adresse",
+        "Commune",
+        "Code postal",
+        "Code Insee",
+        "Durée (min)",
+        "Nom de l’atelier",
+        "Matériel numérique utilisé",
+        "Thématique(s) d’accompagnement",
+        "Tags",
+        "Nom de la démarche administrative",
+        "Niveau d’autonomie (ou de l’atelier)",
+        "Bénéficiaire réorienté",
+        "Structure de redirection",
+        "Commune du bénéficiaire",
+        "Code postal du bénéficiaire",
+        "Code Insee du bénéficiaire",
+        "Genre du bénéficiaire",
+        "Tranche d’âge du bénéficiaire",
+        "Statut du bénéficiaire",
+    ]
     if self_export:
         h += ["Notes supplémentaires"]
     if v1:
@@ -152,12 +196,16 @@ def header_list(self_export: bool, v1: bool) -> list[str]:
 # ---------------------------------------------------------------- data generation (as codes)
 def make_activites(rng: random.Random) -> list[dict]:
     """Return activités; each has a list of participants (1 for individual)."""
-    persons = [{"name": f"CANARI-PRENOM-{i} CANARI-NOM-{i}",
-                "genre": rng.choice(list(GENRE)),
-                "tranche": TRANCHE[rng.randrange(len(TRANCHE))],
-                "statut": STATUT[rng.randrange(len(STATUT))],
-                "residence": None if i % 7 == 0 else ("in" if i % 4 else "out")}
-               for i in range(1, 21)]
+    persons = [
+        {
+            "name": f"CANARI-PRENOM-{i} CANARI-NOM-{i}",
+            "genre": rng.choice(list(GENRE)),
+            "tranche": TRANCHE[rng.randrange(len(TRANCHE))],
+            "statut": STATUT[rng.randrange(len(STATUT))],
+            "residence": None if i % 7 == 0 else ("in" if i % 4 else "out"),
+        }
+        for i in range(1, 21)
+    ]
     # named persons actually used by in-year individual rows (k < 40, k % 5 != 4), in order of
     # first appearance: give them every label at least once (repeat visits keep their values)
     used = list(dict.fromkeys((k * 3) % len(persons) for k in range(40) if k % 5 != 4))
@@ -169,9 +217,13 @@ def make_activites(rng: random.Random) -> list[dict]:
         persons[used[i + 4]]["genre"] = g
 
     def anonymous():
-        return {"name": "Bénéficiaire anonyme", "genre": rng.choice(list(GENRE)),
-                "tranche": TRANCHE[rng.randrange(len(TRANCHE))],
-                "statut": STATUT[rng.randrange(len(STATUT))], "residence": None}
+        return {
+            "name": "Bénéficiaire anonyme",
+            "genre": rng.choice(list(GENRE)),
+            "tranche": TRANCHE[rng.randrange(len(TRANCHE))],
+            "statut": STATUT[rng.randrange(len(STATUT))],
+            "residence": None,
+        }
 
     acts: list[dict[str, Any]] = []
     n_indiv = 42  # 40 inside YEAR + 2 outside
@@ -194,44 +246,81 @@ def make_activites(rng: random.Random) -> list[dict]:
             extra = DIGITAL[(k * 7) % len(DIGITAL)]
             if extra not in them:
                 them.append(extra)
-        type_lieu = ["lieu_activite", "lieu_activite", "domicile", "a_distance", "autre",
-                     "lieu_activite"][k % 6]
+        type_lieu = ["lieu_activite", "lieu_activite", "domicile", "a_distance", "autre", "lieu_activite"][k % 6]
         lieu = LIEUX[k % 2] if type_lieu == "lieu_activite" else None
-        materiel = [[], ["ordinateur"], ["telephone"], ["ordinateur", "telephone"], ["tablette"],
-                    ["autre"], ["aucun"]][k % 7]
+        materiel = [[], ["ordinateur"], ["telephone"], ["ordinateur", "telephone"], ["tablette"], ["autre"], ["aucun"]][k % 7]
         duree = [30, 45, 60, 90, 15, 120, 75][k % 7]
         autonomie = [None, "entierement_accompagne", "partiellement_autonome", "autonome"][k % 4]
         reoriente = None if k % 6 == 5 else (k % 3 == 1)
         orientation = list(ORIENTATION)[k % len(ORIENTATION)] if reoriente else None
-        acts.append({
-            "type": "individuel", "date": date, "type_lieu": type_lieu, "lieu": lieu,
-            "duree": duree, "titre": "", "materiel": materiel, "thematiques": them,
-            "tags": ["CANARI-TAG-A", "CANARI-TAG-B"] if k % 4 == 0 else [],
-            "precisions": f"CANARI-DEMARCHE-{k}" if set(them) & ADMIN else "",
-            "autonomie": autonomie, "niveau": None, "reoriente": reoriente,
-            "orientation": orientation, "notes": f"CANARI-NOTE-{k}" if k % 2 == 0 else "",
-            "participants": [person], "mediateur": k % 2, "v1": k % 10 == 3,
-        })
+        acts.append(
+            {
+                "type": "individuel",
+                "date": date,
+                "type_lieu": type_lieu,
+                "lieu": lieu,
+                "duree": duree,
+                "titre": "",
+                "materiel": materiel,
+                "thematiques": them,
+                "tags": ["CANARI-TAG-A", "CANARI-TAG-B"] if k % 4 == 0 else [],
+                "precisions": f"CANARI-DEMARCHE-{k}" if set(them) & ADMIN else "",
+                "autonomie": autonomie,
+                "niveau": None,
+                "reoriente": reoriente,
+                "orientation": orientation,
+                "notes": f"CANARI-NOTE-{k}" if k % 2 == 0 else "",
+                "participants": [person],
+                "mediateur": k % 2,
+                "v1": k % 10 == 3,
+            }
+        )
     # workshop 1: 6 participants, at the médiathèque, débutant
-    acts.append({
-        "type": "collectif", "date": dt.date(YEAR, 3, 14), "type_lieu": "lieu_activite",
-        "lieu": LIEUX[1], "duree": 120, "titre": "CANARI-ATELIER-1", "materiel": ["ordinateur"],
-        "thematiques": ["navigation_sur_internet", "email"], "tags": ["CANARI-TAG-ATELIER"],
-        "precisions": "", "autonomie": None, "niveau": "debutant", "reoriente": None,
-        "orientation": None, "notes": "CANARI-NOTE-ATELIER-1",
-        "participants": [persons[0], persons[5]] + [anonymous() for _ in range(4)],
-        "mediateur": 0, "v1": False,
-    })
+    acts.append(
+        {
+            "type": "collectif",
+            "date": dt.date(YEAR, 3, 14),
+            "type_lieu": "lieu_activite",
+            "lieu": LIEUX[1],
+            "duree": 120,
+            "titre": "CANARI-ATELIER-1",
+            "materiel": ["ordinateur"],
+            "thematiques": ["navigation_sur_internet", "email"],
+            "tags": ["CANARI-TAG-ATELIER"],
+            "precisions": "",
+            "autonomie": None,
+            "niveau": "debutant",
+            "reoriente": None,
+            "orientation": None,
+            "notes": "CANARI-NOTE-ATELIER-1",
+            "participants": [persons[0], persons[5]] + [anonymous() for _ in range(4)],
+            "mediateur": 0,
+            "v1": False,
+        }
+    )
     # workshop 2: 4 participants, outside ("Autre lieu" -> hors_les_murs), intermédiaire
-    acts.append({
-        "type": "collectif", "date": dt.date(YEAR, 10, 2), "type_lieu": "autre",
-        "lieu": None, "duree": 90, "titre": "CANARI-ATELIER-2", "materiel": ["telephone", "tablette"],
-        "thematiques": ["securite_numerique", "intelligence_artificielle"], "tags": [],
-        "precisions": "", "autonomie": None, "niveau": "intermediaire", "reoriente": None,
-        "orientation": None, "notes": "",
-        "participants": [persons[2]] + [anonymous() for _ in range(3)],
-        "mediateur": 1, "v1": False,
-    })
+    acts.append(
+        {
+            "type": "collectif",
+            "date": dt.date(YEAR, 10, 2),
+            "type_lieu": "autre",
+            "lieu": None,
+            "duree": 90,
+            "titre": "CANARI-ATELIER-2",
+            "materiel": ["telephone", "tablette"],
+            "thematiques": ["securite_numerique", "intelligence_artificielle"],
+            "tags": [],
+            "precisions": "",
+            "autonomie": None,
+            "niveau": "intermediaire",
+            "reoriente": None,
+            "orientation": None,
+            "notes": "",
+            "participants": [persons[2]] + [anonymous() for _ in range(3)],
+            "mediateur": 1,
+            "v1": False,
+        }
+    )
     for i, a in enumerate(acts):
         a["id"] = str(uuid.uuid5(NS, f"cra-{i}"))
         created = dt.datetime.combine(a["date"], dt.time(17, 5)) + dt.timedelta(days=1)
@@ -242,8 +331,10 @@ def make_activites(rng: random.Random) -> list[dict]:
     return acts
 
 
-MEDIATEURS = [("CANARI-PRENOM-MEDIATEUR-1", "CANARI-NOM-MEDIATEUR-1", "Conseiller Numérique", True),
-              ("CANARI-PRENOM-MEDIATEUR-2", "CANARI-NOM-MEDIATEUR-2", "Médiateur", False)]
+MEDIATEURS = [
+    ("CANARI-PRENOM-MEDIATEUR-1", "CANARI-NOM-MEDIATEUR-1", "Conseiller Numérique", True),
+    ("CANARI-PRENOM-MEDIATEUR-2", "CANARI-NOM-MEDIATEUR-2", "Médiateur", False),
+]
 
 
 def fmt_dt(d: dt.datetime) -> str:
@@ -265,8 +356,7 @@ def build_rows(acts, self_export: bool, v1: bool) -> list[list]:
         for idx, p in enumerate(a["participants"]):
             lieu = a["lieu"]
             if lieu:
-                lieu_cells = [lieu["nom"], lieu["adresse"], lieu["commune"], lieu["code_postal"],
-                              lieu["code_insee"]]
+                lieu_cells = [lieu["nom"], lieu["adresse"], lieu["commune"], lieu["code_postal"], lieu["code_insee"]]
             else:  # lieuCommune/CodePostal/CodeInsee only
                 lieu_cells = ["", "", "Fauxville", "99100", COMMUNE_INSEE]
             if a["autonomie"]:
@@ -275,21 +365,30 @@ def build_rows(acts, self_export: bool, v1: bool) -> list[list]:
                 niveau_cell = NIVEAU[a["niveau"]]
             else:
                 niveau_cell = ""
-            row = [a["date"], fmt_dt(a["creation"]),
-                   "" if a["creation"] == a["modification"] else fmt_dt(a["modification"])]
+            row = [a["date"], fmt_dt(a["creation"]), "" if a["creation"] == a["modification"] else fmt_dt(a["modification"])]
             if not self_export:
                 m = MEDIATEURS[a["mediateur"]]
                 row += [m[0], m[1], m[2], m[3]]
             row += [TYPE_ACTIVITE[a["type"]], 1 if n == 1 else f"{idx + 1}/{n}"]
             if self_export:
                 row += [p["name"]]
-            row += [TYPE_LIEU[a["type_lieu"]], *lieu_cells, a["duree"], a["titre"],
-                    "\n".join(MATERIEL[m] for m in a["materiel"]),
-                    "\n".join(THEMATIQUES[t] for t in a["thematiques"]),
-                    "\n".join(a["tags"]), a["precisions"], niveau_cell,
-                    "" if a["reoriente"] is None else ("Oui" if a["reoriente"] else "Non"),
-                    ORIENTATION[a["orientation"]] if a["orientation"] else "",
-                    *residence_cells(p), GENRE[p["genre"]], p["tranche"][0], p["statut"][0]]
+            row += [
+                TYPE_LIEU[a["type_lieu"]],
+                *lieu_cells,
+                a["duree"],
+                a["titre"],
+                "\n".join(MATERIEL[m] for m in a["materiel"]),
+                "\n".join(THEMATIQUES[t] for t in a["thematiques"]),
+                "\n".join(a["tags"]),
+                a["precisions"],
+                niveau_cell,
+                "" if a["reoriente"] is None else ("Oui" if a["reoriente"] else "Non"),
+                ORIENTATION[a["orientation"]] if a["orientation"] else "",
+                *residence_cells(p),
+                GENRE[p["genre"]],
+                p["tranche"][0],
+                p["statut"][0],
+            ]
             if self_export:
                 row += [a["notes"] if idx == 0 else ""]
             if v1:
@@ -311,9 +410,22 @@ def expected(acts, self_export: bool, coordinateur_roles: bool) -> dict:
             return a["lieu"]["code"]
         return "hors_les_murs" if a["type"] == "collectif" and a["type_lieu"] == "autre" else None
 
-    c: dict[str, Counter[str]] = {k: Counter() for k in ("thematiques", "genre", "tranche_age", "situation", "autonomie",
-                                 "orientation", "type_lieu", "materiel", "lieu", "intervenant",
-                                 "quartier")}
+    c: dict[str, Counter[str]] = {
+        k: Counter()
+        for k in (
+            "thematiques",
+            "genre",
+            "tranche_age",
+            "situation",
+            "autonomie",
+            "orientation",
+            "type_lieu",
+            "materiel",
+            "lieu",
+            "intervenant",
+            "quartier",
+        )
+    }
     named = set()
     anon_rows = 0
     for a in indiv:
@@ -345,8 +457,7 @@ def expected(acts, self_export: bool, coordinateur_roles: bool) -> dict:
     assert set(c["autonomie"]) - {""} == set(AUTONOMIE)
     canaries = set()
     for a in acts:
-        for s in [a["titre"], a["precisions"], a["notes"], *a["tags"]] + (
-                [a["lieu"]["adresse"]] if a["lieu"] else []):
+        for s in [a["titre"], a["precisions"], a["notes"], *a["tags"]] + ([a["lieu"]["adresse"]] if a["lieu"] else []):
             if s:
                 canaries.add(s)
         if self_export:
@@ -371,9 +482,15 @@ def expected(acts, self_export: bool, coordinateur_roles: bool) -> dict:
             **{k: dict(sorted(v.items())) for k, v in c.items()},
         },
         "ateliers": [
-            {"date": a["date"].isoformat(), "lieu": lieu_code(a),
-             "thematiques": "|".join(a["thematiques"]), "participants": len(a["participants"]),
-             "duree": a["duree"], "niveau": a["niveau"], "format": "atelier"}
+            {
+                "date": a["date"].isoformat(),
+                "lieu": lieu_code(a),
+                "thematiques": "|".join(a["thematiques"]),
+                "participants": len(a["participants"]),
+                "duree": a["duree"],
+                "niveau": a["niveau"],
+                "format": "atelier",
+            }
             for a in sorted(ateliers, key=lambda a: a["date"])
         ],
         "notes": [
@@ -388,8 +505,7 @@ def expected(acts, self_export: bool, coordinateur_roles: bool) -> dict:
             "distance, autre lieu); the outcome depends on the lieu rule still to be decided "
             "(mapping.yml values.lieu). Both fake sites share code INSEE 99123 on purpose.",
         ],
-        "lieux_csv_suggestion": [{k: l[k] for k in ("code", "nom", "commune", "code_postal",
-                                                     "code_insee")} for l in LIEUX],
+        "lieux_csv_suggestion": [{k: l[k] for k in ("code", "nom", "commune", "code_postal", "code_insee")} for l in LIEUX],
         "canaries_never_in_output": sorted(canaries) + ["CANARI-"],
     }
 
@@ -414,18 +530,30 @@ def write_xlsx(path: Path, self_export: bool, v1: bool, beneficiaire_filter: boo
     # addExportMetadata
     title("Informations export")
     now = dt.datetime(YEAR + 1, 1, 15, 9, 42)
-    for r in (["Nom", "CANARI-NOM-EXPORTEUR"], ["Prénom", "CANARI-PRENOM-EXPORTEUR"],
-              ["Rôle", "Médiateur" if self_export else "Coordinateur"], ["Total", len(rows)],
-              ["Date d’export", now.strftime("%d/%m/%Y")], ["Heure d’export", now.strftime("%H:%M")]):
+    for r in (
+        ["Nom", "CANARI-NOM-EXPORTEUR"],
+        ["Prénom", "CANARI-PRENOM-EXPORTEUR"],
+        ["Rôle", "Médiateur" if self_export else "Coordinateur"],
+        ["Total", len(rows)],
+        ["Date d’export", now.strftime("%d/%m/%Y")],
+        ["Heure d’export", now.strftime("%H:%M")],
+    ):
         ws.append(r)
     ws.append([])
     # addFilters
     title("Filtres")
-    filters = [["Période", f"01/01/{YEAR} - 31/12/{YEAR}"], ["Source", "-"],
-               ["Lieux d’accompagnement", "-"], ["Communes", "-"], ["Départements", "-"],
-               ["Type d’accompagnement", "-"], ["Rôle", "-"],
-               ["Thématiques non administratives", "-"], ["Thématiques administratives", "-"],
-               ["Tags", "-"]]
+    filters = [
+        ["Période", f"01/01/{YEAR} - 31/12/{YEAR}"],
+        ["Source", "-"],
+        ["Lieux d’accompagnement", "-"],
+        ["Communes", "-"],
+        ["Départements", "-"],
+        ["Type d’accompagnement", "-"],
+        ["Rôle", "-"],
+        ["Thématiques non administratives", "-"],
+        ["Thématiques administratives", "-"],
+        ["Tags", "-"],
+    ]
     if beneficiaire_filter:
         filters.append(["Bénéficiaires", "CANARI-PRENOM-1 CANARI-NOM-1, CANARI-PRENOM-2 CANARI-NOM-2"])
     for r in filters:
@@ -444,6 +572,7 @@ def write_xlsx(path: Path, self_export: bool, v1: bool, beneficiaire_filter: boo
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     from openpyxl.utils import get_column_letter
+
     ref = f"A{header_row}:{get_column_letter(len(headers))}{last_row}"
     table = Table(displayName="Activités", ref=ref)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
@@ -453,11 +582,16 @@ def write_xlsx(path: Path, self_export: bool, v1: bool, beneficiaire_filter: boo
     wb.save(path)
 
     exp = expected(acts, self_export, coordinateur_roles=not self_export)
-    exp["file"] = {"name_pattern": "coop-numerique_accompagnements_AAAA-MM-JJ.xlsx",
-                   "sheet": "Activités", "header_row": header_row, "first_data_row": header_row + 1,
-                   "last_data_row": last_row, "table_rows": len(rows), "headers": headers,
-                   "variant": {"self_export": self_export, "v1": v1,
-                               "beneficiaire_filter_row": beneficiaire_filter}}
+    exp["file"] = {
+        "name_pattern": "coop-numerique_accompagnements_AAAA-MM-JJ.xlsx",
+        "sheet": "Activités",
+        "header_row": header_row,
+        "first_data_row": header_row + 1,
+        "last_data_row": last_row,
+        "table_rows": len(rows),
+        "headers": headers,
+        "variant": {"self_export": self_export, "v1": v1, "beneficiaire_filter_row": beneficiaire_filter},
+    }
     return exp
 
 
@@ -466,16 +600,15 @@ def main(argv=None) -> int:
     ap.add_argument("out", type=Path, help="output .xlsx (expected JSON written to OUT.expected.json)")
     ap.add_argument("--coordinateur", action="store_true", help="coordinateur (non self) export")
     ap.add_argument("--v1", action="store_true", help="add 'Source de la donnée' column")
-    ap.add_argument("--with-beneficiaire-filter", action="store_true",
-                    help="add the optional 'Bénéficiaires' filter row (header moves to row 23)")
+    ap.add_argument(
+        "--with-beneficiaire-filter", action="store_true", help="add the optional 'Bénéficiaires' filter row (header moves to row 23)"
+    )
     args = ap.parse_args(argv)
-    exp = write_xlsx(args.out, self_export=not args.coordinateur, v1=args.v1,
-                     beneficiaire_filter=args.with_beneficiaire_filter)
+    exp = write_xlsx(args.out, self_export=not args.coordinateur, v1=args.v1, beneficiaire_filter=args.with_beneficiaire_filter)
     jpath = args.out.with_name(args.out.stem + ".expected.json")
     jpath.write_text(json.dumps(exp, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: exp[k] for k in ("file",)}["file"]["variant"], ensure_ascii=False))
-    print(f"wrote {args.out} ({exp['file']['table_rows']} table rows, header row "
-          f"{exp['file']['header_row']}) and {jpath}")
+    print(f"wrote {args.out} ({exp['file']['table_rows']} table rows, header row {exp['file']['header_row']}) and {jpath}")
     return 0
 
 

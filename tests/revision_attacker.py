@@ -272,7 +272,12 @@ def read_catalogue(path: Path) -> Catalogue:
         if link.get("type") == "evolution":
             evolutions[entry["code"]] = link["de"]
         if link.get("type") == "taux":
-            rates[entry["code"]] = (link["de"], link["dimension"], [str(x) for x in link["numerateur"]], [str(x) for x in link["denominateur"]])
+            rates[entry["code"]] = (
+                link["de"],
+                link["dimension"],
+                [str(x) for x in link["numerateur"]],
+                [str(x) for x in link["denominateur"]],
+            )
     return Catalogue(additive, sums, persons, shares, rates, evolutions)
 
 
@@ -294,8 +299,13 @@ class _Model:
                     continue
                 if cell.hidden:
                     self.index[(v, key)] = len(self.index)
-                elif freeze and v > 0 and (before := versions[v - 1].cells.get(key)) is not None \
-                        and not before.hidden and before.value == cell.value:
+                elif (
+                    freeze
+                    and v > 0
+                    and (before := versions[v - 1].cells.get(key)) is not None
+                    and not before.hidden
+                    and before.value == cell.value
+                ):
                     self.index[(v, key)] = len(self.index)
                     self.stale[(v, key)] = float(cell.value or 0.0)
         self.eq: list[tuple[dict[int, float], float]] = []  # sum(coef x) + const == 0
@@ -454,13 +464,16 @@ def _growth_constraints(model: _Model, a: int, b: int) -> None:
         if key[2] in model.catalogue.sum_counts:
             total = (key[0], key[1], key[2], ENSEMBLE, ENSEMBLE) if key[3] != ENSEMBLE else _total_key(key, year)
             if total != key and total in old.cells and total in new.cells:
-                model.add([(1.0, model.term(b, key)), (-1.0, model.term(a, key)),
-                           (-1.0, model.term(b, total)), (1.0, model.term(a, total))], False)
+                model.add(
+                    [(1.0, model.term(b, key)), (-1.0, model.term(a, key)), (-1.0, model.term(b, total)), (1.0, model.term(a, total))],
+                    False,
+                )
         else:
             acc = (key[0], key[1], "accompagnements", key[3], key[4])
             if acc in old.cells and acc in new.cells:
-                model.add([(1.0, model.term(b, key)), (-1.0, model.term(a, key)),
-                           (-1.0, model.term(b, acc)), (1.0, model.term(a, acc))], False)
+                model.add(
+                    [(1.0, model.term(b, key)), (-1.0, model.term(a, key)), (-1.0, model.term(b, acc)), (1.0, model.term(a, acc))], False
+                )
 
 
 @dataclass
@@ -537,8 +550,12 @@ def mention_bounds(versions: list[Version]) -> list[Bound]:
     mentions = {c.secret for v in versions for c in v.cells.values() if c.hidden}
     if len(mentions) < 2:
         return []
-    return [Bound(v.label, key, 1, v.threshold - 1, cell.secret, "personnes")
-            for v in versions for key, cell in v.cells.items() if cell.secret == "primaire"]
+    return [
+        Bound(v.label, key, 1, v.threshold - 1, cell.secret, "personnes")
+        for v in versions
+        for key, cell in v.cells.items()
+        if cell.secret == "primaire"
+    ]
 
 
 # --- attack 3: figures printed beside the table -----------------------------------------
@@ -587,7 +604,8 @@ def changelog_counts(folder: Path, year: int) -> list[dict[str, float]]:
     entries = json.loads(path.read_text(encoding="utf-8")).get("changements", [])
     return [
         {k: float(v) for k, v in e.items() if isinstance(v, int | float) and not isinstance(v, bool) and k != "annee"}
-        for e in entries if e.get("annee") == year and e.get("nature") != "publication"
+        for e in entries
+        if e.get("annee") == year and e.get("nature") != "publication"
     ]
 
 
@@ -628,13 +646,16 @@ def database_figures(publish: Path) -> tuple[dict[tuple, tuple], dict[tuple, tup
     """The served database: each figure's (value, hidden), and the numbers of the ``annees``
     table that are not the version's identity."""
     with sqlite3.connect(f"file:{publish / 'indicateurs.db'}?mode=ro", uri=True) as db:
-        figures = {tuple(r[:6]): (r[6], bool(r[7]) or r[6] is None) for r in db.execute(
-            "select annee, periode, lieu, indicateur, dimension, modalite, valeur, secret from indicateurs")}
+        figures = {
+            tuple(r[:6]): (r[6], bool(r[7]) or r[6] is None)
+            for r in db.execute("select annee, periode, lieu, indicateur, dimension, modalite, valeur, secret from indicateurs")
+        }
         db.row_factory = sqlite3.Row
         years = {}
         for row in db.execute("select * from annees"):
-            years[(row["annee"],)] = tuple((k, row[k]) for k in row.keys()
-                                           if isinstance(row[k], int | float) and k not in ("annee",) and "version" not in k)
+            years[(row["annee"],)] = tuple(
+                (k, row[k]) for k in row.keys() if isinstance(row[k], int | float) and k not in ("annee",) and "version" not in k
+            )
     return figures, years
 
 
@@ -659,8 +680,11 @@ def evolution_leaks(earlier: list[Version], later: list[Version], catalogue: Cat
             low = now.value / (1 + (cell.value + h) / 100)
             high = now.value / (1 + (cell.value - h) / 100)
             before = (previous, *count[1:])
-            shown = {float(v.cells[before].value or 0.0) for v in earlier
-                     if before in v.cells and not v.cells[before].hidden and v.cells[before].value is not None}
+            shown = {
+                float(v.cells[before].value or 0.0)
+                for v in earlier
+                if before in v.cells and not v.cells[before].hidden and v.cells[before].value is not None
+            }
             width = min(v.protection_width for v in earlier)
             where = f"v{version.label} {'/'.join(key)} = {cell.value:g} with {now.value:g}"
             if shown and not any(low - 1e-9 <= x <= high + 1e-9 for x in shown):

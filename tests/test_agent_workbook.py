@@ -40,6 +40,7 @@ def workbook(tmp_path_factory):
 
 # --- one fingerprint ---------------------------------------------------------------------
 
+
 def test_the_fingerprint_folds_case_accents_spacing_and_dotted_acronyms():
     assert fold("C.C.A.S.") == fold("CCAS") == fold("ccas") == "ccas"
     assert fold("Pôle-emploi") == fold("pole emploi")
@@ -61,9 +62,14 @@ def test_a_key_of_several_columns_joins_each_fingerprinted(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["Date", "Lieu", "Durée", "Thématiques", "Nom", "Prénom", "Année de naissance"])
-    rows = [("DUPONT", "Marie", 1950), ("Dupont", "marie", 1950), ("Dupônt", "Marie ", 1950),  # one person
-            ("Dupont", "Marie", 1982),                                                      # her daughter
-            ("MARTIN", "Noël", 1960), ("Martin", "Noel", 1960)]                              # one person
+    rows = [
+        ("DUPONT", "Marie", 1950),
+        ("Dupont", "marie", 1950),
+        ("Dupônt", "Marie ", 1950),  # one person
+        ("Dupont", "Marie", 1982),  # her daughter
+        ("MARTIN", "Noël", 1960),
+        ("Martin", "Noel", 1960),
+    ]  # one person
     for last, first, born in rows:
         ws.append([dt.date(YEAR, 3, 1), "ccas_centre", 30, "CAF", last, first, born])
     wb.save(tmp_path / "accompagnements.xlsx")
@@ -80,12 +86,16 @@ def test_a_dotted_acronym_matches_her_value_and_a_header(tmp_path):
         "2025-02-03;ccas_centre;30;CAF;C.C.A.S.\n2025-02-04;ccas_centre;30;CAF;ccas\n2025-02-05;ccas_centre;30;CAF;Mairie\n",
         encoding="utf-8",
     )
-    records, problems = read(tmp_path, 'accompagnements:\n  colonnes: {canal: "Orienté par"}\n  valeurs:\n    canal: {"CCAS": orientation_interne, "Mairie": partenaire}\n')
+    records, problems = read(
+        tmp_path,
+        'accompagnements:\n  colonnes: {canal: "Orienté par"}\n  valeurs:\n    canal: {"CCAS": orientation_interne, "Mairie": partenaire}\n',
+    )
     assert problems == []
     assert list(records["accompagnements"].frame["canal"].astype(str)) == ["orientation_interne", "orientation_interne", "partenaire"]
 
 
 # --- sheets ------------------------------------------------------------------------------
+
 
 def test_three_site_sheets_are_one_table_with_the_site_from_the_sheet_name(workbook):
     inputs, truth = workbook
@@ -129,11 +139,14 @@ def test_a_sheet_named_but_absent_is_one_named_question(workbook):
 
 # --- values as typed ---------------------------------------------------------------------
 
+
 def test_typed_values_are_read_as_the_generator_meant_them(workbook):
     inputs, truth = workbook
     records, _ = read(inputs)
     frame = records["accompagnements"].frame
-    assert Counter(c for v in frame["thematiques"].astype(str) for c in v.split("|")) == Counter(c for v in truth.visits for c in v["codes"])
+    assert Counter(c for v in frame["thematiques"].astype(str) for c in v.split("|")) == Counter(
+        c for v in truth.visits for c in v["codes"]
+    )
     assert Counter(frame["canal"].astype(object).fillna("non_communique")) == Counter(v["canal"] for v in truth.visits)
     assert Counter(frame["satisfaction"].astype("string").fillna("non_communique")) == Counter(v["satisfaction"] for v in truth.visits)
     ateliers = records["ateliers"].frame
@@ -141,8 +154,22 @@ def test_typed_values_are_read_as_the_generator_meant_them(workbook):
     assert list(ateliers["lieu"].astype(str)) == [a["site"] for a in truth.ateliers]
 
 
-@pytest.mark.parametrize("typed,minutes", [("1h30", 90), ("1 h 30", 90), ("1h", 60), ("45 min", 45), ("45mn", 45), ("45'", 45),
-                                           ("0:30", 30), ("1:30", 90), ("45", 45), ("2 h", 120), ("45\u00a0min", 45)])
+@pytest.mark.parametrize(
+    "typed,minutes",
+    [
+        ("1h30", 90),
+        ("1 h 30", 90),
+        ("1h", 60),
+        ("45 min", 45),
+        ("45mn", 45),
+        ("45'", 45),
+        ("0:30", 30),
+        ("1:30", 90),
+        ("45", 45),
+        ("2 h", 120),
+        ("45\u00a0min", 45),
+    ],
+)
 def test_a_duration_as_typed_is_minutes(tmp_path, typed, minutes):
     (tmp_path / "accompagnements.csv").write_text(f"date,lieu,duree,thematiques\n2025-02-03,ccas_centre,{typed},CAF\n", encoding="utf-8")
     records, problems = read(tmp_path, "")
@@ -151,7 +178,14 @@ def test_a_duration_as_typed_is_minutes(tmp_path, typed, minutes):
 
 
 def test_an_ods_duration_and_a_refused_one_shown_as_typed(tmp_path):
-    frame = pd.DataFrame({"date": ["2025-02-03", "2025-02-04"], "lieu": ["ccas_centre"] * 2, "duree": ["1h15", "trois quarts d'heure"], "thematiques": ["CAF"] * 2})
+    frame = pd.DataFrame(
+        {
+            "date": ["2025-02-03", "2025-02-04"],
+            "lieu": ["ccas_centre"] * 2,
+            "duree": ["1h15", "trois quarts d'heure"],
+            "thematiques": ["CAF"] * 2,
+        }
+    )
     frame.to_excel(tmp_path / "accompagnements.ods", engine="odf", index=False)
     _, problems = read(tmp_path, "")
     assert [(p.column, p.rows, p.values) for p in problems] == [("duree", (3,), ("trois quarts d'heure",))]
@@ -166,11 +200,15 @@ def test_a_refused_duration_that_could_be_personal_is_not_shown(tmp_path, typed)
 
 # --- clear refusals ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,content,says", [
-    ("accompagnements.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "ce n'est pas un fichier CSV mais une image PNG renommé"),
-    ("accompagnements.xlsx", b"PK\x03\x04" + b"\x00" * 40, "ce fichier XLSX est illisible (abîmé, tronqué"),
-    ("accompagnements.xlsx", b"Date;Lieu\n2025-01-01;x\n", "ce n'est pas un classeur .xlsx (fichier abîmé ou d'un autre format)"),
-])
+
+@pytest.mark.parametrize(
+    "name,content,says",
+    [
+        ("accompagnements.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "ce n'est pas un fichier CSV mais une image PNG renommé"),
+        ("accompagnements.xlsx", b"PK\x03\x04" + b"\x00" * 40, "ce fichier XLSX est illisible (abîmé, tronqué"),
+        ("accompagnements.xlsx", b"Date;Lieu\n2025-01-01;x\n", "ce n'est pas un classeur .xlsx (fichier abîmé ou d'un autre format)"),
+    ],
+)
 def test_a_corrupt_or_mislabelled_file_is_named_not_filed_under_configuration(tmp_path, name, content, says):
     folder = make_folder(tmp_path / "ccas")
     inputs = tmp_path / "entrees"
@@ -202,6 +240,7 @@ def test_wrong_codes_of_her_mapping_list_the_accepted_codes_once(tmp_path):
 
 # --- one run -----------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, workbook):
     inputs, truth = workbook
@@ -214,8 +253,13 @@ def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, w
     table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
 
     def published(indicateur, dimension="ensemble", modalite="ensemble", lieu="ensemble"):
-        row = table[(table.periode == str(YEAR)) & (table.lieu == lieu) & (table.indicateur == indicateur)
-                    & (table.dimension == dimension) & (table.modalite == modalite)]
+        row = table[
+            (table.periode == str(YEAR))
+            & (table.lieu == lieu)
+            & (table.indicateur == indicateur)
+            & (table.dimension == dimension)
+            & (table.modalite == modalite)
+        ]
         assert len(row) == 1, (indicateur, dimension, modalite, lieu)
         return None if row.secret.iloc[0] else float(row.valeur.iloc[0])
 
@@ -250,6 +294,7 @@ def test_her_workbook_publishes_in_one_run_every_figure_a_hand_count(tmp_path, w
 
 
 # --- see it before it is public ----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def trial_folder(tmp_path_factory):
@@ -286,8 +331,20 @@ def test_a_trial_is_served_on_the_port_asked(trial_folder, workbook):
 
     inputs, truth = workbook
     port = free_port()
-    command = [sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(trial_folder), "--annee", str(YEAR),
-               "--essai", "--servir", str(port), str(inputs)]
+    command = [
+        sys.executable,
+        "-m",
+        "ccas_opendata.cli",
+        "release",
+        "--dossier",
+        str(trial_folder),
+        "--annee",
+        str(YEAR),
+        "--essai",
+        "--servir",
+        str(port),
+        str(inputs),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     assert process.stderr is not None  # opened with stderr=PIPE
     try:
@@ -349,11 +406,17 @@ def test_the_proposal_answered_where_it_asks_publishes_in_one_run(tmp_path):
     assert result.exit_code == 0, result
     assert f"{len(truth.visits)} accompagnements, " in result.stdout and f"{truth.persons} personnes distinctes" in result.stdout
     table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
-    ateliers = table[(table.periode == str(YEAR)) & (table.lieu == "ensemble") & (table.indicateur == "participants_ateliers") & (table.dimension == "ensemble")]
+    ateliers = table[
+        (table.periode == str(YEAR))
+        & (table.lieu == "ensemble")
+        & (table.indicateur == "participants_ateliers")
+        & (table.dimension == "ensemble")
+    ]
     assert float(ateliers.valeur.iloc[0]) == sum(a["participants"] for a in truth.ateliers)
 
 
 # --- formula cells -----------------------------------------------------------------------
+
 
 def _workbook_with_formulas(path: Path, cached: dict[str, str]) -> list[int]:
     """date/lieu/duree/thematiques with the durations as formulas; openpyxl stores no
@@ -448,7 +511,6 @@ def test_the_correspondances_workbook_completed_in_excel_publishes_in_one_run(tm
     assert f"{len(truth.visits)} accompagnements, " in result.stdout and f"{truth.persons} personnes distinctes" in result.stdout
 
 
-
 def test_excel_time_and_duration_cells_are_minutes(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -469,13 +531,21 @@ def test_an_ods_workbook_of_site_sheets_is_one_table(tmp_path):
         pd.DataFrame({"Synthèse": ["Total", "5"]}).to_excel(writer, sheet_name="Synthèse", index=False)
         for sheet, n in sites.items():
             pd.DataFrame({"Permanences": [f"Suivi {sheet}"]}).to_excel(writer, sheet_name=sheet, index=False, header=False)
-            frame = pd.DataFrame({"Date": ["03/02/2025"] * n, "Nom Prénom": ["DUPONT Marie", "Dupont  marie", "Martin Noël"][:n],
-                                  "Durée": ["1 h 30", "45mn", "0:30"][:n], "Démarche(s)": ["CAF + impôts"] * n})
+            frame = pd.DataFrame(
+                {
+                    "Date": ["03/02/2025"] * n,
+                    "Nom Prénom": ["DUPONT Marie", "Dupont  marie", "Martin Noël"][:n],
+                    "Durée": ["1 h 30", "45mn", "0:30"][:n],
+                    "Démarche(s)": ["CAF + impôts"] * n,
+                }
+            )
             frame.to_excel(writer, sheet_name=sheet, index=False, startrow=2)
-    text = ('accompagnements:\n  fichier: "Permanences.ods"\n  feuilles: "*"\n'
-            '  colonnes: {lieu: {feuille: true}, usager: ["Nom Prénom"], thematiques: "Démarche(s)"}\n'
-            '  valeurs:\n    lieu: {"MDH Centre": ccas_centre, "MDH Prainet": maison_quartier_nord}\n'
-            '    thematiques: {"CAF": famille_scolarite, "impôts": argent_impots}\n')
+    text = (
+        'accompagnements:\n  fichier: "Permanences.ods"\n  feuilles: "*"\n'
+        '  colonnes: {lieu: {feuille: true}, usager: ["Nom Prénom"], thematiques: "Démarche(s)"}\n'
+        '  valeurs:\n    lieu: {"MDH Centre": ccas_centre, "MDH Prainet": maison_quartier_nord}\n'
+        '    thematiques: {"CAF": famille_scolarite, "impôts": argent_impots}\n'
+    )
     records, problems = read(tmp_path, text)
     assert problems == []
     frame = records["accompagnements"].frame
@@ -491,7 +561,9 @@ def test_her_own_satisfaction_words_are_asked_and_mapped_like_codes(tmp_path):
     inputs.mkdir()
     (inputs / "accompagnements.csv").write_text(
         "date;lieu;duree;thematiques;Satisfaction\n2025-02-03;ccas_centre;30;CAF;Bof\n2025-02-04;ccas_centre;30;CAF;Très satisfait\n"
-        "2025-02-05;ccas_centre;30;CAF;4\n2025-02-06;ccas_centre;30;CAF;bof\n", encoding="utf-8")
+        "2025-02-05;ccas_centre;30;CAF;4\n2025-02-06;ccas_centre;30;CAF;bof\n",
+        encoding="utf-8",
+    )
     folder = make_folder(tmp_path / "ccas")
     assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
     text = (folder / "metadata" / "correspondances.yml").read_text(encoding="utf-8")
@@ -509,7 +581,9 @@ def test_her_completed_correspondances_workbook_is_never_overwritten(tmp_path, w
     assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
     assert mine.read_bytes() == b"her own workbook"
     assert not (folder / "metadata" / "correspondances.yml").exists()
-    assert (folder / "metadata" / "correspondances.proposition.yml").exists() and (folder / "metadata" / "correspondances.proposition.xlsx").exists()
+    assert (folder / "metadata" / "correspondances.proposition.yml").exists() and (
+        folder / "metadata" / "correspondances.proposition.xlsx"
+    ).exists()
 
 
 def test_an_unanswered_proposal_asks_each_question_once(tmp_path, workbook):

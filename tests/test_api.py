@@ -20,8 +20,11 @@ def test_contract_url_returns_the_published_figures(server, published):
     response = server.get("/indicateurs/indicateurs.json?annee=2024&indicateur=accompagnements&dimension=ensemble&_shape=array")
     assert response.status_code == 200
     api = {(r["periode"], r["lieu"]): r["valeur"] for r in response.json()}
-    expected = {(r["periode"], r["lieu"]): float(r["valeur"]) for r in package_rows(published, 2024)
-                if r["indicateur"] == "accompagnements" and r["dimension"] == "ensemble" and r["valeur"]}
+    expected = {
+        (r["periode"], r["lieu"]): float(r["valeur"])
+        for r in package_rows(published, 2024)
+        if r["indicateur"] == "accompagnements" and r["dimension"] == "ensemble" and r["valeur"]
+    }
     assert api == expected
     assert ("2024", "ensemble") in api and ("2024-01", "ensemble") in api
 
@@ -33,8 +36,10 @@ def test_every_year_is_in_the_database(server, published):
 
 
 def test_csv_export_and_cors(server):
-    response = server.get("/indicateurs/indicateurs.csv?annee=2024&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max",
-                          headers={"Origin": "http://exemple.org"})
+    response = server.get(
+        "/indicateurs/indicateurs.csv?annee=2024&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max",
+        headers={"Origin": "http://exemple.org"},
+    )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     rows = list(csv.DictReader(io.StringIO(response.text)))
@@ -68,8 +73,11 @@ def test_sql_time_limit_cuts_a_runaway_query(server):
 def test_canned_queries_answer_the_common_questions(server, published):
     series = server.get("/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array").json()
     assert [r["annee"] for r in series] == [2023, 2024]
-    total_2024 = next(float(r["valeur"]) for r in package_rows(published, 2024)
-                      if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+    total_2024 = next(
+        float(r["valeur"])
+        for r in package_rows(published, 2024)
+        if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    )
     assert series[1]["valeur"] == total_2024
     breakdown = server.get("/indicateurs/ventilation.json?annee=2024&dimension=genre&_shape=array").json()
     assert {r["modalite"] for r in breakdown} == {"feminin", "masculin", "non_communique"}
@@ -93,7 +101,7 @@ def test_downloads(server):
     assert server.get("/static/paquets/2023/indicateurs.csv").status_code == 200
     docs = server.get("/static/qualite/2024/index.html")
     assert docs.status_code == 200 and "Résultat du contrôle des tables publiées" in docs.text
-    validation = docs.text.split("Résultat du contrôle")[0].rsplit("href=\"", 1)[1].split("\"")[0]
+    validation = docs.text.split("Résultat du contrôle")[0].rsplit('href="', 1)[1].split('"')[0]
     assert "Succeeded" in server.get("/static/qualite/2024/" + validation).text
 
 
@@ -121,8 +129,12 @@ def test_plain_datasette_on_publish_serves_the_same_site(published):
 def test_person_counts_are_integers_in_every_csv(server, published):
     """Journalists read ``1563``, not ``1563.0``: in the canned series, in the table export,
     in the breakdown query; shares keep their decimal."""
-    expected = {int(r["annee"]): r["valeur"] for y in (2023, 2024) for r in package_rows(published, y)
-                if r["indicateur"] == "usagers" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble" and r["periode"] == r["annee"]}
+    expected = {
+        int(r["annee"]): r["valeur"]
+        for y in (2023, 2024)
+        for r in package_rows(published, y)
+        if r["indicateur"] == "usagers" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble" and r["periode"] == r["annee"]
+    }
     serie = server.get("/indicateurs/serie_annuelle.csv?indicateur=usagers")
     assert serie.status_code == 200
     assert serie.headers["content-type"] == "text/csv; charset=utf-8"
@@ -135,18 +147,24 @@ def test_person_counts_are_integers_in_every_csv(server, published):
     assert values and all(v.isdigit() for v in values)
     shares = server.get("/indicateurs/ventilation.csv?annee=2024&dimension=genre")
     parts = {r["modalite"]: r for r in csv.DictReader(io.StringIO(shares.text))}
-    package = {r["modalite"]: r["valeur"] for r in package_rows(published, 2024) if r["indicateur"] == "part_accompagnements"
-               and r["lieu"] == "ensemble" and r["dimension"] == "genre" and r["periode"] == "2024"}
+    package = {
+        r["modalite"]: r["valeur"]
+        for r in package_rows(published, 2024)
+        if r["indicateur"] == "part_accompagnements" and r["lieu"] == "ensemble" and r["dimension"] == "genre" and r["periode"] == "2024"
+    }
     assert all(float(parts[m]["part"]) == float(v) for m, v in package.items() if v)
     assert all(parts[m]["accompagnements"].isdigit() for m in parts if parts[m]["accompagnements"])
 
 
-@pytest.mark.parametrize("path, missing", [
-    ("/indicateurs/serie_annuelle.json?_shape=array", "indicateur"),
-    ("/indicateurs/serie_annuelle.json?indicateur=&_shape=array", "indicateur"),
-    ("/indicateurs/ventilation.csv?annee=2024", "dimension"),
-    ("/indicateurs/par_lieu.json", "annee"),
-])
+@pytest.mark.parametrize(
+    "path, missing",
+    [
+        ("/indicateurs/serie_annuelle.json?_shape=array", "indicateur"),
+        ("/indicateurs/serie_annuelle.json?indicateur=&_shape=array", "indicateur"),
+        ("/indicateurs/ventilation.csv?annee=2024", "dimension"),
+        ("/indicateurs/par_lieu.json", "annee"),
+    ],
+)
 def test_a_missing_parameter_is_an_error_not_an_empty_list(server, path, missing):
     response = server.get(path)
     assert response.status_code == 400

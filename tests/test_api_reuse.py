@@ -45,8 +45,11 @@ def test_the_pandas_example_runs_as_copied_and_keeps_codes_as_text(api_page, ser
     namespace: dict = {}
     exec(example.replace(BASE, server.url).replace("print(", "(lambda *a: None)("), namespace)
     ages = namespace["ages"]
-    expected = [r for r in package_rows(published, 2024) if r["indicateur"] == "accompagnements" and r["dimension"] == "tranche_age"
-                and r["lieu"] == "ensemble" and r["periode"] == "2024"]
+    expected = [
+        r
+        for r in package_rows(published, 2024)
+        if r["indicateur"] == "accompagnements" and r["dimension"] == "tranche_age" and r["lieu"] == "ensemble" and r["periode"] == "2024"
+    ]
     assert sorted(ages["modalite"]) == sorted(r["modalite"] for r in expected)  # « 18_24 » stays text
     values = {m: None if pd.isna(v) else v for m, v in zip(ages["modalite"], ages["valeur"], strict=True)}
     assert values == {r["modalite"]: float(r["valeur"]) if r["valeur"] else None for r in expected}

@@ -30,14 +30,23 @@ def write_year(directory: Path, publisher, change) -> Path:
 def set_cell(column: str, value):
     def change(frame):
         frame.loc[ROW - 2, column] = value
+
     return change
 
 
 CASES = {
     "date illisible": (set_cell("Date", "31/02/2025x"), "date", "date attendue au format AAAA-MM-JJ ou JJ/MM/AAAA"),
     "durée négative": (set_cell("Durée", -15), "duree", "la durée doit être comprise entre 1 et 480 minutes"),
-    "code inconnu": (set_cell("Situation", "canari_situation_inconnue"), "situation", "valeur non reconnue. Valeurs non reconnues : « canari_situation_inconnue »"),
-    "lieu non déclaré": (set_cell("Lieu", "canari_lieu_inconnu"), "lieu", "Accepté : un code ou un nom de lieu déclaré dans metadata/lieux.csv"),
+    "code inconnu": (
+        set_cell("Situation", "canari_situation_inconnue"),
+        "situation",
+        "valeur non reconnue. Valeurs non reconnues : « canari_situation_inconnue »",
+    ),
+    "lieu non déclaré": (
+        set_cell("Lieu", "canari_lieu_inconnu"),
+        "lieu",
+        "Accepté : un code ou un nom de lieu déclaré dans metadata/lieux.csv",
+    ),
     "date hors de l'année": (set_cell("Date", "2024-12-31"), "date", "la date doit tomber dans l'année publiée"),
     "thématique inconnue": (set_cell("Thématiques", "email|canari_theme"), "thematiques", "Valeurs non reconnues : « canari_theme »"),
 }
@@ -86,6 +95,7 @@ def test_several_problems_are_reported_together(published_copy: Path, tmp_path: 
         frame.loc[3, "Durée"] = 900
         frame.loc[10, "Durée"] = 0
         frame.loc[4, "Genre"] = "canari_genre"
+
     result = release(published_copy, YEAR, write_year(tmp_path / "entrees", publisher, change))
     assert result.exit_code == 1
     assert "lignes 5, 12, colonne « duree »" in result.stderr

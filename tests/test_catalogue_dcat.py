@@ -125,7 +125,10 @@ def test_one_dataset_per_year_shaped_for_udata(served_catalogue, published):
     # Six package files, the API's CSV and JSON, and the year's zips (its version and the current alias).
     assert len(list(g.objects(year, DCAT.distribution))) == 8 + 2
     zips = {str(g.value(d, DCAT.downloadURL)) for d in g.objects(year, DCAT.distribution)} - {None}
-    assert {z.rsplit("/", 1)[-1] for z in zips if z.endswith(".zip")} == {"ccas-opendata-2024.zip", f"ccas-opendata-2024-v{descriptor['version']}.zip"}
+    assert {z.rsplit("/", 1)[-1] for z in zips if z.endswith(".zip")} == {
+        "ccas-opendata-2024.zip",
+        f"ccas-opendata-2024-v{descriptor['version']}.zip",
+    }
 
 
 def test_every_distribution_answers_on_the_served_publication(served_catalogue, server):
@@ -150,21 +153,50 @@ def test_manifest_zips_become_distributions(published, tmp_path):
     shutil.copytree(published / "metadata", folder / "metadata")
     (folder / "telechargements").mkdir()
     digest = hashlib.sha256(b"zip").hexdigest()
-    manifest = {"fichiers": [
-        {"annee": 2024, "version": "1.0.0", "fichier": "ccas-opendata-2024-v1.0.0.zip", "url": "/telechargements/ccas-opendata-2024-v1.0.0.zip",
-         "octets": 1234, "sha256": digest, "date": "2025-02-01", "courant": False},
-        {"annee": 2024, "version": "1.1.0", "fichier": "ccas-opendata-2024-v1.1.0.zip", "url": "/telechargements/ccas-opendata-2024-v1.1.0.zip",
-         "octets": 2345, "sha256": digest, "date": "2025-03-01", "courant": True},
-        {"annee": 2023, "version": "1.0.0", "fichier": "ccas-opendata-2023-v1.0.0.zip", "url": "/telechargements/ccas-opendata-2023-v1.0.0.zip",
-         "octets": 999, "sha256": digest, "date": "2024-02-01", "courant": True},
-    ]}
+    manifest = {
+        "fichiers": [
+            {
+                "annee": 2024,
+                "version": "1.0.0",
+                "fichier": "ccas-opendata-2024-v1.0.0.zip",
+                "url": "/telechargements/ccas-opendata-2024-v1.0.0.zip",
+                "octets": 1234,
+                "sha256": digest,
+                "date": "2025-02-01",
+                "courant": False,
+            },
+            {
+                "annee": 2024,
+                "version": "1.1.0",
+                "fichier": "ccas-opendata-2024-v1.1.0.zip",
+                "url": "/telechargements/ccas-opendata-2024-v1.1.0.zip",
+                "octets": 2345,
+                "sha256": digest,
+                "date": "2025-03-01",
+                "courant": True,
+            },
+            {
+                "annee": 2023,
+                "version": "1.0.0",
+                "fichier": "ccas-opendata-2023-v1.0.0.zip",
+                "url": "/telechargements/ccas-opendata-2023-v1.0.0.zip",
+                "octets": 999,
+                "sha256": digest,
+                "date": "2024-02-01",
+                "courant": True,
+            },
+        ]
+    }
     (folder / "telechargements" / "telechargements.json").write_text(json.dumps(manifest), encoding="utf-8")
     packages = sorted((published / "datapackages").glob("20[0-9][0-9]"))
     publisher = read_publisher(folder)
     before_release = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)  # the packages say 2026-01-01
     g = build_catalogue(packages, publisher, read_manifest(folder / DOWNLOADS), now=before_release)
-    zips = {str(g.value(d, DCAT.downloadURL)): d for d in g.subjects(RDF.type, DCAT.Distribution)
-            if str(g.value(d, DCAT.downloadURL)).endswith(".zip")}
+    zips = {
+        str(g.value(d, DCAT.downloadURL)): d
+        for d in g.subjects(RDF.type, DCAT.Distribution)
+        if str(g.value(d, DCAT.downloadURL)).endswith(".zip")
+    }
     assert sorted(zips) == [f"http://127.0.0.1:8001{e['url']}" for e in sorted(manifest["fichiers"], key=lambda e: str(e["url"]))]
     current = zips["http://127.0.0.1:8001/telechargements/ccas-opendata-2024-v1.1.0.zip"]
     size = g.value(current, DCAT.byteSize)

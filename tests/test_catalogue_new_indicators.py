@@ -67,7 +67,9 @@ def hand_counts(records: dict[int, list[dict]], year: int) -> dict[tuple[str, st
         ("essai_part_personnes_plusieurs_visites", "ensemble"): half_up(Fraction(100 * sum(n > 1 for n in persons.values()), len(persons))),
         ("essai_moyenne_duree", "ensemble"): half_up(Fraction(sum(durations), len(durations))),
         ("essai_mediane_duree", "ensemble"): half_up(Fraction(statistics.median(durations))),
-        ("essai_part_demarches", "ensemble"): half_up(Fraction(100 * sum(bool(set(r["thematiques"].split("|")) & demarches) for r in rows), len(rows))),
+        ("essai_part_demarches", "ensemble"): half_up(
+            Fraction(100 * sum(bool(set(r["thematiques"].split("|")) & demarches) for r in rows), len(rows))
+        ),
         ("essai_part_personnes_qpv", "ensemble"): half_up(Fraction(100 * sum(quartier[p] in QPV for p in known), len(known))),
         ("essai_taux_satisfaction", "ensemble"): half_up(Fraction(100 * sum(s in ("4", "5") for s in answered), len(answered))),
         ("evolution_usagers", "ensemble"): half_up(Fraction(100 * len(persons), previous_persons) - 100),
@@ -95,12 +97,16 @@ def test_one_new_indicator_per_measure_publishes_its_hand_count(tmp_path: Path):
             record["duree"] = str((10, 20, 45, 90, 150, 35, 25, 50)[(i * 7 + year) % 8])
         release_or_fail(folder, write_inputs(tmp_path / f"in{year}", records[year], year=year), year)
     with open(folder / "datapackages" / "2024" / "indicateurs.csv", encoding="utf-8", newline="") as handle:
-        published = {(r["indicateur"], r["lieu"]): r for r in csv.DictReader(handle)
-                     if r["periode"] == "2024" and r["dimension"] == "ensemble"}
+        published = {
+            (r["indicateur"], r["lieu"]): r for r in csv.DictReader(handle) if r["periode"] == "2024" and r["dimension"] == "ensemble"
+        }
     want = hand_counts(records, 2024)
     assert {code for code, _ in want} == set(added)  # every new indicator is checked
-    wrong = {key: (published[key]["valeur"], published[key]["secret"], value) for key, value in want.items()
-             if published[key]["secret"] != "" or float(published[key]["valeur"]) != value}
+    wrong = {
+        key: (published[key]["valeur"], published[key]["secret"], value)
+        for key, value in want.items()
+        if published[key]["secret"] != "" or float(published[key]["valeur"]) != value
+    }
     assert not wrong  # (published value, secret flag, hand count) of every figure that differs
     # The bug this guards against: the evolution of persons divided record counts (118.7 % for 0.6 %).
     assert float(published[("evolution_usagers", "ensemble")]["valeur"]) < 50

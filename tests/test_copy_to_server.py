@@ -77,8 +77,12 @@ def test_the_include_list_deploiement_writes_is_the_readmes(agent_folder: Path, 
     assert invoke("deploiement", "--dossier", agent_folder, "--sortie", output).exit_code == 0
     server = tmp_path / "serveur-filtre"
     server.mkdir()
-    subprocess.run(["rsync", "-a", "--delete", f"--filter=merge {output / COPY_RULES}", "./", str(server) + "/"],
-                   cwd=agent_folder, check=True, capture_output=True)
+    subprocess.run(
+        ["rsync", "-a", "--delete", f"--filter=merge {output / COPY_RULES}", "./", str(server) + "/"],
+        cwd=agent_folder,
+        check=True,
+        capture_output=True,
+    )
     assert received(server) == served(agent_folder)
 
 

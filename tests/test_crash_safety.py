@@ -31,8 +31,11 @@ KILLED = -9
 
 def tree(folder: Path) -> dict[str, str]:
     """sha256 of every file of the folder outside the work area (private records included)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.relative_to(folder).parts[0] != ".travail"}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] != ".travail"
+    }
 
 
 def stage(folder: Path, year: int, inputs: Path, motif: tuple[str, ...] = ()) -> Path:
@@ -105,8 +108,12 @@ def test_the_uninterrupted_switches_publish_what_a_hand_count_expects(scenarios)
     first, second, revision = (scenarios[k].reference for k in ("premiere", "deuxieme", "revision"))
     assert changelog(first) == [(2023, "1.0.0", "publication")]
     assert changelog(second) == [(2023, "1.0.0", "publication"), (2024, "1.0.0", "publication")]
-    assert changelog(revision) == [(2023, "1.0.0", "publication"), (2023, "1.1.0", "revision"),
-                                   (2024, "1.0.0", "publication"), (2024, "1.1.0", "revision")]
+    assert changelog(revision) == [
+        (2023, "1.0.0", "publication"),
+        (2023, "1.1.0", "revision"),
+        (2024, "1.0.0", "publication"),
+        (2024, "1.1.0", "revision"),
+    ]
     for folder, years in ((first, [2023]), (second, [2023, 2024]), (revision, [2023, 2024])):
         for year in years:
             assert (folder / "publish" / "static" / "qualite" / str(year) / "index.html").exists(), (folder, year)

@@ -13,12 +13,19 @@ def real_ccas(folder: Path) -> Path:
     """A folder whose metadata is a real CCAS's (not the demo's) and which has published 2024."""
     path = folder / "metadata" / "organisation.yml"
     text = path.read_text(encoding="utf-8")
-    text = text.replace("CCAS de Val-d'Orbe (démonstration)", "CCAS de Ville-Réelle").replace('"26120999900017"', '"26000000000019"').replace('"12999"', '"01001"')
+    text = (
+        text.replace("CCAS de Val-d'Orbe (démonstration)", "CCAS de Ville-Réelle")
+        .replace('"26120999900017"', '"26000000000019"')
+        .replace('"12999"', '"01001"')
+    )
     path.write_text(text, encoding="utf-8")
     package = folder / "datapackages" / "2024"
     package.mkdir(parents=True)
     (package / "datapackage.json").write_text('{"name": "ccas-de-ville-reelle-activite-2024"}\n', encoding="utf-8")
-    (package / "indicateurs.csv").write_text("annee,periode,lieu,indicateur,dimension,modalite,valeur,unite,secret\n2024,2024,ensemble,accompagnements,ensemble,ensemble,1234,nombre,\n", encoding="utf-8")
+    (package / "indicateurs.csv").write_text(
+        "annee,periode,lieu,indicateur,dimension,modalite,valeur,unite,secret\n2024,2024,ensemble,accompagnements,ensemble,ensemble,1234,nombre,\n",
+        encoding="utf-8",
+    )
     return folder
 
 

@@ -48,7 +48,9 @@ def ensure_nginx() -> str:
     if found is None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True)
-        subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "nginx"], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            sudo + ["apt-get", "install", "-y", "-qq", "nginx"], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
         found = nginx_executable()
     assert found, "nginx introuvable après installation"
     return found
@@ -81,8 +83,19 @@ def deployed(subpath_site: Path, tmp_path_factory):
     nginx = ensure_nginx()
     work = tmp_path_factory.mktemp("serveur")
     datasette_port, nginx_port = free_port(), free_port()
-    result = invoke("deploiement", "--dossier", subpath_site, "--sortie", work / "config", "--port", datasette_port,
-                    "--cache", work / "cache", "--nginx-dir", work / "config" / "nginx")
+    result = invoke(
+        "deploiement",
+        "--dossier",
+        subpath_site,
+        "--sortie",
+        work / "config",
+        "--port",
+        datasette_port,
+        "--cache",
+        work / "cache",
+        "--nginx-dir",
+        work / "config" / "nginx",
+    )
     assert result.exit_code == 0, result
     unit = (work / "config" / "systemd" / "ccas-opendata.service").read_text(encoding="utf-8")
     exec_start = re.search(r"^ExecStart=(.+)$", unit, re.M)
@@ -93,8 +106,9 @@ def deployed(subpath_site: Path, tmp_path_factory):
     conf = trial_nginx_conf(work / "config" / "nginx", work / "nginx", nginx_port)
     check = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(work / "nginx")], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work / "nginx"), "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proxy = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(work / "nginx"), "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_for(f"http://127.0.0.1:{datasette_port}/-/versions.json", datasette)
         wait_for(f"http://127.0.0.1:{nginx_port}{PREFIX}/", proxy)
@@ -111,8 +125,18 @@ def links(html: str) -> list[str]:
 def test_pages_link_under_the_sub_path_and_every_link_answers(deployed):
     base = deployed["nginx"]
     seen = set()
-    pages = ("/", "/bilan/2024", "/api", "/indicateur/accompagnements", "/methode", "/risque/2024", "/telechargements", "/changements",
-             "/accessibilite", "/mentions-legales")
+    pages = (
+        "/",
+        "/bilan/2024",
+        "/api",
+        "/indicateur/accompagnements",
+        "/methode",
+        "/risque/2024",
+        "/telechargements",
+        "/changements",
+        "/accessibilite",
+        "/mentions-legales",
+    )
     for page in (PREFIX + p for p in pages):
         response = httpx.get(base + page)
         assert response.status_code == 200, page
@@ -180,9 +204,17 @@ def test_nginx_caches_compresses_and_protects(deployed):
 
 def test_bounded_concurrent_load_through_nginx_has_no_error(deployed):
     base = deployed["nginx"] + PREFIX
-    paths = ["/", "/bilan/2024", "/api", "/indicateur/accompagnements", "/catalogue.ttl", "/lieux-mediation-numerique.csv",
-             "/indicateurs/indicateurs.json?annee=2024&indicateur=accompagnements&dimension=ensemble&_shape=array",
-             "/indicateurs/serie_annuelle.csv?indicateur=usagers", "/indicateurs/indicateurs?annee=2024&dimension=genre"]
+    paths = [
+        "/",
+        "/bilan/2024",
+        "/api",
+        "/indicateur/accompagnements",
+        "/catalogue.ttl",
+        "/lieux-mediation-numerique.csv",
+        "/indicateurs/indicateurs.json?annee=2024&indicateur=accompagnements&dimension=ensemble&_shape=array",
+        "/indicateurs/serie_annuelle.csv?indicateur=usagers",
+        "/indicateurs/indicateurs?annee=2024&dimension=genre",
+    ]
 
     def client(number: int) -> list[int]:
         with httpx.Client(timeout=30) as session:
@@ -232,14 +264,47 @@ def test_full_site_file_passes_nginx_check_once_certificates_exist(subpath_site,
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.skip("openssl absent : pas de certificat d'essai")
-    assert invoke("deploiement", "--dossier", subpath_site, "--sortie", tmp_path / "config", "--cache", tmp_path / "cache",
-                  "--nginx-dir", tmp_path / "config" / "nginx").exit_code == 0
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "cle.pem"), "-out",
-                    str(tmp_path / "cert.pem"), "-days", "1", "-subj", "/CN=ccas-val-dorbe.example"], check=True, capture_output=True)
+    assert (
+        invoke(
+            "deploiement",
+            "--dossier",
+            subpath_site,
+            "--sortie",
+            tmp_path / "config",
+            "--cache",
+            tmp_path / "cache",
+            "--nginx-dir",
+            tmp_path / "config" / "nginx",
+        ).exit_code
+        == 0
+    )
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(tmp_path / "cle.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=ccas-val-dorbe.example",
+        ],
+        check=True,
+        capture_output=True,
+    )
     site = (tmp_path / "config" / "nginx" / "ccas-opendata.conf").read_text(encoding="utf-8")
-    site = (site.replace("/etc/letsencrypt/live/ccas-val-dorbe.example/fullchain.pem", str(tmp_path / "cert.pem"))
-                .replace("/etc/letsencrypt/live/ccas-val-dorbe.example/privkey.pem", str(tmp_path / "cle.pem"))
-                .replace("listen 80;", f"listen 127.0.0.1:{free_port()};").replace("listen 443 ssl http2;", f"listen 127.0.0.1:{free_port()} ssl http2;"))
+    site = (
+        site.replace("/etc/letsencrypt/live/ccas-val-dorbe.example/fullchain.pem", str(tmp_path / "cert.pem"))
+        .replace("/etc/letsencrypt/live/ccas-val-dorbe.example/privkey.pem", str(tmp_path / "cle.pem"))
+        .replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+        .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{free_port()} ssl http2;")
+    )
     site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
     (tmp_path / "site.conf").write_text(site, encoding="utf-8")
     conf = trial_nginx_conf(tmp_path / "config" / "nginx", tmp_path / "nginx", free_port())

@@ -52,8 +52,11 @@ def hostile(tmp_path_factory, small_inputs) -> Path:
 
 
 def published_csvs(folder: Path) -> dict[str, str]:
-    found = {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in folder.rglob("*.csv")
-             if p.relative_to(folder).parts[0] in ("datapackages", "publish")}
+    found = {
+        str(p.relative_to(folder)): p.read_text(encoding="utf-8")
+        for p in folder.rglob("*.csv")
+        if p.relative_to(folder).parts[0] in ("datapackages", "publish")
+    }
     for archive in (folder / "telechargements").glob("*.zip"):
         with zipfile.ZipFile(archive) as z:
             found.update({f"{archive.name}/{n}": z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".csv")})
@@ -110,8 +113,13 @@ def test_the_zip_readme_shows_the_motif_and_name_as_text(tmp_path: Path):
     folder = make_folder(tmp_path / "ccas")
     publisher = read_publisher(folder)
     publisher = type(publisher)(**{**publisher.__dict__, "nom": "CCAS <img src=x onerror=alert(1)> de **Val**"})
-    descriptor = {"title": f"Activité de {publisher.nom}", "created": "2026-01-01T00:00:00Z", "description": "d", "resources": [],
-                  "secretStatistique": {"methode": "m", "seuil": 11, "largeurProtection": 11}}
+    descriptor = {
+        "title": f"Activité de {publisher.nom}",
+        "created": "2026-01-01T00:00:00Z",
+        "description": "d",
+        "resources": [],
+        "secretStatistique": {"methode": "m", "seuil": 11, "largeurProtection": 11},
+    }
     motif = "Saisies <script>alert(1)</script> [cliquez](javascript:alert(1)) _x_\n# titre"
     text = readme(publisher, descriptor, 2023, "1.1.0", [{"version": "1.1.0", "date": "2026-01-01", "motif": motif}])
     assert not re.search(r"(?<!\\)[<>\[\]]", text.split("## Ce que contiennent")[0] + text.split("## Versions")[1].split("## Licence")[0])

@@ -116,7 +116,8 @@ def test_an_unknown_header_is_named_by_position_never_by_its_text(tmp_path):
     inputs.mkdir()
     header = ["date", "lieu", "duree", "thematiques"] + [f"x{i}" for i in range(22)] + ["Jeanne Martin", "06 12 34 56 78"]
     (inputs / "accompagnements.csv").write_text(
-        ";".join(header) + "\n" + ";".join(["2024-01-02", "ccas_centre", "10", "email"] + [""] * 24) + "\n", encoding="utf-8")
+        ";".join(header) + "\n" + ";".join(["2024-01-02", "ccas_centre", "10", "email"] + [""] * 24) + "\n", encoding="utf-8"
+    )
     with pytest.raises(InvalidInput) as refused:
         read_records(inputs)
     message = str(refused.value)
@@ -143,5 +144,9 @@ def test_labels_typed_instead_of_codes_are_folded_to_the_codes(tmp_path):
     assert first["lieu"] == "ccas_centre"
     assert first["thematiques"] == "prendre_en_main_du_materiel|social_sante"
     assert (first["situation"], first["composition_familiale"], first["genre"], first["canal"]) == (
-        "demandeur_emploi", "famille_monoparentale", "feminin", "bouche_a_oreille")
+        "demandeur_emploi",
+        "famille_monoparentale",
+        "feminin",
+        "bouche_a_oreille",
+    )
     assert frame.loc[4, "situation"] == "retraite"

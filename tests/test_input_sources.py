@@ -43,13 +43,28 @@ def messy_year(rows: int = 320, persons: int = 64, seed: int = 4):
         site = rng.choice(["ccas_centre", "mediatheque_sud", "mairie_annexe"])
         demarches = rng.sample(list(DEMARCHES), rng.choice([1, 1, 2]))
         day = dt.datetime(YEAR, 1, 1) + dt.timedelta(days=rng.randrange(365))
-        lines.append([
-            day, SITE_NAMES.get(site, "Mairie annexe"), rng.choice([15, 20, 30, 45]), dossier, age,
-            rng.choice(GENRE_SPELLINGS[genre]), demarches[0], demarches[1] if len(demarches) > 1 else None,
-            f"CANARI-NOM-{dossier}", "CANARI-COMMENTAIRE rappeler la CAF",
-        ])
-        truth.append({"lieu": "maison_quartier_nord" if site == "mairie_annexe" else site, "genre": genre, "usager": dossier,
-                      "thematiques": sorted(DEMARCHES[d] for d in demarches)})
+        lines.append(
+            [
+                day,
+                SITE_NAMES.get(site, "Mairie annexe"),
+                rng.choice([15, 20, 30, 45]),
+                dossier,
+                age,
+                rng.choice(GENRE_SPELLINGS[genre]),
+                demarches[0],
+                demarches[1] if len(demarches) > 1 else None,
+                f"CANARI-NOM-{dossier}",
+                "CANARI-COMMENTAIRE rappeler la CAF",
+            ]
+        )
+        truth.append(
+            {
+                "lieu": "maison_quartier_nord" if site == "mairie_annexe" else site,
+                "genre": genre,
+                "usager": dossier,
+                "thematiques": sorted(DEMARCHES[d] for d in demarches),
+            }
+        )
     return lines, truth
 
 
@@ -109,8 +124,15 @@ def test_a_first_run_names_every_unmapped_header_with_a_suggestion(tmp_path, mes
     publisher = read_publisher(REPO)
     _, problems = collect_records(inputs, None, publisher, YEAR)
     text = "\n".join(p.describe() for p in problems)
-    for header, column in [("Sexe", "genre"), ("Date du RDV", "date"), ("Durée (min)", "duree"), ("N° dossier", "usager"),
-                           ("Structure", "lieu"), ("Démarche 1", "thematiques"), ("Démarche 2", "thematiques")]:
+    for header, column in [
+        ("Sexe", "genre"),
+        ("Date du RDV", "date"),
+        ("Durée (min)", "duree"),
+        ("N° dossier", "usager"),
+        ("Structure", "lieu"),
+        ("Démarche 1", "thematiques"),
+        ("Démarche 2", "thematiques"),
+    ]:
         assert f"« {header} »" in text and f"ressemble à « {column} »" in text, header
     assert "colonne obligatoire absente" in text  # date, lieu, duree, thematiques are not there under their names
     assert "CANARI" not in text and "D-10" not in text
@@ -124,11 +146,21 @@ def test_the_proposal_maps_her_headers_and_codes_and_copies_no_personal_value(tm
     text = (folder / "metadata" / "correspondances.yml").read_text(encoding="utf-8")
     proposal = yaml.safe_load(text)["accompagnements"]
     assert proposal["colonnes"] == {
-        "date": "Date du RDV", "lieu": "Structure", "duree": "Durée (min)", "usager": "N° dossier",  # « Âge » is « age » already
-        "genre": "Sexe", "thematiques": ["Démarche 1", "Démarche 2"],
+        "date": "Date du RDV",
+        "lieu": "Structure",
+        "duree": "Durée (min)",
+        "usager": "N° dossier",  # « Âge » is « age » already
+        "genre": "Sexe",
+        "thematiques": ["Démarche 1", "Démarche 2"],
     }
     # One line per fingerprint: « Homme » and « homme » are one value, written once.
-    assert {k.lower(): v for k, v in proposal["valeurs"]["genre"].items()} == {"homme": "masculin", "h": "masculin", "femme": "feminin", "f": "feminin", "mme": "feminin"}
+    assert {k.lower(): v for k, v in proposal["valeurs"]["genre"].items()} == {
+        "homme": "masculin",
+        "h": "masculin",
+        "femme": "feminin",
+        "f": "feminin",
+        "mme": "feminin",
+    }
     assert len(proposal["valeurs"]["genre"]) == 5
     assert proposal["valeurs"]["thematiques"] == DEMARCHES
     assert proposal["valeurs"]["lieu"]["Mairie annexe"] == "a_completer"
@@ -148,13 +180,22 @@ def test_her_spreadsheet_publishes_in_one_run_after_one_review(tmp_path, messy_i
     folder = make_folder(tmp_path / "ccas")
     assert invoke("correspondances", "--dossier", folder, "--annee", YEAR, inputs).exit_code == 0
     proposal = folder / "metadata" / "correspondances.yml"
-    proposal.write_text(proposal.read_text(encoding="utf-8").replace('"Mairie annexe": a_completer', '"Mairie annexe": maison_quartier_nord'), encoding="utf-8")
+    proposal.write_text(
+        proposal.read_text(encoding="utf-8").replace('"Mairie annexe": a_completer', '"Mairie annexe": maison_quartier_nord'),
+        encoding="utf-8",
+    )
     result = release(folder, YEAR, inputs)
     assert result.exit_code == 0, result
     table = pd.read_csv(folder / "datapackages" / str(YEAR) / "indicateurs.csv", dtype=str, keep_default_na=False)
 
     def published(indicateur, dimension="ensemble", modalite="ensemble", lieu="ensemble"):
-        row = table[(table.periode == str(YEAR)) & (table.lieu == lieu) & (table.indicateur == indicateur) & (table.dimension == dimension) & (table.modalite == modalite)]
+        row = table[
+            (table.periode == str(YEAR))
+            & (table.lieu == lieu)
+            & (table.indicateur == indicateur)
+            & (table.dimension == dimension)
+            & (table.modalite == modalite)
+        ]
         assert len(row) == 1, (indicateur, dimension, modalite, lieu)
         return None if row.secret.iloc[0] else float(row.valeur.iloc[0])
 
@@ -179,7 +220,9 @@ def test_an_ods_with_a_title_row_is_read_on_its_true_rows(tmp_path):
     inputs = tmp_path / "entrees"
     inputs.mkdir()
     pd.read_excel(xlsx, header=None, dtype=object).to_excel(inputs / "suivi-2025.ods", engine="odf", header=False, index=False)
-    own, problems = parse_correspondances(yaml.safe_load(REVIEWED.replace("suivi-*.xlsx", "suivi-*.ods").replace('feuille: "Suivi 2025"', "")), "c.yml")
+    own, problems = parse_correspondances(
+        yaml.safe_load(REVIEWED.replace("suivi-*.xlsx", "suivi-*.ods").replace('feuille: "Suivi 2025"', "")), "c.yml"
+    )
     assert problems == []
     _records, problems = collect_records(inputs, own, read_publisher(REPO), YEAR)
     assert [(p.column, p.rows) for p in problems] == [("duree", (rows[12],))]
@@ -190,10 +233,10 @@ def test_an_ods_with_a_title_row_is_read_on_its_true_rows(tmp_path):
 def test_five_mistakes_in_one_file_are_all_named_in_one_run_on_their_true_rows(tmp_path, messy_inputs):
     inputs, lines, _, rows = messy_inputs
     lines = [list(line) for line in lines]
-    lines[60][0] = "31/02/2025"          # an impossible date (text)
-    lines[61][2] = 900                  # a duration above 480 minutes
-    lines[62][5] = "Zèbre"              # a genre that is no genre
-    lines[63][1] = "Gare routière"      # a site that is not declared
+    lines[60][0] = "31/02/2025"  # an impossible date (text)
+    lines[61][2] = 900  # a duration above 480 minutes
+    lines[62][5] = "Zèbre"  # a genre that is no genre
+    lines[63][1] = "Gare routière"  # a site that is not declared
     lines[64][6] = lines[64][7] = None  # no démarche at all
     write_messy_xlsx(inputs / "suivi-2025.xlsx", lines)
     folder = make_folder(tmp_path / "ccas")
@@ -202,11 +245,23 @@ def test_five_mistakes_in_one_file_are_all_named_in_one_run_on_their_true_rows(t
     assert result.exit_code == 1
     message = result.stderr
     assert f"ligne {rows[60]}, colonne « date » (« Date du RDV » dans votre fichier) : date attendue" in message
-    assert f"ligne {rows[61]}, colonne « duree » (« Durée (min) » dans votre fichier) : la durée doit être comprise entre 1 et 480 minutes." in message
-    assert f"ligne {rows[62]}, colonne « genre » (« Sexe » dans votre fichier) : valeur non reconnue. Valeurs non reconnues : « Zèbre »" in message
+    assert (
+        f"ligne {rows[61]}, colonne « duree » (« Durée (min) » dans votre fichier) : la durée doit être comprise entre 1 et 480 minutes."
+        in message
+    )
+    assert (
+        f"ligne {rows[62]}, colonne « genre » (« Sexe » dans votre fichier) : valeur non reconnue. Valeurs non reconnues : « Zèbre »"
+        in message
+    )
     assert 'Déclarez-les une fois dans metadata/correspondances.yml : « accompagnements: valeurs: genre: {"Zèbre": code} »' in message
-    assert f"ligne {rows[63]}, colonne « lieu » (« Structure » dans votre fichier) : valeur non reconnue. Valeurs non reconnues : « Gare routière »" in message
-    assert f"ligne {rows[64]}, colonne « thematiques » (« Démarche 1 + Démarche 2 » dans votre fichier) : valeur obligatoire manquante" in message
+    assert (
+        f"ligne {rows[63]}, colonne « lieu » (« Structure » dans votre fichier) : valeur non reconnue. Valeurs non reconnues : « Gare routière »"
+        in message
+    )
+    assert (
+        f"ligne {rows[64]}, colonne « thematiques » (« Démarche 1 + Démarche 2 » dans votre fichier) : valeur obligatoire manquante"
+        in message
+    )
     assert "expect_column" not in message  # no validation jargon for her
     assert rows[60] == 63  # one blank line above (every 50 records): her row, not the record's rank
     report = inputs / f"rapport-ccas-opendata-{YEAR}.html"
@@ -222,21 +277,25 @@ def test_a_label_mapped_by_her_and_its_code_publish_the_same_bytes(tmp_path):
     for variant in ("codes", "libelles"):
         inputs = tmp_path / variant / "entrees"
         inputs.mkdir(parents=True)
-        frame = pd.DataFrame({
-            "date": [line[0].strftime("%Y-%m-%d") for line in lines],
-            "lieu": [t["lieu"] for t in truth],
-            "duree": [line[2] for line in lines],
-            "usager": [line[3] for line in lines],
-            "genre": [t["genre"] for t in truth],
-            "thematiques": ["|".join(t["thematiques"]) for t in truth],
-        })
+        frame = pd.DataFrame(
+            {
+                "date": [line[0].strftime("%Y-%m-%d") for line in lines],
+                "lieu": [t["lieu"] for t in truth],
+                "duree": [line[2] for line in lines],
+                "usager": [line[3] for line in lines],
+                "genre": [t["genre"] for t in truth],
+                "thematiques": ["|".join(t["thematiques"]) for t in truth],
+            }
+        )
         folder = make_folder(tmp_path / variant / "ccas")
         if variant == "libelles":
             frame["genre"] = frame["genre"].map({"masculin": "Monsieur X", "feminin": "Madame Y"})
             frame["lieu"] = frame["lieu"].map({"ccas_centre": "Accueil", "mediatheque_sud": "Biblio", "maison_quartier_nord": "Annexe"})
             (folder / "metadata" / "correspondances.yml").write_text(
-                "accompagnements:\n  valeurs:\n    genre: {\"Monsieur X\": masculin, \"Madame Y\": feminin}\n"
-                "    lieu: {Accueil: ccas_centre, Biblio: mediatheque_sud, Annexe: maison_quartier_nord}\n", encoding="utf-8")
+                'accompagnements:\n  valeurs:\n    genre: {"Monsieur X": masculin, "Madame Y": feminin}\n'
+                "    lieu: {Accueil: ccas_centre, Biblio: mediatheque_sud, Annexe: maison_quartier_nord}\n",
+                encoding="utf-8",
+            )
         frame.to_csv(inputs / "accompagnements.csv", index=False, sep=";")
         result = release(folder, YEAR, inputs)
         assert result.exit_code == 0, result
@@ -278,8 +337,11 @@ def test_the_coop_export_is_read_as_the_hand_count_says(coop_inputs):
         counted = Counter(code for value in frame[column].dropna() for code in str(value).split("|"))
         assert dict(counted) == want[key], column
     sites = Counter(frame["lieu"].astype(str))
-    assert sites == {"ccas_centre": want["lieu"]["ccas_centre"], "mediatheque_sud": want["lieu"]["mediatheque"],
-                     "maison_quartier_nord": sum(n for k, n in want["lieu"].items() if k.startswith("UNRESOLVED"))}
+    assert sites == {
+        "ccas_centre": want["lieu"]["ccas_centre"],
+        "mediatheque_sud": want["lieu"]["mediatheque"],
+        "maison_quartier_nord": sum(n for k, n in want["lieu"].items() if k.startswith("UNRESOLVED")),
+    }
     named = frame["usager"].dropna()
     assert named.nunique() == want["distinct_named_persons"] and frame["usager"].isna().sum() == want["rows_without_usager"]
     ateliers = records["ateliers"].frame.sort_values("date")
@@ -347,7 +409,10 @@ def test_the_template_of_init_lists_the_labels_and_publishes_when_filled(tmp_pat
     genre = headers.index("Genre") + 1
     validation = next(v for v in sheet.data_validations.dataValidation if str(v.sqref).startswith(f"{chr(64 + genre)}2"))
     codes = workbook["codes"]
-    listed = [codes[cell][2].value for cell in range(int(validation.formula1.split("$C$")[1].split(":")[0]), int(validation.formula1.split("$C$")[2]) + 1)]
+    listed = [
+        codes[cell][2].value
+        for cell in range(int(validation.formula1.split("$C$")[1].split(":")[0]), int(validation.formula1.split("$C$")[2]) + 1)
+    ]
     assert listed == ["Femmes", "Hommes", "Non communiqué"]
     # Filled with labels from the lists (and a workshop on its sheet), it publishes as is.
     shutil.rmtree(folder / "metadata")
@@ -367,9 +432,9 @@ def test_the_template_of_init_lists_the_labels_and_publishes_when_filled(tmp_pat
 
 def test_durations_typed_as_times_are_minutes_and_text_is_explained(tmp_path):
     lines, _ = messy_year(rows=20, persons=5)
-    lines[3][2] = dt.time(0, 45)   # 0:45 in a time-formatted cell
-    lines[4][2] = "une heure"      # words are no duration: refused, shown as typed
-    lines[5][3] = None             # no file number on this row
+    lines[3][2] = dt.time(0, 45)  # 0:45 in a time-formatted cell
+    lines[4][2] = "une heure"  # words are no duration: refused, shown as typed
+    lines[5][3] = None  # no file number on this row
     inputs = tmp_path / "entrees"
     inputs.mkdir()
     rows = write_messy_xlsx(inputs / "suivi-2025.xlsx", lines)

@@ -21,8 +21,12 @@ pytestmark = needs_shared_external
 
 def frictionless_validate(path: Path) -> subprocess.CompletedProcess:
     """The ``frictionless`` command itself, as a reuser or the national map would run it."""
-    return subprocess.run([sys.executable, "-m", "frictionless", "validate", "--trusted", "--schema", str(SCHEMA), path.name],
-                          cwd=path.parent, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "frictionless", "validate", "--trusted", "--schema", str(SCHEMA), path.name],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -56,9 +60,11 @@ def folder_with_lieux(tmp_path: Path, lieux_csv: str) -> Path:
 
 def test_sites_without_optional_columns_are_valid_too(tmp_path):
     """A CCAS that keeps the seven columns of the template still publishes a valid file."""
-    folder = folder_with_lieux(tmp_path,
+    folder = folder_with_lieux(
+        tmp_path,
         "code,nom,adresse,code_postal,commune,code_insee,quartier\n"
-        "accueil,Accueil du CCAS,1 place de la Mairie,20000,Ajaccio,2A004,centre\n")
+        "accueil,Accueil du CCAS,1 place de la Mairie,20000,Ajaccio,2A004,centre\n",
+    )
     path = write_lieux_mednum(tmp_path / "lieux-mediation-numerique.csv", read_publisher(folder), "2025-03-01")
     result = frictionless_validate(path)
     assert result.returncode == 0, result.stdout[-3000:]
@@ -69,8 +75,8 @@ def test_sites_without_optional_columns_are_valid_too(tmp_path):
 def test_a_bad_coordinate_is_refused_with_its_line(tmp_path):
     from ccas_opendata.errors import ConfigurationError
 
-    folder = folder_with_lieux(tmp_path,
-        "code,nom,adresse,code_postal,commune,code_insee,quartier,latitude\n"
-        "accueil,Accueil,1 place,12990,Val,12999,centre,nord\n")
+    folder = folder_with_lieux(
+        tmp_path, "code,nom,adresse,code_postal,commune,code_insee,quartier,latitude\naccueil,Accueil,1 place,12990,Val,12999,centre,nord\n"
+    )
     with pytest.raises(ConfigurationError, match="ligne 2, colonne « latitude »"):
         read_publisher(folder)

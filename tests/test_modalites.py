@@ -40,7 +40,8 @@ def test_the_package_labels_every_code_of_its_table(published, year):
     descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
     resources = {r["name"]: r for r in descriptor["resources"]}
     assert resources["indicateurs"]["schema"]["foreignKeys"] == [
-        {"fields": ["dimension", "modalite"], "reference": {"resource": "modalites", "fields": ["dimension", "code"]}}]
+        {"fields": ["dimension", "modalite"], "reference": {"resource": "modalites", "fields": ["dimension", "code"]}}
+    ]
     assert [f["name"] for f in resources["modalites"]["schema"]["fields"]] == ["dimension", "code", "libelle", "ordre"]
 
 
@@ -63,8 +64,10 @@ def test_frictionless_refuses_a_code_without_label(published, tmp_path):
 
 def test_the_database_table_labels_every_code_and_declares_the_key(published):
     with sqlite3.connect(published / "publish" / "indicateurs.db") as db:
-        unlabelled = db.execute("select count(*) from indicateurs i left join modalites m on m.dimension = i.dimension and m.code = i.modalite "
-                                "where m.code is null").fetchone()[0]
+        unlabelled = db.execute(
+            "select count(*) from indicateurs i left join modalites m on m.dimension = i.dimension and m.code = i.modalite "
+            "where m.code is null"
+        ).fetchone()[0]
         assert unlabelled == 0
         assert db.execute("select count(*) from indicateurs").fetchone()[0] > 1000
         keys = db.execute("pragma foreign_key_list(indicateurs)").fetchall()
@@ -76,7 +79,11 @@ def test_the_database_table_labels_every_code_and_declares_the_key(published):
 def test_the_api_joins_the_labels(server):
     """The canned query of the /api page, and the table itself, through the real Datasette."""
     joined = server.get("/indicateurs/ventilation_libelles.json?annee=2024&dimension=genre&_shape=array").json()
-    assert [(r["modalite"], r["libelle"]) for r in joined] == [("feminin", "Femmes"), ("masculin", "Hommes"), ("non_communique", "Non communiqué")]
+    assert [(r["modalite"], r["libelle"]) for r in joined] == [
+        ("feminin", "Femmes"),
+        ("masculin", "Hommes"),
+        ("non_communique", "Non communiqué"),
+    ]
     plain = server.get("/indicateurs/ventilation.json?annee=2024&dimension=genre&_shape=array").json()
     assert sorted(r["accompagnements"] for r in joined) == sorted(r["accompagnements"] for r in plain)
     table = server.get("/indicateurs/modalites.json?dimension=tranche_age&_shape=array&_sort=ordre").json()

@@ -47,8 +47,9 @@ def test_demo_in_an_empty_folder_writes_the_demo_metadata(tmp_path: Path):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(REPO)], check=True, capture_output=True
+    )
     (path,) = out.glob("ccas_opendata-*.whl")
     return path
 
@@ -57,8 +58,13 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_carries_every_file_of_the_package(wheel: Path):
     tracked = subprocess.run(["git", "ls-files", "ccas_opendata"], cwd=REPO, check=True, capture_output=True, text=True).stdout.split()
     # A tracked symlink to a folder (``expectations``) ships as the files it holds.
-    files = [name for entry in tracked for name in
-             ([entry] if (REPO / entry).is_file() else [p.relative_to(REPO).as_posix() for p in (REPO / entry).rglob("*") if p.is_file()])]
+    files = [
+        name
+        for entry in tracked
+        for name in (
+            [entry] if (REPO / entry).is_file() else [p.relative_to(REPO).as_posix() for p in (REPO / entry).rglob("*") if p.is_file()]
+        )
+    ]
     with zipfile.ZipFile(wheel) as archive:
         shipped = set(archive.namelist())
     missing = [name for name in files if name not in shipped]
@@ -83,11 +89,22 @@ def test_the_installed_wheel_releases_the_coop_export(wheel: Path, tmp_path: Pat
     folder = make_folder(tmp_path / "ccas")
     (folder / "metadata" / "correspondances.yml").write_text(COOP_REVIEW, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")} | {"CCAS_OPENDATA_CLE": TEST_KEY}
-    done = subprocess.run([str(venv / "bin" / "ccas-opendata"), "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "ccas-opendata"), "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"{expected['accompagnements']['rows']} accompagnements, " in done.stdout
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import ccas_opendata; print(ccas_opendata.__file__)"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import ccas_opendata; print(ccas_opendata.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(str(venv))  # the wheel's copy ran, not the checkout
     assert (folder / "datapackages" / str(YEAR) / "indicateurs.csv").exists()

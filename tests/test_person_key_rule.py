@@ -114,8 +114,12 @@ def kept_persons(kept: Path) -> int:
 
 def public_files(folder: Path) -> dict[str, str]:
     """sha256 of everything a reader can get: packages, site, database, zips, changelog."""
-    digests = {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-               for sub in ("datapackages", "publish", "telechargements") for p in sorted((folder / sub).rglob("*")) if p.is_file()}
+    digests = {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for sub in ("datapackages", "publish", "telechargements")
+        for p in sorted((folder / sub).rglob("*"))
+        if p.is_file()
+    }
     digests["changements.json"] = hashlib.sha256((folder / "changements.json").read_bytes()).hexdigest()
     return digests
 
@@ -134,8 +138,10 @@ def persons_published(folder: Path) -> int:
 def figures(folder: Path) -> list[tuple[str, ...]]:
     """The published figures: key, value and secret columns of indicateurs.csv."""
     text = (folder / "datapackages" / str(YEAR) / "indicateurs.csv").read_text(encoding="utf-8")
-    return [(r["periode"], r["lieu"], r["indicateur"], r["dimension"], r["modalite"], r["valeur"], r["secret"])
-            for r in csv.DictReader(io.StringIO(text))]
+    return [
+        (r["periode"], r["lieu"], r["indicateur"], r["dimension"], r["modalite"], r["valeur"], r["secret"])
+        for r in csv.DictReader(io.StringIO(text))
+    ]
 
 
 def version_of(folder: Path) -> str:
@@ -164,8 +170,12 @@ def legacy(tmp_path_factory, small_inputs):
     legacy_persons = check_legacy_pseudonyms(kept, inputs)
     rows = read_csv(inputs / "accompagnements.csv")
     fold_persons = len({" ".join(r[rows[0].index("Usager")].lower().split()) for r in rows[1:]})  # by hand: case only differs
-    demo_persons = len({r[read_csv(small_inputs[YEAR] / "accompagnements.csv")[0].index("Usager")]
-                        for r in read_csv(small_inputs[YEAR] / "accompagnements.csv")[1:]})
+    demo_persons = len(
+        {
+            r[read_csv(small_inputs[YEAR] / "accompagnements.csv")[0].index("Usager")]
+            for r in read_csv(small_inputs[YEAR] / "accompagnements.csv")[1:]
+        }
+    )
     # The two rules really differ: the case variants are two persons under the legacy one.
     assert legacy_persons > fold_persons == demo_persons
     assert persons_published(folder) == legacy_persons  # the figures count persons the legacy way
@@ -182,9 +192,13 @@ def test_one_late_person_changes_no_public_byte_stage_by_stage(legacy, tmp_path)
     before, figures_before = public_files(folder), figures(folder)
     late = with_late_persons(inputs, tmp_path / "entrees", persons=1, visits=2)
     motif = ("--motif", "Deux accompagnements oubliés")
-    steps = [("anonymise", "--dossier", folder, "--annee", YEAR, late), ("aggregate", "--dossier", folder, "--annee", YEAR),
-             ("validate", "--dossier", folder, "--annee", YEAR), ("package", "--dossier", folder, "--annee", YEAR, *motif),
-             ("publish", "--dossier", folder, "--annee", YEAR, *motif)]
+    steps = [
+        ("anonymise", "--dossier", folder, "--annee", YEAR, late),
+        ("aggregate", "--dossier", folder, "--annee", YEAR),
+        ("validate", "--dossier", folder, "--annee", YEAR),
+        ("package", "--dossier", folder, "--annee", YEAR, *motif),
+        ("publish", "--dossier", folder, "--annee", YEAR, *motif),
+    ]
     for step in steps:
         result = invoke(*step)
         assert result.exit_code == 0, (step[0], result)
@@ -205,7 +219,9 @@ def test_without_the_rule_the_same_person_would_be_published(legacy, tmp_path):
     folder = copy_folder(source, tmp_path)
     (folder / LEGACY_VERSION / "regle-personne").write_text("2\n", encoding="ascii")
     figures_before = figures(folder)
-    result = release(folder, YEAR, with_late_persons(inputs, tmp_path / "entrees", persons=1, visits=2), "--motif", "Deux accompagnements oubliés")
+    result = release(
+        folder, YEAR, with_late_persons(inputs, tmp_path / "entrees", persons=1, visits=2), "--motif", "Deux accompagnements oubliés"
+    )
     assert result.exit_code == 0, result
     assert version_of(folder) == "1.1.0" and figures(folder) != figures_before
 

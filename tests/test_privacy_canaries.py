@@ -145,7 +145,7 @@ def test_canaries_in_a_failing_release_are_not_echoed(tmp_path, publisher):
     inputs = tmp_path / "entrees"
     inputs.mkdir()
     frame = plant(synthetic_accompagnements(YEAR, 300, publisher, seed=9), publisher).astype({"Durée": object})
-    frame.loc[3, "Quartier"] = CANARIES["Téléphone"]   # an identifier typed in the wrong column
+    frame.loc[3, "Quartier"] = CANARIES["Téléphone"]  # an identifier typed in the wrong column
     frame.loc[4, "Durée"] = CANARIES["Adresse"]
     write_table(frame, inputs / "accompagnements", "csv-excel")
     folder = make_folder(tmp_path / "ccas")

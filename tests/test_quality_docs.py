@@ -16,8 +16,11 @@ HASH_LIKE = re.compile(r"\b[0-9a-f]{24,}\b")
 
 
 def docs_text(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): p.read_text(encoding="utf-8", errors="ignore")
-            for p in directory.rglob("*") if p.is_file() and p.suffix in (".html", ".json")}
+    return {
+        str(p.relative_to(directory)): p.read_text(encoding="utf-8", errors="ignore")
+        for p in directory.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".json")
+    }
 
 
 def test_the_docs_suite_says_nothing_of_the_person_counts():
@@ -35,7 +38,7 @@ def test_published_data_docs_carry_no_internal_column_nor_fingerprint(published:
     docs = docs_text(published / "publish" / "static" / "qualite" / "2024")
     assert any("validations" in name for name in docs)
     for name, text in docs.items():
-        assert "personnes" not in text, name       # the column, its expectation, its values
+        assert "personnes" not in text, name  # the column, its expectation, its values
         assert "pandas_data_fingerprint" not in text, name
         assert "ge_load_time" not in text, name
         assert not HASH_LIKE.search(text), (name, HASH_LIKE.findall(text)[:1])

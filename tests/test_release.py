@@ -22,7 +22,14 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 def test_release_publishes_package_database_and_site(published: Path):
     package = published / "datapackages" / "2024"
-    assert sorted(p.name for p in package.iterdir()) == ["datapackage.json", "definitions.csv", "indicateurs.csv", "lieux.csv", "modalites.csv", "risque.json"]
+    assert sorted(p.name for p in package.iterdir()) == [
+        "datapackage.json",
+        "definitions.csv",
+        "indicateurs.csv",
+        "lieux.csv",
+        "modalites.csv",
+        "risque.json",
+    ]
     for name in ("indicateurs.db", "metadata.json", "settings.json", "inspect-data.json"):
         assert (published / "publish" / name).exists(), name
     # The work area, which held pseudonymised records, is gone.
@@ -33,14 +40,21 @@ def test_frictionless_cli_validates_each_package(published: Path):
     for year in ("2023", "2024"):
         result = subprocess.run(
             [str(Path(sys.executable).parent / "frictionless"), "validate", str(published / "datapackages" / year / "datapackage.json")],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_package_metadata_follows_the_contract(published: Path):
     descriptor = json.loads((published / "datapackages" / "2024" / "datapackage.json").read_text(encoding="utf-8"))
-    assert descriptor["licenses"] == [{"name": "etalab-2.0", "title": "Licence Ouverte / Open Licence version 2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/"}]
+    assert descriptor["licenses"] == [
+        {
+            "name": "etalab-2.0",
+            "title": "Licence Ouverte / Open Licence version 2.0",
+            "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+        }
+    ]
     assert descriptor["contributors"][0]["siret"] == "26120999900017"
     assert descriptor["contributors"][0]["role"] == "publisher"
     assert descriptor["temporalCoverage"] == {"start": "2024-01-01", "end": "2024-12-31"}
@@ -62,15 +76,42 @@ def test_required_indicators_are_published(published: Path):
     rows = read_rows(published / "datapackages" / "2024" / "indicateurs.csv")
     codes = {r["indicateur"] for r in rows}
     required = {
-        "accompagnements", "part_accompagnements", "usagers", "part_usagers_plusieurs_visites", "duree_moyenne",
-        "duree_mediane", "part_demarches_administratives", "part_usagers_qpv", "taux_satisfaction",
-        "evolution_accompagnements", "ateliers", "participants_ateliers", "participants_moyen_atelier",
-        "formations_inscrits", "formations_presents", "taux_presence_formations",
+        "accompagnements",
+        "part_accompagnements",
+        "usagers",
+        "part_usagers_plusieurs_visites",
+        "duree_moyenne",
+        "duree_mediane",
+        "part_demarches_administratives",
+        "part_usagers_qpv",
+        "taux_satisfaction",
+        "evolution_accompagnements",
+        "ateliers",
+        "participants_ateliers",
+        "participants_moyen_atelier",
+        "formations_inscrits",
+        "formations_presents",
+        "taux_presence_formations",
     }
     assert required <= codes
     dims = {r["dimension"] for r in rows if r["indicateur"] == "accompagnements"}
-    assert dims >= {"ensemble", "tranche_age", "genre", "situation", "composition_familiale", "quartier", "qpv", "thematique",
-                    "autonomie", "orientation", "canal", "materiel", "duree_tranche", "premier_accompagnement", "satisfaction"}
+    assert dims >= {
+        "ensemble",
+        "tranche_age",
+        "genre",
+        "situation",
+        "composition_familiale",
+        "quartier",
+        "qpv",
+        "thematique",
+        "autonomie",
+        "orientation",
+        "canal",
+        "materiel",
+        "duree_tranche",
+        "premier_accompagnement",
+        "satisfaction",
+    }
     months = [r for r in rows if r["indicateur"] == "accompagnements" and len(r["periode"]) == 7]
     assert sorted(r["periode"] for r in months) == [f"2024-{m:02d}" for m in range(1, 13)]
 
@@ -80,7 +121,11 @@ def test_counts_match_the_records(published: Path, small_inputs):
     with open(small_inputs[2024] / "accompagnements.csv", encoding="cp1252") as f:
         lines = sum(1 for _ in f) - 1
     rows = read_rows(published / "datapackages" / "2024" / "indicateurs.csv")
-    total = next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+    total = next(
+        r
+        for r in rows
+        if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    )
     assert int(total["valeur"]) == lines
     months = [r for r in rows if r["indicateur"] == "accompagnements" and len(r["periode"]) == 7 and r["lieu"] == "ensemble"]
     if all(not r["secret"] for r in months):
@@ -90,11 +135,21 @@ def test_counts_match_the_records(published: Path, small_inputs):
 def test_evolution_reads_the_previous_published_year(published: Path):
     def total(year):
         rows = read_rows(published / "datapackages" / str(year) / "indicateurs.csv")
-        return next(float(r["valeur"]) for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == str(year) and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+        return next(
+            float(r["valeur"])
+            for r in rows
+            if r["indicateur"] == "accompagnements"
+            and r["periode"] == str(year)
+            and r["lieu"] == "ensemble"
+            and r["dimension"] == "ensemble"
+        )
+
     rows = read_rows(published / "datapackages" / "2024" / "indicateurs.csv")
     evolution = next(r for r in rows if r["indicateur"] == "evolution_accompagnements" and r["dimension"] == "ensemble")
     assert float(evolution["valeur"]) == pytest.approx((total(2024) / total(2023) - 1) * 100, abs=0.05)
-    assert not any(r["indicateur"] == "evolution_accompagnements" for r in read_rows(published / "datapackages" / "2023" / "indicateurs.csv"))
+    assert not any(
+        r["indicateur"] == "evolution_accompagnements" for r in read_rows(published / "datapackages" / "2023" / "indicateurs.csv")
+    )
 
 
 def test_shares_and_minutes_have_one_decimal(published: Path):
@@ -201,8 +256,9 @@ def test_rereleasing_an_earlier_year_unchanged_creates_no_version(published_copy
     assert result.exit_code == 0, result
     assert "Aucun chiffre de 2023 ne change" in result.stderr
     assert "Aucun chiffre ne change" in result.stdout
-    assert {k: v for k, v in snapshot(published_copy).items() if k.startswith("datapackages")} == \
-        {k: v for k, v in before.items() if k.startswith("datapackages")}
+    assert {k: v for k, v in snapshot(published_copy).items() if k.startswith("datapackages")} == {
+        k: v for k, v in before.items() if k.startswith("datapackages")
+    }
     assert (published_copy / "changements.json").read_bytes() == changelog
     assert sorted(p.name for p in (published_copy / "telechargements").iterdir()) == zips
 
@@ -233,18 +289,28 @@ def test_a_small_ccas_with_the_required_columns_only(tmp_path: Path):
     folder = tmp_path / "petite"
     (folder / "metadata").mkdir(parents=True)
     (folder / "metadata" / "organisation.yml").write_text(
-        'nom: CCAS de Petite-Ville\nsiret: "26000000000001"\ncommune: "2A004"\ncontact: contact@petite-ville.example\nsans_identifiant_personne: oui\n', encoding="utf-8")
-    (folder / "metadata" / "lieux.csv").write_text("code;nom;adresse;code_postal;commune;code_insee;quartier\nmairie;Mairie;1 place;20000;Petite-Ville;2A004;\n", encoding="utf-8")
+        'nom: CCAS de Petite-Ville\nsiret: "26000000000001"\ncommune: "2A004"\ncontact: contact@petite-ville.example\nsans_identifiant_personne: oui\n',
+        encoding="utf-8",
+    )
+    (folder / "metadata" / "lieux.csv").write_text(
+        "code;nom;adresse;code_postal;commune;code_insee;quartier\nmairie;Mairie;1 place;20000;Petite-Ville;2A004;\n", encoding="utf-8"
+    )
     (folder / "metadata" / "quartiers.csv").write_text("code,nom,qpv,code_qpv\n", encoding="utf-8")
     inputs = tmp_path / "entrees"
     inputs.mkdir()
-    lines = ["Date;Lieu;Durée;Thématiques"] + [f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024;mairie;{10 + i % 50};{['social_sante', 'email', 'logement'][i % 3]}" for i in range(240)]
+    lines = ["Date;Lieu;Durée;Thématiques"] + [
+        f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024;mairie;{10 + i % 50};{['social_sante', 'email', 'logement'][i % 3]}" for i in range(240)
+    ]
     (inputs / "accompagnements.csv").write_text("\n".join(lines) + "\n", encoding="cp1252")
     result = release(folder, 2024, inputs)
     assert result.exit_code == 0, result
     assert "sans identifiant de personne" in result.stdout
     rows = read_rows(folder / "datapackages" / "2024" / "indicateurs.csv")
     assert {r["dimension"] for r in rows if r["indicateur"] == "accompagnements"} == {"ensemble", "thematique", "duree_tranche"}
-    total = next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+    total = next(
+        r
+        for r in rows
+        if r["indicateur"] == "accompagnements" and r["periode"] == "2024" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    )
     assert total["valeur"] == "240"
     assert not any(r["indicateur"] in ("usagers", "ateliers") for r in rows)

@@ -84,22 +84,40 @@ class LatePerson:
 
     def __repr__(self) -> str:  # Hypothesis prints failing groups of 40: one line each
         visits = ", ".join(f"{v.date:%m-%d} {v.duree} min {'|'.join(v.thematiques)}" for v in self.visits)
-        return (f"LatePerson({self.usager}: {self.age} ans, {self.genre or NC}, {self.situation or NC}, "
-                f"{self.composition_familiale or NC}, {self.quartier or NC}, {self.lieu}; {visits})")
+        return (
+            f"LatePerson({self.usager}: {self.age} ans, {self.genre or NC}, {self.situation or NC}, "
+            f"{self.composition_familiale or NC}, {self.quartier or NC}, {self.lieu}; {visits})"
+        )
 
     def rows(self) -> list[dict]:
         """Her accompaniments as the generator's export writes them (French headers)."""
         rows = []
         for i, visit in enumerate(sorted(self.visits, key=lambda v: v.date)):
-            rows.append({
-                "Date": visit.date, "Lieu": self.lieu, "Usager": self.usager, "Nom": "NOMTARDIF",
-                "Téléphone": "06 00 00 99 99", "Durée": visit.duree, "Thématiques": "|".join(visit.thematiques),
-                "Premier accompagnement": "oui" if i == 0 else "non", "Année de naissance": YEAR - self.age,
-                "Genre": self.genre, "Situation": self.situation, "Composition familiale": self.composition_familiale,
-                "Quartier": self.quartier, "Autonomie": visit.autonomie, "Orientation": visit.orientation,
-                "Canal": self.canal, "Matériel": "|".join(self.materiel), "Satisfaction": visit.satisfaction,
-                "Type de lieu": visit.type_lieu, "Intervenant": visit.intervenant, "Commentaire": "",
-            })
+            rows.append(
+                {
+                    "Date": visit.date,
+                    "Lieu": self.lieu,
+                    "Usager": self.usager,
+                    "Nom": "NOMTARDIF",
+                    "Téléphone": "06 00 00 99 99",
+                    "Durée": visit.duree,
+                    "Thématiques": "|".join(visit.thematiques),
+                    "Premier accompagnement": "oui" if i == 0 else "non",
+                    "Année de naissance": YEAR - self.age,
+                    "Genre": self.genre,
+                    "Situation": self.situation,
+                    "Composition familiale": self.composition_familiale,
+                    "Quartier": self.quartier,
+                    "Autonomie": visit.autonomie,
+                    "Orientation": visit.orientation,
+                    "Canal": self.canal,
+                    "Matériel": "|".join(self.materiel),
+                    "Satisfaction": visit.satisfaction,
+                    "Type de lieu": visit.type_lieu,
+                    "Intervenant": visit.intervenant,
+                    "Commentaire": "",
+                }
+            )
         return rows
 
     def profile(self, qpv_quartiers: set[str]) -> dict[str, set[str]]:
@@ -111,8 +129,10 @@ class LatePerson:
         visits = self.visits
         return {
             "tranche_age": {band(self.age, CONTRACT["tranches_age"])},
-            "genre": {self.genre or NC}, "situation": {self.situation or NC},
-            "composition_familiale": {self.composition_familiale or NC}, "quartier": {self.quartier or NC},
+            "genre": {self.genre or NC},
+            "situation": {self.situation or NC},
+            "composition_familiale": {self.composition_familiale or NC},
+            "quartier": {self.quartier or NC},
             "qpv": {NC if not self.quartier else "oui" if self.quartier in qpv_quartiers else "non"},
             "canal": {self.canal or NC},
             "materiel": set(self.materiel) or {NC},
@@ -120,17 +140,26 @@ class LatePerson:
             "autonomie": {v.autonomie or NC for v in visits},
             "orientation": {v.orientation or "aucune" for v in visits},
             "satisfaction": {v.satisfaction or NC for v in visits},
-            "type_lieu": {v.type_lieu or NC for v in visits}, "intervenant": {v.intervenant or NC for v in visits},
+            "type_lieu": {v.type_lieu or NC for v in visits},
+            "intervenant": {v.intervenant or NC for v in visits},
             "duree_tranche": {band(v.duree, CONTRACT["tranches_duree"]) for v in visits},
             "premier_accompagnement": {"oui", "non"} if len(visits) > 1 else {"oui"},
-            "lieu": {self.lieu}, "mois": {v.date.strftime("%Y-%m") for v in visits},
+            "lieu": {self.lieu},
+            "mois": {v.date.strftime("%Y-%m") for v in visits},
         }
 
 
 # The canary of the issue: under 18, female, retired, a QPV quartier, one site, three visits.
 CANARY = LatePerson(
-    usager="TARDIF-0001", age=15, genre="feminin", situation="retraite", composition_familiale="famille_monoparentale",
-    quartier="la_plaine", canal="communication", materiel=("tablette",), lieu="mediatheque_sud",
+    usager="TARDIF-0001",
+    age=15,
+    genre="feminin",
+    situation="retraite",
+    composition_familiale="famille_monoparentale",
+    quartier="la_plaine",
+    canal="communication",
+    materiel=("tablette",),
+    lieu="mediatheque_sud",
     visits=tuple(
         Visit(dt.date(YEAR, 12, day), 45, (theme,), "autonome", "", "2", "lieu_activite", "benevole")
         for day, theme in ((5, "logement"), (12, "social_sante"), (19, "logement"))
@@ -192,8 +221,10 @@ def real_pins(report: PinReport, profiles: list[dict[str, set[str]]], threshold:
 def describe(report: PinReport, profiles: list[dict[str, set[str]]], threshold: int) -> str:
     pinned, real = report.pinned(), real_pins(report, profiles, threshold)
     wrong = {a: {m for m in mods if not any(m in p.get(a, set()) for p in profiles)} for a, mods in pinned.items()}
-    return (f"{len(report.changes)} cells changed {report.counts_by_kind()}; pinned a modality of fewer than "
-            f"{threshold} added persons on {len(real)} axes: {real}; wrong pins: { {a: m for a, m in wrong.items() if m} }")
+    return (
+        f"{len(report.changes)} cells changed {report.counts_by_kind()}; pinned a modality of fewer than "
+        f"{threshold} added persons on {len(real)} axes: {real}; wrong pins: { {a: m for a, m in wrong.items() if m} }"
+    )
 
 
 def attack_pins(folder: Path, added: dict[str, list[LatePerson]]) -> list[str]:
@@ -205,7 +236,7 @@ def attack_pins(folder: Path, added: dict[str, list[LatePerson]]) -> list[str]:
     for i, old in enumerate(versions):
         for j in range(i + 1, len(versions)):
             new = versions[j]
-            profiles = [p.profile(qpv) for v in versions[i + 1:j + 1] for p in added.get(v.label, [])]
+            profiles = [p.profile(qpv) for v in versions[i + 1 : j + 1] for p in added.get(v.label, [])]
             report = pin_modalities(old, new)
             if real_pins(report, profiles, new.threshold):
                 found.append(f"{old.label} → {new.label}: {describe(report, profiles, new.threshold)}")
@@ -225,10 +256,11 @@ def describe_bounds(report: BoundReport) -> str:
     narrow = report.narrow()
     persons = [b for b in narrow if b.of == "personnes"]
     values = [b for b in narrow if b.of != "personnes"]
-    sample = "; ".join(f"v{b.version} {'/'.join(b.key)} {b.of} in [{b.low}, {b.high}] ({b.secret})"
-                       for b in values[:6] + persons[:3])
-    return (f"{len(values)} hidden values and {len(persons)} hidden cells' persons (from their mention) of "
-            f"{len(report.bounds)} bounds are narrower than {report.width}: {sample}")
+    sample = "; ".join(f"v{b.version} {'/'.join(b.key)} {b.of} in [{b.low}, {b.high}] ({b.secret})" for b in values[:6] + persons[:3])
+    return (
+        f"{len(values)} hidden values and {len(persons)} hidden cells' persons (from their mention) of "
+        f"{len(report.bounds)} bounds are narrower than {report.width}: {sample}"
+    )
 
 
 def figures(version: Version) -> dict:
@@ -271,8 +303,9 @@ def test_one_added_person_changes_no_figure(canary: Path):
     before, after = figures(first), figures(current)
     assert set(before) == set(after)
     differing = sorted(k for k in before if before[k] != after[k])
-    assert not differing, (f"{len(differing)} figures differ between v1.0.0 and v{current.label}, e.g. "
-                           + "; ".join(f"{'/'.join(k)}: {before[k]} → {after[k]}" for k in differing[:6]))
+    assert not differing, f"{len(differing)} figures differ between v1.0.0 and v{current.label}, e.g. " + "; ".join(
+        f"{'/'.join(k)}: {before[k]} → {after[k]}" for k in differing[:6]
+    )
     mentions = {k: (first.cells[k].secret, current.cells[k].secret) for k in before if first.cells[k].secret != current.cells[k].secret}
     assert not mentions, f"{len(mentions)} secret mentions differ, e.g. {list(mentions.items())[:4]}"
 
@@ -283,8 +316,9 @@ def test_one_added_person_changes_no_figure_beside_the_table(canary: Path):
     first = read_zip(canary / "telechargements" / f"ccas-opendata-{YEAR}-v1.0.0.zip")
     current = read_versions(canary, YEAR)[-1]
     moved = changed_side_figures(first, current)
-    assert not moved, (f"{len(moved)} figures beside the table differ between v1.0.0 and v{current.label}: "
-                       + "; ".join(f"{k}: {a} → {b}" for k, (a, b) in list(moved.items())[:10]))
+    assert not moved, f"{len(moved)} figures beside the table differ between v1.0.0 and v{current.label}: " + "; ".join(
+        f"{k}: {a} → {b}" for k, (a, b) in list(moved.items())[:10]
+    )
 
 
 def test_one_added_person_changes_no_figure_on_the_pages(base_folder: Path, canary: Path):
@@ -292,7 +326,8 @@ def test_one_added_person_changes_no_figure_on_the_pages(base_folder: Path, cana
     are those of version 1.0.0 (pages listing the versions themselves excepted)."""
     moved = changed_pages(base_folder / "publish", canary / "publish")
     assert not moved, f"{len(moved)} pages show other numbers after one added person: " + "; ".join(
-        f"{name}: {before} → {after}" for name, (before, after) in list(moved.items())[:8])
+        f"{name}: {before} → {after}" for name, (before, after) in list(moved.items())[:8]
+    )
 
 
 def test_one_added_person_changes_no_figure_in_the_database(base_folder: Path, canary: Path):
@@ -300,7 +335,8 @@ def test_one_added_person_changes_no_figure_in_the_database(base_folder: Path, c
     after, after_years = database_figures(canary / "publish")
     differing = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     assert not differing, f"{len(differing)} rows of indicateurs differ, e.g. " + "; ".join(
-        f"{k}: {before.get(k)} → {after.get(k)}" for k in differing[:5])
+        f"{k}: {before.get(k)} → {after.get(k)}" for k in differing[:5]
+    )
     assert before_years == after_years
 
 
@@ -352,7 +388,7 @@ def test_next_year_versions_pin_no_modality(next_year: Path):
     profiles = [CANARY.profile(qpv), ONE_MORE.profile(qpv)]
     found = []
     for i, old in enumerate(versions):
-        for new in versions[i + 1:]:
+        for new in versions[i + 1 :]:
             report = pin_modalities(old, new)
             if real_pins(report, profiles, new.threshold):
                 found.append(f"{old.label} → {new.label}: {describe(report, profiles, new.threshold)}")
@@ -366,27 +402,56 @@ def alike(count: int, site: str) -> list[LatePerson]:
     """``count`` late persons with one profile: a person of the year at ``site`` whose every
     attribute is known, with two of her visits. Together they are enough to be published."""
     frame = base_records()
-    known = frame[(frame["Lieu"] == site) & (frame[["Genre", "Situation", "Composition familiale", "Quartier",
-                                                    "Canal", "Matériel"]] != "").all(axis=1)]
+    known = frame[
+        (frame["Lieu"] == site)
+        & (frame[["Genre", "Situation", "Composition familiale", "Quartier", "Canal", "Matériel"]] != "").all(axis=1)
+    ]
     template = known.iloc[0]
     visits = tuple(
-        Visit(r["Date"], int(r["Durée"]), _codes(r["Thématiques"]), r["Autonomie"], r["Orientation"],
-              r["Satisfaction"], r["Type de lieu"], r["Intervenant"])
+        Visit(
+            r["Date"],
+            int(r["Durée"]),
+            _codes(r["Thématiques"]),
+            r["Autonomie"],
+            r["Orientation"],
+            r["Satisfaction"],
+            r["Type de lieu"],
+            r["Intervenant"],
+        )
         for _, r in known.iloc[:2].iterrows()
     )
-    return [LatePerson(
-        usager=f"TARDIF-G{i:02d}", age=YEAR - int(template["Année de naissance"]), genre=template["Genre"],
-        situation=template["Situation"], composition_familiale=template["Composition familiale"],
-        quartier=template["Quartier"], canal=template["Canal"], materiel=_codes(template["Matériel"]),
-        lieu=site, visits=visits) for i in range(count)]
+    return [
+        LatePerson(
+            usager=f"TARDIF-G{i:02d}",
+            age=YEAR - int(template["Année de naissance"]),
+            genre=template["Genre"],
+            situation=template["Situation"],
+            composition_familiale=template["Composition familiale"],
+            quartier=template["Quartier"],
+            canal=template["Canal"],
+            materiel=_codes(template["Matériel"]),
+            lieu=site,
+            visits=visits,
+        )
+        for i in range(count)
+    ]
 
 
 # The one more person of the second correction: over 70, a man, in work, another site.
 ONE_MORE = LatePerson(
-    usager="TARDIF-0003", age=74, genre="masculin", situation="en_emploi", composition_familiale="couple_sans_enfant",
-    quartier="les_coteaux", canal="bouche_a_oreille", materiel=("ordinateur",), lieu="maison_quartier_nord",
-    visits=tuple(Visit(dt.date(YEAR, 6, day), 20, ("argent_impots",), "partiellement_autonome", "", "5",
-                       "lieu_activite", "conseiller_numerique") for day in (6, 13)),
+    usager="TARDIF-0003",
+    age=74,
+    genre="masculin",
+    situation="en_emploi",
+    composition_familiale="couple_sans_enfant",
+    quartier="les_coteaux",
+    canal="bouche_a_oreille",
+    materiel=("ordinateur",),
+    lieu="maison_quartier_nord",
+    visits=tuple(
+        Visit(dt.date(YEAR, 6, day), 20, ("argent_impots",), "partiellement_autonome", "", "5", "lieu_activite", "conseiller_numerique")
+        for day in (6, 13)
+    ),
 )
 
 
@@ -460,21 +525,38 @@ def late_persons(draw: st.DrawFn) -> LatePerson:
     at_site = frame[frame["Lieu"] == template["Lieu"]]
     picks = [at_site.iloc[draw(st.integers(0, len(at_site) - 1))] for _ in range(draw(st.integers(2, 3)))]
     return LatePerson(
-        usager="TARDIF-0002", age=YEAR - int(template["Année de naissance"]), genre=template["Genre"],
-        situation=template["Situation"], composition_familiale=template["Composition familiale"],
-        quartier=template["Quartier"], canal=template["Canal"], materiel=_codes(template["Matériel"]),
+        usager="TARDIF-0002",
+        age=YEAR - int(template["Année de naissance"]),
+        genre=template["Genre"],
+        situation=template["Situation"],
+        composition_familiale=template["Composition familiale"],
+        quartier=template["Quartier"],
+        canal=template["Canal"],
+        materiel=_codes(template["Matériel"]),
         lieu=template["Lieu"],
         visits=tuple(
-            Visit(r["Date"], int(r["Durée"]), _codes(r["Thématiques"]), r["Autonomie"], r["Orientation"],
-                  r["Satisfaction"], r["Type de lieu"], r["Intervenant"])
+            Visit(
+                r["Date"],
+                int(r["Durée"]),
+                _codes(r["Thématiques"]),
+                r["Autonomie"],
+                r["Orientation"],
+                r["Satisfaction"],
+                r["Type de lieu"],
+                r["Intervenant"],
+            )
             for r in picks
         ),
     )
 
 
 # Each example is a release (about 10 CPU s): no shrinking, a failing person is shown as drawn.
-@settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(person=late_persons())
 def test_random_late_person_pins_nothing_and_bounds_nothing(base_folder: Path, publisher, person: LatePerson):
     with tempfile.TemporaryDirectory(prefix="revision-hasard-") as target:
@@ -499,8 +581,12 @@ def late_groups(draw: st.DrawFn) -> list[LatePerson]:
     return [dataclasses.replace(p, usager=f"TARDIF-L{i:03d}") for i, p in enumerate(people)]
 
 
-@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=3,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(group=late_groups())
 def test_random_late_group_is_published_and_pins_no_small_modality(base_folder: Path, publisher, group: list[LatePerson]):
     """A correction of 11 to 40 late persons is published (all or part of it), and between the

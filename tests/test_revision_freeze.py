@@ -43,7 +43,9 @@ def online(tmp_path_factory):
 late_person = st.tuples(st.integers(0, SIZE - 1), st.lists(st.tuples(st.integers(1, 12), st.integers(0, 2)), min_size=1, max_size=3))
 
 
-@settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=4, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(persons=st.lists(late_person, min_size=1, max_size=10))
 def test_fewer_late_persons_than_the_threshold_change_no_figure(online, persons):
     publisher, catalogue, tables, table = online
@@ -79,9 +81,17 @@ def test_a_few_removed_persons_keep_a_published_figure_and_pass_the_quality_chec
     publisher, catalogue, tables, table = online
     records = tables["accompagnements"]
     cells = aggregate(tables, publisher, catalogue, YEAR, None)
-    small = cells[(cells["indicateur"] == "accompagnements") & (cells["lieu"] == "ensemble") & (cells["periode"] == str(YEAR))
-                  & cells["dimension"].isin(["genre", "situation", "canal", "composition_familiale"]) & cells["personnes"].between(11, 14)]
-    small = small.drop(columns="secret").merge(table[["periode", "lieu", "indicateur", "dimension", "modalite", "secret"]], on=["periode", "lieu", "indicateur", "dimension", "modalite"])
+    small = cells[
+        (cells["indicateur"] == "accompagnements")
+        & (cells["lieu"] == "ensemble")
+        & (cells["periode"] == str(YEAR))
+        & cells["dimension"].isin(["genre", "situation", "canal", "composition_familiale"])
+        & cells["personnes"].between(11, 14)
+    ]
+    small = small.drop(columns="secret").merge(
+        table[["periode", "lieu", "indicateur", "dimension", "modalite", "secret"]],
+        on=["periode", "lieu", "indicateur", "dimension", "modalite"],
+    )
     target = small[small["secret"] == ""].sort_values(["dimension", "modalite"]).iloc[0]
     persons = sorted(records.loc[records[target["dimension"]] == target["modalite"], "personne"].unique())[:3]
     corrected = dict(tables, accompagnements=records[~records["personne"].isin(persons)])
@@ -89,9 +99,12 @@ def test_a_few_removed_persons_keep_a_published_figure_and_pass_the_quality_chec
     delta = delta_table(tables, corrected, publisher, catalogue, YEAR)
     revision = revision_of(table, persons_of(delta, catalogue), publisher.seuil_secret, delta)
     revised = protect(aggregate(corrected, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
-    row = revised.table[(revised.table["indicateur"] == "accompagnements") & (revised.table["periode"] == str(YEAR))
-                        & (revised.table["lieu"] == "ensemble") & (revised.table["dimension"] == target["dimension"])
-                        & (revised.table["modalite"] == target["modalite"])].iloc[0]
+    row = revised.table[
+        (revised.table["indicateur"] == "accompagnements")
+        & (revised.table["periode"] == str(YEAR))
+        & (revised.table["lieu"] == "ensemble")
+        & (revised.table["dimension"] == target["dimension"])
+        & (revised.table["modalite"] == target["modalite"])
+    ].iloc[0]
     assert row["secret"] == "" and row["valeur"] == target["valeur"]  # the value online, 3 persons held back
     quality.validate_published(revised.table, publisher, catalogue, YEAR, tmp_path / "qualite")
-

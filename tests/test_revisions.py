@@ -30,8 +30,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 def tree_digest(folder: Path) -> dict[str, str]:
     """sha256 of every file of the publication folder, private areas included."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -40,8 +39,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def year_total(rows: list[dict[str, str]], year: int) -> dict[str, str]:
-    return next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == str(year)
-                and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+    return next(
+        r
+        for r in rows
+        if r["indicateur"] == "accompagnements" and r["periode"] == str(year) and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    )
 
 
 def corrected_inputs(source: Path, target: Path, late: int = LATE) -> Path:
@@ -53,7 +55,7 @@ def corrected_inputs(source: Path, target: Path, late: int = LATE) -> Path:
         rows = list(csv.reader(f, delimiter=";"))
     header = rows[0]
     new = []
-    for n, row in enumerate(rows[1:late + 1]):
+    for n, row in enumerate(rows[1 : late + 1]):
         row = list(row)
         row[header.index("Usager")] = f"RETARD-{n:03d}"
         row[header.index("Date")] = "15/06/2023"
@@ -82,7 +84,9 @@ def revised(tmp_path_factory, published: Path, small_inputs):
 
 def test_correcting_2023_raises_both_versions(revised):
     folder, _, result = revised
-    versions = {y: json.loads((folder / "datapackages" / y / "datapackage.json").read_text(encoding="utf-8"))["version"] for y in ("2023", "2024")}
+    versions = {
+        y: json.loads((folder / "datapackages" / y / "datapackage.json").read_text(encoding="utf-8"))["version"] for y in ("2023", "2024")
+    }
     assert versions == {"2023": "1.1.0", "2024": "1.1.0"}
     assert "Année 2023 révisée." in result.stdout
     assert "2023 passe en version 1.1.0" in result.stdout and "2024 passe en version 1.1.0" in result.stdout
@@ -96,22 +100,35 @@ def test_the_corrected_figures_are_the_hand_counts(revised, small_inputs):
     total_2023 = year_total(read_rows(folder / "datapackages" / "2023" / "indicateurs.csv"), 2023)
     assert int(year_total(before["2023"], 2023)["valeur"]) == lines
     assert total_2023["secret"] == "" and int(total_2023["valeur"]) == lines + LATE  # 30 persons changed it: published
-    june = next(r for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
-                if r["indicateur"] == "accompagnements" and r["periode"] == "2023-06" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
-    june_before = next(r for r in before["2023"] if r["indicateur"] == "accompagnements" and r["periode"] == "2023-06"
-                       and r["lieu"] == "ensemble" and r["dimension"] == "ensemble")
+    june = next(
+        r
+        for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
+        if r["indicateur"] == "accompagnements" and r["periode"] == "2023-06" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    )
+    june_before = next(
+        r
+        for r in before["2023"]
+        if r["indicateur"] == "accompagnements" and r["periode"] == "2023-06" and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    )
     if june["valeur"] and june_before["valeur"]:
         assert int(june["valeur"]) == int(june_before["valeur"]) + LATE
     # 2024's own figures do not change; its evolution is read against the corrected 2023.
     rows_2024 = read_rows(folder / "datapackages" / "2024" / "indicateurs.csv")
     total_2024 = float(year_total(rows_2024, 2024)["valeur"])
     assert year_total(rows_2024, 2024) == year_total(before["2024"], 2024)
-    evolution = next(r for r in rows_2024 if r["indicateur"] == "evolution_accompagnements" and r["dimension"] == "ensemble" and r["lieu"] == "ensemble")
+    evolution = next(
+        r for r in rows_2024 if r["indicateur"] == "evolution_accompagnements" and r["dimension"] == "ensemble" and r["lieu"] == "ensemble"
+    )
     assert float(evolution["valeur"]) == pytest.approx((total_2024 / (lines + LATE) - 1) * 100, abs=0.05)
-    old_evolution = next(r for r in before["2024"] if r["indicateur"] == "evolution_accompagnements" and r["dimension"] == "ensemble" and r["lieu"] == "ensemble")
+    old_evolution = next(
+        r
+        for r in before["2024"]
+        if r["indicateur"] == "evolution_accompagnements" and r["dimension"] == "ensemble" and r["lieu"] == "ensemble"
+    )
     assert float(old_evolution["valeur"]) == pytest.approx((total_2024 / lines - 1) * 100, abs=0.05)
-    changed_2024 = {(r["periode"], r["lieu"], r["indicateur"], r["dimension"], r["modalite"]) for r in rows_2024} ^ \
-        {(r["periode"], r["lieu"], r["indicateur"], r["dimension"], r["modalite"]) for r in before["2024"]}
+    changed_2024 = {(r["periode"], r["lieu"], r["indicateur"], r["dimension"], r["modalite"]) for r in rows_2024} ^ {
+        (r["periode"], r["lieu"], r["indicateur"], r["dimension"], r["modalite"]) for r in before["2024"]
+    }
     others = [r for r in rows_2024 if not r["indicateur"].startswith("evolution_")]
     assert others == [r for r in before["2024"] if not r["indicateur"].startswith("evolution_")]
     assert all(k[2].startswith("evolution_") for k in changed_2024)
@@ -121,7 +138,11 @@ def test_changelog_is_kept_as_data_and_served_as_page_and_feed(revised):
     folder, _, _ = revised
     entries = json.loads((folder / "changements.json").read_text(encoding="utf-8"))["changements"]
     assert [(e["annee"], e["version"], e["nature"]) for e in entries] == [
-        (2023, "1.0.0", "publication"), (2023, "1.1.0", "revision"), (2024, "1.0.0", "publication"), (2024, "1.1.0", "revision")]
+        (2023, "1.0.0", "publication"),
+        (2023, "1.1.0", "revision"),
+        (2024, "1.0.0", "publication"),
+        (2024, "1.1.0", "revision"),
+    ]
     revision_2023, revision_2024 = entries[1], entries[3]
     assert revision_2023["motif"] == MOTIF and revision_2023["date"] == "2026-01-01"
     assert MOTIF in revision_2024["motif"] and "2023" in revision_2024["motif"]
@@ -145,15 +166,30 @@ def test_zips_per_version_and_manifest(revised):
     folder, before, _ = revised
     downloads = folder / "telechargements"
     names = sorted(p.name for p in downloads.glob("*.zip"))
-    assert names == ["ccas-opendata-2023-v1.0.0.zip", "ccas-opendata-2023-v1.1.0.zip", "ccas-opendata-2023.zip",
-                     "ccas-opendata-2024-v1.0.0.zip", "ccas-opendata-2024-v1.1.0.zip", "ccas-opendata-2024.zip"]
+    assert names == [
+        "ccas-opendata-2023-v1.0.0.zip",
+        "ccas-opendata-2023-v1.1.0.zip",
+        "ccas-opendata-2023.zip",
+        "ccas-opendata-2024-v1.0.0.zip",
+        "ccas-opendata-2024-v1.1.0.zip",
+        "ccas-opendata-2024.zip",
+    ]
     assert (downloads / "ccas-opendata-2023-v1.0.0.zip").read_bytes() == before["zip"]  # a version never changes
     assert (downloads / "ccas-opendata-2023.zip").read_bytes() == (downloads / "ccas-opendata-2023-v1.1.0.zip").read_bytes()
     with zipfile.ZipFile(downloads / "ccas-opendata-2023-v1.0.0.zip") as archive:
         old_csv = archive.read("indicateurs.csv").decode("utf-8")
     assert int(year_total(list(csv.DictReader(old_csv.splitlines())), 2023)["valeur"]) == int(year_total(before["2023"], 2023)["valeur"])
     with zipfile.ZipFile(downloads / "ccas-opendata-2023-v1.1.0.zip") as archive:
-        assert sorted(archive.namelist()) == ["CITATION.cff", "README.md", "datapackage.json", "definitions.csv", "indicateurs.csv", "lieux.csv", "modalites.csv", "risque.json"]
+        assert sorted(archive.namelist()) == [
+            "CITATION.cff",
+            "README.md",
+            "datapackage.json",
+            "definitions.csv",
+            "indicateurs.csv",
+            "lieux.csv",
+            "modalites.csv",
+            "risque.json",
+        ]
         readme = archive.read("README.md").decode("utf-8")
         citation = archive.read("CITATION.cff").decode("utf-8")
         assert archive.read("indicateurs.csv") == (folder / "datapackages" / "2023" / "indicateurs.csv").read_bytes()
@@ -178,21 +214,29 @@ def test_each_zip_validates_with_frictionless(revised, tmp_path):
         target = tmp_path / name
         with zipfile.ZipFile(folder / "telechargements" / name) as archive:
             archive.extractall(target)
-        done = subprocess.run([str(Path(sys.executable).parent / "frictionless"), "validate", str(target / "datapackage.json")],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "frictionless"), "validate", str(target / "datapackage.json")],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_the_database_traces_each_row_to_its_version(revised):
     folder, _, _ = revised
     import sqlite3
+
     with sqlite3.connect(folder / "publish" / "indicateurs.db") as conn:
         years = conn.execute("select annee, version from annees order by annee").fetchall()
         versions = conn.execute("select annee, version, nature, courante, fichier from versions order by annee, version").fetchall()
     conn.close()
     assert years == [(2023, "1.1.0"), (2024, "1.1.0")]
-    assert versions == [(2023, "1.0.0", "publication", 0, "ccas-opendata-2023-v1.0.0.zip"), (2023, "1.1.0", "revision", 1, "ccas-opendata-2023-v1.1.0.zip"),
-                        (2024, "1.0.0", "publication", 0, "ccas-opendata-2024-v1.0.0.zip"), (2024, "1.1.0", "revision", 1, "ccas-opendata-2024-v1.1.0.zip")]
+    assert versions == [
+        (2023, "1.0.0", "publication", 0, "ccas-opendata-2023-v1.0.0.zip"),
+        (2023, "1.1.0", "revision", 1, "ccas-opendata-2023-v1.1.0.zip"),
+        (2024, "1.0.0", "publication", 0, "ccas-opendata-2024-v1.0.0.zip"),
+        (2024, "1.1.0", "revision", 1, "ccas-opendata-2024-v1.1.0.zip"),
+    ]
 
 
 def test_old_version_is_served_unchanged_by_a_real_datasette(revised):
@@ -293,8 +337,11 @@ def test_thirty_late_persons_move_no_figure_by_fewer_than_the_threshold(revised,
     new = {tuple(r[k] for k in key): r for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")}
     assert set(old) == set(new)
     counts = {"accompagnements", "usagers"}
-    moved = [(k, float(new[k]["valeur"]) - float(old[k]["valeur"])) for k in new
-             if k[2] in counts and new[k]["secret"] == old[k]["secret"] == "" and new[k]["valeur"] != old[k]["valeur"]]
+    moved = [
+        (k, float(new[k]["valeur"]) - float(old[k]["valeur"]))
+        for k in new
+        if k[2] in counts and new[k]["secret"] == old[k]["secret"] == "" and new[k]["valeur"] != old[k]["valeur"]
+    ]
     assert moved and all(abs(d) >= 11 for _, d in moved), [m for m in moved if abs(m[1]) < 11][:10]
     assert [k for k in new if (new[k]["secret"] == "") != (old[k]["secret"] == "")] == []
 
@@ -313,9 +360,17 @@ def test_a_modality_of_few_late_persons_is_frozen_and_one_of_many_revised(revise
     assert few  # the demo's 30 first lines spread over quartiers
 
     def quartier(rows: list[dict[str, str]], code: str) -> tuple[str, str]:
-        found = next(r for r in rows if r["indicateur"] == "accompagnements" and r["periode"] == "2023" and r["lieu"] == "ensemble"
-                     and r["dimension"] == "quartier" and r["modalite"] == code)
+        found = next(
+            r
+            for r in rows
+            if r["indicateur"] == "accompagnements"
+            and r["periode"] == "2023"
+            and r["lieu"] == "ensemble"
+            and r["dimension"] == "quartier"
+            and r["modalite"] == code
+        )
         return found["valeur"], found["secret"]
+
     after = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
     for code in few:
         assert quartier(after, code) == quartier(before["2023"], code), code
@@ -331,7 +386,13 @@ def test_a_second_revision_models_the_frozen_figures_of_the_first(revised, tmp_p
     assert json.loads(frozen.read_text(encoding="utf-8")) and oct(frozen.stat().st_mode & 0o777) == "0o600"
     versions = []
     with zipfile.ZipFile(folder / "telechargements" / "ccas-opendata-2023-v1.0.0.zip") as archive:
-        versions.append(list(csv.DictReader(archive.read(next(n for n in archive.namelist() if n.endswith("indicateurs.csv"))).decode("utf-8").splitlines())))
+        versions.append(
+            list(
+                csv.DictReader(
+                    archive.read(next(n for n in archive.namelist() if n.endswith("indicateurs.csv"))).decode("utf-8").splitlines()
+                )
+            )
+        )
     versions.append(read_rows(folder / "datapackages" / "2023" / "indicateurs.csv"))
     result = release(folder, 2023, corrected_inputs(small_inputs[2023], tmp_path / "entrees", late=2 * LATE), "--motif", "Trente de plus")
     assert result.exit_code == 0, result
@@ -340,8 +401,13 @@ def test_a_second_revision_models_the_frozen_figures_of_the_first(revised, tmp_p
     new = {tuple(r[k] for k in key): r for r in read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")}
     for rows in versions:
         old = {tuple(r[k] for k in key): r for r in rows}
-        moved = [(k, float(new[k]["valeur"]) - float(old[k]["valeur"])) for k in new if k[2] in ("accompagnements", "usagers")
-                 and new[k]["secret"] == old[k]["secret"] == "" and new[k]["valeur"] != old[k]["valeur"]]
+        moved = [
+            (k, float(new[k]["valeur"]) - float(old[k]["valeur"]))
+            for k in new
+            if k[2] in ("accompagnements", "usagers")
+            and new[k]["secret"] == old[k]["secret"] == ""
+            and new[k]["valeur"] != old[k]["valeur"]
+        ]
         assert all(abs(d) >= 11 for _, d in moved), [m for m in moved if abs(m[1]) < 11][:10]
         assert [k for k in new if (new[k]["secret"] == "") != (old[k]["secret"] == "")] == []
     assert int(year_total(list(new.values()), 2023)["valeur"]) == int(year_total(versions[0], 2023)["valeur"]) + 2 * LATE
@@ -362,8 +428,11 @@ def test_late_persons_spread_over_the_year_keep_the_months_adding_up(tmp_path, p
     result = release(folder, 2023, inputs, "--motif", "Quinze accompagnements de l'année saisis en retard")
     assert result.exit_code == 0, result
     after = read_rows(folder / "datapackages" / "2023" / "indicateurs.csv")
-    months = [r for r in after if r["indicateur"] == "accompagnements" and len(r["periode"]) == 7 and r["lieu"] == "ensemble"
-              and r["dimension"] == "ensemble"]
+    months = [
+        r
+        for r in after
+        if r["indicateur"] == "accompagnements" and len(r["periode"]) == 7 and r["lieu"] == "ensemble" and r["dimension"] == "ensemble"
+    ]
     if all(r["secret"] == "" for r in months):
         assert sum(int(r["valeur"]) for r in months) == int(year_total(after, 2023)["valeur"])
     assert year_total(after, 2023) == year_total(before, 2023)  # frozen with its months

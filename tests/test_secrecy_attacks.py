@@ -34,15 +34,58 @@ from ccas_opendata.demo import synthetic_ateliers, synthetic_formations, write_t
 YEAR = 2024
 E = "ensemble"
 SITES = ("ccas_centre", "maison_quartier_nord", "mediatheque_sud")
-ADMIN = ("social_sante", "famille_scolarite", "travail_formation", "papiers_elections_citoyennete", "logement",
-         "argent_impots", "etrangers_europe", "aide_aux_demarches_administratives")
-DIGITAL = ("email", "prendre_en_main_du_materiel", "navigation_sur_internet", "securite_numerique", "bureautique",
-           "banque_et_achats_en_ligne", "sante", "diagnostic_numerique")
-COLUMNS = ("date", "lieu", "duree", "thematiques", "usager", "premier_accompagnement", "age", "genre", "situation",
-           "composition_familiale", "quartier", "autonomie", "orientation", "canal", "materiel", "satisfaction",
-           "type_lieu", "intervenant")
-PERSON_DIMENSIONS = {"tranche_age", "genre", "situation", "composition_familiale", "quartier", "qpv",
-                     "premier_accompagnement", "materiel", "canal", "autonomie"}
+ADMIN = (
+    "social_sante",
+    "famille_scolarite",
+    "travail_formation",
+    "papiers_elections_citoyennete",
+    "logement",
+    "argent_impots",
+    "etrangers_europe",
+    "aide_aux_demarches_administratives",
+)
+DIGITAL = (
+    "email",
+    "prendre_en_main_du_materiel",
+    "navigation_sur_internet",
+    "securite_numerique",
+    "bureautique",
+    "banque_et_achats_en_ligne",
+    "sante",
+    "diagnostic_numerique",
+)
+COLUMNS = (
+    "date",
+    "lieu",
+    "duree",
+    "thematiques",
+    "usager",
+    "premier_accompagnement",
+    "age",
+    "genre",
+    "situation",
+    "composition_familiale",
+    "quartier",
+    "autonomie",
+    "orientation",
+    "canal",
+    "materiel",
+    "satisfaction",
+    "type_lieu",
+    "intervenant",
+)
+PERSON_DIMENSIONS = {
+    "tranche_age",
+    "genre",
+    "situation",
+    "composition_familiale",
+    "quartier",
+    "qpv",
+    "premier_accompagnement",
+    "materiel",
+    "canal",
+    "autonomie",
+}
 MONTH_WEIGHTS = (10, 10, 11, 10, 9, 8, 6, 3, 10, 11, 10, 8)
 QPV = {"les_tilleuls", "la_plaine"}  # metadata/quartiers.csv
 
@@ -56,13 +99,17 @@ def new_person(rng: random.Random, pid: str, home: str, **profile) -> dict:
     """A person's stable attributes, drawn like a CCAS's public (a majority of women, many
     retired or unemployed, a third in a QPV)."""
     person = {
-        "usager": pid, "home": home, "age": str(rng.randint(18, 90)),
+        "usager": pid,
+        "home": home,
+        "age": str(rng.randint(18, 90)),
         "genre": _choice(rng, {"feminin": 58, "masculin": 38, "": 4}),
         "situation": _choice(rng, {"retraite": 30, "demandeur_emploi": 25, "inactif": 18, "en_emploi": 15, "": 9}),
-        "composition_familiale": _choice(rng, {"personne_seule": 40, "famille_monoparentale": 18, "couple_sans_enfant": 14,
-                                               "couple_avec_enfants_mineurs": 14, "": 10}),
-        "quartier": _choice(rng, {"centre": 14, "les_tilleuls": 26, "la_plaine": 20, "le_stade": 14, "les_coteaux": 12,
-                                  "hors_commune": 6, "": 8}),
+        "composition_familiale": _choice(
+            rng, {"personne_seule": 40, "famille_monoparentale": 18, "couple_sans_enfant": 14, "couple_avec_enfants_mineurs": 14, "": 10}
+        ),
+        "quartier": _choice(
+            rng, {"centre": 14, "les_tilleuls": 26, "la_plaine": 20, "le_stade": 14, "les_coteaux": 12, "hors_commune": 6, "": 8}
+        ),
         "canal": _choice(rng, {"orientation_interne": 35, "partenaire": 25, "bouche_a_oreille": 30, "": 10}),
         "materiel": _choice(rng, {"telephone": 45, "ordinateur|telephone": 25, "aucun": 15, "": 15}),
     }
@@ -76,24 +123,27 @@ def visit(rng: random.Random, person: dict, year: int, lieu: str | None = None, 
     themes = [rng.choice(ADMIN) if rng.random() < 0.8 else rng.choice(DIGITAL)]
     if rng.random() < 0.3:
         themes.append(rng.choice(ADMIN + DIGITAL))
-    record = {key: person[key] for key in ("usager", "age", "genre", "situation", "composition_familiale", "quartier",
-                                            "canal", "materiel")}
-    record.update({
-        "date": dt.date(year, month, day).isoformat(), "lieu": lieu or person["home"],
-        "duree": str(min(240, 5 + int(rng.gammavariate(3.0, 12.0)))),
-        "thematiques": "|".join(dict.fromkeys(themes)),
-        "autonomie": _choice(rng, {"entierement_accompagne": 55, "partiellement_autonome": 30, "autonome": 10, "": 5}),
-        "orientation": _choice(rng, {"": 75, "aide_sociale": 10, "operateur_ou_organisme_en_charge": 8, "administration": 7}),
-        "satisfaction": _choice(rng, {"5": 45, "4": 28, "3": 8, "2": 3, "": 16}),
-        "type_lieu": _choice(rng, {"lieu_activite": 90, "a_distance": 10}),
-        "intervenant": _choice(rng, {"conseiller_numerique": 60, "travailleur_social": 25, "agent_accueil": 15}),
-    })
+    record = {key: person[key] for key in ("usager", "age", "genre", "situation", "composition_familiale", "quartier", "canal", "materiel")}
+    record.update(
+        {
+            "date": dt.date(year, month, day).isoformat(),
+            "lieu": lieu or person["home"],
+            "duree": str(min(240, 5 + int(rng.gammavariate(3.0, 12.0)))),
+            "thematiques": "|".join(dict.fromkeys(themes)),
+            "autonomie": _choice(rng, {"entierement_accompagne": 55, "partiellement_autonome": 30, "autonome": 10, "": 5}),
+            "orientation": _choice(rng, {"": 75, "aide_sociale": 10, "operateur_ou_organisme_en_charge": 8, "administration": 7}),
+            "satisfaction": _choice(rng, {"5": 45, "4": 28, "3": 8, "2": 3, "": 16}),
+            "type_lieu": _choice(rng, {"lieu_activite": 90, "a_distance": 10}),
+            "intervenant": _choice(rng, {"conseiller_numerique": 60, "travailleur_social": 25, "agent_accueil": 15}),
+        }
+    )
     record.update(fields)
     return record
 
 
-def population(rng: random.Random, year: int, n_records: int, sites=SITES, prefix: str = "P",
-               rate: float = 0.9, qpv: float | None = None) -> list[dict]:
+def population(
+    rng: random.Random, year: int, n_records: int, sites=SITES, prefix: str = "P", rate: float = 0.9, qpv: float | None = None
+) -> list[dict]:
     """About ``n_records`` accompaniments: half the persons come once, a few come often (fewer
     repeat visits as ``rate`` grows); ``qpv``: the share of persons living in a QPV quartier."""
     records: list[dict] = []
@@ -101,8 +151,9 @@ def population(rng: random.Random, year: int, n_records: int, sites=SITES, prefi
     while len(records) < n_records:
         person = new_person(rng, f"{prefix}{i:04d}", rng.choice(sites))
         if qpv is not None:
-            person["quartier"] = rng.choice(sorted(QPV)) if rng.random() < qpv else \
-                rng.choice(["centre", "le_stade", "les_coteaux", "hors_commune", ""])
+            person["quartier"] = (
+                rng.choice(sorted(QPV)) if rng.random() < qpv else rng.choice(["centre", "le_stade", "les_coteaux", "hors_commune", ""])
+            )
         visits = min(8, 1 + int(rng.expovariate(rate)))
         for _ in range(visits):
             moved = rng.random() < 0.1
@@ -122,8 +173,7 @@ def finish(records: list[dict]) -> list[dict]:
     return records
 
 
-def write_inputs(directory: Path, records: list[dict], year: int = YEAR, with_usager: bool = True,
-                 folder: Path = REPO) -> Path:
+def write_inputs(directory: Path, records: list[dict], year: int = YEAR, with_usager: bool = True, folder: Path = REPO) -> Path:
     """accompagnements.csv (contract columns), plus the demo's ateliers and formations at the
     sites of ``folder``'s metadata."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -149,8 +199,17 @@ def record_cells(r: dict) -> list[tuple[str, str]]:
     nc = "non_communique"
     cells = [(E, E)] + [("thematique", t) for t in r["thematiques"].split("|")]
     cells += [("materiel", m) for m in (r["materiel"].split("|") if r["materiel"] else [nc])]
-    for dim in ("genre", "situation", "composition_familiale", "quartier", "canal", "autonomie", "type_lieu",
-                "intervenant", "satisfaction"):
+    for dim in (
+        "genre",
+        "situation",
+        "composition_familiale",
+        "quartier",
+        "canal",
+        "autonomie",
+        "type_lieu",
+        "intervenant",
+        "satisfaction",
+    ):
         cells.append((dim, r.get(dim) or nc))
     q = r.get("quartier")
     cells.append(("qpv", nc if not q else "oui" if q in QPV else "non"))
@@ -179,8 +238,11 @@ def truth(records: list[dict], year: int = YEAR) -> dict[tuple, int]:
 def assert_sound(findings: Findings, true: dict[tuple, int], version: int = 0) -> None:
     """Every interval the attacker claims must hold the true value: otherwise the attacker is
     wrong and no conclusion about the release may be drawn."""
-    wrong = [(describe(key), lo, hi, true[key[1:]]) for key, (lo, hi) in findings.intervals.items()
-             if key[0] == version and key[1:] in true and not lo <= true[key[1:]] <= hi]
+    wrong = [
+        (describe(key), lo, hi, true[key[1:]])
+        for key, (lo, hi) in findings.intervals.items()
+        if key[0] == version and key[1:] in true and not lo <= true[key[1:]] <= hi
+    ]
     assert not wrong, f"ATTACKER BUG: true values outside its intervals: {wrong[:10]}"
 
 
@@ -265,7 +327,9 @@ def test_3_person_shares_publish_small_groups(tmp_path):
     rng = random.Random(73)
     records = population(rng, YEAR, 280, sites=SITES[:2])
     for i in range(12):
-        person = new_person(rng, f"S{i:03d}", SITES[2], quartier="les_tilleuls" if i == 0 else rng.choice(["centre", "le_stade", "les_coteaux"]))
+        person = new_person(
+            rng, f"S{i:03d}", SITES[2], quartier="les_tilleuls" if i == 0 else rng.choice(["centre", "le_stade", "les_coteaux"])
+        )
         for _ in range(2 if i == 1 else 1):
             records.append(visit(rng, person, YEAR))
     assert_safe(release_and_attack(tmp_path, records)[1])
@@ -278,8 +342,16 @@ def test_4_dominance_one_person_makes_a_site(tmp_path):
     rng = random.Random(74)
     records = population(rng, YEAR, 280, sites=SITES[:2])  # no justice in the base population
     site = SITES[2]
-    big = new_person(rng, "DOMINANT", site, age="34", genre="masculin", situation="demandeur_emploi",
-                     quartier="la_plaine", composition_familiale="famille_monoparentale")
+    big = new_person(
+        rng,
+        "DOMINANT",
+        site,
+        age="34",
+        genre="masculin",
+        situation="demandeur_emploi",
+        quartier="la_plaine",
+        composition_familiale="famille_monoparentale",
+    )
     for i in range(40):
         records.append(visit(rng, big, YEAR, month=1 + i % 12, thematiques="justice", duree="90"))
     for i in range(10):
@@ -292,8 +364,7 @@ def test_4_dominance_one_person_makes_a_site(tmp_path):
     for row in rows(folder):
         if row["valeur"] == "" or not (row["lieu"] == site or row["modalite"] == "justice"):
             continue
-        inside = [r for r in records if (row["lieu"] in (E, r["lieu"])) and
-                  (row["dimension"], row["modalite"]) in record_cells(r)]
+        inside = [r for r in records if (row["lieu"] in (E, r["lieu"])) and (row["dimension"], row["modalite"]) in record_cells(r)]
         if not inside or row["periode"] != str(YEAR):
             continue
         mine = [r for r in inside if r["usager"] == "DOMINANT"]
@@ -315,8 +386,13 @@ def test_5_release_is_deterministic_across_hash_seeds(tmp_path):
     for seed in ("0", "1234"):
         folder = scenario_folder(tmp_path, f"ccas-{seed}")
         env = os.environ | {"PYTHONHASHSEED": seed}
-        done = subprocess.run([sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder),
-                               "--annee", str(YEAR), str(inputs)], env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         outputs.append(published_csv(folder).read_bytes())
     assert outputs[0] == outputs[1], "indicateurs.csv depends on PYTHONHASHSEED"
@@ -340,11 +416,32 @@ def test_6_rerelease_with_one_more_person_of_a_rare_profile_is_held_back(tmp_pat
     succeeds, tells the agent the correction is held back, and nothing of the
     publication changes."""
     rng, records, folder, _, before = _first_release(tmp_path, 76)
-    newcomer = new_person(rng, "NOUVEAU", SITES[2], age="16", genre="masculin", situation="scolarise",
-                          composition_familiale="couple_avec_enfants_majeurs", quartier="la_plaine", canal="partenaire",
-                          materiel="tablette")
-    records.append(visit(rng, newcomer, YEAR, month=8, thematiques="justice|reseaux_sociaux", duree="200",
-                         autonomie="autonome", satisfaction="1", type_lieu="a_distance", intervenant="agent_accueil"))
+    newcomer = new_person(
+        rng,
+        "NOUVEAU",
+        SITES[2],
+        age="16",
+        genre="masculin",
+        situation="scolarise",
+        composition_familiale="couple_avec_enfants_majeurs",
+        quartier="la_plaine",
+        canal="partenaire",
+        materiel="tablette",
+    )
+    records.append(
+        visit(
+            rng,
+            newcomer,
+            YEAR,
+            month=8,
+            thematiques="justice|reseaux_sociaux",
+            duree="200",
+            autonomie="autonome",
+            satisfaction="1",
+            type_lieu="a_distance",
+            intervenant="agent_accueil",
+        )
+    )
     result = release(folder, YEAR, write_inputs(tmp_path / "in2", records), "--motif", "Ajout d'un accompagnement oublié")
     assert result.exit_code == 0, result
     assert "corrections retenues, rien de public ne change" in result.stdout
@@ -366,12 +463,17 @@ def test_6_rerelease_with_one_more_person_of_a_common_profile_tells_nothing(tmp_
     groups = [g for g in findings.small_groups if "→" in g]
     # The newcomer's profile: any count published in both versions that moved says where
     # the one added record falls (age, site, month, thematique…).
-    groups += [f"published in both versions, moved by {lo:+g}: {cell}" for (_, _, cell), (lo, hi) in findings.differences.items()
-               if lo == hi and lo != 0]
+    groups += [
+        f"published in both versions, moved by {lo:+g}: {cell}"
+        for (_, _, cell), (lo, hi) in findings.differences.items()
+        if lo == hi and lo != 0
+    ]
     if about_versions or groups:
-        pytest.fail("a reader holding both versions learns about the new record:\n" +
-                    "\n".join([f"  {what}: [{lo:g}, {hi:g}]" for what, lo, hi in about_versions] + [f"  {g}" for g in groups]),
-                    pytrace=False)
+        pytest.fail(
+            "a reader holding both versions learns about the new record:\n"
+            + "\n".join([f"  {what}: [{lo:g}, {hi:g}]" for what, lo, hi in about_versions] + [f"  {g}" for g in groups]),
+            pytrace=False,
+        )
 
 
 def _declare_without_identifier(folder: Path) -> None:
@@ -384,8 +486,18 @@ def _declare_without_identifier(folder: Path) -> None:
 def _records_without_identifier(seed: int) -> list[dict]:
     rng = random.Random(seed)
     records = population(rng, YEAR, 300)
-    regular = new_person(rng, "REGULIER", SITES[1], age="17", genre="masculin", situation="scolarise",
-                         composition_familiale="autre", quartier="la_plaine", canal="partenaire", materiel="tablette")
+    regular = new_person(
+        rng,
+        "REGULIER",
+        SITES[1],
+        age="17",
+        genre="masculin",
+        situation="scolarise",
+        composition_familiale="autre",
+        quartier="la_plaine",
+        canal="partenaire",
+        materiel="tablette",
+    )
     records += [visit(rng, regular, YEAR, month=m, thematiques="justice", duree="150") for m in range(1, 13)]
     return records
 
@@ -412,10 +524,15 @@ def test_7b_no_identifier_declared(tmp_path):
     published = rows(folder)
     described = sorted({r["dimension"] for r in published if r["dimension"] in PERSON_DIMENSIONS})
     assert not described, f"dimensions describing persons published without a person identifier: {described}"
-    about_persons = sorted({r["indicateur"] for r in published if r["indicateur"] == "usagers" or r["indicateur"].startswith("part_usagers")})
+    about_persons = sorted(
+        {r["indicateur"] for r in published if r["indicateur"] == "usagers" or r["indicateur"].startswith("part_usagers")}
+    )
     assert not about_persons, f"figures about persons published without a person identifier: {about_persons}"
-    small = [(r["periode"], r["lieu"], r["dimension"], r["modalite"], r["valeur"]) for r in published
-             if r["indicateur"] == "accompagnements" and r["valeur"] and 0 < float(r["valeur"]) < floor]
+    small = [
+        (r["periode"], r["lieu"], r["dimension"], r["modalite"], r["valeur"])
+        for r in published
+        if r["indicateur"] == "accompagnements" and r["valeur"] and 0 < float(r["valeur"]) < floor
+    ]
     assert not small, f"accompagnements published under {floor} without a person identifier: {small[:10]}"
 
     def claims(node, path=""):
@@ -427,6 +544,7 @@ def test_7b_no_identifier_declared(tmp_path):
         if isinstance(node, str) and re.search(r"\d\s+(personnes|usagers)\s+distinct", node):
             return [f"{path}: {node[:80]}"]
         return [path] if number and re.search(r"personne|usager", path) else []
+
     report = json.loads((folder / "datapackages" / str(YEAR) / "risque.json").read_text(encoding="utf-8"))
     assert not claims(report), f"risque.json claims numbers of persons: {claims(report)}"
     findings = attack([published_csv(folder)], folder / "metadata", integral=True)
@@ -451,8 +569,7 @@ def tiny(path: Path, cells: dict[tuple, float | str | None], year: int = YEAR) -
 
 
 def sites_total(total, a, b, c, ind="accompagnements"):
-    return {("Y", E, ind, E, E): total, ("Y", SITES[0], ind, E, E): a, ("Y", SITES[1], ind, E, E): b,
-            ("Y", SITES[2], ind, E, E): c}
+    return {("Y", E, ind, E, E): total, ("Y", SITES[0], ind, E, E): a, ("Y", SITES[1], ind, E, E): b, ("Y", SITES[2], ind, E, E): c}
 
 
 def test_attacker_recovers_a_cell_from_its_total(tmp_path):
@@ -464,10 +581,16 @@ def test_attacker_recovers_a_cell_from_its_total(tmp_path):
 def test_attacker_finds_a_hidden_rectangle_with_margins_safe(tmp_path):
     cells = sites_total(200, 55, 55, 90)
     for site, f, m in ((SITES[0], None, None), (SITES[1], None, None), (SITES[2], 40, 50)):
-        cells |= {("Y", site, "accompagnements", "genre", "feminin"): f, ("Y", site, "accompagnements", "genre", "masculin"): m,
-                  ("Y", site, "accompagnements", "genre", "non_communique"): 0}
-    cells |= {("Y", E, "accompagnements", "genre", "feminin"): 90, ("Y", E, "accompagnements", "genre", "masculin"): 110,
-              ("Y", E, "accompagnements", "genre", "non_communique"): 0}
+        cells |= {
+            ("Y", site, "accompagnements", "genre", "feminin"): f,
+            ("Y", site, "accompagnements", "genre", "masculin"): m,
+            ("Y", site, "accompagnements", "genre", "non_communique"): 0,
+        }
+    cells |= {
+        ("Y", E, "accompagnements", "genre", "feminin"): 90,
+        ("Y", E, "accompagnements", "genre", "masculin"): 110,
+        ("Y", E, "accompagnements", "genre", "non_communique"): 0,
+    }
     findings = attack([tiny(tmp_path / "t.csv", cells)], METADATA)
     assert findings.intervals[(0, "accompagnements", str(YEAR), SITES[0], "genre", "feminin")] == (1, 49)  # primary: not 0
     assert not findings.narrow and not findings.small_groups, findings.report()
@@ -480,15 +603,21 @@ def filler(cells: dict, dim: str = "thematique", mod: str = "email") -> dict:
 
 def test_attacker_sums_multivalued_modalities_over_sites(tmp_path):
     cells = filler(sites_total(300, 100, 100, 100))
-    cells |= {("Y", E, "accompagnements", "thematique", "justice"): 43, ("Y", SITES[0], "accompagnements", "thematique", "justice"): None,
-              ("Y", SITES[1], "accompagnements", "thematique", "justice"): 20, ("Y", SITES[2], "accompagnements", "thematique", "justice"): 20}
+    cells |= {
+        ("Y", E, "accompagnements", "thematique", "justice"): 43,
+        ("Y", SITES[0], "accompagnements", "thematique", "justice"): None,
+        ("Y", SITES[1], "accompagnements", "thematique", "justice"): 20,
+        ("Y", SITES[2], "accompagnements", "thematique", "justice"): 20,
+    }
     findings = attack([tiny(tmp_path / "t.csv", cells)], METADATA)
     assert findings.intervals[(0, "accompagnements", str(YEAR), SITES[0], "thematique", "justice")] == (3, 3)
 
 
 def test_attacker_reads_shares_as_rounding_intervals(tmp_path):
     cells = filler(sites_total(400, 130, 130, 140), "genre", "masculin") | {
-        ("Y", E, "accompagnements", "genre", "feminin"): None, ("Y", E, "part_accompagnements", "genre", "feminin"): 61.3}
+        ("Y", E, "accompagnements", "genre", "feminin"): None,
+        ("Y", E, "part_accompagnements", "genre", "feminin"): 61.3,
+    }
     findings = attack([tiny(tmp_path / "t.csv", cells)], METADATA)
     # 245 / 400 = 61.25 %, published 61.3: 400 × [61.25, 61.35] % = [245, 245.4]
     assert findings.intervals[(0, "accompagnements", str(YEAR), E, "genre", "feminin")] == (245, 245)
@@ -514,9 +643,14 @@ def test_attacker_uses_mean_durations(tmp_path):
 
 def test_attacker_finds_small_person_groups_in_shares(tmp_path):
     cells = sites_total(150, 60, 77, 13)
-    cells |= {("Y", E, "usagers", E, E): 80, ("Y", SITES[0], "usagers", E, E): 30, ("Y", SITES[1], "usagers", E, E): 38,
-              ("Y", SITES[2], "usagers", E, E): 12, ("Y", SITES[2], "part_usagers_plusieurs_visites", E, E): 8.3,
-              ("Y", SITES[2], "part_usagers_qpv", E, E): 8.3}
+    cells |= {
+        ("Y", E, "usagers", E, E): 80,
+        ("Y", SITES[0], "usagers", E, E): 30,
+        ("Y", SITES[1], "usagers", E, E): 38,
+        ("Y", SITES[2], "usagers", E, E): 12,
+        ("Y", SITES[2], "part_usagers_plusieurs_visites", E, E): 8.3,
+        ("Y", SITES[2], "part_usagers_qpv", E, E): 8.3,
+    }
     findings = attack([tiny(tmp_path / "t.csv", cells)], METADATA)
     text = "\n".join(findings.small_groups)
     assert "came several times" in text and "QPV" in text and "2 to 2 visits" in text, text

@@ -34,9 +34,24 @@ def count_table(matrix: list[list[int]], hidden: AbstractSet[tuple[str, str]] = 
     """A genre × site count table with its margins; ``hidden`` cells are published empty.
     Returns (published, truth)."""
     rows = []
+
     def add(lieu, dimension, modalite, value):
-        rows.append({"annee": YEAR, "periode": str(YEAR), "lieu": lieu, "indicateur": "accompagnements", "dimension": dimension,
-                     "modalite": modalite, "valeur": float(value), "unite": "nombre", "secret": "", "source": "accompagnements", "personnes": value})
+        rows.append(
+            {
+                "annee": YEAR,
+                "periode": str(YEAR),
+                "lieu": lieu,
+                "indicateur": "accompagnements",
+                "dimension": dimension,
+                "modalite": modalite,
+                "valeur": float(value),
+                "unite": "nombre",
+                "secret": "",
+                "source": "accompagnements",
+                "personnes": value,
+            }
+        )
+
     grid = np.array(matrix)
     for i, site in enumerate(SITES):
         add(site, "ensemble", "ensemble", grid[i].sum())
@@ -75,7 +90,12 @@ def test_two_hidden_cells_in_one_row_are_recovered_by_their_columns(catalogue, p
 
 
 def test_a_hidden_rectangle_is_protected(catalogue, publisher):
-    rectangle = {("ccas_centre", "feminin"), ("ccas_centre", "masculin"), ("maison_quartier_nord", "feminin"), ("maison_quartier_nord", "masculin")}
+    rectangle = {
+        ("ccas_centre", "feminin"),
+        ("ccas_centre", "masculin"),
+        ("maison_quartier_nord", "feminin"),
+        ("maison_quartier_nord", "masculin"),
+    }
     published, truth = count_table(MATRIX, rectangle)
     result = audit(published, truth, catalogue, publisher, YEAR)
     assert result.ok, result.failures
@@ -86,17 +106,38 @@ def test_a_rectangle_of_small_cells_is_too_narrow(catalogue, publisher):
     """Hidden, not recoverable exactly, but pinned down to an interval narrower than
     the protection width: refused all the same."""
     matrix = [[120, 3, 30], [80, 2, 25], [70, 50, 20]]
-    published, truth = count_table(matrix, {("ccas_centre", "masculin"), ("ccas_centre", "non_communique"), ("maison_quartier_nord", "masculin"), ("maison_quartier_nord", "non_communique")})
+    published, truth = count_table(
+        matrix,
+        {
+            ("ccas_centre", "masculin"),
+            ("ccas_centre", "non_communique"),
+            ("maison_quartier_nord", "masculin"),
+            ("maison_quartier_nord", "non_communique"),
+        },
+    )
     result = audit(published, truth, catalogue, publisher, YEAR)
     assert not result.ok
     assert not any(f["exactement_recalculable"] for f in result.failures)
 
 
 def test_a_share_published_beside_a_hidden_count_gives_it_back(catalogue, publisher):
-    rectangle = {("ccas_centre", "feminin"), ("ccas_centre", "masculin"), ("maison_quartier_nord", "feminin"), ("maison_quartier_nord", "masculin")}
+    rectangle = {
+        ("ccas_centre", "feminin"),
+        ("ccas_centre", "masculin"),
+        ("maison_quartier_nord", "feminin"),
+        ("maison_quartier_nord", "masculin"),
+    }
     published, truth = count_table(MATRIX, rectangle)
     share = published.iloc[[0]].copy()
-    share[["lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]] = ["ccas_centre", "part_accompagnements", "genre", "feminin", round(120 / 245 * 100, 1), "pourcentage", ""]
+    share[["lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]] = [
+        "ccas_centre",
+        "part_accompagnements",
+        "genre",
+        "feminin",
+        round(120 / 245 * 100, 1),
+        "pourcentage",
+        "",
+    ]
     result = audit(pd.concat([published, share], ignore_index=True), truth, catalogue, publisher, YEAR)
     assert not result.ok
     assert any(f["modalite"] == "feminin" and f["lieu"] == "ccas_centre" for f in result.failures)
@@ -104,12 +145,25 @@ def test_a_share_published_beside_a_hidden_count_gives_it_back(catalogue, publis
 
 def test_an_evolution_published_beside_a_hidden_count_gives_it_back(catalogue, publisher):
     """Across years: last year's published figure plus this year's evolution."""
-    rectangle = {("ccas_centre", "feminin"), ("ccas_centre", "masculin"), ("maison_quartier_nord", "feminin"), ("maison_quartier_nord", "masculin")}
+    rectangle = {
+        ("ccas_centre", "feminin"),
+        ("ccas_centre", "masculin"),
+        ("maison_quartier_nord", "feminin"),
+        ("maison_quartier_nord", "masculin"),
+    }
     published, truth = count_table(MATRIX, rectangle)
     previous, _ = count_table([[100, 90, 30], [80, 60, 25], [70, 50, 20]])
     previous["periode"], previous["annee"] = str(YEAR - 1), YEAR - 1
     evolution = published.iloc[[0]].copy()
-    evolution[["lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]] = ["ccas_centre", "evolution_accompagnements", "genre", "feminin", 20.0, "pourcentage", ""]
+    evolution[["lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]] = [
+        "ccas_centre",
+        "evolution_accompagnements",
+        "genre",
+        "feminin",
+        20.0,
+        "pourcentage",
+        "",
+    ]
     table = pd.concat([published, evolution], ignore_index=True)
     assert audit(table, truth, catalogue, publisher, YEAR).ok  # without last year, nothing to link
     result = audit(table, truth, catalogue, publisher, YEAR, previous)
@@ -128,8 +182,22 @@ def test_the_model_links_qpv_to_the_quartiers_it_covers(catalogue, publisher):
     rows.append(("qpv", "non", sum(v for q, v in quartiers.items() if q not in covered["oui"] and q != "non_communique")))
     rows.append(("qpv", "non_communique", quartiers["non_communique"]))
     rows.append(("ensemble", "ensemble", sum(quartiers.values())))
-    table = pd.DataFrame([{"annee": YEAR, "periode": str(YEAR), "lieu": "ensemble", "indicateur": "accompagnements", "dimension": d,
-                           "modalite": m, "valeur": float(v), "unite": "nombre", "secret": ""} for d, m, v in rows])
+    table = pd.DataFrame(
+        [
+            {
+                "annee": YEAR,
+                "periode": str(YEAR),
+                "lieu": "ensemble",
+                "indicateur": "accompagnements",
+                "dimension": d,
+                "modalite": m,
+                "valeur": float(v),
+                "unite": "nombre",
+                "secret": "",
+            }
+            for d, m, v in rows
+        ]
+    )
     hidden = (table["dimension"] == "qpv") & (table["modalite"] == "oui")
     truth = table.copy()
     table.loc[hidden, ["valeur", "secret"]] = [np.nan, "primaire"]
@@ -141,6 +209,7 @@ def test_the_model_links_qpv_to_the_quartiers_it_covers(catalogue, publisher):
 
 
 # --- protect() on records ----------------------------------------------------------------
+
 
 def records_csv(tmp_path: Path, rows: list[dict]) -> Path:
     inputs = tmp_path / "entrees"
@@ -156,9 +225,19 @@ def base_rows(n_persons: int = 300, seed: int = 0) -> list[dict]:
         site = SITES[person % 3]
         situation = ["retraite", "demandeur_emploi", "inactif", "en_emploi"][int(rng.integers(0, 4))]
         for visit in range(1 + int(rng.integers(0, 3))):
-            rows.append({"date": f"{YEAR}-{1 + (person + visit) % 12:02d}-10", "lieu": site, "duree": 30 + int(rng.integers(0, 30)),
-                         "thematiques": "social_sante", "usager": f"P{person}", "genre": ["feminin", "masculin"][person % 2],
-                         "situation": situation, "autonomie": "autonome", "quartier": "centre"})
+            rows.append(
+                {
+                    "date": f"{YEAR}-{1 + (person + visit) % 12:02d}-10",
+                    "lieu": site,
+                    "duree": 30 + int(rng.integers(0, 30)),
+                    "thematiques": "social_sante",
+                    "usager": f"P{person}",
+                    "genre": ["feminin", "masculin"][person % 2],
+                    "situation": situation,
+                    "autonomie": "autonome",
+                    "quartier": "centre",
+                }
+            )
     return rows
 
 
@@ -173,8 +252,13 @@ def protected_year(tmp_path: Path, rows: list[dict], folder: Path | None = None)
 
 
 def cell(table: pd.DataFrame, lieu: str, dimension: str, modalite: str, indicateur: str = "accompagnements") -> pd.Series:
-    found = table[(table["indicateur"] == indicateur) & (table["periode"] == str(YEAR)) & (table["lieu"] == lieu)
-                  & (table["dimension"] == dimension) & (table["modalite"] == modalite)]
+    found = table[
+        (table["indicateur"] == indicateur)
+        & (table["periode"] == str(YEAR))
+        & (table["lieu"] == lieu)
+        & (table["dimension"] == dimension)
+        & (table["modalite"] == modalite)
+    ]
     assert len(found) == 1
     return found.iloc[0]
 
@@ -182,8 +266,13 @@ def cell(table: pd.DataFrame, lieu: str, dimension: str, modalite: str, indicate
 def reason(protected, lieu: str, dimension: str, modalite: str, indicateur: str = "accompagnements") -> str:
     """The private reason a row is hidden (the work area's, never published)."""
     table = protected.table
-    found = table.index[(table["indicateur"] == indicateur) & (table["periode"] == str(YEAR)) & (table["lieu"] == lieu)
-                        & (table["dimension"] == dimension) & (table["modalite"] == modalite)]
+    found = table.index[
+        (table["indicateur"] == indicateur)
+        & (table["periode"] == str(YEAR))
+        & (table["lieu"] == lieu)
+        & (table["dimension"] == dimension)
+        & (table["modalite"] == modalite)
+    ]
     assert len(found) == 1
     return protected.reasons[found[0]]
 
@@ -248,7 +337,9 @@ def test_without_usager_only_accompaniment_figures_over_the_higher_threshold(tmp
 def test_one_person_making_most_of_a_cell_hides_it(tmp_path):
     """Dominance: a site where one person made more than half of the visits."""
     rows = base_rows()
-    rows += [dict(rows[0], usager="FREQUENT", lieu="mediatheque_sud", thematiques="justice", date=f"{YEAR}-03-{d:02d}") for d in range(1, 29)]
+    rows += [
+        dict(rows[0], usager="FREQUENT", lieu="mediatheque_sud", thematiques="justice", date=f"{YEAR}-03-{d:02d}") for d in range(1, 29)
+    ]
     protected, cells = protected_year(tmp_path, rows)
     raw = cell(cells, "mediatheque_sud", "thematique", "justice")
     assert raw["valeur"] == 28 and raw["dominance"] == 1.0
@@ -293,7 +384,15 @@ def test_a_new_year_changes_nothing_of_the_earlier_ones(published_copy, tmp_path
     # An evolution is published only where both years are.
     new = pd.read_csv(published_copy / "datapackages" / "2025" / "indicateurs.csv", dtype=str, keep_default_na=False)
     old = pd.read_csv(published_copy / "datapackages" / "2024" / "indicateurs.csv", dtype=str, keep_default_na=False)
-    hidden_2024 = set(old.loc[(old["indicateur"] == "accompagnements") & (old["secret"] != "") & (old["lieu"] == "ensemble") & (old["dimension"] == "thematique"), "modalite"])
+    hidden_2024 = set(
+        old.loc[
+            (old["indicateur"] == "accompagnements")
+            & (old["secret"] != "")
+            & (old["lieu"] == "ensemble")
+            & (old["dimension"] == "thematique"),
+            "modalite",
+        ]
+    )
     evolutions = new[(new["indicateur"] == "evolution_accompagnements") & (new["secret"] == "")]
     assert not (set(evolutions["modalite"]) & hidden_2024)
 
@@ -303,8 +402,22 @@ def test_no_hidden_cell_is_alone_in_a_published_sum(published):
     published, across sites and across months, a hidden count never stands alone."""
     table = pd.read_csv(published / "datapackages" / "2024" / "indicateurs.csv", dtype=str, keep_default_na=False)
     counts = table[table["indicateur"] == "accompagnements"]
-    additive = {"tranche_age", "genre", "situation", "composition_familiale", "quartier", "qpv", "autonomie", "orientation",
-                "canal", "duree_tranche", "premier_accompagnement", "satisfaction", "type_lieu", "intervenant"}
+    additive = {
+        "tranche_age",
+        "genre",
+        "situation",
+        "composition_familiale",
+        "quartier",
+        "qpv",
+        "autonomie",
+        "orientation",
+        "canal",
+        "duree_tranche",
+        "premier_accompagnement",
+        "satisfaction",
+        "type_lieu",
+        "intervenant",
+    }
     year = counts[counts["periode"] == "2024"]
 
     def check(cells: pd.DataFrame, total_secret: str, what: str) -> None:
@@ -325,8 +438,13 @@ def test_distinct_per_group_is_nunique():
     from ccas_opendata.aggregate import _grouped, distinct_per_group
 
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"lieu": pd.Categorical(rng.choice(["a", "b", "c"], 5000)),
-                          "genre": pd.Categorical(rng.choice(["f", "m"], 5000)), "pid": rng.integers(0, 800, 5000)})
+    frame = pd.DataFrame(
+        {
+            "lieu": pd.Categorical(rng.choice(["a", "b", "c"], 5000)),
+            "genre": pd.Categorical(rng.choice(["f", "m"], 5000)),
+            "pid": rng.integers(0, 800, 5000),
+        }
+    )
     groups = _grouped(frame, ["lieu", "genre"])
     assert distinct_per_group(groups, frame["pid"].to_numpy()).sort_index().equals(groups["pid"].nunique().sort_index())
 

@@ -23,8 +23,15 @@ from attacker import attack
 from conftest import make_folder
 from test_secrecy_attacks import YEAR, assert_safe, assert_sound, population, published_csv, release_or_fail, truth, write_inputs
 
-FOURTH_SITE = {"code": "espace_ouest", "nom": "Espace numérique de l'Ouest", "adresse": "1 rue des Coteaux",
-               "code_postal": "12990", "commune": "Val-d'Orbe", "code_insee": "12999", "quartier": "les_coteaux"}
+FOURTH_SITE = {
+    "code": "espace_ouest",
+    "nom": "Espace numérique de l'Ouest",
+    "adresse": "1 rue des Coteaux",
+    "code_postal": "12990",
+    "commune": "Val-d'Orbe",
+    "code_insee": "12999",
+    "quartier": "les_coteaux",
+}
 
 
 def with_sites(folder: Path, n: int) -> tuple[str, ...]:
@@ -44,10 +51,21 @@ def with_sites(folder: Path, n: int) -> tuple[str, ...]:
 
 @pytest.mark.slow
 # No shrinking: each example is a full release; the failing example is printed as drawn.
-@settings(max_examples=5, deadline=None, database=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(n_sites=st.integers(2, 4), n_records=st.integers(150, 400), rate=st.floats(0.4, 2.0),
-       qpv=st.floats(0.0, 1.0), seed=st.integers(0, 2**32 - 1))
+@settings(
+    max_examples=5,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    n_sites=st.integers(2, 4),
+    n_records=st.integers(150, 400),
+    rate=st.floats(0.4, 2.0),
+    qpv=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_a_random_small_ccas_resists_the_attacker(tmp_path_factory, n_sites, n_records, rate, qpv, seed):
     base = tmp_path_factory.mktemp("ccas-aleatoire")
     folder = make_folder(base / "ccas")

@@ -48,7 +48,11 @@ def test_a_gigabyte_blob_is_refused_at_once(own_server):
 
 
 def test_an_answer_past_eight_megabytes_is_refused_in_french(own_server):
-    response = sql(own_server, "with recursive c(x) as (select 1 union all select x + 1 from c limit 5000) select randomblob(90000) from c", "&_size=max")
+    response = sql(
+        own_server,
+        "with recursive c(x) as (select 1 union all select x + 1 from c limit 5000) select randomblob(90000) from c",
+        "&_size=max",
+    )
     assert response.status_code == 400
     assert response.json()["error"].startswith("Réponse trop volumineuse : plus de 8 Mo.")
     assert len(response.content) < 10_000
@@ -67,10 +71,18 @@ def test_honest_answers_are_untouched(own_server, published):
     assert definitions.status_code == 200 and len(definitions.json()["rows"]) > 10
 
 
-@pytest.mark.parametrize(("query", "heavy"), [
-    (b"sql=select+1", True), (b"_where=1%3D1&annee=2024", True), (b"%73ql=select+1", True), (b"%5Fwhere=x", True),
-    (b"annee=2024&indicateur=accompagnements", False), (b"sqlite=1&_shape=array", False), (b"", False),
-])
+@pytest.mark.parametrize(
+    ("query", "heavy"),
+    [
+        (b"sql=select+1", True),
+        (b"_where=1%3D1&annee=2024", True),
+        (b"%73ql=select+1", True),
+        (b"%5Fwhere=x", True),
+        (b"annee=2024&indicateur=accompagnements", False),
+        (b"sqlite=1&_shape=array", False),
+        (b"", False),
+    ],
+)
 def test_requests_carrying_their_own_sql_are_told_apart(query, heavy):
     assert is_heavy(query) is heavy
 

@@ -13,8 +13,15 @@ import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 NBSP = "\u00a0"
 
 
@@ -83,9 +90,21 @@ def test_home_page(page, server, published):
 
 def test_bilan_page(page, server, published):
     page.goto(server.url + "/bilan/2024")
-    for title in ("Fréquentation", "Âge des personnes", "Composition familiale", "Situation socio-professionnelle",
-                  "Quartiers et quartiers prioritaires", "Démarches et thématiques", "Durée des accompagnements", "Autonomie",
-                  "Comment les personnes ont connu le service", "Orientations vers les partenaires", "Satisfaction", "Ateliers collectifs", "Formations"):
+    for title in (
+        "Fréquentation",
+        "Âge des personnes",
+        "Composition familiale",
+        "Situation socio-professionnelle",
+        "Quartiers et quartiers prioritaires",
+        "Démarches et thématiques",
+        "Durée des accompagnements",
+        "Autonomie",
+        "Comment les personnes ont connu le service",
+        "Orientations vers les partenaires",
+        "Satisfaction",
+        "Ateliers collectifs",
+        "Formations",
+    ):
         assert page.locator("h2", has_text=title).count() == 1, title
     women = published_value(published, 2024, "part_accompagnements", dimension="genre", modalite="feminin")
     row = page.locator("#accompagnements-genre tr", has_text="Femmes")

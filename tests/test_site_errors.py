@@ -42,8 +42,11 @@ def answered(published, tmp_path_factory):
     port = free_port()
     log_path = tmp_path_factory.mktemp("journal") / "serve.log"
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(published), "--port", str(port)],
-                                   stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ccas_opendata.cli", "serve", "--dossier", str(published), "--port", str(port)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -100,9 +103,24 @@ def test_the_trial_site_stops_with_release_and_is_erased(folder, small_inputs):
     """``release --essai --servir PORT`` stopped by SIGTERM to its PID: Datasette stops with it,
     and the trial site is erased (it ran as a child, left running before, after a NameError)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder), "--annee", "2024",
-                                "--essai", "--servir", str(port), str(small_inputs[2024])],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ccas_opendata.cli",
+            "release",
+            "--dossier",
+            str(folder),
+            "--annee",
+            "2024",
+            "--essai",
+            "--servir",
+            str(port),
+            str(small_inputs[2024]),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     assert process.stdout is not None  # opened with stdout=PIPE
     deadline = time.monotonic() + 180
     while True:

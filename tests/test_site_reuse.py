@@ -102,13 +102,17 @@ def test_images_are_valid_and_say_their_title_and_source(desktop, server, publis
             image.verify()
         with Image.open(io.BytesIO(png.content)) as image:
             assert image.width >= 800 and image.height >= 150
-            assert len(set(image.convert("RGB").getdata())) > 3    # drawn, not blank
+            assert len(set(image.convert("RGB").getdata())) > 3  # drawn, not blank
         svg = server.get(b["svg"])
         assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
         root = ET.fromstring(svg.content)
         texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
         assert publisher.nom in " ".join(texts)
-        drawn = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if "barre" in r.get("class", "").split() and "precedente" not in r.get("class", "")]
+        drawn = [
+            r
+            for r in root.iter("{http://www.w3.org/2000/svg}rect")
+            if "barre" in r.get("class", "").split() and "precedente" not in r.get("class", "")
+        ]
         assert len(drawn) == b["bars"], b["id"]
 
 
@@ -125,8 +129,19 @@ def test_permalink_and_embed_code_open_the_chart(desktop, server):
         assert alone.status_code == 200 and 'class="graphique"' in alone.text and b["id"] in alone.text
 
 
-SHARED_PAGES = ["/", "/bilan/2024", "/bilan/2023", "/indicateur/accompagnements", "/methode", "/api", "/risque/2024", "/telechargements",
-                "/changements", "/accessibilite", "/mentions-legales"]
+SHARED_PAGES = [
+    "/",
+    "/bilan/2024",
+    "/bilan/2023",
+    "/indicateur/accompagnements",
+    "/methode",
+    "/api",
+    "/risque/2024",
+    "/telechargements",
+    "/changements",
+    "/accessibilite",
+    "/mentions-legales",
+]
 
 
 def head_of(page) -> dict:
@@ -152,7 +167,7 @@ def test_every_page_shares_its_title_description_and_feeds(desktop, server, publ
         for kind in ("application/atom+xml", "text/turtle", "application/ld+json"):
             response = server.get(types[kind])
             assert response.status_code == 200 and response.headers["content-type"].startswith(kind), (path, kind)
-    assert len(descriptions) == len(SHARED_PAGES)    # one description per page, not one for the site
+    assert len(descriptions) == len(SHARED_PAGES)  # one description per page, not one for the site
 
 
 @pytest.mark.parametrize("path", ["/", "/bilan/2024", "/indicateur/accompagnements"])
@@ -163,7 +178,7 @@ def test_open_graph_image_is_the_headline_chart_png(desktop, server, path):
     response = server.get(urlsplit(image).path)
     assert response.status_code == 200 and response.content[:8] == b"\x89PNG\r\n\x1a\n"
     stem = urlsplit(image).path.rsplit("/", 1)[-1].removesuffix(".png")
-    assert desktop.locator(f"main .outils a[href$='/graphique/{stem}.png']").count() == 1   # a chart of this very page
+    assert desktop.locator(f"main .outils a[href$='/graphique/{stem}.png']").count() == 1  # a chart of this very page
 
 
 def test_each_year_is_a_schema_org_dataset_of_its_package(desktop, server, published):
@@ -186,7 +201,9 @@ def test_years_chart_neighbour_links_and_main_procedures(desktop, server, publis
     desktop.goto(server.url + "/bilan/2024")
     assert desktop.locator("a[rel=prev]").get_attribute("href") == "/bilan/2023" and desktop.locator("a[rel=next]").count() == 0
     years = {b["id"]: b for b in tables_of(desktop)}["accompagnements-annees-2024"]
-    assert [(r[0], figure(r[1])) for r in years["rows"]] == [(str(y), published_value(published, y, "accompagnements")) for y in (2023, 2024)]
+    assert [(r[0], figure(r[1])) for r in years["rows"]] == [
+        (str(y), published_value(published, y, "accompagnements")) for y in (2023, 2024)
+    ]
     desktop.goto(server.url + "/bilan/2023")
     assert desktop.locator("a[rel=next]").get_attribute("href") == "/bilan/2024" and desktop.locator("a[rel=prev]").count() == 0
     # The home page: the years, and the five largest themes of the latest year, counted in the package.
@@ -194,7 +211,14 @@ def test_years_chart_neighbour_links_and_main_procedures(desktop, server, publis
     blocks = {b["id"]: b for b in tables_of(desktop)}
     assert "accompagnements-annees-2024" in blocks
     with open(published / "datapackages" / "2024" / "indicateurs.csv", encoding="utf-8", newline="") as f:
-        themes = [r for r in csv.DictReader(f) if r["indicateur"] == "accompagnements" and r["dimension"] == "thematique"
-                  and r["lieu"] == "ensemble" and r["periode"] == "2024" and r["valeur"]]
+        themes = [
+            r
+            for r in csv.DictReader(f)
+            if r["indicateur"] == "accompagnements"
+            and r["dimension"] == "thematique"
+            and r["lieu"] == "ensemble"
+            and r["periode"] == "2024"
+            and r["valeur"]
+        ]
     largest = sorted((float(r["valeur"]) for r in themes), reverse=True)[:5]
     assert [float(figure(r[1])) for r in blocks["principales-thematiques"]["rows"]] == largest

@@ -16,13 +16,35 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 NBSP = "\u00a0"
 PHONE = {"width": 390, "height": 844}
-CITIZENS = ["/", "/bilan/2024", "/bilan/2023", "/indicateur/accompagnements", "/indicateur/taux_satisfaction", "/api", "/methode",
-            "/risque/2024", "/accessibilite", "/mentions-legales", "/telechargements", "/changements",
-            "/graphique/accompagnements-genre-2024"]
-DATASETTE = ["/indicateurs", "/indicateurs/indicateurs?annee=2024&indicateur=usagers", "/indicateurs/indicateurs?annee=2024&_facet=indicateur&_sort=valeur",
-             "/indicateurs/definitions/accompagnements", "/indicateurs/indicateurs/1", "/indicateurs/serie_annuelle?indicateur=usagers",
-             "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee", "/indicateurs/introuvable", "/-/versions",
-             "/indicateurs/versions", "/indicateurs/lieux", "/indicateurs/secret_par_annee"]
+CITIZENS = [
+    "/",
+    "/bilan/2024",
+    "/bilan/2023",
+    "/indicateur/accompagnements",
+    "/indicateur/taux_satisfaction",
+    "/api",
+    "/methode",
+    "/risque/2024",
+    "/accessibilite",
+    "/mentions-legales",
+    "/telechargements",
+    "/changements",
+    "/graphique/accompagnements-genre-2024",
+]
+DATASETTE = [
+    "/indicateurs",
+    "/indicateurs/indicateurs?annee=2024&indicateur=usagers",
+    "/indicateurs/indicateurs?annee=2024&_facet=indicateur&_sort=valeur",
+    "/indicateurs/definitions/accompagnements",
+    "/indicateurs/indicateurs/1",
+    "/indicateurs/serie_annuelle?indicateur=usagers",
+    "/indicateurs?sql=select+annee%2C+count(*)+from+indicateurs+group+by+annee",
+    "/indicateurs/introuvable",
+    "/-/versions",
+    "/indicateurs/versions",
+    "/indicateurs/lieux",
+    "/indicateurs/secret_par_annee",
+]
 RGAA_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -64,7 +86,7 @@ def test_sql_heading_reads_as_words_on_a_phone(phone, server):
     label = phone.locator("form.sql h2 label")
     assert label.inner_text() == "Requête SQL"
     box = label.bounding_box()
-    assert box["width"] > 80 and box["height"] < 40      # once 15 % wide: « Req / uête / SQL »
+    assert box["width"] > 80 and box["height"] < 40  # once 15 % wide: « Req / uête / SQL »
 
 
 def test_every_secret_note_states_the_threshold(phone, server, publisher):
@@ -113,8 +135,11 @@ def test_no_serious_accessibility_violation(desktop, server, path):
     desktop.goto(server.url + path)
     assert desktop.locator("html").get_attribute("lang") == "fr"
     result = Axe().run(desktop, options={"runOnly": {"type": "tag", "values": RGAA_TAGS}})
-    serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"]
-               if v["impact"] in ("serious", "critical")]
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert not serious, f"{path}: {serious}"
 
 
@@ -144,7 +169,9 @@ def test_printed_bilan_is_a4_with_cover_and_summary(desktop, server):
     assert desktop.locator(".couverture").is_hidden() and desktop.locator(".resume-chiffres").is_hidden()
 
 
-PAGE_RULES = """() => [...document.styleSheets].flatMap(s => [...s.cssRules]).filter(r => r instanceof CSSPageRule).map(r => r.cssText).join(' ')"""
+PAGE_RULES = (
+    """() => [...document.styleSheets].flatMap(s => [...s.cssRules]).filter(r => r instanceof CSSPageRule).map(r => r.cssText).join(' ')"""
+)
 
 
 @pytest.mark.parametrize("path", ["/bilan/2024", "/methode", "/indicateur/accompagnements"])
@@ -163,8 +190,11 @@ def test_printed_pages_carry_page_numbers_a_running_footer_and_link_addresses(de
 
 def year_figures(published, year: int) -> dict[str, str]:
     with open(published / "datapackages" / str(year) / "indicateurs.csv", encoding="utf-8", newline="") as f:
-        return {r["indicateur"]: r["valeur"] for r in csv.DictReader(f)
-                if r["periode"] == str(year) and r["lieu"] == r["dimension"] == r["modalite"] == "ensemble"}
+        return {
+            r["indicateur"]: r["valeur"]
+            for r in csv.DictReader(f)
+            if r["periode"] == str(year) and r["lieu"] == r["dimension"] == r["modalite"] == "ensemble"
+        }
 
 
 def test_bilan_opens_with_key_sentences_from_the_published_figures(desktop, server, published):
@@ -250,13 +280,13 @@ def test_explorer_row_link_is_narrow_and_french_with_labels_beside_codes(desktop
     link = desktop.locator("table.rows-and-columns tbody td.col-Link a").first
     assert link.inner_text() == "Voir" and link.get_attribute("aria-label").startswith("Voir la ligne 2024,")
     assert link.bounding_box()["width"] < 60
-    assert desktop.locator("th[data-column=valeur]").bounding_box()["x"] + 40 < 1280          # valeur stays on screen
+    assert desktop.locator("th[data-column=valeur]").bounding_box()["x"] + 40 < 1280  # valeur stays on screen
     with open(published / "datapackages" / "2024" / "lieux.csv", encoding="utf-8", newline="") as f:
         lieux = {r["code"]: r["nom"] for r in csv.DictReader(f)}
     cells = desktop.evaluate("""() => [...document.querySelectorAll('table.rows-and-columns tbody tr')].map(tr =>
         Object.fromEntries([...tr.querySelectorAll('td')].map(td => [td.className.split(' ')[0].replace('col-', ''), td.innerText])))""")
     femmes = [c for c in cells if c["modalite"].startswith("feminin")]
-    assert femmes and all(c["modalite"].split("\n")[1] == "Femmes" for c in femmes)       # the contract's label
+    assert femmes and all(c["modalite"].split("\n")[1] == "Femmes" for c in femmes)  # the contract's label
     assert all(c["indicateur"].split("\n")[1] == "Accompagnements individuels" for c in cells)
     for c in cells:
         code = c["lieu"].split("\n")[0]
@@ -282,7 +312,11 @@ def test_dark_mode_is_applied_and_readable(browser, server):  # noqa: F811
             lightness = [sum(int(x) for x in re.findall(r"\d+", colours[k])[:3]) / 3 for k in ("body", "text", "chart")]
             assert lightness[0] < 60 and lightness[1] > 150 and lightness[2] > 150, colours
             result = Axe().run(page, options={"runOnly": {"type": "tag", "values": RGAA_TAGS}})
-            serious = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in result.response["violations"] if v["impact"] in ("serious", "critical")]
+            serious = [
+                (v["id"], [n["target"] for n in v["nodes"]][:3])
+                for v in result.response["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
             assert not serious, (path, serious)
         page.emulate_media(media="print")
         assert page.evaluate("getComputedStyle(document.body).backgroundColor") in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")

@@ -51,17 +51,27 @@ def test_key_sentences_of_a_small_year_counted_by_hand():
 
 def test_a_hidden_or_missing_figure_gives_no_sentence():
     sentences = " ".join(sentences_of(SMALL_YEAR))
-    assert "satisf" not in sentences          # hidden: secret statistique
-    assert "ateliers" not in sentences        # not published this year
+    assert "satisf" not in sentences  # hidden: secret statistique
+    assert "ateliers" not in sentences  # not published this year
     hidden_total = dict(SMALL_YEAR, accompagnements=(None, "nombre"))
     assert not any("accompagnements individuels" in s for s in sentences_of(hidden_total))
 
 
-@pytest.mark.parametrize("share, said", [
-    (25.4, "Un quart (25,4 %) des"), (33.0, "Un tiers (33,0 %) des"), (34.2, "Un tiers (34,2 %) des"), (49.0, "La moitié (49,0 %) des"),
-    (67.6, "Les deux tiers (67,6 %) des"), (74.2, "Les trois quarts (74,2 %) des"), (35.0, "35,0 % des"), (52.0, "52,0 % des"),
-    (82.5, "82,5 % des"), (6.4, "6,4 % des"),
-])
+@pytest.mark.parametrize(
+    "share, said",
+    [
+        (25.4, "Un quart (25,4 %) des"),
+        (33.0, "Un tiers (33,0 %) des"),
+        (34.2, "Un tiers (34,2 %) des"),
+        (49.0, "La moitié (49,0 %) des"),
+        (67.6, "Les deux tiers (67,6 %) des"),
+        (74.2, "Les trois quarts (74,2 %) des"),
+        (35.0, "35,0 % des"),
+        (52.0, "52,0 % des"),
+        (82.5, "82,5 % des"),
+        (6.4, "6,4 % des"),
+    ],
+)
 def test_shares_near_a_simple_fraction_are_said_as_one_with_the_published_rounding(share, said):
     sentence = sentences_of({"part_usagers_plusieurs_visites": (share, "pourcentage")})
     assert sentence == [said.replace(" %", NBSP + "%") + " personnes accompagnées sont venues plusieurs fois."]
@@ -87,13 +97,16 @@ def test_sentence_templates_are_data_and_name_published_indicators():
             assert code == "annee" or code in codes, (template, code)
 
 
-@pytest.mark.parametrize("nom, article, of_name", [
-    ("CCAS de Rennes", "le", "du CCAS de Rennes"),
-    ("Centre communal d'action sociale de Brest", "le", "du Centre communal d'action sociale de Brest"),
-    ("Ville de Lorient", "la", "de la Ville de Lorient"),
-    ("Mairie de Vannes", "la", "de la Mairie de Vannes"),
-    ("Établissement public social de Quimper", "l'", "de l'Établissement public social de Quimper"),
-])
+@pytest.mark.parametrize(
+    "nom, article, of_name",
+    [
+        ("CCAS de Rennes", "le", "du CCAS de Rennes"),
+        ("Centre communal d'action sociale de Brest", "le", "du Centre communal d'action sociale de Brest"),
+        ("Ville de Lorient", "la", "de la Ville de Lorient"),
+        ("Mairie de Vannes", "la", "de la Mairie de Vannes"),
+        ("Établissement public social de Quimper", "l'", "de l'Établissement public social de Quimper"),
+    ],
+)
 def test_article_inferred_from_the_name(folder, nom, article, of_name):
     assert infer_article(nom) == article
     write_organisation(folder, nom=nom)
@@ -139,12 +152,14 @@ def test_charts_are_drawn_for_a_phone():
     assert viewbox_width(svg) == WIDTH and f'font-size="{FONT}"' in svg
     texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
     assert "Non communiqué" in texts and "secret statistique" in texts
-    assert len([t for t in texts if t and t in long]) >= 2       # wrapped, never clipped
-    twelve = [Bar(m, 1234, "1 234") for m in ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")]
+    assert len([t for t in texts if t and t in long]) >= 2  # wrapped, never clipped
+    twelve = [
+        Bar(m, 1234, "1 234") for m in ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+    ]
     months = columns("m", "Mois", twelve)
-    assert viewbox_width(months) == WIDTH and 'text-anchor="end"' in months   # drawn as bars, labels beside them
+    assert viewbox_width(months) == WIDTH and 'text-anchor="end"' in months  # drawn as bars, labels beside them
     years = columns("a", "Années", [Bar("2023", 1400, "1 400"), Bar("2024", 1500, "1 500")])
-    assert 'text-anchor="middle"' in years                                       # a few years: columns
+    assert 'text-anchor="middle"' in years  # a few years: columns
 
 
 def test_undeclared_host_is_said_to_the_agent_when_the_site_goes_online(folder, tmp_path):
@@ -156,7 +171,9 @@ def test_undeclared_host_is_said_to_the_agent_when_the_site_goes_online(folder, 
     result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "sans")
     assert result.exit_code == 0, result
     assert "⚠ Mentions légales : l'hébergeur du site n'est pas déclaré" in result.stderr and "hebergeur" in result.stderr
-    write_organisation(folder, base_url="https://donnees.example.fr/", hebergeur="Service informatique de la ville, 1 place de la Mairie, 01 02 03 04 05")
+    write_organisation(
+        folder, base_url="https://donnees.example.fr/", hebergeur="Service informatique de la ville, 1 place de la Mairie, 01 02 03 04 05"
+    )
     result = invoke("deploiement", "--dossier", folder, "--sortie", tmp_path / "avec")
     assert result.exit_code == 0, result
     assert "Mentions légales" not in result.output

@@ -14,18 +14,30 @@ from ccas_opendata.anonymise import WORK_FILES, read_anonymised, write_anonymise
 def tables() -> dict[str, pd.DataFrame]:
     """Frames shaped like ``anonymise``'s: categories, plain text with a missing value,
     integers, a nullable integer, a flag; rows indexed by their input line."""
-    accompagnements = pd.DataFrame({
-        "mois": pd.Categorical(["2024-01", "2024-02", "2024-01"]),
-        "lieu": ["ccas_centre", "mediatheque_sud", "ccas_centre"],
-        "duree": [30, 45, 120],
-        "thematiques": ["logement|email", None, "logement"],
-        "personne": ["a" * 32, "b" * 32, "r7"],
-        "usager_connu": [True, True, False],
-        "satisfaction": pd.Categorical(["5", "non_communique", "4"]),
-    }, index=pd.Index([2, 3, 7]))
-    ateliers = pd.DataFrame({"mois": ["2024-03", "2024-04"], "lieu": ["hors_les_murs", "ccas_centre"], "thematiques": ["email", ""],
-                             "participants": [8, 12], "duree": pd.array([90, pd.NA], dtype="Int64"),
-                             "niveau": ["debutant", "non_communique"], "format": ["atelier", "atelier"]}, index=pd.Index([2, 3]))
+    accompagnements = pd.DataFrame(
+        {
+            "mois": pd.Categorical(["2024-01", "2024-02", "2024-01"]),
+            "lieu": ["ccas_centre", "mediatheque_sud", "ccas_centre"],
+            "duree": [30, 45, 120],
+            "thematiques": ["logement|email", None, "logement"],
+            "personne": ["a" * 32, "b" * 32, "r7"],
+            "usager_connu": [True, True, False],
+            "satisfaction": pd.Categorical(["5", "non_communique", "4"]),
+        },
+        index=pd.Index([2, 3, 7]),
+    )
+    ateliers = pd.DataFrame(
+        {
+            "mois": ["2024-03", "2024-04"],
+            "lieu": ["hors_les_murs", "ccas_centre"],
+            "thematiques": ["email", ""],
+            "participants": [8, 12],
+            "duree": pd.array([90, pd.NA], dtype="Int64"),
+            "niveau": ["debutant", "non_communique"],
+            "format": ["atelier", "atelier"],
+        },
+        index=pd.Index([2, 3]),
+    )
     return {"accompagnements": accompagnements, "ateliers": ateliers}
 
 

@@ -32,8 +32,9 @@ RENAMED = "CCAS de Val-d'Orbe-la-Neuve"
 
 def harvest(*catalogues: str | Path) -> list[dict]:
     """udata's harvester on each catalogue in turn, with one harvest source: what it holds after each."""
-    done = subprocess.run([str(UDATA_PYTHON), str(HARVEST), "--schemas", str(SCHEMAS), *map(str, catalogues)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(UDATA_PYTHON), str(HARVEST), "--schemas", str(SCHEMAS), *map(str, catalogues)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -61,8 +62,9 @@ def turtle_then_renamed(server, demo, tmp_path_factory) -> list[dict]:
     publisher = dataclasses.replace(read_publisher(demo), nom=RENAMED)
     packages = sorted((demo / "datapackages").glob("20[0-9][0-9]"))
     renamed = tmp_path_factory.mktemp("renomme") / "catalogue.ttl"
-    renamed.write_text(build_catalogue(packages, publisher, read_manifest(demo / "telechargements")).serialize(format="turtle"),
-                       encoding="utf-8")
+    renamed.write_text(
+        build_catalogue(packages, publisher, read_manifest(demo / "telechargements")).serialize(format="turtle"), encoding="utf-8"
+    )
     return harvest(server.url + "/catalogue.ttl", renamed)
 
 

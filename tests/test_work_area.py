@@ -51,6 +51,7 @@ def edit_first_value(path: Path, value: str) -> None:
 
 # --- defect: package and publish ran after a failed validate -------------------------------
 
+
 @pytest.mark.slow
 def test_package_and_publish_refuse_after_a_failed_validate(staged: Path):
     edit_first_value(internal(staged), "-5")
@@ -88,6 +89,7 @@ def test_a_work_file_edited_after_validate_is_neither_packaged_nor_published(sta
 
 
 # --- defect: the work area kept the internal table, readable by all -----------------------
+
 
 @pytest.mark.slow
 def test_the_work_area_is_private_to_its_owner(aggregated: Path):

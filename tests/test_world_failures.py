@@ -29,8 +29,12 @@ YEAR = 2024
 
 
 def start_release(folder: Path, inputs: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccas_opendata.cli", "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(condition, timeout: float = 120) -> None:
@@ -41,6 +45,7 @@ def wait_for(condition, timeout: float = 120) -> None:
 
 
 # --- one run at a time ----------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_second_release_in_the_same_folder_is_refused_naming_the_first(published_copy: Path, small_inputs):
@@ -58,6 +63,7 @@ def test_a_second_release_in_the_same_folder_is_refused_naming_the_first(publish
 
 
 # --- stop signals -----------------------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
@@ -89,15 +95,18 @@ def test_a_release_starts_by_removing_every_years_leftovers(published_copy: Path
 
 # --- a full disk -------------------------------------------------------------------------
 
+
 def _can_mount_tmpfs() -> bool:
     if not shutil.which("unshare"):
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt 2>/dev/null || "
-                            "mount -t tmpfs -o size=1m tmpfs /tmp"], capture_output=True)
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt 2>/dev/null || mount -t tmpfs -o size=1m tmpfs /tmp"],
+        capture_output=True,
+    )
     return probe.returncode == 0
 
 
-FULL_DISK = r'''
+FULL_DISK = r"""
 import hashlib, json, shutil, subprocess, sys
 from pathlib import Path
 source, mount = Path(sys.argv[1]), Path(sys.argv[2])
@@ -110,7 +119,7 @@ run = subprocess.run([sys.executable, "-m", "ccas_opendata.cli", "release", "--d
                      capture_output=True, text=True)
 print(json.dumps({"code": run.returncode, "stderr": run.stderr, "same": digest() == before,
                   "travail": (folder / ".travail").exists()}))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -126,8 +135,7 @@ def test_a_full_disk_stops_the_release_in_french(published: Path, small_inputs, 
     mount.mkdir()
     script = tmp_path / "plein.py"
     script.write_text(FULL_DISK)
-    shell = (f"mount -t tmpfs -o size={size_kb}k tmpfs {mount} && "
-             f"{sys.executable} {script} {published} {mount} {small_inputs[YEAR]} {YEAR}")
+    shell = f"mount -t tmpfs -o size={size_kb}k tmpfs {mount} && {sys.executable} {script} {published} {mount} {small_inputs[YEAR]} {YEAR}"
     outcome = subprocess.run(["unshare", "-rm", "sh", "-c", shell], capture_output=True, text=True, timeout=600, cwd=REPO)
     assert outcome.returncode == 0, outcome.stderr
     result = json.loads(outcome.stdout.strip().splitlines()[-1])
@@ -139,6 +147,7 @@ def test_a_full_disk_stops_the_release_in_french(published: Path, small_inputs, 
 
 
 # --- an archive that expands too much ----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def expanding_xlsx(tmp_path_factory) -> Path:
@@ -179,16 +188,37 @@ GOOD_KEY = "3bcecbf94e2b7f16e2baa17984a11028f886a2ef53700b6fb8bdc30061e53fe9"
 
 def key_release(folder: Path, inputs: Path, key_file: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "CCAS_OPENDATA_CLE"}
-    run = subprocess.run([sys.executable, "-m", "ccas_opendata.cli", "release", "--essai", "--dossier", str(folder), "--annee", "2023",
-                          "--cle-fichier", str(key_file), str(inputs)], capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ccas_opendata.cli",
+            "release",
+            "--essai",
+            "--dossier",
+            str(folder),
+            "--annee",
+            "2023",
+            "--cle-fichier",
+            str(key_file),
+            str(inputs),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     return run.stderr
 
 
-@pytest.mark.parametrize(("mode", "folder_mode", "expected"), [
-    (0o644, 0o700, "est lisible par d'autres comptes que le vôtre (droits -rw-r--r--)"),
-    (0o640, 0o700, "est lisible par d'autres comptes"),
-    (0o600, 0o777, "est modifiable par tous"),
-])
+@pytest.mark.parametrize(
+    ("mode", "folder_mode", "expected"),
+    [
+        (0o644, 0o700, "est lisible par d'autres comptes que le vôtre (droits -rw-r--r--)"),
+        (0o640, 0o700, "est lisible par d'autres comptes"),
+        (0o600, 0o777, "est modifiable par tous"),
+    ],
+)
 def test_a_key_file_others_can_read_or_replace_is_refused(folder: Path, tmp_path: Path, small_inputs, mode, folder_mode, expected):
     keys = tmp_path / "cles"
     keys.mkdir()
@@ -216,6 +246,7 @@ def test_a_guessable_key_is_refused(folder: Path, small_inputs, monkeypatch, key
 
 # --- contact and links --------------------------------------------------------------------
 
+
 def set_organisation(folder: Path, **values: str) -> None:
     path = folder / "metadata" / "organisation.yml"
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.split(":")[0] not in values]
@@ -223,13 +254,16 @@ def set_organisation(folder: Path, **values: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    ({"contact": "Mme Martin"}, "« contact » doit être une adresse électronique"),
-    ({"contact": "donnees@ville"}, "« contact » doit être une adresse électronique"),
-    ({"site_web": "javascript:alert(document.cookie)"}, "« site_web » doit être une adresse http:// ou https://"),
-    ({"site_web": "www.ma-commune.fr"}, "« site_web » doit être une adresse http:// ou https://"),
-    ({"hebergeur": "data:text/html,<script>alert(1)</script>"}, "« hebergeur » : seules les adresses http:// ou https://"),
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"contact": "Mme Martin"}, "« contact » doit être une adresse électronique"),
+        ({"contact": "donnees@ville"}, "« contact » doit être une adresse électronique"),
+        ({"site_web": "javascript:alert(document.cookie)"}, "« site_web » doit être une adresse http:// ou https://"),
+        ({"site_web": "www.ma-commune.fr"}, "« site_web » doit être une adresse http:// ou https://"),
+        ({"hebergeur": "data:text/html,<script>alert(1)</script>"}, "« hebergeur » : seules les adresses http:// ou https://"),
+    ],
+)
 def test_a_bad_contact_or_link_is_caught_when_the_metadata_is_read(folder: Path, small_inputs, values, expected):
     set_organisation(folder, **values)
     started = time.process_time()

@@ -33,8 +33,11 @@ HERE = Path(__file__).resolve().parent
 
 
 # With their charset, as the site sends them (requests reads text/* without one as Latin-1).
-MEDIA_TYPES = {".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
-               ".json": "application/json; charset=utf-8"}
+MEDIA_TYPES = {
+    ".ttl": "text/turtle; charset=utf-8",
+    ".jsonld": "application/ld+json; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+}
 
 
 def serve_directory(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
@@ -101,7 +104,8 @@ def describe_dataservice(service) -> dict:
         "id": str(service.id),
         "title": service.title,
         "base_api_url": service.base_api_url,
-        "endpoint_description_url": getattr(service, "machine_documentation_url", None) or getattr(service, "endpoint_description_url", None),
+        "endpoint_description_url": getattr(service, "machine_documentation_url", None)
+        or getattr(service, "endpoint_description_url", None),
         "remote_id": service.harvest.remote_id if service.harvest else None,
         "datasets": sorted(d.harvest.remote_id for d in service.datasets if d.harvest),
         "license": service.license.id if service.license else None,
@@ -149,14 +153,16 @@ def main() -> None:
             actions.run(source)
             source.reload()
             job = source.get_last_job()
-            report.append({
-                "url": url,
-                "status": job.status,
-                "errors": [e.message for e in job.errors],
-                "items": [{"remote_id": i.remote_id, "status": i.status, "errors": [e.message for e in i.errors]} for i in job.items],
-                "datasets": [describe_dataset(d) for d in Dataset.objects.order_by("title")],
-                "dataservices": [describe_dataservice(s) for s in Dataservice.objects.order_by("title")],
-            })
+            report.append(
+                {
+                    "url": url,
+                    "status": job.status,
+                    "errors": [e.message for e in job.errors],
+                    "items": [{"remote_id": i.remote_id, "status": i.status, "errors": [e.message for e in i.errors]} for i in job.items],
+                    "datasets": [describe_dataset(d) for d in Dataset.objects.order_by("title")],
+                    "dataservices": [describe_dataservice(s) for s in Dataservice.objects.order_by("title")],
+                }
+            )
     files.shutdown()
     shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(report, ensure_ascii=False, indent=1, default=str))

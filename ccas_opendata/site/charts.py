@@ -20,24 +20,24 @@ from dataclasses import dataclass
 from html import escape
 
 
-BAR = "#1d5a9e"        # 7.0:1 contrast on white
-PREVIOUS = "#9bb7d4"   # last year, lighter
+BAR = "#1d5a9e"  # 7.0:1 contrast on white
+PREVIOUS = "#9bb7d4"  # last year, lighter
 SECRET = "#b7b7b7"
 TEXT = "#1b1b1b"
 
-WIDTH = 400            # viewBox width of every chart (see the module docstring)
-FONT = 14              # text size in viewBox units
-CHAR = 8.2             # generous width of one character at FONT (system sans-serif)
-SHORT_LABEL = 12       # labels up to this many characters sit beside their bar
+WIDTH = 400  # viewBox width of every chart (see the module docstring)
+FONT = 14  # text size in viewBox units
+CHAR = 8.2  # generous width of one character at FONT (system sans-serif)
+SHORT_LABEL = 12  # labels up to this many characters sit beside their bar
 SECRET_TEXT = "secret statistique"
-LEFT = 2               # glyphs overhang their origin a little: text never starts at 0
+LEFT = 2  # glyphs overhang their origin a little: text never starts at 0
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
-    value: float | None          # None: hidden (secret statistique)
-    text: str                    # the figure as shown (French format)
+    value: float | None  # None: hidden (secret statistique)
+    text: str  # the figure as shown (French format)
     previous: float | None = None
 
 
@@ -88,9 +88,11 @@ def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous:
     parts = _open(chart_id, title, top + sum(rows))
     if legend_previous:
         x_previous = text_width(legend_current) + 30
-        parts.append(f'<rect class="legende" x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
-                     f'<rect class="legende precedente" x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
-                     f'<text x="{x_previous + 16:.0f}" y="14" fill="{TEXT}">{escape(legend_previous)}</text>')
+        parts.append(
+            f'<rect class="legende" x="{LEFT}" y="4" width="12" height="10" fill="{BAR}"/><text x="{LEFT + 16}" y="14" fill="{TEXT}">{escape(legend_current)}</text>'
+            f'<rect class="legende precedente" x="{x_previous:.0f}" y="4" width="12" height="10" fill="{PREVIOUS}"/>'
+            f'<text x="{x_previous + 16:.0f}" y="14" fill="{TEXT}">{escape(legend_previous)}</text>'
+        )
     y = top
     for bar, lines, row in zip(bars, label_lines, rows):
         if beside:
@@ -102,16 +104,22 @@ def horizontal_bars(chart_id: str, title: str, bars: list[Bar], legend_previous:
             bar_y = y + line * len(lines) + 2
         text_y = bar_y + 13
         if bar.value is None:
-            parts.append(f'<rect class="barre secret" x="{label_width:.1f}" y="{bar_y}" width="24" height="{bar_height}" fill="url(#{chart_id}-hachures)"/>'
-                         f'<text x="{label_width + 30:.1f}" y="{text_y}" fill="{TEXT}" font-style="italic">{SECRET_TEXT}</text>')
+            parts.append(
+                f'<rect class="barre secret" x="{label_width:.1f}" y="{bar_y}" width="24" height="{bar_height}" fill="url(#{chart_id}-hachures)"/>'
+                f'<text x="{label_width + 30:.1f}" y="{text_y}" fill="{TEXT}" font-style="italic">{SECRET_TEXT}</text>'
+            )
         else:
             width = max(bar.value / maximum * bar_width, 1.0 if bar.value > 0 else 0.0)
             end = width
             if bar.previous is not None:
                 previous = bar.previous / maximum * bar_width
                 end = max(end, previous)
-                parts.append(f'<rect class="barre precedente" x="{label_width:.1f}" y="{bar_y + 11}" width="{previous:.1f}" height="6" fill="{PREVIOUS}"/>')
-            parts.append(f'<rect class="barre" x="{label_width:.1f}" y="{bar_y}" width="{width:.1f}" height="{11 if bar.previous is not None else bar_height}" fill="{BAR}"/>')
+                parts.append(
+                    f'<rect class="barre precedente" x="{label_width:.1f}" y="{bar_y + 11}" width="{previous:.1f}" height="6" fill="{PREVIOUS}"/>'
+                )
+            parts.append(
+                f'<rect class="barre" x="{label_width:.1f}" y="{bar_y}" width="{width:.1f}" height="{11 if bar.previous is not None else bar_height}" fill="{BAR}"/>'
+            )
             parts.append(f'<text x="{label_width + end + 6:.1f}" y="{text_y}" fill="{TEXT}">{escape(bar.text)}</text>')
         y += row
     parts.append("</svg>")
@@ -141,8 +149,10 @@ def columns(chart_id: str, title: str, bars: list[Bar]) -> str:
         w = column - gap
         parts.append(f'<text x="{x + w / 2:.1f}" y="{height - 10}" text-anchor="middle" fill="{TEXT}">{escape(bar.label)}</text>')
         if bar.value is None:
-            parts.append(f'<rect class="barre secret" x="{x:.1f}" y="{zero - 20:.1f}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
-                         f'<text x="{x + w / 2:.1f}" y="{zero - 26:.1f}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>')
+            parts.append(
+                f'<rect class="barre secret" x="{x:.1f}" y="{zero - 20:.1f}" width="{w:.1f}" height="20" fill="url(#{chart_id}-hachures)"/>'
+                f'<text x="{x + w / 2:.1f}" y="{zero - 26:.1f}" text-anchor="middle" fill="{TEXT}" font-style="italic">secret</text>'
+            )
             continue
         h = abs(bar.value) / span * (base - top)
         y, text_y = (zero - h, zero - h - 5) if bar.value >= 0 else (zero, zero + h + FONT + 2)
@@ -163,14 +173,18 @@ def standalone(chart_svg: str, title: str, source: str) -> str:
     top = pad + line * len(title_lines)
     total = top + 8 + height + 8 + 15 * len(source_lines) + pad
     inner = chart_svg.replace("<svg ", f'<svg x="{pad}" y="{top + 8:.0f}" ', 1)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 2 * pad}" height="{total:.0f}" viewBox="0 0 {WIDTH + 2 * pad} {total:.0f}" '
-             f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="{FONT}">',
-             f'<title>{escape(title)}</title>',
-             f'<rect x="0" y="0" width="{WIDTH + 2 * pad}" height="{total:.0f}" fill="#ffffff"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH + 2 * pad}" height="{total:.0f}" viewBox="0 0 {WIDTH + 2 * pad} {total:.0f}" '
+        f'font-family="DejaVu Sans, Arial, Helvetica, sans-serif" font-size="{FONT}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{WIDTH + 2 * pad}" height="{total:.0f}" fill="#ffffff"/>',
+    ]
     for i, text in enumerate(title_lines):
         parts.append(f'<text x="{pad + LEFT}" y="{pad + FONT + i * line}" font-weight="bold" fill="{TEXT}">{escape(text)}</text>')
     parts.append(inner)
     for i, text in enumerate(source_lines):
-        parts.append(f'<text x="{pad + LEFT}" y="{top + 8 + height + 8 + 11 + i * 15:.0f}" font-size="11" fill="#444444">{escape(text)}</text>')
+        parts.append(
+            f'<text x="{pad + LEFT}" y="{top + 8 + height + 8 + 11 + i * 15:.0f}" font-size="11" fill="#444444">{escape(text)}</text>'
+        )
     parts.append("</svg>")
     return '<?xml version="1.0" encoding="utf-8"?>\n' + "".join(parts) + "\n"

@@ -43,7 +43,11 @@ def number(value: float | None, unit: str) -> str:
 def chart_csv(block: Block, year: int | None) -> str:
     has_share = "Part" in block.columns
     has_previous = any(c.startswith("En ") for c in block.columns)
-    header = [column_name(block.columns[0]), "valeur"] + (["part"] if has_share else []) + ([f"valeur_{year - 1}"] if has_previous and year else [])
+    header = (
+        [column_name(block.columns[0]), "valeur"]
+        + (["part"] if has_share else [])
+        + ([f"valeur_{year - 1}"] if has_previous and year else [])
+    )
     header += ["unite", "secret"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

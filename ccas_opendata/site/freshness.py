@@ -22,8 +22,9 @@ from datasette import hookimpl
 PUBLISH_DIR = Path(__file__).resolve().parent.parent
 # Replaced by every release: a copy to the server (rsync, file by file) changes them too.
 FILES = ("inspect-data.json", "indicateurs.db", "metadata.json")
-RELOADING = ("Une nouvelle publication est en cours de mise en ligne : le site redémarre avec elle. "
-             "Rechargez la page dans quelques secondes.")
+RELOADING = (
+    "Une nouvelle publication est en cours de mise en ligne : le site redémarre avec elle. Rechargez la page dans quelques secondes."
+)
 
 
 def identity():
@@ -57,11 +58,18 @@ def asgi_wrapper(datasette):
             if now == STARTED_ON:
                 await app(scope, receive, send)
                 return
-            await send({"type": "http.response.start", "status": 503,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"2"), (b"cache-control", b"no-store")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"retry-after", b"2"), (b"cache-control", b"no-store")],
+                }
+            )
             await send({"type": "http.response.body", "body": (RELOADING + "\n").encode("utf-8")})
             if now is not None and not restarting:
                 restarting = True
                 asyncio.get_running_loop().call_later(0.2, _restart)  # once this answer is sent
+
         return fresh
+
     return wrap

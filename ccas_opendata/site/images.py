@@ -24,12 +24,22 @@ from PIL import Image, ImageDraw, ImageFont
 SVG = "{http://www.w3.org/2000/svg}"
 SCALE = 2  # pixels per SVG unit: sharp on a high-density screen and in a slide
 FONT_FILES = {
-    "regular": ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-                "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf", "/Library/Fonts/Arial.ttf", "/System/Library/Fonts/Supplemental/Arial.ttf",
-                "C:/Windows/Fonts/arial.ttf"],
-    "bold": ["/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-             "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf", "/Library/Fonts/Arial Bold.ttf",
-             "/System/Library/Fonts/Supplemental/Arial Bold.ttf", "C:/Windows/Fonts/arialbd.ttf"],
+    "regular": [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+        "/Library/Fonts/Arial.ttf",
+        "/System/Library/Fonts/Supplemental/Arial.ttf",
+        "C:/Windows/Fonts/arial.ttf",
+    ],
+    "bold": [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+        "/Library/Fonts/Arial Bold.ttf",
+        "/System/Library/Fonts/Supplemental/Arial Bold.ttf",
+        "C:/Windows/Fonts/arialbd.ttf",
+    ],
 }
 HATCH = (200, 200, 200)  # a hidden figure's hatching, drawn flat
 
@@ -73,8 +83,13 @@ def svg_to_png(svg: str) -> bytes:
             if tag in ("title", "desc", "defs"):
                 continue
             if tag == "svg":
-                walk(child, dx + float(child.get("x", 0)), dy + float(child.get("y", 0)), float(child.get("font-size", size)),
-                     child.get("font-weight", weight))
+                walk(
+                    child,
+                    dx + float(child.get("x", 0)),
+                    dy + float(child.get("y", 0)),
+                    float(child.get("font-size", size)),
+                    child.get("font-weight", weight),
+                )
             elif tag == "g":
                 walk(child, dx, dy, float(child.get("font-size", size)), child.get("font-weight", weight))
             elif tag == "rect":
@@ -85,7 +100,9 @@ def svg_to_png(svg: str) -> bytes:
                     draw.rectangle([x * SCALE, y * SCALE, (x + w) * SCALE - 1, (y + h) * SCALE - 1], fill=fill)
             elif tag == "text":
                 text = "".join(child.itertext())
-                font = _font("bold" if child.get("font-weight", weight) == "bold" else "regular", round(float(child.get("font-size", size)) * SCALE))
+                font = _font(
+                    "bold" if child.get("font-weight", weight) == "bold" else "regular", round(float(child.get("font-size", size)) * SCALE)
+                )
                 anchor = {"start": "ls", "middle": "ms", "end": "rs"}[child.get("text-anchor", "start")]
                 x, y = dx + float(child.get("x", 0)), dy + float(child.get("y", 0))
                 draw.text((x * SCALE, y * SCALE), text, font=font, fill=_colour(child.get("fill")) or (0, 0, 0), anchor=anchor)

@@ -35,13 +35,16 @@ ANSWER_MAX_BYTES = 8_000_000
 BODY_MAX_BYTES = 32_000_000
 HEAVY_AT_ONCE = 1
 HEAVY_WAITING = 4
-TOO_BIG = (f"Réponse trop volumineuse : plus de {ANSWER_MAX_BYTES // 1_000_000} Mo. Ajoutez une clause « limit », "
-           "choisissez moins de colonnes, ou téléchargez le paquet de données complet (page « Téléchargements »).")
+TOO_BIG = (
+    f"Réponse trop volumineuse : plus de {ANSWER_MAX_BYTES // 1_000_000} Mo. Ajoutez une clause « limit », "
+    "choisissez moins de colonnes, ou téléchargez le paquet de données complet (page « Téléchargements »)."
+)
 SQLITE_TOO_BIG = b"string or blob too big"
-TOO_LONG = (f"Valeur trop longue : une valeur de la réponse dépasserait {VALUE_MAX_BYTES // 1000} Ko "
-            "(aucune valeur publiée n'en approche).")
-BUSY = ("Trop de requêtes SQL sont en cours : réessayez dans quelques secondes. Les tables publiées restent accessibles "
-        "sans SQL (par exemple /indicateurs/indicateurs.json?annee=2024), et les paquets complets se téléchargent.")
+TOO_LONG = f"Valeur trop longue : une valeur de la réponse dépasserait {VALUE_MAX_BYTES // 1000} Ko (aucune valeur publiée n'en approche)."
+BUSY = (
+    "Trop de requêtes SQL sont en cours : réessayez dans quelques secondes. Les tables publiées restent accessibles "
+    "sans SQL (par exemple /indicateurs/indicateurs.json?annee=2024), et les paquets complets se téléchargent."
+)
 
 _answered: "weakref.WeakKeyDictionary[sqlite3.Cursor, int]" = weakref.WeakKeyDictionary()
 
@@ -79,8 +82,13 @@ async def _refuse(send, path: str, status: int, message: str) -> None:
         content_type = b"application/json; charset=utf-8"
     else:
         body, content_type = message + "\n", b"text/plain; charset=utf-8"
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type), (b"retry-after", b"5"), (b"cache-control", b"no-store")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"retry-after", b"5"), (b"cache-control", b"no-store")],
+        }
+    )
     await send({"type": "http.response.body", "body": body.encode("utf-8")})
 
 
@@ -107,7 +115,9 @@ def asgi_wrapper(datasette):
                 await app(scope, receive, _capped(send))
             finally:
                 running.release()
+
         return bounded
+
     return wrap
 
 
@@ -150,4 +160,5 @@ def _capped(send):
                 await send({"type": "http.response.body", "body": "\n[réponse tronquée]\n".encode(), "more_body": False})
                 return
         await send(event)
+
     return capped

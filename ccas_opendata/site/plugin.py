@@ -31,9 +31,14 @@ from markupsafe import Markup, escape
 PUBLISH_DIR = Path(__file__).resolve().parent.parent
 PAGES_DIR = PUBLISH_DIR / "pages"
 TYPES = {
-    ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8", ".json": "application/json; charset=utf-8",
-    ".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8",
-    ".svg": "image/svg+xml", ".png": "image/png",
+    ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".ttl": "text/turtle; charset=utf-8",
+    ".jsonld": "application/ld+json; charset=utf-8",
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
 }
 DOWNLOADS_DIR = PUBLISH_DIR / "telechargements"
 HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
@@ -98,7 +103,7 @@ async def serve_page(request, datasette):
     body, content_type = PAGES[path]
     headers = dict(HEADERS)
     if content_type.startswith("text/csv"):
-        headers["Content-Disposition"] = "attachment; filename=\"" + path.rsplit("/", 1)[-1] + "\""
+        headers["Content-Disposition"] = 'attachment; filename="' + path.rsplit("/", 1)[-1] + '"'
         headers["Access-Control-Allow-Origin"] = "*"
     return Response(body, status=200, headers=headers, content_type=content_type)
 
@@ -113,8 +118,7 @@ def _missing_parameter(path, query_string):
     if not missing:
         return None
     example = "&".join(f"{p}=…" for p in missing)
-    return (f"Paramètre manquant : {', '.join(missing)}. Ajoutez-le à l'adresse, par exemple ?{example} "
-            f"(voir la page « API »).")
+    return f"Paramètre manquant : {', '.join(missing)}. Ajoutez-le à l'adresse, par exemple ?{example} (voir la page « API »)."
 
 
 async def serve_download(request, datasette):
@@ -124,13 +128,16 @@ async def serve_download(request, datasette):
     path = DOWNLOADS_DIR / name
     if not path.is_file():
         listing = datasette.urls.path("/telechargements")
-        return Response.html(f"<!DOCTYPE html><html lang=\"fr\"><title>Fichier introuvable</title><p>Fichier introuvable. <a href=\"{listing}\">Tous les téléchargements</a></p></html>", status=404)
+        return Response.html(
+            f'<!DOCTYPE html><html lang="fr"><title>Fichier introuvable</title><p>Fichier introuvable. <a href="{listing}">Tous les téléchargements</a></p></html>',
+            status=404,
+        )
     headers = dict(HEADERS)
     if name.endswith(".json"):
         content_type = TYPES[".json"]
     else:
         content_type = "application/zip"
-        headers["Content-Disposition"] = f"attachment; filename=\"{name}\""
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
         if "-v" in name:
             headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return Response(path.read_bytes(), status=200, headers=headers, content_type=content_type)
@@ -141,6 +148,7 @@ def asgi_wrapper(datasette):
     """CORS on every response, so that ``datasette publish/`` (without ``--cors``)
     serves the API to other sites as ``ccas-opendata serve`` does; ``text/csv`` for CSV;
     a 400 for a canned query missing a parameter."""
+
     def wrap(app):
         async def with_fixes(scope, receive, send):
             if scope["type"] != "http":
@@ -149,7 +157,7 @@ def asgi_wrapper(datasette):
             base = datasette.setting("base_url")
             path = scope.get("path", "")
             if base != "/" and path.startswith(base):
-                path = "/" + path[len(base):]
+                path = "/" + path[len(base) :]
             error = _missing_parameter(path, scope.get("query_string", b"").decode("latin-1"))
             if error is not None:
                 if path.endswith(".json"):
@@ -157,8 +165,13 @@ def asgi_wrapper(datasette):
                     content_type = b"application/json; charset=utf-8"
                 else:
                     body, content_type = error + "\n", b"text/plain; charset=utf-8"
-                await send({"type": "http.response.start", "status": 400,
-                            "headers": [(b"content-type", content_type), (b"access-control-allow-origin", b"*")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [(b"content-type", content_type), (b"access-control-allow-origin", b"*")],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body.encode("utf-8")})
                 return
             is_csv = path.endswith(".csv")
@@ -167,18 +180,25 @@ def asgi_wrapper(datasette):
                 if event["type"] == "http.response.start":
                     headers = [(k, v) for k, v in event.get("headers", []) if k.lower() != b"access-control-allow-origin"]
                     if is_csv:
-                        headers = [(k, b"text/csv; charset=utf-8" if k.lower() == b"content-type" and v.startswith(b"text/plain") else v)
-                                   for k, v in headers]
+                        headers = [
+                            (k, b"text/csv; charset=utf-8" if k.lower() == b"content-type" and v.startswith(b"text/plain") else v)
+                            for k, v in headers
+                        ]
                     event = dict(event, headers=headers + [(b"access-control-allow-origin", b"*")])
                 await send(event)
+
             await app(scope, receive, send_fixed)
+
         return with_fixes
+
     return wrap
 
 
 NOT_FOUND_TITLE = "Page introuvable"
-NOT_FOUND_MESSAGE = ("Cette adresse ne correspond à aucune page, table ou donnée de ce site. Vérifiez-la, ou partez de l'accueil "
-                     "ou de la page « API », qui liste les tables et les téléchargements.")
+NOT_FOUND_MESSAGE = (
+    "Cette adresse ne correspond à aucune page, table ou donnée de ce site. Vérifiez-la, ou partez de l'accueil "
+    "ou de la page « API », qui liste les tables et les téléchargements."
+)
 
 
 def is_not_found(exception) -> bool:
@@ -192,6 +212,7 @@ def is_not_found(exception) -> bool:
 def french_not_found(datasette, request):
     """The French 404, as JSON for a ``.json`` address, else Datasette's error page in French;
     nothing written to the log (the access log line says enough)."""
+
     async def respond():
         info = {"ok": False, "error": NOT_FOUND_MESSAGE, "status": 404, "title": NOT_FOUND_TITLE}
         headers = {"Access-Control-Allow-Origin": "*"}
@@ -200,6 +221,7 @@ def french_not_found(datasette, request):
         template = datasette.jinja_env.select_template(["404.html", "error.html"])
         body = await template.render_async(dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(), menu_links=lambda: []))
         return Response.html(body, status=404, headers=headers)
+
     return respond
 
 
@@ -219,12 +241,13 @@ STATIC_PREFIXES = ("/static/", "/-/static/", "/-/static-plugins/")
 def french_static_404s(datasette):
     """The French 404 also for a missing static file, which Datasette answers with a bare
     « 404: File not found », out of reach of ``handle_exception`` (``/static/nope.css``)."""
+
     def wrap(app):
         async def french(scope, receive, send):
             base = datasette.setting("base_url")
             path = scope.get("path", "")
             if base != "/" and path.startswith(base):
-                path = "/" + path[len(base):]
+                path = "/" + path[len(base) :]
             if scope["type"] != "http" or not path.startswith(STATIC_PREFIXES):
                 await app(scope, receive, send)
                 return
@@ -239,8 +262,11 @@ def french_static_404s(datasette):
                 elif event["type"] == "http.response.body" and not event.get("more_body"):
                     response = await french_not_found(datasette, Request(scope, receive))()
                     await response.asgi_send(send)
+
             await app(scope, receive, watch)
+
         return french
+
     return wrap
 
 

@@ -53,21 +53,68 @@ class Section:
 
 
 SECTIONS = (
-    Section("frequentation", "Fréquentation", "Combien d'accompagnements individuels, quand et où.", (), ("accompagnements", "usagers", "part_usagers_plusieurs_visites")),
+    Section(
+        "frequentation",
+        "Fréquentation",
+        "Combien d'accompagnements individuels, quand et où.",
+        (),
+        ("accompagnements", "usagers", "part_usagers_plusieurs_visites"),
+    ),
     Section("ages", "Âge des personnes", "Répartition des accompagnements selon l'âge de la personne.", ("tranche_age",)),
     Section("genre", "Genre", "Répartition des accompagnements selon le genre déclaré.", ("genre",)),
     Section("familles", "Composition familiale", "La situation familiale des personnes accompagnées.", ("composition_familiale",)),
     Section("situation", "Situation socio-professionnelle", "Emploi, recherche d'emploi, retraite…", ("situation",)),
-    Section("quartiers", "Quartiers et quartiers prioritaires", "Où habitent les personnes accompagnées.", ("quartier", "qpv"), ("part_usagers_qpv",)),
-    Section("demarches", "Démarches et thématiques", "Les démarches en ligne et les compétences numériques travaillées.", ("thematique",), ("part_demarches_administratives",)),
-    Section("duree", "Durée des accompagnements", "Le temps passé avec chaque personne.", ("duree_tranche",), ("duree_moyenne", "duree_mediane")),
+    Section(
+        "quartiers",
+        "Quartiers et quartiers prioritaires",
+        "Où habitent les personnes accompagnées.",
+        ("quartier", "qpv"),
+        ("part_usagers_qpv",),
+    ),
+    Section(
+        "demarches",
+        "Démarches et thématiques",
+        "Les démarches en ligne et les compétences numériques travaillées.",
+        ("thematique",),
+        ("part_demarches_administratives",),
+    ),
+    Section(
+        "duree", "Durée des accompagnements", "Le temps passé avec chaque personne.", ("duree_tranche",), ("duree_moyenne", "duree_mediane")
+    ),
     Section("autonomie", "Autonomie", "Ce que la personne a pu faire elle-même.", ("autonomie",)),
-    Section("canal", "Comment les personnes ont connu le service", "Orientation par le CCAS, un partenaire, le bouche-à-oreille…", ("canal",)),
-    Section("orientation", "Orientations vers les partenaires", "Les personnes redirigées vers un autre service à l'issue de l'accompagnement.", ("orientation",)),
-    Section("satisfaction", "Satisfaction", "Les réponses au questionnaire de fin d'accompagnement (1 à 5).", ("satisfaction",), ("taux_satisfaction",)),
+    Section(
+        "canal", "Comment les personnes ont connu le service", "Orientation par le CCAS, un partenaire, le bouche-à-oreille…", ("canal",)
+    ),
+    Section(
+        "orientation",
+        "Orientations vers les partenaires",
+        "Les personnes redirigées vers un autre service à l'issue de l'accompagnement.",
+        ("orientation",),
+    ),
+    Section(
+        "satisfaction",
+        "Satisfaction",
+        "Les réponses au questionnaire de fin d'accompagnement (1 à 5).",
+        ("satisfaction",),
+        ("taux_satisfaction",),
+    ),
     Section("materiel", "Équipement numérique", "Le matériel dont disposent les personnes (plusieurs réponses possibles).", ("materiel",)),
-    Section("ateliers", "Ateliers collectifs", "Ateliers, événements et actions « aller vers ».", ("format", "thematique"), ("ateliers", "participants_ateliers", "participants_moyen_atelier"), "ateliers"),
-    Section("formations", "Formations des professionnels et bénévoles", "Sessions de formation organisées par le CCAS.", ("public",), ("formations_inscrits", "formations_presents", "taux_presence_formations"), "formations"),
+    Section(
+        "ateliers",
+        "Ateliers collectifs",
+        "Ateliers, événements et actions « aller vers ».",
+        ("format", "thematique"),
+        ("ateliers", "participants_ateliers", "participants_moyen_atelier"),
+        "ateliers",
+    ),
+    Section(
+        "formations",
+        "Formations des professionnels et bénévoles",
+        "Sessions de formation organisées par le CCAS.",
+        ("public",),
+        ("formations_inscrits", "formations_presents", "taux_presence_formations"),
+        "formations",
+    ),
 )
 MONTH_ABBREVIATIONS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
 
@@ -93,7 +140,11 @@ class Publication:
     risks: dict[int, dict] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.table = pd.concat([read_published(p / "indicateurs.csv") for p in self.packages], ignore_index=True) if self.packages else pd.DataFrame()
+        self.table = (
+            pd.concat([read_published(p / "indicateurs.csv") for p in self.packages], ignore_index=True)
+            if self.packages
+            else pd.DataFrame()
+        )
         latest = self.packages[-1]
         with open(latest / "definitions.csv", encoding="utf-8", newline="") as f:
             self.definitions = {r["indicateur"]: r for r in csv.DictReader(f)}
@@ -102,7 +153,11 @@ class Publication:
         self.descriptors = {int(p.name): json.loads((p / "datapackage.json").read_text(encoding="utf-8")) for p in self.packages}
         self.risks = {int(p.name): json.loads((p / "risque.json").read_text(encoding="utf-8")) for p in self.packages}
         self._index = {
-            (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (None if r.secret else r.valeur, "secret" if r.secret else "", r.unite)
+            (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (
+                None if r.secret else r.valeur,
+                "secret" if r.secret else "",
+                r.unite,
+            )
             for r in self.table.itertuples(index=False)
         }
 
@@ -114,7 +169,15 @@ class Publication:
     def labels(self) -> dict:
         return load_labels()
 
-    def get(self, year: int, indicateur: str, periode: str | None = None, lieu: str = ENSEMBLE, dimension: str = ENSEMBLE, modalite: str = ENSEMBLE):
+    def get(
+        self,
+        year: int,
+        indicateur: str,
+        periode: str | None = None,
+        lieu: str = ENSEMBLE,
+        dimension: str = ENSEMBLE,
+        modalite: str = ENSEMBLE,
+    ):
         """(value or None when hidden, secret flag, unit), or None when not published."""
         return self._index.get((year, periode or str(year), lieu, indicateur, dimension, modalite))
 
@@ -129,8 +192,13 @@ class Publication:
         return None if found is None else found[0]
 
     def modalities(self, year: int, indicateur: str, dimension: str, lieu: str = ENSEMBLE) -> list[str]:
-        rows = self.table[(self.table["annee"] == year) & (self.table["indicateur"] == indicateur) & (self.table["dimension"] == dimension)
-                          & (self.table["lieu"] == lieu) & (self.table["periode"] == str(year))]
+        rows = self.table[
+            (self.table["annee"] == year)
+            & (self.table["indicateur"] == indicateur)
+            & (self.table["dimension"] == dimension)
+            & (self.table["lieu"] == lieu)
+            & (self.table["periode"] == str(year))
+        ]
         return list(rows["modalite"])
 
     def label(self, dimension: str, code: str) -> str:
@@ -145,13 +213,19 @@ class Publication:
         # The contract's labels first (the ingest accepts the same), then the site's own
         # (derived modalities such as ``qpv``, and ``non_communique`` for every dimension).
         modalites = self.labels["modalites"]
-        return contract_label(MULTI_VALUED.get(dimension, dimension), code) or modalites.get(dimension, {}).get(code) or modalites.get(code) or code
+        return (
+            contract_label(MULTI_VALUED.get(dimension, dimension), code)
+            or modalites.get(dimension, {}).get(code)
+            or modalites.get(code)
+            or code
+        )
 
     def dimension_label(self, dimension: str) -> str:
         return self.dimension_labels.get(dimension, dimension)
 
 
 # --- pieces of pages --------------------------------------------------------------------
+
 
 @dataclass
 class TableRow:
@@ -191,7 +265,9 @@ class Block:
     png: bool = False
 
 
-def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension: str, share_code: str | None) -> tuple[list[Bar], list[TableRow]]:
+def _bars_for_dimension(
+    pub: Publication, year: int, indicateur: str, dimension: str, share_code: str | None
+) -> tuple[list[Bar], list[TableRow]]:
     bars, rows = [], []
     previous_year = year - 1 if (year - 1) in pub.years else None
     for modalite in pub.modalities(year, indicateur, dimension):
@@ -203,13 +279,32 @@ def _bars_for_dimension(pub: Publication, year: int, indicateur: str, dimension:
         share = pub.get(year, share_code, dimension=dimension, modalite=modalite) if share_code else None
         text = fr_value(value, unite)
         bars.append(Bar(label, value, text, before))
-        rows.append(TableRow(label, text, fr_value(share[0], share[2]) if share else "", fr_value(before, unite) if last_year else "", value is None,
-                             last_year is not None and before is None, value, share[0] if share else None, before, unite))
+        rows.append(
+            TableRow(
+                label,
+                text,
+                fr_value(share[0], share[2]) if share else "",
+                fr_value(before, unite) if last_year else "",
+                value is None,
+                last_year is not None and before is None,
+                value,
+                share[0] if share else None,
+                before,
+                unite,
+            )
+        )
     return bars, rows
 
 
-def dimension_block(pub: Publication, year: int, dimension: str, source: str, limit: int | None = None,
-                    block_id: str | None = None, title: str | None = None) -> Block | None:
+def dimension_block(
+    pub: Publication,
+    year: int,
+    dimension: str,
+    source: str,
+    limit: int | None = None,
+    block_id: str | None = None,
+    title: str | None = None,
+) -> Block | None:
     """A breakdown's chart and table; ``limit``: only its largest categories (the home page's
     main procedures), under ``block_id`` so that its files do not replace the bilan's."""
     indicateur = {"accompagnements": "accompagnements", "ateliers": "ateliers", "formations": "formations_presents"}[source]
@@ -243,8 +338,16 @@ def dimension_block(pub: Publication, year: int, dimension: str, source: str, li
         total = pub.value(year, "accompagnements")
         template = pub.labels["base_part"]["multiple" if dimension in MULTI_VALUED else "simple"]
         base = template.format(total=fr_number(total)) if total is not None else ""
-    return Block(block_id, title, chart, rows, cols, any(r.secret for r in rows), base=base,
-                 folded=f"{pub.labels['zero']} {year} : {', '.join(folded)}." if folded else "")
+    return Block(
+        block_id,
+        title,
+        chart,
+        rows,
+        cols,
+        any(r.secret for r in rows),
+        base=base,
+        folded=f"{pub.labels['zero']} {year} : {', '.join(folded)}." if folded else "",
+    )
 
 
 def months_block(pub: Publication, year: int, indicateur: str) -> Block:
@@ -257,7 +360,14 @@ def months_block(pub: Publication, year: int, indicateur: str) -> Block:
         bars.append(Bar(MONTH_ABBREVIATIONS[month - 1], value, fr_number(value) if value is not None else ""))
         rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None, value=value, unit=unite))
     title = f"{pub.definitions[indicateur]['libelle']} par mois, {year}"
-    return Block(f"{indicateur}-mois-{year}", title, Markup(columns(f"graphique-{indicateur}-mois", title, bars)), rows, ("Mois", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
+    return Block(
+        f"{indicateur}-mois-{year}",
+        title,
+        Markup(columns(f"graphique-{indicateur}-mois", title, bars)),
+        rows,
+        ("Mois", pub.definitions[indicateur]["libelle"]),
+        any(r.secret for r in rows),
+    )
 
 
 def years_block(pub: Publication, year: int, indicateur: str = "accompagnements") -> Block | None:
@@ -273,8 +383,14 @@ def years_block(pub: Publication, year: int, indicateur: str = "accompagnements"
         bars.append(Bar(str(y), value, text))
         rows.append(TableRow(str(y), text, secret=value is None, value=value, unit=unite))
     title = f"{libelle} par année, {years[0]}–{years[-1]}"
-    return Block(f"{indicateur}-annees-{year}", title, Markup(columns(f"graphique-{indicateur}-annees", title, bars)), rows,
-                 ("Année", libelle), any(r.secret for r in rows))
+    return Block(
+        f"{indicateur}-annees-{year}",
+        title,
+        Markup(columns(f"graphique-{indicateur}-annees", title, bars)),
+        rows,
+        ("Année", libelle),
+        any(r.secret for r in rows),
+    )
 
 
 def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
@@ -290,7 +406,14 @@ def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
     if not bars:
         return None
     title = f"{pub.definitions[indicateur]['libelle']} par lieu, {year}"
-    return Block(f"{indicateur}-lieux-{year}", title, Markup(horizontal_bars(f"graphique-{indicateur}-lieux", title, bars)), rows, ("Lieu", pub.definitions[indicateur]["libelle"]), any(r.secret for r in rows))
+    return Block(
+        f"{indicateur}-lieux-{year}",
+        title,
+        Markup(horizontal_bars(f"graphique-{indicateur}-lieux", title, bars)),
+        rows,
+        ("Lieu", pub.definitions[indicateur]["libelle"]),
+        any(r.secret for r in rows),
+    )
 
 
 @dataclass
@@ -318,11 +441,18 @@ def key_figure(pub: Publication, year: int, code: str) -> KeyFigure | None:
             difference = value - previous
             unit = " point" + ("s" if abs(difference) >= 2 else "") if unite == "pourcentage" else " min"
             change = f"{'+' if difference > 0 else ('−' if difference < 0 else '')}{fr_number(abs(difference), 1)}{unit} par rapport à {year - 1}"
-    return KeyFigure(code, pub.definitions[code]["libelle"], fr_value(value, unite, code in INTEGRAL, code in pub.evolutions), change, value is None,
-                     pub.labels.get("bases", {}).get(code, ""))
+    return KeyFigure(
+        code,
+        pub.definitions[code]["libelle"],
+        fr_value(value, unite, code in INTEGRAL, code in pub.evolutions),
+        change,
+        value is None,
+        pub.labels.get("bases", {}).get(code, ""),
+    )
 
 
 # --- pages ------------------------------------------------------------------------------
+
 
 def css_string(text: str) -> Markup:
     """Text for a CSS string inside ``<style>`` (the printed running footer): HTML entities
@@ -334,8 +464,13 @@ def css_string(text: str) -> Markup:
 def _environment(urls: SiteUrls) -> jinja2.Environment:
     """Templates see ``url('/bilan/2024')`` for every link (the one place the sub-path of
     ``base_url`` is added) and ``absolute_url(...)`` for citations."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(SITE_DIR / "pages"), autoescape=True, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(SITE_DIR / "pages"),
+        autoescape=True,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["fr_date"] = fr_date
     env.filters["fr_number"] = fr_number
     env.filters["css_string"] = css_string
@@ -370,8 +505,16 @@ def _bilan(pub: Publication, year: int) -> dict:
         found = pub.get(year, code)
         return None if found is None else (found[0], found[2])
 
-    return {"year": year, "sections": sections, "years_chart": years_block(pub, year), "descriptor": pub.descriptors[year], "risk": pub.risks[year], "hidden": pub.hidden_count(year),
-            "sentences": key_sentences(pub.labels, year, figure), "summary": summary}
+    return {
+        "year": year,
+        "sections": sections,
+        "years_chart": years_block(pub, year),
+        "descriptor": pub.descriptors[year],
+        "risk": pub.risks[year],
+        "hidden": pub.hidden_count(year),
+        "sentences": key_sentences(pub.labels, year, figure),
+        "summary": summary,
+    }
 
 
 def series_rows(pub: Publication, code: str) -> tuple[list[dict], str]:
@@ -397,19 +540,37 @@ def series_csv(rows: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["annee", "lieu", "valeur", "unite", "secret"])
     for r in rows:
-        writer.writerow([r["annee"], r["lieu"], "" if r["valeur"] is None else (f"{r['valeur']:.0f}" if r["unite"] == "nombre" and float(r["valeur"]).is_integer() else f"{r['valeur']:.1f}"), r["unite"], r["secret"]])
+        writer.writerow(
+            [
+                r["annee"],
+                r["lieu"],
+                ""
+                if r["valeur"] is None
+                else (f"{r['valeur']:.0f}" if r["unite"] == "nombre" and float(r["valeur"]).is_integer() else f"{r['valeur']:.1f}"),
+                r["unite"],
+                r["secret"],
+            ]
+        )
     return buffer.getvalue()
 
 
 def _indicator_page(pub: Publication, code: str) -> tuple[dict, str]:
     rows, level = series_rows(pub, code)
     definition = pub.definitions[code]
-    bars = [Bar(str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])), r["valeur"],
-                fr_value(r["valeur"], r["unite"], code in INTEGRAL, code in pub.evolutions)) for r in rows]
+    bars = [
+        Bar(
+            str(r["annee"]) + ("" if level == ENSEMBLE else " " + pub.label("lieu", r["lieu"])),
+            r["valeur"],
+            fr_value(r["valeur"], r["unite"], code in INTEGRAL, code in pub.evolutions),
+        )
+        for r in rows
+    ]
     title = f"{definition['libelle']}" + (" par lieu" if level == "lieu" else "") + ", par année"
     chart = Markup(columns(f"graphique-{code}", title, bars) if level == ENSEMBLE else horizontal_bars(f"graphique-{code}", title, bars))
     table = [TableRow(b.label, b.text, secret=b.value is None, value=b.value, unit=r["unite"]) for b, r in zip(bars, rows)]
-    serie = Block("serie", title, chart, table, ("Année et lieu" if level == "lieu" else "Année", definition["libelle"]), any(r.secret for r in table))
+    serie = Block(
+        "serie", title, chart, table, ("Année et lieu" if level == "lieu" else "Année", definition["libelle"]), any(r.secret for r in table)
+    )
     serie.stem = f"indicateur-{code}"
     return {"code": code, "definition": definition, "serie": serie, "level": level, "title": title}, series_csv(rows)
 
@@ -423,16 +584,24 @@ def api_examples(pub: Publication, urls: SiteUrls) -> dict:
     return {
         "year": year,
         "origin": urls.origin,
-        "json": urls.absolute(f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array&_size=max"),
-        "csv": urls.absolute(f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"),
+        "json": urls.absolute(
+            f"/indicateurs/indicateurs.json?annee={year}&indicateur=accompagnements&dimension=ensemble&_shape=array&_size=max"
+        ),
+        "csv": urls.absolute(
+            f"/indicateurs/indicateurs.csv?annee={year}&indicateur=accompagnements&dimension=tranche_age&lieu=ensemble&_size=max"
+        ),
         "modalites": urls.absolute("/indicateurs/modalites.csv?_size=max"),
         "full_csv": urls.absolute("/indicateurs/indicateurs.csv?_stream=on&_size=max"),
         "full_year_csv": urls.absolute(f"/indicateurs/indicateurs.csv?annee={year}&_stream=on&_size=max"),
         "full_json": urls.absolute(f"/indicateurs/indicateurs.json?annee={year}&_shape=array&_size=max"),
         "serie": urls.path("/indicateurs/serie_annuelle.json?indicateur=accompagnements&_shape=array"),
-        "queries": {name: urls.path(f"/indicateurs/{name}.json?" + urlencode({p: values[p] for p in q.get("params", [])} | {"_shape": "array"}))
-                    for name, q in canned_queries().items()},
-        "sql": urls.absolute("/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"),
+        "queries": {
+            name: urls.path(f"/indicateurs/{name}.json?" + urlencode({p: values[p] for p in q.get("params", [])} | {"_shape": "array"}))
+            for name, q in canned_queries().items()
+        },
+        "sql": urls.absolute(
+            "/indicateurs?sql=select+annee%2C+valeur+from+indicateurs+where+indicateur+%3D+%27usagers%27+and+lieu+%3D+%27ensemble%27+and+periode+%3D+cast%28annee+as+text%29"
+        ),
         "sql_labels": urls.absolute("/indicateurs?" + urlencode({"sql": JOIN_EXAMPLE.format(year=year)})),
         "join_sql": JOIN_EXAMPLE.format(year=year),
     }
@@ -443,16 +612,20 @@ def legal_notice_gaps(publisher: Publisher) -> list[str]:
     and when the server configuration is written (the page itself says whom to ask)."""
     gaps = []
     if not str(publisher.extra.get("hebergeur") or "").strip():
-        gaps.append("Mentions légales : l'hébergeur du site n'est pas déclaré. La loi (LCEN, article 6) demande son nom, "
-                    "son adresse et son téléphone : ajoutez « hebergeur » dans metadata/organisation.yml.")
+        gaps.append(
+            "Mentions légales : l'hébergeur du site n'est pas déclaré. La loi (LCEN, article 6) demande son nom, "
+            "son adresse et son téléphone : ajoutez « hebergeur » dans metadata/organisation.yml."
+        )
     return gaps
 
 
 # The labels of the codes, joined from ``modalites`` (shown on /api, and run by its test).
-JOIN_EXAMPLE = ("select i.modalite, m.libelle, i.valeur, i.secret from indicateurs i "
-                "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
-                "where i.annee = {year} and i.indicateur = 'accompagnements' and i.dimension = 'tranche_age' "
-                "and i.lieu = 'ensemble' and i.periode = '{year}' order by m.ordre")
+JOIN_EXAMPLE = (
+    "select i.modalite, m.libelle, i.valeur, i.secret from indicateurs i "
+    "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
+    "where i.annee = {year} and i.indicateur = 'accompagnements' and i.dimension = 'tranche_age' "
+    "and i.lieu = 'ensemble' and i.periode = '{year}' order by m.ordre"
+)
 
 
 def accessibility(publisher: Publisher) -> dict[str, str]:
@@ -462,20 +635,35 @@ def accessibility(publisher: Publisher) -> dict[str, str]:
     return {"etat": str(declared.get("etat", ACCESSIBILITY_STATES[0])), "audit": str(declared.get("audit", ""))}
 
 
-def render_site(target: Path, packages: list[Path], publisher: Publisher, catalogue: Catalogue,
-                downloads: list[dict] | None = None, changelog: list[dict] | None = None) -> None:
+def render_site(
+    target: Path,
+    packages: list[Path],
+    publisher: Publisher,
+    catalogue: Catalogue,
+    downloads: list[dict] | None = None,
+    changelog: list[dict] | None = None,
+) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them."""
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
-    pub = Publication(publisher, packages, {code: d.libelle for code, d in catalogue.dimensions.items()},
-                      frozenset(i.code for i in catalogue.indicators if i.mesure == "evolution"))
+    pub = Publication(
+        publisher,
+        packages,
+        {code: d.libelle for code, d in catalogue.dimensions.items()},
+        frozenset(i.code for i in catalogue.indicators if i.mesure == "evolution"),
+    )
     pages = target / "pages"
     pages.mkdir(parents=True, exist_ok=True)
     latest = pub.years[-1]
     common = {
-        "publisher": publisher, "years": pub.years, "latest": latest, "licence": publisher.licence_info,
-        "published_on": pub.descriptors[latest]["created"], "definitions": pub.definitions,
-        "seuil": publisher.seuil_secret, "accessibilite": accessibility(publisher),
+        "publisher": publisher,
+        "years": pub.years,
+        "latest": latest,
+        "licence": publisher.licence_info,
+        "published_on": pub.descriptors[latest]["created"],
+        "definitions": pub.definitions,
+        "seuil": publisher.seuil_secret,
+        "accessibilite": accessibility(publisher),
     }
 
     def write(relative: str, template: str, **context) -> None:
@@ -493,24 +681,47 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     def export(block: Block, year: int, page: str, period: str) -> None:
         """The block's CSV, SVG, PNG and chart-only page (``/graphique/<stem>``)."""
         block.stem = block.stem or (block.id if block.id.endswith(str(year)) else f"{block.id}-{year}")
-        block.source = pub.labels["source_graphique"].format(organisation=publisher.nom, periode=period, licence=publisher.licence_info["title"])
+        block.source = pub.labels["source_graphique"].format(
+            organisation=publisher.nom, periode=period, licence=publisher.licence_info["title"]
+        )
         block.page = page
         write_chart_files(pages / EXPORT_DIR, block, year)
         write(f"{EXPORT_DIR}/{block.stem}.html", "graphique.html", block=block)
 
-    home_figures = [f for f in (key_figure(pub, latest, c) for c in ("accompagnements", "usagers", "ateliers", "participants_ateliers", "duree_moyenne", "taux_satisfaction")) if f]
+    home_figures = [
+        f
+        for f in (
+            key_figure(pub, latest, c)
+            for c in ("accompagnements", "usagers", "ateliers", "participants_ateliers", "duree_moyenne", "taux_satisfaction")
+        )
+        if f
+    ]
     home_months = months_block(pub, latest, "accompagnements")
     export(home_months, latest, "/", str(latest))
     home_years = years_block(pub, latest)
     if home_years:
         export(home_years, latest, "/", f"{pub.years[0]}–{latest}")
-    procedures = dimension_block(pub, latest, "thematique", "accompagnements", limit=5, block_id="principales-thematiques",
-                                 title=f"Les cinq thématiques les plus fréquentes des accompagnements, {latest}")
+    procedures = dimension_block(
+        pub,
+        latest,
+        "thematique",
+        "accompagnements",
+        limit=5,
+        block_id="principales-thematiques",
+        title=f"Les cinq thématiques les plus fréquentes des accompagnements, {latest}",
+    )
     if procedures:
         export(procedures, latest, "/", str(latest))
-    write("index.html", "accueil.html", figures=home_figures, months=home_months, years_chart=home_years, procedures=procedures,
-          og_image=og_image(home_years or home_months),
-          jsonld=json_ld(*(dataset(pub.descriptors[y], y, publisher, urls, f"/bilan/{y}") for y in pub.years)))
+    write(
+        "index.html",
+        "accueil.html",
+        figures=home_figures,
+        months=home_months,
+        years_chart=home_years,
+        procedures=procedures,
+        og_image=og_image(home_years or home_months),
+        jsonld=json_ld(*(dataset(pub.descriptors[y], y, publisher, urls, f"/bilan/{y}") for y in pub.years)),
+    )
     for year in pub.years:
         bilan = _bilan(pub, year)
         if bilan["years_chart"]:
@@ -519,8 +730,13 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
             for block in section["blocks"]:
                 export(block, year, f"/bilan/{year}", str(year))
         headline = bilan["years_chart"] or next((b for section in bilan["sections"] for b in section["blocks"]), None)
-        write(f"bilan/{year}.html", "bilan.html", **bilan, og_image=og_image(headline),
-              jsonld=json_ld(dataset(pub.descriptors[year], year, publisher, urls, f"/bilan/{year}")))
+        write(
+            f"bilan/{year}.html",
+            "bilan.html",
+            **bilan,
+            og_image=og_image(headline),
+            jsonld=json_ld(dataset(pub.descriptors[year], year, publisher, urls, f"/bilan/{year}")),
+        )
         write(f"risque/{year}.html", "risque.html", year=year, risk=pub.risks[year], hidden=pub.hidden_count(year))
     for code in pub.definitions:
         context, csv_text = _indicator_page(pub, code)
@@ -534,8 +750,14 @@ def render_site(target: Path, packages: list[Path], publisher: Publisher, catalo
     write("telechargements.html", "telechargements.html", downloads=downloads_by_year(downloads or []))
     changelog = changelog or []
     write("changements.html", "changements.html", changelog=changelog)
-    write("changements.atom", "changements.atom", changelog=changelog, base=publisher.base_url.rstrip("/"), feed_id=f"urn:ccas-opendata:{publisher.siret}:changements",
-          updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]))
+    write(
+        "changements.atom",
+        "changements.atom",
+        changelog=changelog,
+        base=publisher.base_url.rstrip("/"),
+        feed_id=f"urn:ccas-opendata:{publisher.siret}:changements",
+        updated=max((e["horodatage"] for e in changelog), default=pub.descriptors[latest]["created"]),
+    )
     (target / "libelles.json").write_text(json.dumps(datasette_labels(pub), ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     (target / "plugins").mkdir(exist_ok=True)
     shutil.copy(SITE_DIR / "plugin.py", target / "plugins" / "pages_citoyennes.py")
@@ -562,8 +784,10 @@ def downloads_by_year(files: list[dict]) -> list[tuple[int, list[dict]]]:
     """The manifest's files, latest year first; in a year the current alias, then the
     versions, latest first."""
     years = sorted({f["annee"] for f in files}, reverse=True)
+
     def order(f: dict) -> tuple:
         return ("-v" in f["fichier"], tuple(-int(p) for p in f["version"].split(".")))
+
     return [(y, sorted((f for f in files if f["annee"] == y), key=order)) for y in years]
 
 
@@ -579,42 +803,42 @@ def canned_queries() -> dict:
             "title": "Série annuelle d'un indicateur (tout le CCAS)",
             "description": "Une ligne par année publiée. Paramètre : indicateur (par exemple accompagnements, usagers, taux_satisfaction).",
             "sql": "select annee, valeur, unite, secret from indicateurs where indicateur = :indicateur and lieu = 'ensemble' "
-                   "and dimension = 'ensemble' and periode = cast(annee as text) order by annee",
+            "and dimension = 'ensemble' and periode = cast(annee as text) order by annee",
         },
         "serie_mensuelle": {
             "params": ["annee"],
             "title": "Accompagnements par mois d'une année",
             "description": "Les douze mois d'une année, tout le CCAS. Paramètre : annee.",
             "sql": "select periode, valeur, secret from indicateurs where indicateur = 'accompagnements' and annee = :annee "
-                   "and lieu = 'ensemble' and dimension = 'ensemble' and periode like '____-__' order by periode",
+            "and lieu = 'ensemble' and dimension = 'ensemble' and periode like '____-__' order by periode",
         },
         "ventilation": {
             "params": ["annee", "dimension"],
             "title": "Répartition des accompagnements selon une dimension",
             "description": "Nombre et part des accompagnements par modalité. Paramètres : annee, dimension (tranche_age, genre, situation, quartier, thematique…).",
             "sql": "select n.modalite, n.valeur as accompagnements, p.valeur as part, n.secret from indicateurs n "
-                   "left join indicateurs p on p.annee = n.annee and p.periode = n.periode and p.lieu = n.lieu and p.dimension = n.dimension "
-                   "and p.modalite = n.modalite and p.indicateur = 'part_accompagnements' "
-                   "where n.indicateur = 'accompagnements' and n.annee = :annee and n.lieu = 'ensemble' and n.dimension = :dimension "
-                   "and n.periode = cast(n.annee as text) order by n.valeur desc",
+            "left join indicateurs p on p.annee = n.annee and p.periode = n.periode and p.lieu = n.lieu and p.dimension = n.dimension "
+            "and p.modalite = n.modalite and p.indicateur = 'part_accompagnements' "
+            "where n.indicateur = 'accompagnements' and n.annee = :annee and n.lieu = 'ensemble' and n.dimension = :dimension "
+            "and n.periode = cast(n.annee as text) order by n.valeur desc",
         },
         "ventilation_libelles": {
             "params": ["annee", "dimension"],
             "title": "Répartition des accompagnements, avec les libellés",
             "description": "Comme « ventilation », chaque modalité avec son libellé français et dans l'ordre du site (jointure avec la table modalites). "
-                           "Paramètres : annee, dimension.",
+            "Paramètres : annee, dimension.",
             "sql": "select i.modalite, m.libelle, i.valeur as accompagnements, i.secret from indicateurs i "
-                   "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
-                   "where i.indicateur = 'accompagnements' and i.annee = :annee and i.lieu = 'ensemble' and i.dimension = :dimension "
-                   "and i.periode = cast(i.annee as text) order by m.ordre",
+            "join modalites m on m.dimension = i.dimension and m.code = i.modalite "
+            "where i.indicateur = 'accompagnements' and i.annee = :annee and i.lieu = 'ensemble' and i.dimension = :dimension "
+            "and i.periode = cast(i.annee as text) order by m.ordre",
         },
         "par_lieu": {
             "params": ["annee"],
             "title": "Indicateurs par lieu d'accueil",
             "description": "Accompagnements, personnes, durée moyenne par lieu pour une année. Paramètre : annee.",
             "sql": "select l.nom as lieu, i.indicateur, i.valeur, i.unite, i.secret from indicateurs i join lieux l on l.code = i.lieu "
-                   "where i.annee = :annee and i.dimension = 'ensemble' and i.periode = cast(i.annee as text) "
-                   "and i.indicateur in ('accompagnements', 'usagers', 'duree_moyenne', 'taux_satisfaction') order by l.nom, i.indicateur",
+            "where i.annee = :annee and i.dimension = 'ensemble' and i.periode = cast(i.annee as text) "
+            "and i.indicateur in ('accompagnements', 'usagers', 'duree_moyenne', 'taux_satisfaction') order by l.nom, i.indicateur",
         },
         "secret_par_annee": {
             "title": "Cases sous secret statistique, par année",

@@ -30,23 +30,49 @@ def dataset(descriptor: dict, year: int, publisher: Publisher, urls: SiteUrls, p
         "datePublished": descriptor["created"][:10],
         "temporalCoverage": f"{year}-01-01/{year}-12-31",
         # The commune by its INSEE code, as the package says it (the site has no commune name).
-        "spatialCoverage": {"@type": "Place", "identifier": {"@type": "PropertyValue", "propertyID": "code INSEE", "value": publisher.commune}},
+        "spatialCoverage": {
+            "@type": "Place",
+            "identifier": {"@type": "PropertyValue", "propertyID": "code INSEE", "value": publisher.commune},
+        },
         "inLanguage": "fr",
         "isAccessibleForFree": True,
         "license": publisher.licence_info["path"],
         "keywords": descriptor.get("keywords", []),
-        "creator": {"@type": "Organization", "name": publisher.nom, "email": publisher.contact, **({"url": publisher.site_web} if publisher.site_web else {})},
+        "creator": {
+            "@type": "Organization",
+            "name": publisher.nom,
+            "email": publisher.contact,
+            **({"url": publisher.site_web} if publisher.site_web else {}),
+        },
         "distribution": [
-            {"@type": "DataDownload", "encodingFormat": "text/csv", "name": "indicateurs.csv", "contentUrl": urls.absolute(f"{files}/indicateurs.csv")},
-            {"@type": "DataDownload", "encodingFormat": "application/json", "name": "datapackage.json", "contentUrl": urls.absolute(f"{files}/datapackage.json")},
-            {"@type": "DataDownload", "encodingFormat": "application/zip", "name": f"ccas-opendata-{year}.zip",
-             "contentUrl": urls.absolute(f"/telechargements/ccas-opendata-{year}.zip")},
+            {
+                "@type": "DataDownload",
+                "encodingFormat": "text/csv",
+                "name": "indicateurs.csv",
+                "contentUrl": urls.absolute(f"{files}/indicateurs.csv"),
+            },
+            {
+                "@type": "DataDownload",
+                "encodingFormat": "application/json",
+                "name": "datapackage.json",
+                "contentUrl": urls.absolute(f"{files}/datapackage.json"),
+            },
+            {
+                "@type": "DataDownload",
+                "encodingFormat": "application/zip",
+                "name": f"ccas-opendata-{year}.zip",
+                "contentUrl": urls.absolute(f"/telechargements/ccas-opendata-{year}.zip"),
+            },
         ],
     }
 
 
 def json_ld(*datasets: dict) -> Markup:
     """The ``<script type="application/ld+json">`` body: one ``Dataset``, or a ``@graph`` of them."""
-    body: dict = {"@context": "https://schema.org", **datasets[0]} if len(datasets) == 1 else {"@context": "https://schema.org", "@graph": list(datasets)}
+    body: dict = (
+        {"@context": "https://schema.org", **datasets[0]}
+        if len(datasets) == 1
+        else {"@context": "https://schema.org", "@graph": list(datasets)}
+    )
     # "</" would end the script element early: JSON allows it escaped.
     return Markup(json.dumps(body, ensure_ascii=False, indent=1).replace("</", "<\\/"))
