@@ -7,10 +7,12 @@ PORT ?= 8001
 # used only by tests/udata_harvest.py to harvest the catalogue with data.gouv.fr's real harvester.
 UDATA_VENV := .venv-udata
 
-.PHONY: install demo test test-fast lint bench bench-secret browser nginx udata rsync wrk clean
+.PHONY: install demo test test-fast lint cog bench bench-secret browser nginx udata rsync wrk clean
 
 # Everything that holds Python is checked whole: a new module is held from its first commit.
 LINTED := ccas_opendata tests scripts
+# cog runs the README's [[[cog blocks with scripts/ importable (scripts/cli_reference.py).
+COG := -I scripts
 
 install: $(VENV)/.installed
 
@@ -28,11 +30,18 @@ demo: install
 test: install browser nginx udata rsync lint
 	$(BIN)/pytest
 
-## ruff (lint and format check) and mypy on the package, the tests and the scripts, whole.
+## ruff (lint and format check) and mypy on the package, the tests and the scripts, whole;
+## then cog checks that the README's command reference is the one the commands give.
 lint: install
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy $(LINTED)
+	$(BIN)/cog $(COG) --check README.md
+
+## Rewrite the README's command reference from the Click commands (scripts/cli_reference.py):
+## run it after adding or changing a command or an option, as make lint checks it is current.
+cog: install
+	$(BIN)/cog $(COG) -r README.md
 
 ## The suite without the slow end-to-end and browser cases (a test that runs a release is
 ## marked slow by tests/conftest.py from its source and fixtures).

@@ -93,9 +93,9 @@ def dossier_option(function):
 
 def annee_option(required: bool = True):
     def decorator(function):
-        return click.option("--annee", "annee", type=click.IntRange(2000, 2100), required=required, help="Année à publier (AAAA).")(
-            function
-        )
+        return click.option(
+            "--annee", "annee", type=click.IntRange(2000, 2100), required=required, metavar="AAAA", help="Année à publier."
+        )(function)
 
     return decorator
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from click.testing import CliRunner
+from cogapp import Cog
 
 from ccas_opendata.cli import cli
 from conftest import REPO
+from test_lint_scope import lint_recipe, makefile_variable
 
 COMMANDS = sorted(cli.commands)
 
@@ -43,3 +46,42 @@ def test_serve_refuses_an_empty_folder(folder):
     result = CliRunner().invoke(cli, ["serve", "--dossier", str(folder)])
     assert result.exit_code == 1
     assert "aucune année n'est encore publiée" in result.stderr
+
+
+def cog_check(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``cog --check README.md`` with the Makefile's flags, as ``make lint`` runs it."""
+    status = Cog().main(["cog", *makefile_variable("COG"), "--check", str(REPO / "README.md")])
+    said = capsys.readouterr()
+    return status, said.out + said.err
+
+
+def test_make_lint_checks_the_readme_reference_and_make_cog_writes_it():
+    assert "$(BIN)/cog $(COG) --check README.md" in lint_recipe()
+    text = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert "\ncog: install\n\t$(BIN)/cog $(COG) -r README.md\n" in text
+
+
+def test_the_readme_reference_is_the_one_the_commands_give(capsys):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    reference = readme[readme.index("## Référence des commandes") :]
+    reference = reference[: reference.index("\n## ")]
+    assert reference.count("[[[cog") == 1 and reference.count("[[[end]]]") == 1  # the block is in this section
+    for name, command in cli.commands.items():  # each row: the name, the docstring's first line
+        first = (command.help or "").strip().splitlines()[0]
+        assert f"| `ccas-opendata {name}" in reference and first in reference, name
+    assert cog_check(capsys) == (0, f"Checking {REPO / 'README.md'}\n")
+
+
+def test_a_command_added_without_regenerating_fails_the_check(capsys):
+    @click.command("essai-doc")
+    @click.option("--niveau", type=int, help="Une option que le README ne connaît pas.")
+    def added(niveau: int) -> None:
+        """Une commande ajoutée sans réécrire le README."""
+
+    cli.add_command(added)
+    try:
+        status, said = cog_check(capsys)
+    finally:
+        del cli.commands["essai-doc"]
+    assert status == 5 and "README.md  (changed)" in said and "Check failed" in said
+    assert cog_check(capsys) == (0, f"Checking {REPO / 'README.md'}\n")  # the command gone, the README is current again
