@@ -164,6 +164,16 @@ def test_a_link_with_a_key_of_another_type_is_refused():
     assert f"$.indicateurs[{where}].lien : Additional properties are not allowed ('denominateur' was unexpected)" in found
 
 
+def test_a_breakdown_by_dimension_without_dimensions_is_refused():
+    """« dimensions » among the breakdowns and no dimension listed: the loader would publish nothing."""
+    data = shipped_catalogue()
+    where = position(data, "duree_moyenne")
+    del data["indicateurs"][where]["dimensions"]
+    assert problems("indicateurs", data) == [f"$.indicateurs[{where}] : 'dimensions' is a required property"]
+    data["indicateurs"][where]["dimensions"] = []
+    assert problems("indicateurs", data) == [f"$.indicateurs[{where}].dimensions : [] should be non-empty"]
+
+
 def test_a_code_column_without_its_values_is_refused():
     data = read(PACKAGE_DIR / "contract.yml")
     del data["tables"]["accompagnements"]["columns"]["genre"]["values"]
