@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -350,6 +351,28 @@ def dimension_block(
     )
 
 
+def _series_block(
+    pub: Publication,
+    year: int,
+    indicateur: str,
+    suffix: str,
+    title: str,
+    draw: Callable[..., str],
+    bars: list[Bar],
+    rows: list[TableRow],
+    first_column: str,
+) -> Block:
+    """A chart of one indicator along months, years or sites, with the table it draws."""
+    return Block(
+        f"{indicateur}-{suffix}-{year}",
+        title,
+        Markup(draw(f"graphique-{indicateur}-{suffix}", title, bars)),
+        rows,
+        (first_column, pub.definitions[indicateur]["libelle"]),
+        any(r.secret for r in rows),
+    )
+
+
 def months_block(pub: Publication, year: int, indicateur: str) -> Block:
     label_month = pub.labels["mois"]
     bars, rows = [], []
@@ -360,14 +383,7 @@ def months_block(pub: Publication, year: int, indicateur: str) -> Block:
         bars.append(Bar(MONTH_ABBREVIATIONS[month - 1], value, fr_number(value) if value is not None else ""))
         rows.append(TableRow(label_month[f"{month:02d}"], fr_value(value, unite), secret=value is None, value=value, unit=unite))
     title = f"{pub.definitions[indicateur]['libelle']} par mois, {year}"
-    return Block(
-        f"{indicateur}-mois-{year}",
-        title,
-        Markup(columns(f"graphique-{indicateur}-mois", title, bars)),
-        rows,
-        ("Mois", pub.definitions[indicateur]["libelle"]),
-        any(r.secret for r in rows),
-    )
+    return _series_block(pub, year, indicateur, "mois", title, columns, bars, rows, "Mois")
 
 
 def years_block(pub: Publication, year: int, indicateur: str = "accompagnements") -> Block | None:
@@ -383,14 +399,7 @@ def years_block(pub: Publication, year: int, indicateur: str = "accompagnements"
         bars.append(Bar(str(y), value, text))
         rows.append(TableRow(str(y), text, secret=value is None, value=value, unit=unite))
     title = f"{libelle} par année, {years[0]}–{years[-1]}"
-    return Block(
-        f"{indicateur}-annees-{year}",
-        title,
-        Markup(columns(f"graphique-{indicateur}-annees", title, bars)),
-        rows,
-        ("Année", libelle),
-        any(r.secret for r in rows),
-    )
+    return _series_block(pub, year, indicateur, "annees", title, columns, bars, rows, "Année")
 
 
 def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
@@ -406,14 +415,7 @@ def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
     if not bars:
         return None
     title = f"{pub.definitions[indicateur]['libelle']} par lieu, {year}"
-    return Block(
-        f"{indicateur}-lieux-{year}",
-        title,
-        Markup(horizontal_bars(f"graphique-{indicateur}-lieux", title, bars)),
-        rows,
-        ("Lieu", pub.definitions[indicateur]["libelle"]),
-        any(r.secret for r in rows),
-    )
+    return _series_block(pub, year, indicateur, "lieux", title, horizontal_bars, bars, rows, "Lieu")
 
 
 @dataclass
