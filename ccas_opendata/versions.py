@@ -185,20 +185,6 @@ def delta_table(
     return aggregate(changed, publisher, catalogue, year, None, every_breakdown=True)
 
 
-def changed_persons(
-    before: dict[str, pd.DataFrame],
-    after: dict[str, pd.DataFrame],
-    publisher: Publisher,
-    catalogue: Catalogue,
-    year: int,
-) -> dict[tuple[str, tuple[str, str, str, str]], int]:
-    """For every cell, the distinct persons whose records changed between two versions:
-    the persons behind that cell among the changed records, counted as the secrecy counts
-    them (the same aggregation, run on the changed records alone). An evolution rests on
-    the count it compares."""
-    return persons_of(delta_table(before, after, publisher, catalogue, year), catalogue)
-
-
 def persons_of(cells: pd.DataFrame | None, catalogue: Catalogue) -> dict[tuple[str, tuple[str, str, str, str]], int]:
     """(indicator, key) -> distinct persons, from a delta table."""
     if cells is None:
