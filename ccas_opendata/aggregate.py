@@ -19,7 +19,8 @@ import pandas as pd
 
 from .anonymise import NOT_GIVEN, NOT_REDIRECTED
 from .catalogue import Catalogue, Indicator
-from .config import Publisher, contract, thematiques_demarches
+from .publisher import Publisher
+from .vocabulary import contract, thematiques_demarches
 from .errors import ConfigurationError
 
 ENSEMBLE = "ensemble"

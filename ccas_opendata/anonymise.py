@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Publisher, contract, private_dir, private_file
+from .layout import private_dir, private_file
+from .publisher import Publisher
+from .vocabulary import contract
 from .errors import CcasError
 from .ingest import Records
 

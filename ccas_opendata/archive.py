@@ -12,7 +12,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .config import contract
+from .vocabulary import contract
 from .errors import Problem
 
 ARCHIVES = (".xlsx", ".ods")

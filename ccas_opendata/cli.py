@@ -19,7 +19,9 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .config import KEY_ENV, load_key, private_dir, publish_dir, read_publisher, work_dir
+from .keys import KEY_ENV, load_key
+from .layout import Layout, private_dir
+from .publisher import read_publisher
 from .errors import CcasError, ConfigurationError, ValidationFailed, world_error
 from .lock import publication_lock
 
@@ -197,7 +199,6 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
       # relisez metadata/correspondances.yml, remplacez les « a_completer »
       ccas-opendata release --essai --annee 2025 ./exports/2025
     """
-    from .config import metadata_dir
     from .correspondances import FILE_NAME, TO_COMPLETE, read_correspondances
     from .proposal import propose, render_proposal
 
@@ -213,7 +214,7 @@ def correspondances(dossier: Path, annee: int, entrees: Path):
     text = render_proposal(proposals, publisher)
     from .mapping_workbook import WORKBOOK_NAME, write_mapping_workbook
 
-    target, workbook = metadata_dir(dossier) / FILE_NAME, metadata_dir(dossier) / WORKBOOK_NAME
+    target, workbook = Layout(dossier).metadata / FILE_NAME, Layout(dossier).metadata / WORKBOOK_NAME
     if target.exists() or workbook.exists():  # hers (either form) is never overwritten
         target, workbook = target.with_name("correspondances.proposition.yml"), workbook.with_name("correspondances.proposition.xlsx")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -252,7 +253,7 @@ def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path
     ctx = open_context(dossier, annee, _progress, input_dir=entrees)
     key = load_key(dossier, cle_fichier)
     tables = stage_anonymise(ctx, entrees, key)
-    click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {work_dir(dossier, annee) / 'anonymise'}.")
+    click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {Layout(dossier).year_work(annee) / 'anonymise'}.")
 
 
 @year_command
@@ -336,7 +337,7 @@ def publish(dossier: Path, annee: int, motif: str | None):
     from .release import open_context, stage_publish
 
     result = stage_publish(open_context(dossier, annee, _progress, motif))
-    shutil.rmtree(work_dir(dossier, annee), ignore_errors=True)
+    shutil.rmtree(Layout(dossier).year_work(annee), ignore_errors=True)
     click.echo(f"Publié. Années en ligne : {', '.join(map(str, result.years))}.")
 
 
@@ -428,7 +429,7 @@ def _serve_child(command: list[str]) -> None:
 
 
 def _datasette_command(folder: Path, port: int) -> list[str]:
-    site = publish_dir(folder)
+    site = Layout(folder).publish
     return [sys.executable, "-m", "datasette", "serve", str(site), "--host", "127.0.0.1", "--port", str(port), "--cors"]
 
 
@@ -449,7 +450,7 @@ def serve(dossier: Path, port: int):
     if journal_path(dossier).exists():  # a release killed while switching: finish it first
         with publication_lock(dossier, "serve"):
             recover(dossier)
-    if not (publish_dir(dossier) / "indicateurs.db").exists():
+    if not (Layout(dossier).publish / "indicateurs.db").exists():
         raise CcasError(
             "Rien à servir : aucune année n'est encore publiée dans ce dossier.",
             advice="Lancez d'abord « ccas-opendata release --annee AAAA DOSSIER » (ou « ccas-opendata demo »).",
@@ -544,17 +545,14 @@ def _build_demo(dossier: Path) -> None:
     # Demo data is synthetic: a key generated for this run is as good as any, and
     # pseudonyms never leave the work area anyway.
     key = os.environ.get(KEY_ENV, "").encode() or os.urandom(32).hex().encode()
-    inputs = private_dir(work_dir(dossier) / "demo-entrees")
+    inputs = private_dir(Layout(dossier).work / "demo-entrees")
     # The demo years are rebuilt from scratch, as first publications: their packages,
     # zips, changelog and kept records go.
-    from .downloads import downloads_dir
-    from .versions import changelog_path, versions_dir
-
     for year in DEMO_YEARS:
-        shutil.rmtree(dossier / "datapackages" / str(year), ignore_errors=True)
-        shutil.rmtree(versions_dir(dossier, year), ignore_errors=True)
-    shutil.rmtree(downloads_dir(dossier), ignore_errors=True)
-    changelog_path(dossier).unlink(missing_ok=True)
+        shutil.rmtree(Layout(dossier).package(year), ignore_errors=True)
+        shutil.rmtree(Layout(dossier).year_versions(year), ignore_errors=True)
+    shutil.rmtree(Layout(dossier).downloads, ignore_errors=True)
+    Layout(dossier).changelog.unlink(missing_ok=True)
     try:
         for year in DEMO_YEARS:
             click.echo(f"— Démonstration : année {year}", err=True)

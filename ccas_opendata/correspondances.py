@@ -24,7 +24,9 @@ from typing import Any
 
 import yaml
 
-from .config import PACKAGE_DIR, contract, metadata_dir
+from .config import PACKAGE_DIR
+from .layout import Layout
+from .vocabulary import contract
 from .errors import Problem
 
 FILE_NAME = "correspondances.yml"
@@ -294,8 +296,8 @@ def read_correspondances(folder: Path | None) -> tuple[Correspondances | None, l
     read: ``correspondances`` writes both, she completes one."""
     if folder is None:
         return None, []
-    path = metadata_dir(folder) / FILE_NAME
-    workbook = metadata_dir(folder) / WORKBOOK_FILE_NAME
+    path = Layout(folder).metadata / FILE_NAME
+    workbook = Layout(folder).metadata / WORKBOOK_FILE_NAME
     if workbook.exists() and (not path.exists() or workbook.stat().st_mtime > path.stat().st_mtime):
         from .mapping_workbook import read_mapping_workbook
 

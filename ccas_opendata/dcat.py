@@ -37,7 +37,7 @@ from pathlib import Path
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
-from .config import LICENCE_IRIS, Publisher, mednum_schema
+from .publisher import LICENCE_IRIS, Publisher, mednum_schema
 from .downloads import DOWNLOADS, is_alias
 from .site.urls import SiteUrls
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import Publisher
+from .publisher import Publisher
 from .errors import ConfigurationError
 
 DEMO_YEARS = {2023: 3400, 2024: 3900, 2025: 4300}
@@ -257,9 +257,9 @@ DEMO_METADATA_DIR = Path(__file__).parent / "demonstration"
 def write_demo_metadata(folder: Path) -> bool:
     """Give a folder without ``metadata/`` the demo CCAS's; True when written. A folder
     that has one (a real CCAS's, or a demo already) is left as it is."""
-    from .config import DEFAULTS_DIR, metadata_dir
+    from .layout import DEFAULTS_DIR, Layout
 
-    target = metadata_dir(folder)
+    target = Layout(folder).metadata
     if target.exists():
         return False
     target.mkdir(parents=True)

@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from .config import LOCAL_BASE_URL, Publisher, publish_dir
+from .layout import Layout
+from .publisher import LOCAL_BASE_URL, Publisher
 from .errors import ConfigurationError
 from .site.urls import SiteUrls
 
@@ -71,7 +72,7 @@ def deployment_files(publisher: Publisher, settings: ServerSettings) -> dict[str
         "config_dir": settings.config_dir.rstrip("/"),
         "cache_dir": settings.cache_dir,
         "python": settings.python,
-        "publish_dir": publish_dir(publisher.folder.resolve()),
+        "publish_dir": Layout(publisher.folder.resolve()).publish,
     }
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),

@@ -21,17 +21,13 @@ import pandas as pd
 
 from .csvsafe import RULE as CELL_RULE
 from .csvsafe import markdown_text
-from .config import Publisher
+from .layout import DOWNLOADS
+from .publisher import Publisher
 from .package import read_published_bytes
 from .site.urls import SiteUrls
 
-DOWNLOADS = "telechargements"
 MANIFEST = "telechargements.json"
 PREFIX = "ccas-opendata"
-
-
-def downloads_dir(folder: Path) -> Path:
-    return folder / DOWNLOADS
 
 
 def zip_name(year: int, version: str | None = None) -> str:

@@ -43,7 +43,8 @@ import pandas as pd
 
 from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
 from .catalogue import Catalogue
-from .config import Publisher, contract
+from .publisher import Publisher
+from .vocabulary import contract
 from .errors import SecrecyError
 
 ROUNDING = 0.05  # published ratios are rounded to 0.1: the truth is within ± 0.05

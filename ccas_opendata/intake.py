@@ -14,7 +14,8 @@ import html
 from pathlib import Path
 
 from . import quality
-from .config import Publisher, contract
+from .publisher import Publisher
+from .vocabulary import contract
 from .correspondances import accepted_codes, contract_label, read_correspondances
 from .errors import PROBLEM_KINDS, ROW_ADVICE, ConfigurationError, InvalidInput, Problem
 from .ingest import Records, with_header, collect_records

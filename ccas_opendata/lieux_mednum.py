@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 
 from .csvsafe import safe_row
-from .config import Publisher, mednum_schema
+from .publisher import Publisher, mednum_schema
 
 
 def mednum_rows(publisher: Publisher, updated: str) -> tuple[list[str], list[list[str]]]:

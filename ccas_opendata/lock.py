@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import WORK_AREA, private_file, work_dir
+from .layout import Layout, private_file
 from .errors import ConcurrentRunError
 
 HOLDER = "en-cours.json"
@@ -37,7 +37,7 @@ def publication_lock(folder: Path, command: str) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConcurrentRunError(f"Une autre commande travaille déjà dans le dossier {folder} : {_holder(folder)}.") from None
-        holder = work_dir(folder) / HOLDER
+        holder = Layout(folder).work / HOLDER
         private_file(holder).write_text(
             json.dumps({"commande": command, "pid": os.getpid(), "debut": time.strftime("%d/%m/%Y à %H:%M:%S")}, ensure_ascii=False),
             encoding="utf-8",
@@ -47,7 +47,7 @@ def publication_lock(folder: Path, command: str) -> Iterator[None]:
         finally:
             holder.unlink(missing_ok=True)
             try:
-                work_dir(folder).rmdir()  # only when nothing else is left in it
+                Layout(folder).work.rmdir()  # only when nothing else is left in it
             except OSError:
                 pass
     finally:
@@ -56,7 +56,7 @@ def publication_lock(folder: Path, command: str) -> Iterator[None]:
 
 def _holder(folder: Path) -> str:
     try:
-        info = json.loads((folder / WORK_AREA / HOLDER).read_text(encoding="utf-8"))
+        info = json.loads((Layout(folder).work / HOLDER).read_text(encoding="utf-8"))
         return f"« ccas-opendata {info['commande']} » (processus {info['pid']}, lancée le {info['debut']})"
     except (OSError, ValueError, KeyError):
         return "une commande ccas-opendata qui vient de démarrer"

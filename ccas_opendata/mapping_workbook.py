@@ -18,7 +18,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .config import Publisher, contract
+from .publisher import Publisher
+from .vocabulary import contract
 from .correspondances import TO_COMPLETE, accepted_codes, contract_label
 from .errors import Problem
 

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from .aggregate import ENSEMBLE, MULTI_VALUED, modalities
-from .config import Publisher
+from .publisher import Publisher
 from .correspondances import contract_label
 
 COLUMNS = ["dimension", "code", "libelle", "ordre"]

@@ -25,7 +25,7 @@ from .csvsafe import RULE as CELL_RULE
 from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
-from .config import Publisher
+from .publisher import Publisher
 from .errors import PackageError
 from . import modalites
 

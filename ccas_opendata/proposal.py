@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Publisher, contract
+from .publisher import Publisher
+from .vocabulary import contract
 
 from .correspondances import (
     TO_COMPLETE,

@@ -27,7 +27,7 @@ import sqlite_utils
 
 from .csvsafe import neutralise_database
 from .catalogue import Catalogue
-from .config import Publisher
+from .publisher import Publisher
 from .excel import write_excel_files
 from .lieux_mednum import write_lieux_mednum
 from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows

@@ -30,7 +30,9 @@ import pandas as pd
 
 from .aggregate import ENSEMBLE
 from .catalogue import Catalogue
-from .config import EXPECTATIONS_DIR, Publisher, contract
+from .config import EXPECTATIONS_DIR
+from .publisher import Publisher
+from .vocabulary import contract
 from .errors import ROWS_KEPT, Problem, ValidationFailed
 
 RAW_SUITES = {

@@ -23,8 +23,9 @@ from . import quality
 from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
 from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, anonymise, read_anonymised, with_legacy_persons
 from .catalogue import Catalogue, load_catalogue
-from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
-from .downloads import downloads_dir, published_in_zip, stage_downloads, zip_name
+from .layout import Layout, private_dir, private_file
+from .publisher import Publisher, read_publisher
+from .downloads import published_in_zip, stage_downloads, zip_name
 from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
 from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
@@ -36,7 +37,6 @@ from .versions import (
     FIRST_VERSION,
     KEY_FINGERPRINT,
     changelog_entry,
-    changelog_path,
     diff_tables,
     key_fingerprint,
     kept_versions,
@@ -45,7 +45,6 @@ from .versions import (
     read_changelog,
     revision_against,
     revision_diff,
-    snapshot_dir,
     write_changelog,
     person_rule,
     write_frozen,
@@ -87,8 +86,12 @@ class Context:
     person_rule: int = PERSON_KEY_RULE
 
     @property
+    def layout(self) -> Layout:
+        return Layout(self.folder)
+
+    @property
     def work(self) -> Path:
-        return work_dir(self.folder, self.year)
+        return self.layout.year_work(self.year)
 
     @property
     def staged_package(self) -> Path:
@@ -106,13 +109,13 @@ def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: st
     try:
         publisher = read_publisher(folder)
     except ConfigurationError as error:
-        if input_dir is None or not (folder / "metadata").is_dir():
+        if input_dir is None or not Layout(folder).metadata.is_dir():
             raise
         read_year_without_publisher(folder, year, input_dir, error)
         raise
-    catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
+    catalogue = load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
     motif = (motif or "").strip() or None
-    if motif is not None and not (datapackages_dir(folder) / str(year) / "datapackage.json").exists():
+    if motif is not None and not (Layout(folder).package(year) / "datapackage.json").exists():
         raise CcasError(
             f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
             advice="Retirez « --motif » pour une première publication.",
@@ -121,7 +124,7 @@ def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: st
 
 
 def published_years(folder: Path) -> list[int]:
-    base = datapackages_dir(folder)
+    base = Layout(folder).datapackages
     if not base.exists():
         return []
     return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / "datapackage.json").exists())
@@ -129,7 +132,7 @@ def published_years(folder: Path) -> list[int]:
 
 def previous_table(folder: Path, year: int) -> pd.DataFrame | None:
     """Last year's published table, the base of ``evolution_*`` and of the cross-year audit."""
-    path = datapackages_dir(folder) / str(year - 1) / "indicateurs.csv"
+    path = Layout(folder).published_table(year - 1)
     return read_published(path) if path.exists() else None
 
 
@@ -184,7 +187,7 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     )
     risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
     if revision is not None:
-        online_risk = datapackages_dir(ctx.folder) / str(ctx.year) / "risque.json"
+        online_risk = ctx.layout.package(ctx.year) / "risque.json"
         risk = revision_risk_report(risk, json.loads(online_risk.read_text(encoding="utf-8")), protected.table)
     write_internal(ctx.work, protected.table)
     private_file(ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -198,10 +201,10 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
     if ctx.fingerprint is None:
         raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
     write_snapshot(staged, tables, ctx.fingerprint, ctx.person_rule)
-    online = datapackages_dir(ctx.folder) / str(ctx.year)
+    online = ctx.layout.package(ctx.year)
     if not (online / "datapackage.json").exists():
         return None
-    kept = snapshot_dir(ctx.folder, ctx.year, package_version(online)[0])
+    kept = ctx.layout.snapshot(ctx.year, package_version(online)[0])
     if not (kept / KEY_FINGERPRINT).exists():
         return None  # published before versions were kept: only an unchanged re-release is possible
     ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
@@ -215,7 +218,7 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
 
     revision = against(kept, read_published(online / "indicateurs.csv"))
     for version, records in kept_versions(ctx.folder, ctx.year):
-        archive = downloads_dir(ctx.folder) / zip_name(ctx.year, version)
+        archive = ctx.layout.downloads / zip_name(ctx.year, version)
         if records != kept and archive.exists():  # an earlier version a reader may still hold
             ctx.progress(f"  et avec ceux de la version {version}…")
             revision.older.append(against(records, published_in_zip(archive)))
@@ -227,7 +230,7 @@ def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:
     republished only when no figure changes: a reader who kept the published version
     would otherwise subtract it from the new one, and without the earlier records
     nothing tells how many persons the difference describes."""
-    published = datapackages_dir(ctx.folder) / str(ctx.year) / "indicateurs.csv"
+    published = ctx.layout.published_table(ctx.year)
     if not published.exists():
         return
     changed = figures_changed(read_published(published), table)
@@ -283,7 +286,7 @@ def stage_package(ctx: Context, table: pd.DataFrame | None = None) -> Path:
 def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
     """(version, created) of the package to write: 1.0.0 for a first publication, the
     version online when no figure changes, the next minor version for a revision."""
-    online = datapackages_dir(ctx.folder) / str(ctx.year)
+    online = ctx.layout.package(ctx.year)
     diff = revision_diff(ctx.folder, ctx.year, table)
     if diff is None:
         return FIRST_VERSION, None
@@ -316,7 +319,7 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     start_stage(ctx.work, "publish")
     if ctx.motif is None and (ctx.work / MOTIF_FILE).exists():
         ctx.motif = (ctx.work / MOTIF_FILE).read_text(encoding="utf-8").strip()
-    online = datapackages_dir(ctx.folder) / str(ctx.year)
+    online = ctx.layout.package(ctx.year)
     version, created = package_version(staged)
     entries: list[dict] = []
     # No figure changed (a revision whose every change is frozen, or a re-release): the
@@ -327,40 +330,40 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     snapshots: dict[Path, Path] = {}
     if not online.exists():
         entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
-        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
+        snapshots[ctx.work / "instantane"] = ctx.layout.snapshot(ctx.year, version)
     elif version != package_version(online)[0]:
         diff = diff_tables(
             ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv")
         )
         entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
-        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
+        snapshots[ctx.work / "instantane"] = ctx.layout.snapshot(ctx.year, version)
         dependent = stage_dependent_year(ctx, read_published(staged / "indicateurs.csv"), version)
         if dependent is not None:
             package, entry = dependent
             new_packages[ctx.year + 1] = package
             entries.append(entry)
-            kept = snapshot_dir(ctx.folder, ctx.year + 1, package_version(datapackages_dir(ctx.folder) / str(ctx.year + 1))[0])
+            kept = ctx.layout.snapshot(ctx.year + 1, package_version(ctx.layout.package(ctx.year + 1))[0])
             if kept.exists():  # same records: the new version's copy, for its own next revision
                 copy = ctx.work / "instantane-suivante"
                 shutil.copytree(kept, copy)
-                snapshots[copy] = snapshot_dir(ctx.folder, ctx.year + 1, entry["version"])
-    elif not snapshot_dir(ctx.folder, ctx.year, version).exists():
+                snapshots[copy] = ctx.layout.snapshot(ctx.year + 1, entry["version"])
+    elif not ctx.layout.snapshot(ctx.year, version).exists():
         # Published before versions were kept, re-released without a figure changed: these
         # records give exactly the figures online, so a later revision can compare with them.
-        snapshots[ctx.work / "instantane"] = snapshot_dir(ctx.folder, ctx.year, version)
+        snapshots[ctx.work / "instantane"] = ctx.layout.snapshot(ctx.year, version)
     if not (ctx.work / "instantane").exists():
         snapshots.pop(ctx.work / "instantane", None)
     ctx.progress("Construction du site, de la base Datasette et des téléchargements…")
     years = sorted(set(published_years(ctx.folder)) | {ctx.year})
-    packages = [new_packages.get(y, datapackages_dir(ctx.folder) / str(y)) for y in years]
+    packages = [new_packages.get(y, ctx.layout.package(y)) for y in years]
     changelog_file = ctx.work / "changements.json"
-    write_changelog(changelog_file, read_changelog(changelog_path(ctx.folder)) + entries)
+    write_changelog(changelog_file, read_changelog(ctx.layout.changelog) + entries)
     changelog = read_changelog(changelog_file)
     downloads = ctx.work / "telechargements"
     stage_downloads(
-        downloads, downloads_dir(ctx.folder), packages, ctx.publisher, changelog, {y: package_version(p) for y, p in zip(years, packages)}
+        downloads, ctx.layout.downloads, packages, ctx.publisher, changelog, {y: package_version(p) for y, p in zip(years, packages)}
     )
-    docs = {y: publish_dir(ctx.folder) / "static" / "qualite" / str(y) for y in years}
+    docs = {y: ctx.layout.publish / "static" / "qualite" / str(y) for y in years}
     if not unchanged:
         docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
@@ -369,8 +372,8 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
         shutil.move(site, preview)
         return PublishResult(years, counts, entries)
     ctx.progress("Mise en ligne (remplacement atomique)…")
-    moves = [(datapackages_dir(ctx.folder) / str(y), p) for y, p in sorted(new_packages.items())]
-    moves += [(publish_dir(ctx.folder), site), (downloads_dir(ctx.folder), downloads), (changelog_path(ctx.folder), changelog_file)]
+    moves = [(ctx.layout.package(y), p) for y, p in sorted(new_packages.items())]
+    moves += [(ctx.layout.publish, site), (ctx.layout.downloads, downloads), (ctx.layout.changelog, changelog_file)]
     moves += [(target, source) for source, target in snapshots.items()]
     for target in snapshots.values():
         private_dir(target.parent)
@@ -384,10 +387,10 @@ def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> t
     table (an evolution is published only beside its published count); the audit is run
     again against the revised year."""
     year = ctx.year + 1
-    online = datapackages_dir(ctx.folder) / str(year)
+    online = ctx.layout.package(year)
     if not (online / "datapackage.json").exists():
         return None
-    table = read_published(online / "indicateurs.csv")
+    table = read_published(ctx.layout.published_table(year))
     recomputed = recompute_evolutions(table, revised, ctx.catalogue, ctx.publisher, year)
     result = audit(recomputed, None, ctx.catalogue, ctx.publisher, year, revised)
     if not result.ok:

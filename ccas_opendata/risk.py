@@ -15,7 +15,7 @@ import pandas as pd
 
 from .aggregate import ENSEMBLE, MULTI_VALUED
 from .catalogue import Catalogue
-from .config import Publisher
+from .publisher import Publisher
 from .secrecy import PRIMARY, Protected
 
 QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_familiale", "situation"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .config import DEFAULTS_DIR, metadata_dir
+from .layout import DEFAULTS_DIR, Layout
 from .errors import ConfigurationError
 from .template import TEMPLATE_NAME, write_template
 
@@ -14,7 +14,7 @@ TEMPLATES = ("organisation.yml", "lieux.csv", "quartiers.csv", "indicateurs.yml"
 
 def create_publication_folder(folder: Path) -> list[Path]:
     """Copy the metadata templates into ``folder/metadata``; never overwrite a file."""
-    target = metadata_dir(folder)
+    target = Layout(folder).metadata
     existing = [name for name in TEMPLATES if (target / name).exists()]
     if existing:
         raise ConfigurationError(

@@ -71,7 +71,7 @@ import pandas as pd
 
 from .aggregate import ENSEMBLE, KEY, previous_published
 from .catalogue import Catalogue
-from .config import Publisher
+from .publisher import Publisher
 from .errors import SecrecyError
 from .inference import Cell, Constraint, Key, ReaderModel, add_table, integer_width, link_cells
 

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import private_dir, private_file, work_dir
+from .layout import Layout, private_dir, private_file
 from .errors import CcasError
 
 JOURNAL = "bascule.json"
@@ -47,7 +47,7 @@ HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT}
 
 
 def journal_path(folder: Path) -> Path:
-    return work_dir(folder) / JOURNAL
+    return Layout(folder).work / JOURNAL
 
 
 class _Actions:

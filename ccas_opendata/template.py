@@ -15,7 +15,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .config import contract
+from .vocabulary import contract
 from .correspondances import accepted_codes, contract_label
 
 TEMPLATE_NAME = "modele-accompagnements.xlsx"

@@ -27,16 +27,15 @@ import pandas as pd
 from .aggregate import KEY, aggregate
 from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, read_anonymised, write_anonymised
 from .catalogue import Catalogue
-from .config import Publisher, private_dir, private_file
+from .layout import Layout, private_dir, private_file
+from .publisher import Publisher
 from .errors import CcasError
 from .package import read_published
 from .secrecy import FROZEN, PUBLISHED_KEY, Revision, public_secret
 
-VERSIONS_AREA = ".versions"
 FIRST_VERSION = "1.0.0"
 KEY_FINGERPRINT = "cle.empreinte"
 PERSON_RULE_FILE = "regle-personne"
-CHANGELOG = "changements.json"
 
 
 # --- numbering -----------------------------------------------------------------------------
@@ -62,15 +61,6 @@ def package_version(package: Path) -> tuple[str, str]:
 # --- private snapshots -----------------------------------------------------------------------
 
 
-def versions_dir(folder: Path, year: int | None = None) -> Path:
-    base = folder / VERSIONS_AREA
-    return base if year is None else base / str(year)
-
-
-def snapshot_dir(folder: Path, year: int, version: str) -> Path:
-    return versions_dir(folder, year) / version
-
-
 def key_fingerprint(key: bytes) -> str:
     """Says whether two runs used the same key, and nothing about the key."""
     return hmac.new(key, b"ccas-opendata/empreinte-de-cle", hashlib.sha256).hexdigest()
@@ -78,7 +68,7 @@ def key_fingerprint(key: bytes) -> str:
 
 def kept_versions(folder: Path, year: int) -> list[tuple[str, Path]]:
     """(version, folder) of every version of ``year`` whose records are kept, oldest first."""
-    base = versions_dir(folder, year)
+    base = Layout(folder).year_versions(year)
     if not base.exists():
         return []
     found = [(p.name, p) for p in base.iterdir() if (p / KEY_FINGERPRINT).exists()]
@@ -307,20 +297,14 @@ def diff_tables(year: int, version: str, before: pd.DataFrame, after: pd.DataFra
 def revision_diff(folder: Path, year: int, new_table: pd.DataFrame) -> Diff | None:
     """The difference a new table of ``year`` would make to the version online (``None``
     when the year is not published): for ``release --essai`` and for a real revision."""
-    from .config import datapackages_dir
-
-    package = datapackages_dir(folder) / str(year)
+    package = Layout(folder).package(year)
     if not (package / "indicateurs.csv").exists():
         return None
     version, _ = package_version(package)
     return diff_tables(year, version, read_published(package / "indicateurs.csv"), new_table)
 
 
-# --- the changelog (data kept at the root of the publication folder) ------------------------------
-
-
-def changelog_path(folder: Path) -> Path:
-    return folder / CHANGELOG
+# --- the changelog (data kept at the root of the publication folder: Layout.changelog) ------------
 
 
 def read_changelog(path: Path) -> list[dict]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import WORK_AREA, private_dir, private_file
+from .layout import Layout, private_dir, private_file
 from .errors import StageOrderError
 
 STAGES = ("anonymise", "aggregate", "validate", "package", "publish")
@@ -125,7 +125,7 @@ def clear_leftovers(folder: Path) -> None:
     (or its machine switched off) before its clean-up leaves pseudonymised records and
     true hidden values there. Called at the start of each release, after the switch a
     killed run left half-done has been finished (its staged files live here)."""
-    base = folder / WORK_AREA
+    base = Layout(folder).work
     if not base.is_dir():
         return
     for path in base.iterdir():

@@ -111,7 +111,7 @@ def run_child(command: list[str], env: dict | None = None) -> tuple[float, int, 
 
 
 def make_input(size: int) -> Path:
-    from ccas_opendata.config import read_publisher
+    from ccas_opendata.publisher import read_publisher
     from ccas_opendata.demo import synthetic_accompagnements, synthetic_ateliers, synthetic_formations, write_table
 
     inputs = OUT / f"entrees-{size}"
@@ -160,7 +160,7 @@ def release_child(folder: Path, year: int, inputs: Path, *extra: str) -> tuple[f
 
 def bench_typical_year() -> dict:
     """First release, next year, revision of the first: the demo's sizes, CSV inputs."""
-    from ccas_opendata.config import read_publisher
+    from ccas_opendata.publisher import read_publisher
     from ccas_opendata.demo import DEMO_YEARS, write_demo_year
 
     publisher = read_publisher(REPO)

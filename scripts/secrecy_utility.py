@@ -29,7 +29,8 @@ import ccas_opendata
 from ccas_opendata.aggregate import MEASURES, aggregate
 from ccas_opendata.anonymise import anonymise
 from ccas_opendata.catalogue import Catalogue, load_catalogue
-from ccas_opendata.config import Publisher, catalogue_path, read_publisher
+from ccas_opendata.layout import Layout
+from ccas_opendata.publisher import Publisher, read_publisher
 from ccas_opendata.demo import write_demo_year
 from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import figures_changed, protect
@@ -131,7 +132,7 @@ def volumes(base: Path) -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for sites in SITES:
         folder = folder_with_sites(base, sites)
-        publisher, catalogue = read_publisher(folder), load_catalogue(catalogue_path(folder), frozenset(MEASURES))
+        publisher, catalogue = read_publisher(folder), load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
         for size in sorted(SIZES + ([AIM[0]] if sites == AIM[1] else [])):
             tables = year_tables(folder, publisher, size, base)
             cells = aggregate(tables, publisher, catalogue, YEAR, None)
@@ -160,7 +161,7 @@ def revisions(base: Path, size: int = 1500) -> None:
     from ccas_opendata.versions import delta_table, persons_of, revision_of  # here: --volumes also runs on older trees
 
     folder = folder_with_sites(base, 3)
-    publisher, catalogue = read_publisher(folder), load_catalogue(catalogue_path(folder), frozenset(MEASURES))
+    publisher, catalogue = read_publisher(folder), load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
     tables = year_tables(folder, publisher, size, base)
     online = protect(aggregate(tables, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR).table
     print(f"\nRévisions d'une année de {size} accompagnements (3 lieux), {len(online)} cases :\n")

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from ccas_opendata.cli import cli
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.demo import write_demo_year
 
 REPO = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from agent_workbook import CANARY_COMMENT, CANARY_NAME, CANARY_PHONE, CORRESPONDANCES, SITES, WORKBOOK, YEAR, write_workbook
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.correspondances import fold, parse_correspondances
 from ccas_opendata.ingest import collect_records
 from conftest import REPO, invoke, make_folder, release

@@ -15,7 +15,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, RDF
 
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.dcat import build_catalogue
 from ccas_opendata.downloads import DOWNLOADS, read_manifest
 from conftest import SHARED_EXTERNAL, needs_shared_external

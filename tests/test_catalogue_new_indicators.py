@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from ccas_opendata.aggregate import MEASURES
-from ccas_opendata.config import contract, read_publisher
+from ccas_opendata.publisher import read_publisher
+from ccas_opendata.vocabulary import contract
 from ccas_opendata.demo import synthetic_ateliers, synthetic_formations
 from conftest import REPO, make_folder
 from test_secrecy_attacks import QPV, SITES, finish, population, release_or_fail, write_inputs

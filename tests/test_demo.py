@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.demo import is_demo_publisher, refuse_real_publication
 from conftest import REPO, invoke, make_folder, snapshot
 

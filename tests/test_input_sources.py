@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.correspondances import parse_correspondances
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.ingest import collect_records

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.lieux_mednum import write_lieux_mednum
 from conftest import REPO, SHARED_EXTERNAL, needs_shared_external
 

@@ -22,7 +22,8 @@ from jsonschema import Draft202012Validator
 
 from ccas_opendata import catalogue
 from ccas_opendata.aggregate import MEASURES
-from ccas_opendata.config import DEFAULTS_DIR, PACKAGE_DIR
+from ccas_opendata.config import PACKAGE_DIR
+from ccas_opendata.layout import DEFAULTS_DIR
 from ccas_opendata.demo import write_demo_metadata
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.scaffold import create_publication_folder

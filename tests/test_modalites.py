@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from frictionless import validate
 
-from ccas_opendata.config import contract
+from ccas_opendata.vocabulary import contract
 
 pytestmark = pytest.mark.slow
 

@@ -34,7 +34,7 @@ def test_the_shipped_demo_metadata_is_the_repository_s():
 def test_demo_in_an_empty_folder_writes_the_demo_metadata(tmp_path: Path):
     """Only the metadata step is run here (the demo's releases are the slow tests' job):
     an installed tool's ``demo --dossier`` no longer fails on a missing organisation.yml."""
-    from ccas_opendata.config import read_publisher
+    from ccas_opendata.publisher import read_publisher
     from ccas_opendata.demo import is_demo_publisher, write_demo_metadata
 
     folder = tmp_path / "vide"

@@ -28,7 +28,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
-from ccas_opendata.config import contract, read_publisher
+from ccas_opendata.publisher import read_publisher
+from ccas_opendata.vocabulary import contract
 from ccas_opendata.demo import synthetic_accompagnements, synthetic_ateliers, synthetic_formations, write_table
 
 from conftest import REPO, make_folder, release

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ccas_opendata.aggregate import MEASURES, aggregate
 from ccas_opendata.anonymise import anonymise
 from ccas_opendata.catalogue import load_catalogue
-from ccas_opendata.config import catalogue_path, read_publisher
+from ccas_opendata.layout import Layout
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.demo import write_demo_year
 from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import protect
@@ -33,7 +34,7 @@ SIZE = 600
 @pytest.fixture(scope="module")
 def online(tmp_path_factory):
     publisher = read_publisher(REPO)
-    catalogue = load_catalogue(catalogue_path(REPO), frozenset(MEASURES))
+    catalogue = load_catalogue(Layout(REPO).catalogue, frozenset(MEASURES))
     inputs = write_demo_year(tmp_path_factory.mktemp("entrees"), YEAR, publisher, size=SIZE, form="csv-utf8")
     tables = anonymise(read_records(inputs), publisher, YEAR, b"k" * 32)
     table = protect(aggregate(tables, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR).table

@@ -28,7 +28,7 @@ import yaml
 
 from attacker import AttackError, Findings, attack, describe
 from conftest import REPO, make_folder, release, snapshot
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.demo import synthetic_ateliers, synthetic_formations, write_table
 
 YEAR = 2024

@@ -14,7 +14,8 @@ import pytest
 from ccas_opendata.aggregate import MEASURES, aggregate
 from ccas_opendata.anonymise import anonymise
 from ccas_opendata.catalogue import load_catalogue
-from ccas_opendata.config import catalogue_path, read_publisher
+from ccas_opendata.layout import Layout
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import THIS, audit, protect, reader_model
@@ -27,7 +28,7 @@ GENRES = ["feminin", "masculin", "non_communique"]
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return load_catalogue(catalogue_path(REPO), frozenset(MEASURES))
+    return load_catalogue(Layout(REPO).catalogue, frozenset(MEASURES))
 
 
 def count_table(matrix: list[list[int]], hidden: AbstractSet[tuple[str, str]] = frozenset()) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -244,7 +245,7 @@ def base_rows(n_persons: int = 300, seed: int = 0) -> list[dict]:
 def protected_year(tmp_path: Path, rows: list[dict], folder: Path | None = None):
     folder = folder or make_folder(tmp_path / "ccas")
     publisher = read_publisher(folder)
-    catalogue = load_catalogue(catalogue_path(folder), frozenset(MEASURES))
+    catalogue = load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
     records = read_records(records_csv(tmp_path, rows))
     tables = anonymise(records, publisher, YEAR, b"k" * 32)
     cells = aggregate(tables, publisher, catalogue, YEAR)

@@ -10,7 +10,8 @@ import re
 import pytest
 import yaml
 
-from ccas_opendata.config import DEFAULTS_DIR, infer_article, read_publisher
+from ccas_opendata.layout import DEFAULTS_DIR
+from ccas_opendata.publisher import infer_article, read_publisher
 from ccas_opendata.errors import ConfigurationError
 from ccas_opendata.site.charts import FONT, WIDTH, Bar, columns, horizontal_bars
 from ccas_opendata.site.render import load_labels

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ccas_opendata.config import read_publisher
+from ccas_opendata.publisher import read_publisher
 from ccas_opendata.dcat import build_catalogue
 from ccas_opendata.downloads import read_manifest
 from conftest import REPO, Server, invoke, make_folder

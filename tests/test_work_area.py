@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ccas_opendata.config import private_dir, private_file
+from ccas_opendata.layout import private_dir, private_file
 from conftest import CliResult, copy_folder, invoke, make_folder, release, snapshot
 
 YEAR = 2023

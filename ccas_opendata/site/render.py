@@ -27,7 +27,7 @@ from markupsafe import Markup
 from ..aggregate import ENSEMBLE, MULTI_VALUED
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
-from ..config import ACCESSIBILITY_STATES, Publisher
+from ..publisher import ACCESSIBILITY_STATES, Publisher
 from ..correspondances import contract_label
 from ..excel import excel_name
 from .formatting import fr_change, fr_date, fr_number, fr_value

@@ -13,7 +13,7 @@ import json
 
 from markupsafe import Markup
 
-from ..config import Publisher
+from ..publisher import Publisher
 from .urls import SiteUrls
 
 
