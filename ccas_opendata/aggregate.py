@@ -17,16 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .anonymise import NOT_GIVEN, NOT_REDIRECTED
+from .anonymise import NOT_REDIRECTED
 from .catalogue import Catalogue, Indicator
 from .publisher import Publisher
-from .vocabulary import contract, thematiques_demarches
+from .vocabulary import NOT_GIVEN, PUBLISHED_COLUMNS, PUBLISHED_KEY, band_codes, contract, derived, extra_codes, thematiques_demarches
 from .errors import ConfigurationError
 
 ENSEMBLE = "ensemble"
-COLUMNS = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]
+COLUMNS = PUBLISHED_COLUMNS
 INTERNAL_COLUMNS = COLUMNS + ["source", "personnes", "dominance"]
-KEY = ["periode", "lieu", "dimension", "modalite"]
+KEY = [c for c in PUBLISHED_KEY if c != "indicateur"]
 
 # Column of the anonymised table behind each dimension (multi-valued ones are exploded).
 MULTI_VALUED = {"thematique": "thematiques", "materiel": "materiel"}
@@ -36,12 +36,10 @@ def modalities(dimension: str, publisher: Publisher) -> list[str]:
     """Every modality of a dimension, in publication order: breakdowns list them all,
     zeros included, so that they add up to their total and keep the same shape each year."""
     codes = contract()["codes"]
-    if dimension == "tranche_age":
-        return [b["code"] for b in contract()["tranches_age"]] + [NOT_GIVEN]
-    if dimension == "duree_tranche":
-        return [b["code"] for b in contract()["tranches_duree"]]
+    if dimension in derived():
+        return band_codes(dimension)
     if dimension == "quartier":
-        return publisher.quartier_codes + ["hors_commune", NOT_GIVEN]
+        return publisher.quartier_codes + extra_codes("quartier", "accompagnements") + [NOT_GIVEN]
     if dimension in ("qpv", "premier_accompagnement"):
         return ["oui", "non", NOT_GIVEN]
     if dimension == "satisfaction":
@@ -55,7 +53,7 @@ def modalities(dimension: str, publisher: Publisher) -> list[str]:
 
 
 def lieux_of(source: str, publisher: Publisher) -> list[str]:
-    return publisher.lieu_codes + (["hors_les_murs"] if source == "ateliers" else [])
+    return publisher.lieu_codes + extra_codes("lieu", source)
 
 
 # --- statistics per group -------------------------------------------------------------

@@ -21,13 +21,25 @@ import pandas as pd
 
 from .layout import private_dir, private_file
 from .publisher import Publisher
-from .vocabulary import contract
+from .vocabulary import NOT_GIVEN, SOURCES, columns, contract, derived
 from .errors import CcasError
 from .ingest import Records
 
-NOT_GIVEN = "non_communique"
 NOT_REDIRECTED = "aucune"
-WORK_FILES = {"accompagnements": "accompagnements.csv", "ateliers": "ateliers.csv", "formations": "formations.csv"}
+WORK_FILES = {source: f"{source}.csv" for source in SOURCES}
+#: The accompaniments' columns read here by name; every other code column of the contract
+#: is carried as it is, an empty cell becoming ``non_communique``.
+_READ_BY_NAME = ("lieu", "thematiques", "orientation")
+
+
+def plain_code_columns(table: str) -> list[str]:
+    """The code columns of ``table`` carried as they are (a new one in ``contract.yml``
+    is published without a change here), in the contract's order."""
+    return [
+        column
+        for column, spec in columns(table).items()
+        if spec["type"] in ("code", "codes") and column not in _READ_BY_NAME and column not in derived()
+    ]
 
 
 def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
@@ -133,7 +145,7 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
     persons = person_columns(frame["usager"] if "usager" in frame else None, frame.index, key)
     out["personne"], out["usager_connu"] = persons["personne"], persons["usager_connu"]
     out["tranche_age"] = age_band(frame, year)
-    for column in ("genre", "situation", "composition_familiale", "quartier", "autonomie", "canal", "type_lieu", "intervenant"):
+    for column in plain_code_columns("accompagnements"):
         out[column] = _code_or_missing(frame, column)
     qpv = publisher.qpv_codes
     out["qpv"] = np.where(out["quartier"] == NOT_GIVEN, NOT_GIVEN, np.where(out["quartier"].isin(qpv), "oui", "non"))
@@ -144,7 +156,6 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
         out["premier_accompagnement"] = np.where(first.isna(), NOT_GIVEN, np.where(first.fillna(False), "oui", "non"))
     else:
         out["premier_accompagnement"] = NOT_GIVEN
-    out["materiel"] = _code_or_missing(frame, "materiel")
     if "satisfaction" in frame:
         sat = frame["satisfaction"]
         out["satisfaction"] = sat.astype("string").astype(object).where(sat.notna(), NOT_GIVEN)
@@ -182,8 +193,8 @@ def anonymise_ateliers(frame: pd.DataFrame) -> pd.DataFrame:
     out["thematiques"] = frame["thematiques"].astype(object)
     out["participants"] = frame["participants"].astype("int64")
     out["duree"] = frame["duree"] if "duree" in frame else pd.array([pd.NA] * len(frame), dtype="Int64")
-    out["niveau"] = _code_or_missing(frame, "niveau")
-    out["format"] = _code_or_missing(frame, "format")
+    for column in plain_code_columns("ateliers"):
+        out[column] = _code_or_missing(frame, column)
     return out
 
 
@@ -193,7 +204,8 @@ def anonymise_formations(frame: pd.DataFrame) -> pd.DataFrame:
     out["mois"] = month_of(frame["date"])
     out["inscrits"] = frame["inscrits"].astype("int64")
     out["presents"] = frame["presents"].astype("int64")
-    out["public"] = _code_or_missing(frame, "public")
+    for column in plain_code_columns("formations"):
+        out[column] = _code_or_missing(frame, column)
     return out
 
 

@@ -14,12 +14,12 @@ from typing import Any
 import yaml
 
 from .errors import ConfigurationError
+from .vocabulary import SOURCES
 
 VENTILATIONS = ("annee", "mois", "lieu", "dimensions", "lieu_dimensions")
 AGGREGATIONS = ("somme", "personnes")
 LINK_TYPES = ("part", "ratio", "taux", "evolution", "mediane", "aucun")
 UNITS = ("nombre", "pourcentage", "minutes")
-SOURCES = ("accompagnements", "ateliers", "formations")
 
 
 @dataclass(frozen=True)

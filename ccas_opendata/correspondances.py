@@ -26,7 +26,7 @@ import yaml
 
 from .config import PACKAGE_DIR
 from .layout import Layout
-from .vocabulary import contract
+from .vocabulary import NOT_GIVEN, contract, derived
 from .errors import Problem
 
 FILE_NAME = "correspondances.yml"
@@ -361,8 +361,7 @@ def _value_lists(table: str, column: str) -> list[str] | None:
 
 
 #: Derived categories whose codes a file may carry directly (national exports give age bands).
-DERIVED_BANDS = {"tranches_age"}
-NOT_GIVEN = "non_communique"
+DERIVED_BANDS = {spec["tranches"] for spec in derived().values()}
 
 
 def codes_of(name: str) -> list[str]:

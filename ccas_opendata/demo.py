@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .publisher import Publisher
+from .vocabulary import extra_codes
 from .errors import ConfigurationError
 
 DEMO_YEARS = {2023: 3400, 2024: 3900, 2025: 4300}
@@ -91,7 +92,7 @@ def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: 
         [38, 17, 14, 12, 5, 4, 10],
         n_persons,
     )
-    quartiers = publisher.quartier_codes + ["hors_commune", ""]
+    quartiers = publisher.quartier_codes + extra_codes("quartier", "accompagnements") + [""]
     quartier = _pick(
         rng, quartiers, [14, 26, 20, 12, 10, 6, 12][: len(quartiers)] if len(quartiers) == 7 else [1] * len(quartiers), n_persons
     )
@@ -167,7 +168,7 @@ def synthetic_accompagnements(year: int, size: int, publisher: Publisher, seed: 
 
 def synthetic_ateliers(year: int, publisher: Publisher, seed: int = 0, size: int = 96) -> pd.DataFrame:
     rng = np.random.default_rng([seed, year, 1])
-    lieux = publisher.lieu_codes + ["hors_les_murs"]
+    lieux = publisher.lieu_codes + extra_codes("lieu", "ateliers")
     themes = [
         "email",
         "navigation_sur_internet",

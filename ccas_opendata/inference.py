@@ -44,7 +44,7 @@ import pandas as pd
 from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
 from .catalogue import Catalogue
 from .publisher import Publisher
-from .vocabulary import contract
+from .vocabulary import NOT_GIVEN, contract, extra_codes
 from .errors import SecrecyError
 
 ROUNDING = 0.05  # published ratios are rounded to 0.1: the truth is within ± 0.05
@@ -267,8 +267,8 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
         qpv = publisher.qpv_codes
         covered = {
             "oui": [q for q in publisher.quartier_codes if q in qpv],
-            "non": [q for q in publisher.quartier_codes if q not in qpv] + ["hors_commune"],
-            "non_communique": ["non_communique"],
+            "non": [q for q in publisher.quartier_codes if q not in qpv] + extra_codes("quartier", "accompagnements"),
+            NOT_GIVEN: [NOT_GIVEN],
         }
         for key in sorted(keys):
             periode, lieu, dimension, modalite = key

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import quality
 from .publisher import Publisher
-from .vocabulary import contract
+from .vocabulary import contract, extra_codes
 from .correspondances import accepted_codes, contract_label, read_correspondances
 from .errors import PROBLEM_KINDS, ROW_ADVICE, ConfigurationError, InvalidInput, Problem
 from .ingest import Records, with_header, collect_records
@@ -82,11 +82,7 @@ def _accepted_codes_section(publisher: Publisher | None) -> str:
             if codes is None and publisher is not None:
                 source = publisher.lieux if column == "lieu" else publisher.quartiers
                 pairs = [(item.code, item.nom) for item in source]
-                extra = (
-                    "hors_les_murs" if (column == "lieu" and table == "ateliers") else ("hors_commune" if column == "quartier" else None)
-                )
-                if extra:
-                    pairs.append((extra, labels[column][extra]))
+                pairs += [(extra, labels[column][extra]) for extra in extra_codes(column, table)]
             elif codes is None:
                 continue
             else:

@@ -26,6 +26,7 @@ from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
 from .publisher import Publisher
+from .vocabulary import NOT_GIVEN, PUBLISHED_KEY, SOURCES, extra_codes
 from .errors import PackageError
 from . import modalites
 
@@ -102,7 +103,7 @@ def read_published_bytes(data: bytes) -> pd.DataFrame:
 
 
 def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
-    lieux = [ENSEMBLE] + publisher.lieu_codes + ["hors_les_murs"]
+    lieux = [ENSEMBLE] + publisher.lieu_codes + extra_codes("lieu")
     return {
         "fields": [
             {
@@ -144,7 +145,7 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
                 "name": "modalite",
                 "type": "string",
                 "title": "Modalité",
-                "description": "Code de la catégorie dans la dimension, ou « ensemble ». « non_communique » regroupe les cellules vides du fichier source.",
+                "description": f"Code de la catégorie dans la dimension, ou « ensemble ». « {NOT_GIVEN} » regroupe les cellules vides du fichier source.",
                 "constraints": {"required": True},
             },
             {
@@ -170,7 +171,7 @@ def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) ->
             },
         ],
         "missingValues": [""],
-        "primaryKey": ["periode", "lieu", "indicateur", "dimension", "modalite"],
+        "primaryKey": list(PUBLISHED_KEY),
         # Every code has its French label in the « modalites » resource (checked by Frictionless).
         "foreignKeys": [modalites.FOREIGN_KEY],
     }
@@ -219,7 +220,7 @@ DEFINITIONS_SCHEMA: dict[str, Any] = {
             "type": "string",
             "title": "Source",
             "description": "Table d'activité dont l'indicateur est calculé.",
-            "constraints": {"required": True, "enum": ["accompagnements", "ateliers", "formations"]},
+            "constraints": {"required": True, "enum": list(SOURCES)},
         },
     ],
     "primaryKey": ["indicateur"],

@@ -36,6 +36,7 @@ from .downloads import DOWNLOADS, read_manifest
 from .site import SITE_DIR, canned_queries, render_site
 from .site.render import accessibility
 from .site.urls import SiteUrls
+from .vocabulary import PUBLISHED_COLUMNS
 
 DATABASE = "indicateurs"
 
@@ -240,7 +241,7 @@ def datasette_metadata(publisher: Publisher, packages: list[Path]) -> dict:
             entry["columns"] = _column_descriptions(schemas[name])
             entry["description"] = next(r.get("description", "") for r in descriptor["resources"] if r["name"] == name)
         tables[name] = entry
-    tables["indicateurs"]["sortable_columns"] = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur"]
+    tables["indicateurs"]["sortable_columns"] = [c for c in PUBLISHED_COLUMNS if c not in ("unite", "secret")]
     tables["indicateurs"]["facets"] = ["annee", "indicateur", "dimension"]
     if "columns" not in tables["modalites"]:  # the latest package predates modalites.csv
         tables["modalites"]["columns"] = _column_descriptions(MODALITES_SCHEMA)

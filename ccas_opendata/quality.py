@@ -32,7 +32,7 @@ from .aggregate import ENSEMBLE
 from .catalogue import Catalogue
 from .config import EXPECTATIONS_DIR
 from .publisher import Publisher
-from .vocabulary import contract
+from .vocabulary import PUBLISHED_COLUMNS, contract, extra_codes
 from .errors import ROWS_KEPT, Problem, ValidationFailed
 
 RAW_SUITES = {
@@ -146,8 +146,8 @@ def raw_parameters(publisher: Publisher, year: int) -> dict:
             "fin": pd.Timestamp(year, 12, 31),
             "annee": year,
             "lieux": publisher.lieu_codes,
-            "lieux_ateliers": publisher.lieu_codes + ["hors_les_murs"],
-            "quartiers": publisher.quartier_codes + ["hors_commune"],
+            "lieux_ateliers": publisher.lieu_codes + extra_codes("lieu", "ateliers"),
+            "quartiers": publisher.quartier_codes + extra_codes("quartier", "accompagnements"),
             "motif_thematiques": _codes_regex(codes["thematiques_demarches"] + codes["thematiques_numerique"]),
             "motif_materiel": _codes_regex(codes["materiel"]),
         }
@@ -164,7 +164,7 @@ def raw_parameters(publisher: Publisher, year: int) -> dict:
 def published_parameters(publisher: Publisher, catalogue: Catalogue, years: list[int]) -> dict:
     return {
         "annees": years,
-        "lieux": [ENSEMBLE] + publisher.lieu_codes + ["hors_les_murs"],
+        "lieux": [ENSEMBLE] + publisher.lieu_codes + extra_codes("lieu"),
         "indicateurs": catalogue.codes,
         "dimensions": [ENSEMBLE] + list(catalogue.dimensions),
         "seuil": publisher.seuil_secret,
@@ -369,7 +369,7 @@ def validate_published(table: pd.DataFrame, publisher: Publisher, catalogue: Cat
     reader of ``indicateurs.csv`` could not compute."""
     validator = _Validator(docs_dir)
     frame = with_check_columns(table, year)
-    columns = ["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"] + CHECK_COLUMNS
+    columns = PUBLISHED_COLUMNS + CHECK_COLUMNS
     parameters = published_parameters(publisher, catalogue, [year])
     hidden = tuple(c for c in CHECK_COLUMNS if c not in DERIVED_CHECK_COLUMNS)
     report = validator.validate(PUBLISHED_SUITE, frame[columns], parameters, docs_hidden=hidden if docs_dir is not None else None)

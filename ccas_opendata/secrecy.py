@@ -72,13 +72,14 @@ import pandas as pd
 from .aggregate import ENSEMBLE, KEY, previous_published
 from .catalogue import Catalogue
 from .publisher import Publisher
+from .vocabulary import NOT_GIVEN, PUBLISHED_COLUMNS, PUBLISHED_KEY
 from .errors import SecrecyError
 from .inference import Cell, Constraint, Key, ReaderModel, add_table, integer_width, link_cells
 
 PRIMARY, SECONDARY = "primaire", "secondaire"  # private reasons, never published
 FROZEN = "gel"  # private reason: a revision kept the version online's figure
 SECRET = "secret"  # the one public symbol of a hidden figure
-SENSITIVE_IGNORED = {"non_communique"}
+SENSITIVE_IGNORED = {NOT_GIVEN}
 THIS, PREVIOUS = "publie", "annee_precedente"
 EARLIER, DIFFERENCE = "version_en_ligne", "difference_de_versions"
 
@@ -223,7 +224,7 @@ def audit(
 ) -> AuditResult:
     """Solve the reader's problem for every hidden count of the published table (and, for
     a revision, of the version online and of the differences between the two)."""
-    published = table[["annee", "periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "unite", "secret"]]
+    published = table[PUBLISHED_COLUMNS]
     model = reader_model(published, truth, catalogue, publisher, year, previous, revision)
     targets = audit_targets(model, revision)
     failures = []
@@ -371,8 +372,6 @@ class Suppressor:
 
 
 # --- re-releasing a published year ---------------------------------------------------------------
-
-PUBLISHED_KEY = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
 def publishable_deltas(

@@ -31,7 +31,8 @@ from .layout import Layout, private_dir, private_file
 from .publisher import Publisher
 from .errors import CcasError
 from .package import read_published
-from .secrecy import FROZEN, PUBLISHED_KEY, Revision, public_secret
+from .secrecy import FROZEN, Revision, public_secret
+from .vocabulary import PUBLISHED_KEY
 
 FIRST_VERSION = "1.0.0"
 KEY_FINGERPRINT = "cle.empreinte"

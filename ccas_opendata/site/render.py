@@ -28,6 +28,7 @@ from ..aggregate import ENSEMBLE, MULTI_VALUED
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
 from ..publisher import ACCESSIBILITY_STATES, Publisher
+from ..vocabulary import extra_codes
 from ..correspondances import contract_label
 from ..excel import excel_name
 from .formatting import fr_change, fr_date, fr_number, fr_value
@@ -404,7 +405,7 @@ def years_block(pub: Publication, year: int, indicateur: str = "accompagnements"
 
 def sites_block(pub: Publication, year: int, indicateur: str) -> Block | None:
     bars, rows = [], []
-    for lieu in [l["code"] for l in pub.lieux] + ["hors_les_murs"]:
+    for lieu in [l["code"] for l in pub.lieux] + extra_codes("lieu"):
         found = pub.get(year, indicateur, lieu=lieu)
         if found is None:
             continue
