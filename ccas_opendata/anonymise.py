@@ -21,7 +21,7 @@ import pandas as pd
 
 from .layout import private_dir, private_file
 from .publisher import Publisher
-from .vocabulary import NOT_GIVEN, SOURCES, columns, contract, derived
+from .vocabulary import NOT_GIVEN, SOURCES, bands, columns, derived
 from .errors import CcasError
 from .ingest import Records
 
@@ -123,7 +123,7 @@ def age_band(frame: pd.DataFrame, year: int) -> pd.Series:
         age = year - frame["annee_naissance"].astype("float64")
     if "age" in frame:
         age = age.where(age.notna(), frame["age"].astype("float64"))
-    band = _band(age, contract()["tranches_age"])
+    band = _band(age, bands("tranche_age"))
     if "tranche_age" in frame:  # a band given as such (national exports) where no age is known
         given = frame["tranche_age"].astype(object)
         band = band.where((band != NOT_GIVEN) | given.isna(), given)
@@ -161,7 +161,7 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
         out["satisfaction"] = sat.astype("string").astype(object).where(sat.notna(), NOT_GIVEN)
     else:
         out["satisfaction"] = NOT_GIVEN
-    out["duree_tranche"] = _band(out["duree"], contract()["tranches_duree"])
+    out["duree_tranche"] = _band(out["duree"], bands("duree_tranche"))
     return _as_categories(out, exclude=("duree", "personne", "usager_connu"))
 
 

@@ -76,11 +76,16 @@ def derived() -> dict[str, dict[str, Any]]:
     return contract()["derivees"]
 
 
+def bands(dimension: str) -> list[dict[str, Any]]:
+    """The bands of a derived column (``{code, max}``, in order), frozen in the contract."""
+    return contract()[derived()[dimension]["tranches"]]
+
+
 def band_codes(dimension: str) -> list[str]:
     """The codes of a derived column's bands, in order, with ``non_communique`` when no
     required column gives every record a value to band."""
     spec = derived()[dimension]
-    codes = [band["code"] for band in contract()[spec["tranches"]]]
+    codes = [band["code"] for band in bands(dimension)]
     given = columns(spec["table"])
     if not any(given.get(c, {}).get("required") for c in spec["depuis"]):
         codes.append(NOT_GIVEN)
