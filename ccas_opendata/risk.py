@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .aggregate import ENSEMBLE, MULTI_VALUED
+from .aggregate import ENSEMBLE, KEY, MULTI_VALUED
 from .catalogue import Catalogue
 from .publisher import Publisher
 from .secrecy import PRIMARY, Protected
@@ -33,7 +33,7 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         & (table["secret"] != "")
         & table["indicateur"].isin(catalogue.additive_codes("accompagnements"))
     ]
-    cells = hidden[["periode", "lieu", "dimension", "modalite"]].drop_duplicates().astype(str)
+    cells = hidden[KEY].drop_duplicates().astype(str)
     rows = np.arange(len(records))
     touched = np.zeros(len(records), dtype=bool)
     by_dimension: dict[str, np.ndarray] = {}

@@ -34,6 +34,7 @@ from ccas_opendata.publisher import Publisher, read_publisher
 from ccas_opendata.demo import write_demo_year
 from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import figures_changed, protect
+from ccas_opendata.vocabulary import PUBLISHED_KEY
 
 REPO = Path(ccas_opendata.__file__).resolve().parent.parent
 YEAR = 2024
@@ -174,8 +175,8 @@ def revisions(base: Path, size: int = 1500) -> None:
         revision = revision_of(online, persons_of(delta, catalogue), publisher.seuil_secret, delta)
         protected = protect(aggregate(new, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
         table = protected.table
-        old = online.set_index(["periode", "lieu", "indicateur", "dimension", "modalite"])["secret"]
-        now = table.set_index(["periode", "lieu", "indicateur", "dimension", "modalite"])["secret"]
+        old = online.set_index(PUBLISHED_KEY)["secret"]
+        now = table.set_index(PUBLISHED_KEY)["secret"]
         newly_hidden = int(((old.reindex(now.index).fillna("") == "") & (now != "")).sum())
         print(
             f"| {late} | {figures_changed(online, table)} | {protected.totals()['gel']} | {newly_hidden} | {cpu() - start:.1f} |",
