@@ -38,7 +38,8 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from .publisher import LICENCE_IRIS, Publisher, mednum_schema
-from .downloads import DOWNLOADS, is_alias
+from .downloads import is_alias
+from .layout import DOWNLOADS
 from .site.urls import SiteUrls
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")

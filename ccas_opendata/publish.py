@@ -32,7 +32,8 @@ from .excel import write_excel_files
 from .lieux_mednum import write_lieux_mednum
 from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows
 from .package import read_published
-from .downloads import DOWNLOADS, read_manifest
+from .downloads import read_manifest
+from .layout import DOWNLOADS
 from .site import SITE_DIR, canned_queries, render_site
 from .site.render import accessibility
 from .site.urls import SiteUrls

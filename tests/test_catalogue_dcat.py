@@ -17,7 +17,8 @@ from rdflib.namespace import DCTERMS, RDF
 
 from ccas_opendata.publisher import read_publisher
 from ccas_opendata.dcat import build_catalogue
-from ccas_opendata.downloads import DOWNLOADS, read_manifest
+from ccas_opendata.downloads import read_manifest
+from ccas_opendata.layout import DOWNLOADS
 from conftest import SHARED_EXTERNAL, needs_shared_external
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
