@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .archive import oversized_archives
-from .config import Publisher, contract
-from .correspondances import (
+from ..archive import oversized_archives
+from ..config import Publisher, contract
+from ..correspondances import (
     FILE_NAME,
     Correspondances,
     TableMapping,
@@ -41,10 +41,9 @@ from .correspondances import (
     normalise_header,
     value_lookup,
 )
-from .errors import ROWS_KEPT, InvalidInput, Problem
-from .formulas import formulas_without_value
+from ..errors import ROWS_KEPT, InvalidInput, Problem
+from ..formulas import formulas_without_value
 
-__all__ = ["Records", "Table", "collect_records", "column_letter", "normalise_header", "read_records"]
 
 EXTENSIONS = (".csv", ".xlsx", ".ods")
 TRUE_WORDS = {"oui", "true", "1", "vrai", "o", "yes", "x"}

@@ -1,0 +1,53 @@
+"""Ingest: the year's activity records as the CCAS has them, parsed into the contract's
+typed columns. The stages and the tests import from here; the modules of this package
+hold one concept each."""
+
+from .table import (
+    CodeReader,
+    Records,
+    Source,
+    Table,
+    candidate_files,
+    collect_records,
+    column_letter,
+    default_code,
+    integer_labels,
+    known_header,
+    locate_header,
+    matches_national_format,
+    misnamed,
+    normalise_header,
+    plan_headers,
+    publisher_values,
+    read_records,
+    read_source_text,
+    sheet_names,
+    showable,
+    suggest_column,
+    with_header,
+)
+
+__all__ = [
+    "CodeReader",
+    "Records",
+    "Source",
+    "Table",
+    "candidate_files",
+    "collect_records",
+    "column_letter",
+    "default_code",
+    "integer_labels",
+    "known_header",
+    "locate_header",
+    "matches_national_format",
+    "misnamed",
+    "normalise_header",
+    "plan_headers",
+    "publisher_values",
+    "read_records",
+    "read_source_text",
+    "sheet_names",
+    "showable",
+    "suggest_column",
+    "with_header",
+]
