@@ -4,6 +4,8 @@ brought back to the text a CSV would hold."""
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +47,24 @@ def sheet_names(path: Path, engine: str) -> list[str]:
 
 
 def top_rows(path: Path, sheet: str | int | None, rows: int, engine: str) -> list[list[str]]:
+    # A workbook's sheet is parsed whole even for its first rows: the header is looked for
+    # twice (is this sheet the table's? then where is its header?), parsed once.
+    return [list(row) for row in _top_rows(path, _contents(path), sheet, rows, engine)]
+
+
+def _contents(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """What a workbook holds, from its zip directory (each member's name, CRC and size):
+    a file rewritten between two reads, even within one clock tick, is read again."""
+    with zipfile.ZipFile(path) as archive:
+        return tuple((member.filename, member.CRC, member.file_size) for member in archive.infolist())
+
+
+@lru_cache(maxsize=64)
+def _top_rows(
+    path: Path, contents: tuple[tuple[str, int, int], ...], sheet: str | int | None, rows: int, engine: str
+) -> tuple[tuple[str, ...], ...]:
     grid = pd.read_excel(path, engine=engine, dtype=object, header=None, nrows=rows, sheet_name=pandas_sheet(sheet))
-    return [[cell_to_text(c) for c in row] for row in grid.itertuples(index=False)]
+    return tuple(tuple(cell_to_text(c) for c in row) for row in grid.itertuples(index=False))
 
 
 def grid(path: Path, sheet: str | int | None, header_index: int, width: int, positions: list[int], engine: str) -> pd.DataFrame:
