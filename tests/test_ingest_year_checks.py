@@ -59,7 +59,7 @@ TOO_LONG = "la durée doit être comprise entre 1 et 480 minutes."
 
 
 def test_each_failure_is_named_in_its_own_sheet_and_row(tmp_path: Path):
-    header = ["Date", "Durée", "Thématiques"]
+    header: list[object] = ["Date", "Durée", "Thématiques"]
     problems = problems_of(
         tmp_path,
         {
