@@ -100,11 +100,7 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
     spec = contract()["tables"][table]["columns"]
     own = mapping.header_to_column()
     mapped_columns = set(mapping.colonnes) | ({"lieu"} if mapping.lieu_feuille else set())
-    extra_headers = set()
-    if mapping.filtre:
-        extra_headers.add(normalise_header(mapping.filtre["colonne"]))
-    if mapping.regroupement:
-        extra_headers.update(normalise_header(h) for h in mapping.regroupement.get("par", []))
+    extra_headers = _extra_headers(mapping)
     plan = HeaderPlan(header_row=header_row, width=len(header))
     if mapping.lieu_feuille:
         plan.columns["lieu"] = []  # the sheet's name, added by read_source_text
@@ -134,6 +130,14 @@ def plan_headers(source: Source, header: list[str], header_row: int = 1) -> Head
             plan.problems.append(_unknown_header(raw, position, table, file))
     plan.problems += _missing_headers(plan, source, header)
     return plan
+
+
+def _extra_headers(mapping: TableMapping) -> set[str]:
+    """Headers read for the mapping's own needs: the filter's column, the grouping's keys."""
+    extra = {normalise_header(mapping.filtre["colonne"])} if mapping.filtre else set()
+    if mapping.regroupement:
+        extra.update(normalise_header(h) for h in mapping.regroupement.get("par", []))
+    return extra
 
 
 def _is_dropped_unread(name: str, spec: dict) -> bool:

@@ -90,30 +90,14 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
     pending_columns: list[str] = []
     legacy_usager: pd.Series | None = None
     for column in plan.columns:
-        kind = spec[column]["type"]
-        uniques, codes = _distinct(text[column])
-        if kind == "pseudonymous" and mapping.sans_identifiant:
-            # « Bénéficiaire anonyme » is no person: such rows have no identifier.
-            uniques = uniques.where(~uniques.map(fold).isin(mapping.sans_identifiant), "")
-        default = default_code(column, mapping, publisher)
-        if default is not None:
-            uniques = uniques.where(uniques != "", default)
-        if kind in ("code", "codes"):
-            read = _read_codes(source, column, uniques, codes, text.index, publisher)
-        elif kind == "pseudonymous":
-            read = _read_person(uniques)
-            if len(plan.columns[column]) == 1:
-                # What the legacy rule hashed: the stripped cell, empty = no person.
-                legacy = uniques.astype(object).where(uniques != "", None)
-                legacy_usager = pd.Series(legacy.to_numpy()[codes], index=text.index, dtype=object)
-        else:
-            read = _read_typed(source, column, uniques, codes, text.index)
+        read, codes, legacy = _read_column(source, plan, column, text, publisher)
         problems += read.problems
         if read.pending:
             pending_columns.append(column)
         if spec[column].get("required") and read.empty.any():
             problems += _missing_values(file, column, read.empty[codes], text.index)
-        parsed[column] = _rows_values(read, codes, kind)
+        parsed[column] = _rows_values(read, codes, spec[column]["type"])
+        legacy_usager = legacy if legacy is not None else legacy_usager
     frame = pd.DataFrame(parsed, index=text.index)
     read_from = {column: " + ".join(header[p] for p in positions) or "nom de la feuille" for column, positions in plan.columns.items()}
     problems = [with_header(p, read_from) if p.file == file else p for p in problems]
@@ -142,6 +126,32 @@ def parse_source(source: Source, publisher: Publisher | None, year: int | None) 
         pending_columns=pending_columns,
         legacy_usager=legacy_usager,
     ), problems
+
+
+def _read_column(
+    source: Source, plan: HeaderPlan, column: str, text: pd.DataFrame, publisher: Publisher | None
+) -> tuple[_ReadColumn, np.ndarray, pd.Series | None]:
+    """One column read from its distinct texts, the code of each row into them, and for a
+    person key of one cell the key as the legacy rule read it."""
+    mapping = source.mapping
+    kind = contract()["tables"][source.table]["columns"][column]["type"]
+    uniques, codes = _distinct(text[column])
+    if kind == "pseudonymous" and mapping.sans_identifiant:
+        # « Bénéficiaire anonyme » is no person: such rows have no identifier.
+        uniques = uniques.where(~uniques.map(fold).isin(mapping.sans_identifiant), "")
+    default = default_code(column, mapping, publisher)
+    if default is not None:
+        uniques = uniques.where(uniques != "", default)
+    if kind in ("code", "codes"):
+        return _read_codes(source, column, uniques, codes, text.index, publisher), codes, None
+    if kind != "pseudonymous":
+        return _read_typed(source, column, uniques, codes, text.index), codes, None
+    legacy_usager = None
+    if len(plan.columns[column]) == 1:
+        # What the legacy rule hashed: the stripped cell, empty = no person.
+        legacy = uniques.astype(object).where(uniques != "", None)
+        legacy_usager = pd.Series(legacy.to_numpy()[codes], index=text.index, dtype=object)
+    return _read_person(uniques), codes, legacy_usager
 
 
 def _locate_header(source: Source) -> tuple[int, list[str]] | Problem:
