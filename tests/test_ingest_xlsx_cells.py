@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from ccas_opendata.ingest import collect_records
 from ccas_opendata.ingest.readers import read_grid, read_top_rows, sheet_names, spreadsheet, xlsx
 
 #: (cell as written, number format or None, the text expected), one row each.
@@ -105,3 +106,13 @@ def test_a_damaged_workbook_fails_as_the_callers_expect(tmp_path: Path):
     wb.save(one_sheet)
     with pytest.raises(ValueError, match="not found"):
         read_top_rows(one_sheet, "absente")
+
+
+def test_the_first_rows_names_included_are_not_kept_once_the_year_is_read(tmp_path: Path):
+    wb = openpyxl.Workbook()
+    wb.active.append(["Date", "Lieu", "Durée", "Thématiques", "Usager"])
+    wb.active.append([dt.date(2025, 3, 1), "ccas_centre", 30, "famille_scolarite", "DUPONT Marie"])
+    wb.save(tmp_path / "accompagnements.xlsx")
+    records, problems = collect_records(tmp_path)
+    assert problems == [] and len(records["accompagnements"].frame) == 1
+    assert spreadsheet._top_rows.cache_info().currsize == 0

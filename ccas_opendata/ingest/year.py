@@ -10,6 +10,7 @@ from ..config import Publisher
 from ..correspondances import Correspondances
 from ..errors import InvalidInput, Problem
 from .model import Records, Table
+from .readers.spreadsheet import forget
 from .sources import find_sources
 from .table import parse_source
 
@@ -21,13 +22,16 @@ def collect_records(
     year: int | None = None,
 ) -> tuple[Records, list[Problem]]:
     """Read every table found; return what could be read and every problem met."""
-    sources, problems, notes = find_sources(input_dir, own)
-    parts: dict[str, list[Table]] = {}
-    for source in sources:
-        table, found = parse_source(source, publisher, year)
-        problems += found
-        if table is not None:
-            parts.setdefault(source.table, []).append(table)
+    try:
+        sources, problems, notes = find_sources(input_dir, own)
+        parts: dict[str, list[Table]] = {}
+        for source in sources:
+            table, found = parse_source(source, publisher, year)
+            problems += found
+            if table is not None:
+                parts.setdefault(source.table, []).append(table)
+    finally:
+        forget()
     return Records({name: join_parts(found) for name, found in parts.items()}, notes), problems
 
 

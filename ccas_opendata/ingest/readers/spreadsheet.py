@@ -52,6 +52,12 @@ def top_rows(path: Path, sheet: str | int | None, rows: int, engine: str) -> lis
     return [list(row) for row in _top_rows(path, _contents(path), sheet, rows, engine)]
 
 
+def forget() -> None:
+    """Drop the first rows kept between the looks at a sheet: her cells as typed (names
+    included) live no longer than the reading of the year."""
+    _top_rows.cache_clear()
+
+
 def _contents(path: Path) -> tuple[tuple[str, int, int], ...]:
     """What a workbook holds, from its zip directory (each member's name, CRC and size):
     a file rewritten between two reads, even within one clock tick, is read again."""
