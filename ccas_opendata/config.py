@@ -10,12 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .layout import DEFAULTS_DIR
-from .publisher import Publisher
-from .vocabulary import contract
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 EXPECTATIONS_DIR = PACKAGE_DIR / "expectations"
 
-# ``ingest.py`` imports Publisher and contract from here while it is being split into a
-# package; its parts import them from :mod:`publisher` and :mod:`vocabulary` instead.
-__all__ = ["DEFAULTS_DIR", "EXPECTATIONS_DIR", "PACKAGE_DIR", "Publisher", "contract"]
+__all__ = ["DEFAULTS_DIR", "EXPECTATIONS_DIR", "PACKAGE_DIR"]

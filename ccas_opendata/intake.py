@@ -13,12 +13,12 @@ import datetime as dt
 import html
 from pathlib import Path
 
-from . import quality
 from .publisher import Publisher
 from .vocabulary import contract, extra_codes
 from .correspondances import accepted_codes, contract_label, read_correspondances
 from .errors import PROBLEM_KINDS, ROW_ADVICE, ConfigurationError, InvalidInput, Problem
 from .ingest import Records, with_header, collect_records
+from .ingest.validation import check_year
 
 REPORT_NAME = "rapport-ccas-opendata-{year}.html"
 
@@ -43,13 +43,8 @@ def read_year(folder: Path, year: int, input_dir: Path, publisher: Publisher | N
         flagged = {(p.file, p.column) for p in problems}
         # Values still « a_completer »: asked once by the correspondances, not again by the checks.
         flagged |= {(part.file, c) for t in records.tables.values() for part in t.each_part() for c in part.pending_columns}
-        checks = []
-        # Sheet by sheet when several feed a table: each row number is true to its sheet.
-        for n in range(max(len(t.each_part()) for t in records.tables.values())):
-            parts = {name: t.each_part()[n] for name, t in records.tables.items() if n < len(t.each_part())}
-            checks += quality.check_records(
-                {name: t.frame for name, t in parts.items()}, {name: t.file for name, t in parts.items()}, publisher, year
-            )
+        # Once for the year, every row named in its own sheet.
+        checks = check_year(records, publisher, year)
         headers: dict[str, dict[str, str]] = {}
         for table in (part for t in records.tables.values() for part in t.each_part()):
             headers.setdefault(table.file, {}).update(table.read_from)

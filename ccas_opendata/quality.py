@@ -328,14 +328,20 @@ class _Validator:
             list_pages_on_index(self.docs_dir)
 
 
-def check_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publisher: Publisher, year: int) -> list[Problem]:
-    """Run the raw-record suites; every failure as a Problem naming file, rows and column."""
+def validate_records(tables: dict[str, tuple[str, pd.DataFrame]], publisher: Publisher, year: int) -> dict[str, Report]:
+    """Run the raw-record suite of each table (key → (table, frame)) in one GX context;
+    each report lists every failing row."""
     validator = _Validator()
     parameters = raw_parameters(publisher, year)
-    reports = [validator.validate(RAW_SUITES[name], frame, parameters) for name, frame in tables.items()]
+    return {key: validator.validate(RAW_SUITES[table], frame, parameters) for key, (table, frame) in tables.items()}
+
+
+def check_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publisher: Publisher, year: int) -> list[Problem]:
+    """Run the raw-record suites; every failure as a Problem naming file, rows and column."""
+    reports = validate_records({name: (name, frame) for name, frame in tables.items()}, publisher, year)
     return [
         Problem(files[name], f.column, f"{f.message}.", tuple(f.rows[:ROWS_KEPT]), f.count, kind="controle")
-        for name, report in zip(tables, reports)
+        for name, report in reports.items()
         for f in report.failures
     ]
 
