@@ -658,12 +658,15 @@ def test_finding_moves_no_share_beside_a_count_shown_unchanged(finding):
 
 
 def test_finding_revises_the_corrections_of_enough_persons(finding):
-    """The fix does not hold the whole correction back: the counts of 11 persons or more move."""
-    folder, _ = finding
+    """The fix does not hold the whole correction back: the women's count, 22 late persons,
+    moves by exactly their accompaniments (hand count on the group)."""
+    folder, group = finding
     old, new = read_versions(folder, YEAR)[:2]
-    total = (str(YEAR), "ensemble", "accompagnements", "ensemble", "ensemble")
-    assert new.cells[total].value is not None and old.cells[total].value is not None
-    assert new.cells[total].value > old.cells[total].value
+    women = (str(YEAR), "ensemble", "accompagnements", "genre", "feminin")
+    late_women = [p for p in group if p.genre == "feminin"]
+    before, after = old.cells[women].value, new.cells[women].value
+    assert len(late_women) == 22 and before is not None and after is not None
+    assert after - before == sum(len(p.visits) for p in late_women)
 
 
 def test_finding_pins_no_small_modality(finding):
