@@ -44,7 +44,10 @@ The method, in four steps (documented for citizens on ``/methode`` and in the ri
    secret and give her profile away). The same holds against every earlier version still
    downloadable. Shares, means, medians and evolutions are frozen with any count they rest
    on (a median cannot be recomputed from published counts, and a share of a revised
-   numerator over a frozen denominator would describe no set of records). The reader's
+   numerator over a frozen denominator would describe no set of records), and a share,
+   rate, mean or median moves only when every count it rests on is revised: a frozen count
+   looks like one no record changed, and the share of the second moving beside the share
+   of the first held still would tell them apart. The reader's
    model holds both versions: the version online with its own relations (its own frozen
    figures as unknowns), each count of a cell no record changed tied to its new value (the
    reader is assumed to know which cells did not change), every frozen or hidden figure of
@@ -399,6 +402,30 @@ def _rests_on_latent(catalogue: Catalogue, key: tuple[str, Key], year: int) -> b
     return any(family in catalogue.latents for family, _ in num + den)
 
 
+def _moves_with_its_counts(
+    catalogue: Catalogue, key: tuple[str, Key], year: int, version: Revision, publishable: set[tuple[str, Key]], count_codes: set[str]
+) -> bool:
+    """Whether a derived figure may show its new value: only when every published count
+    it is computed from is revised (changed, and its change published by the delta table).
+
+    Why: a frozen count and a count no record changed look the same (both show the value
+    online), and must stay alike through the figures computed from them. A site's total
+    revised by a correction of 11 persons or more moves every share of that site; the share
+    of a modality nobody late falls in would move with it, while the shares of the
+    modalities with a few late persons (frozen counts) would not: the shares that stay put
+    would name the late persons' small modalities. So a share whose numerator is not
+    revised keeps the value online, as does a satisfaction rate or a median with any of
+    the counts it rests on not revised (what ``/methode`` promises: a share, mean, median
+    or evolution is corrected only when every figure it depends on is). An evolution is
+    left to its own rule: beside its count, it rests on last year's published figure,
+    which a revision of last year may move while every count of this year stays."""
+    link = catalogue[key[0]].lien
+    if link.get("type") == "evolution":
+        return True
+    num, den, _ = link_cells(link, key[1], year)
+    return all(version.changed(*count) > 0 and count in publishable for count in num + den if count[0] in count_codes)
+
+
 def frozen_by_delta(
     cells: pd.DataFrame, revision: Revision, catalogue: Catalogue, publisher: Publisher, year: int, has_person_id: bool
 ) -> set[tuple[str, Key]]:
@@ -406,7 +433,8 @@ def frozen_by_delta(
     one online or an earlier one), shown differently there (value or secret state), and
     whose change that version's protected delta table would not publish (a count), or
     that fewer than the threshold of changed persons stand behind (a share, mean, median:
-    besides, each is frozen with any count it rests on, see :func:`protect`)."""
+    besides, each is frozen with any count it rests on, see :func:`protect`), or that
+    rests on a count the revision does not revise (see :func:`_moves_with_its_counts`)."""
     count_codes = set(catalogue.count_codes())
     keys = list(zip(cells["indicateur"], cells[KEY].astype(str).itertuples(index=False, name=None)))
     new = {k: (float(v), s != "") for k, v, s in zip(keys, cells["valeur"], cells["secret"])}
@@ -425,7 +453,9 @@ def frozen_by_delta(
             if key[0] in count_codes:
                 if changed == 0 or key in publishable:
                     continue
-            elif changed >= revision.threshold or (changed == 0 and not _rests_on_latent(catalogue, key, year)):
+            elif (changed >= revision.threshold or (changed == 0 and not _rests_on_latent(catalogue, key, year))) and (
+                _moves_with_its_counts(catalogue, key, year, version, publishable, count_codes)
+            ):
                 # A share of counts only moves with them (frozen with any of them); one
                 # resting on persons the table does not count (repeat visitors, QPV
                 # residents…) can move while its smallest group holds nobody changed.
