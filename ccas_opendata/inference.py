@@ -217,7 +217,10 @@ def _solve_programme(target: int, size: int, a_eq, b_eq, a_ub, b_ub, bounds: lis
         if res.status != 0:
             raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({res.message}).")
         ends.append(sign * res.fun)
-        for marginals, positions in ((getattr(res.eqlin, "marginals", None), eq_binding), (getattr(res.ineqlin, "marginals", None), ub_binding)):
+        for marginals, positions in (
+            (getattr(res.eqlin, "marginals", None), eq_binding),
+            (getattr(res.ineqlin, "marginals", None), ub_binding),
+        ):
             if marginals is not None:
                 positions |= {int(i) for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
     return (ends[0], ends[1]), tuple(sorted(eq_binding)), tuple(sorted(ub_binding))
