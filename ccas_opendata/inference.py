@@ -33,6 +33,7 @@ figure (its constraints drop out) and ask again, on the same model the audit use
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -125,33 +126,15 @@ class ReaderModel:
         if self._cached is None or self._cached[0] != (signature, len(self.hidden), len(self.hidden_figures)):
             self._cached = ((signature, len(self.hidden), len(self.hidden_figures)), self._matrices(variables, rows))
         index, a_eq, b_eq, a_ub, b_ub, bounds, eq_rows, ub_rows = self._cached[1]
-        # scipy (~0.3 s to import) only where a programme is solved: a refused input never pays for it.
-        from scipy.optimize import linprog
-
-        objective = np.zeros(len(index))
-        objective[index[cell]] = 1.0
-        ends, binding = [], set()
-        for sign in (1.0, -1.0):
-            res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-            if res.status == 2:
-                # HiGHS's presolve reports some unbounded problems as infeasible (a block
-                # whose totals are all hidden, e.g. two workshops): decide without it.
-                res = linprog(
-                    sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs", options={"presolve": False}
-                )
-            if res.status == 3:
-                ends.append(math.inf)
-                continue
-            if res.status != 0:
-                raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({res.message}).")
-            ends.append(sign * res.fun)
-            for marginals, numbers in (
-                (getattr(res.eqlin, "marginals", None), eq_rows),
-                (getattr(res.ineqlin, "marginals", None), ub_rows),
-            ):
-                if marginals is not None:
-                    binding |= {numbers[i] for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
-        return (ends[0], ends[1]), sorted(binding)
+        key = _programme_key(index[cell], a_eq, b_eq, a_ub, b_ub, bounds)
+        solved = _SOLVED.get(key)
+        if solved is None:
+            solved = _solve_programme(index[cell], len(index), a_eq, b_eq, a_ub, b_ub, bounds)
+            if len(_SOLVED) >= _SOLVED_KEPT:
+                _SOLVED.clear()
+            _SOLVED[key] = solved
+        ends, eq_binding, ub_binding = solved
+        return ends, sorted({eq_rows[i] for i in eq_binding} | {ub_rows[i] for i in ub_binding})
 
     def _matrices(self, variables: list[Cell], rows: list[int]):
         from scipy.sparse import csr_matrix
@@ -184,6 +167,64 @@ class ReaderModel:
         a_ub, b_ub = matrix(ub)
         bounds = [(self.lower.get(v, 0.0), None) for v in variables]
         return index, a_eq, b_eq, a_ub, b_ub, bounds, eq[4], ub[4]
+
+
+#: Programmes already solved, by their content (:func:`_programme_key`): the audit asks
+#: again, on a model built anew from the published table, what secondary suppression last
+#: asked on its own, and a revision protects its delta table and then the year (about a
+#: quarter of a revision's programmes are asked twice, measured). HiGHS gives the same
+#: answer to the same programme, so the answer is kept, not recomputed. Bounded: a few
+#: thousand small programmes.
+_SOLVED: dict[bytes, tuple[tuple[float, float], tuple[int, ...], tuple[int, ...]]] = {}
+_SOLVED_KEPT = 20_000
+
+
+def _programme_key(target: int, a_eq, b_eq, a_ub, b_ub, bounds: list) -> bytes:
+    """Every number that defines the programme: the target column, both matrices (CSR
+    arrays), both right-hand sides and the bounds."""
+    digest = hashlib.sha256(str((target, a_eq is None, a_ub is None, bounds)).encode())
+    for matrix in (a_eq, a_ub):
+        if matrix is not None:
+            for part in (matrix.shape, matrix.indptr, matrix.indices, matrix.data):
+                digest.update(np.asarray(part).tobytes() + b"|")
+    for rhs in (b_eq, b_ub):
+        if rhs is not None:
+            digest.update(np.asarray(rhs, dtype="float64").tobytes() + b"|")
+    return digest.digest()
+
+
+def _solve_programme(target: int, size: int, a_eq, b_eq, a_ub, b_ub, bounds: list):
+    """The minimum and maximum of column ``target``, and the positions (among the equality
+    rows, among the inequality rows) of the rows with non-zero duals at either end."""
+    # scipy (~0.3 s to import) only where a programme is solved: a refused input never pays for it.
+    from scipy.optimize import linprog
+
+    objective = np.zeros(size)
+    objective[target] = 1.0
+    ends: list[float] = []
+    eq_binding: set[int] = set()
+    ub_binding: set[int] = set()
+    for sign in (1.0, -1.0):
+        res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if res.status == 2:
+            # HiGHS's presolve reports some unbounded problems as infeasible (a block
+            # whose totals are all hidden, e.g. two workshops): decide without it.
+            res = linprog(
+                sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs", options={"presolve": False}
+            )
+        if res.status == 3:
+            ends.append(math.inf)
+            continue
+        if res.status != 0:
+            raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({res.message}).")
+        ends.append(sign * res.fun)
+        for marginals, positions in (
+            (getattr(res.eqlin, "marginals", None), eq_binding),
+            (getattr(res.ineqlin, "marginals", None), ub_binding),
+        ):
+            if marginals is not None:
+                positions |= {int(i) for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
+    return (ends[0], ends[1]), tuple(sorted(eq_binding)), tuple(sorted(ub_binding))
 
 
 def integer_width(low: float, high: float) -> float:

@@ -288,8 +288,10 @@ def build_publish_dir(
     quality_docs: dict[int, Path],
     downloads: Path | None = None,
     changelog: list[dict] | None = None,
+    previous: Path | None = None,
 ) -> dict[str, int]:
-    """Write a complete ``publish/`` into ``target`` (which must not exist)."""
+    """Write a complete ``publish/`` into ``target`` (which must not exist), reusing what
+    ``previous`` (the ``publish/`` it replaces, if any) drew of the same charts."""
     target.mkdir(parents=True)
     files = read_manifest(downloads) if downloads is not None else []
     counts = build_database(target / f"{DATABASE}.db", packages, changelog, files, all_modalites(packages, publisher, catalogue))
@@ -309,7 +311,7 @@ def build_publish_dir(
             shutil.copytree(docs, target / "static" / "qualite" / str(year))
     if downloads is not None:
         link_downloads(downloads, target / DOWNLOADS)
-    render_site(target, packages, publisher, catalogue, files, changelog or [])
+    render_site(target, packages, publisher, catalogue, files, changelog or [], previous)
     if packages:
         # rdflib (~0.1 s to import) only where the catalogue is written.
         from .dcat import write_catalogue

@@ -367,7 +367,7 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     if not unchanged:
         docs[ctx.year] = ctx.work / "qualite"
     site = ctx.work / "site"
-    counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs, downloads, changelog)
+    counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs, downloads, changelog, ctx.layout.publish)
     if preview is not None:
         shutil.move(site, preview)
         return PublishResult(years, counts, entries)

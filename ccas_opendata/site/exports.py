@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,12 +63,32 @@ def chart_csv(block: Block, year: int | None) -> str:
     return out.getvalue()
 
 
-def write_chart_files(directory: Path, block: Block, year: int | None) -> None:
-    """``<stem>.csv``, ``<stem>.svg`` and, when a font with accents exists, ``<stem>.png``."""
+def write_chart_files(directory: Path, block: Block, year: int | None, drawn: Path | None = None) -> None:
+    """``<stem>.csv``, ``<stem>.svg`` and, when a font with accents exists, ``<stem>.png``;
+    the PNG copied from ``drawn`` (the previous build's chart files) when that build drew
+    it from the very same SVG."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{block.stem}.csv").write_text(chart_csv(block, year), encoding="utf-8")
     image = standalone(str(block.chart), block.title, block.source)
     (directory / f"{block.stem}.svg").write_text(image, encoding="utf-8")
     block.png = find_font() is not None
-    if block.png:
+    if block.png and not _copy_drawn(drawn, block.stem, image, directory / f"{block.stem}.png"):
         (directory / f"{block.stem}.png").write_bytes(svg_to_png(image.split("\n", 1)[1]))
+
+
+def _copy_drawn(drawn: Path | None, stem: str, image: str, target: Path) -> bool:
+    """Copy the PNG the previous build drew from this very SVG (compared byte for byte).
+
+    Drawing and compressing a PNG is most of a site build's CPU (~20 ms a chart, 58
+    charts for two years), and a new year or a revision leaves most charts of the other
+    years as they were: the PNG is a function of its SVG alone, so the copy is the same
+    file a new drawing would give on this machine (same fonts, same Pillow)."""
+    if drawn is None:
+        return False
+    try:
+        if (drawn / f"{stem}.svg").read_bytes() != image.encode("utf-8"):
+            return False
+        shutil.copyfile(drawn / f"{stem}.png", target)
+    except FileNotFoundError:
+        return False
+    return True

@@ -645,8 +645,10 @@ def render_site(
     catalogue: Catalogue,
     downloads: list[dict] | None = None,
     changelog: list[dict] | None = None,
+    previous: Path | None = None,
 ) -> None:
-    """Write every page into ``target/pages`` and the plugin that serves them."""
+    """Write every page into ``target/pages`` and the plugin that serves them; the charts
+    ``previous`` (the ``publish/`` being replaced) drew from the same SVG are copied."""
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
     pub = Publication(
@@ -688,7 +690,7 @@ def render_site(
             organisation=publisher.nom, periode=period, licence=publisher.licence_info["title"]
         )
         block.page = page
-        write_chart_files(pages / EXPORT_DIR, block, year)
+        write_chart_files(pages / EXPORT_DIR, block, year, previous / "pages" / EXPORT_DIR if previous is not None else None)
         write(f"{EXPORT_DIR}/{block.stem}.html", "graphique.html", block=block)
 
     home_figures = [
