@@ -45,6 +45,7 @@ from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
 from .catalogue import Catalogue
 from .config import Publisher, contract
 from .errors import SecrecyError
+from .granularity import FINEST, of_table, rules, sub_periods
 
 ROUNDING = 0.05  # published ratios are rounded to 0.1: the truth is within ± 0.05
 EPSILON = 1e-7
@@ -242,12 +243,22 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
     for key in sorted(keys):
         if key[2] != ENSEMBLE:
             by_group[key[:3]].append(key)
+    spec = rules(catalogue)
     for (periode, lieu, dimension), parts in sorted(by_group.items()):
         total = (periode, lieu, ENSEMBLE, ENSEMBLE)
-        if total in keys:
-            additive = catalogue.dimensions[dimension].additive
-            for c in _bounds_between(cell(total), [cell(p) for p in parts], somme and additive):
-                model.add(c)
+        additive = catalogue.dimensions[dimension].additive
+        for level_parts in _levels_present(spec.dimensions.get(dimension, ()), parts):
+            if total in keys:
+                for c in _bounds_between(cell(total), [cell(p) for p in level_parts], somme and additive):
+                    model.add(c)
+        # A coarse modality published (or latent) beside the fine ones it merges is their sum.
+        for level in spec.dimensions.get(dimension, ())[1:]:
+            for group, fine in level.groups.items():
+                coarse = (periode, lieu, dimension, group)
+                members = [(periode, lieu, dimension, m) for m in fine]
+                if coarse in keys and all(m in keys for m in members):
+                    for c in _bounds_between(cell(coarse), [cell(m) for m in members], somme and additive):
+                        model.add(c)
     lieux = lieux_of(catalogue.source_of(family), publisher)
     for key in sorted(keys):
         periode, lieu, dimension, modalite = key
@@ -257,11 +268,20 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
         if all(s in keys for s in sites):
             for c in _bounds_between(cell(key), [cell(s) for s in sites], somme):
                 model.add(c)
-    months = [(f"{year}-{m:02d}", ENSEMBLE, ENSEMBLE, ENSEMBLE) for m in range(1, 13)]
+    # The year and each level of periods it is published at; a quarter and its months.
     year_total = (str(year), ENSEMBLE, ENSEMBLE, ENSEMBLE)
-    if year_total in keys and all(m in keys for m in months):
-        for c in _bounds_between(cell(year_total), [cell(m) for m in months], somme):
-            model.add(c)
+    for level in spec.periods:
+        codes = [f"{year}-{m:02d}" for m in range(1, 13)] if not level.groups else [f"{year}-{g}" for g in level.groups]
+        periods = [(p, ENSEMBLE, ENSEMBLE, ENSEMBLE) for p in codes]
+        if year_total in keys and all(p in keys for p in periods):
+            for c in _bounds_between(cell(year_total), [cell(p) for p in periods], somme):
+                model.add(c)
+    for coarse_period, months_of in sub_periods(spec, year):
+        coarse_key = (coarse_period, ENSEMBLE, ENSEMBLE, ENSEMBLE)
+        members = [(m, ENSEMBLE, ENSEMBLE, ENSEMBLE) for m in months_of]
+        if coarse_key in keys and all(m in keys for m in members):
+            for c in _bounds_between(cell(coarse_key), [cell(m) for m in members], somme):
+                model.add(c)
     if "qpv" in catalogue.dimensions and "quartier" in catalogue.dimensions:
         qpv = publisher.qpv_codes
         covered = {
@@ -276,6 +296,26 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
                 if all(p in keys for p in parts):
                     for c in _bounds_between(cell(key), [cell(p) for p in parts], somme):
                         model.add(c)
+
+
+def _levels_present(levels: tuple, parts: list[Key]) -> list[list[Key]]:
+    """The sets of a group's parts that each add up to its total: all the parts when they
+    are of one level; otherwise one set per level wholly present (a table holding a coarse
+    code and the fine codes it merges has two partitions of the same total)."""
+    codes = {p[3] for p in parts}
+    coarse_levels = [level for level in levels if level.code != FINEST and any(g in codes for g in level.groups)]
+    if not coarse_levels:
+        return [parts]
+    every_group = {g for level in levels if level.code != FINEST for g in level.groups}
+    out = []
+    fine_needed = {m for level in coarse_levels for group in level.groups.values() for m in group}
+    if fine_needed <= codes:
+        out.append([p for p in parts if p[3] not in every_group])
+    for level in coarse_levels:
+        if all(g in codes for g in level.groups):
+            merged = {m for group in level.groups.values() for m in group}
+            out.append([p for p in parts if p[3] in level.groups or (p[3] not in merged and p[3] not in every_group)])
+    return out
 
 
 def add_table(
@@ -331,17 +371,31 @@ def add_table(
                 model.lower[(tag, family, key)] = 1.0
 
     # Latent counts exist wherever a derived figure built on them is expected.
+    granularity = of_table(table, catalogue, year)
+    expected = {i.code: expected_keys(i, publisher, year, granularity) for i in catalogue.indicators if i.code in rows_of}
     latent_keys: dict[str, set[Key]] = defaultdict(set)
     derived = [i for i in catalogue.indicators if not i.is_count and i.code in rows_of]
+    unpublished: dict[str, set[Key]] = defaultdict(set)
     for indicator in derived:
-        for key in expected_keys(indicator, publisher, year):
+        for key in expected[indicator.code]:
             num, den, _ = link_cells(indicator.lien, key, year)
             for family, k in num + den:
                 if family in catalogue.latents:
                     latent_keys[family].add(k)
+                elif family in counts and k not in keys_of[family] and (key in rows_of[indicator.code] or key[2] == ENSEMBLE):
+                    # A count the year does not publish at this level (a site's satisfaction
+                    # answers when site × satisfaction is left out, the answers 1, 2, 3 when
+                    # merged): an unknown of the reader, bound by the published figures.
+                    if indicator.lien["type"] != "evolution":
+                        unpublished[family].add(k)
     for family, keys in latent_keys.items():
         for key in keys:
             model.latent.add((tag, family, key))
+        keys_of[family] |= keys
+    for family, keys in unpublished.items():
+        for key in keys:
+            model.latent.add((tag, family, key))
+            model.values.setdefault((tag, family, key), true_values.get((family, key), math.nan))
         keys_of[family] |= keys
 
     for family in sorted(keys_of):
@@ -357,7 +411,7 @@ def add_table(
     for indicator in derived:
         rows = rows_of[indicator.code]
         present_dimensions = {k[2] for k in rows}
-        for key in sorted(set(expected_keys(indicator, publisher, year)) | set(rows)):
+        for key in sorted(set(expected[indicator.code]) | set(rows)):
             figure = (tag, indicator.code, key)
             num, den, factor = link_cells(indicator.lien, key, year)
             if indicator.lien["type"] == "evolution":

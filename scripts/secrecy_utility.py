@@ -40,19 +40,16 @@ SIZES = [150, 300, 600, 1500, 4000]
 SITES = [1, 3, 5]
 AIM = (250, 3)  # the issue's aim: 80 % of the non-zero count cells and the whole headline list
 LATE = [1, 5, 11, 30, 60]
-COARSE_AGES = {"moins de 25 ans": 24, "25 à 59 ans": 59, "60 ans et plus": 999}  # the issue's headline bands, by upper age
 
 
 def age_bands() -> dict[str, list[str]]:
-    """The contract's age bands grouped into the headline's three (by their upper bound)."""
+    """The headline's three age bands (moins de 25, 25–59, 60 et plus), each with the finer
+    bands it merges: the catalogue's coarser level of ``tranche_age``."""
     import yaml
 
-    bands = yaml.safe_load((REPO / "ccas_opendata" / "contract.yml").read_text(encoding="utf-8"))["tranches_age"]
-    out: dict[str, list[str]] = {name: [] for name in COARSE_AGES}
-    for band in bands:
-        name = next(n for n, top in COARSE_AGES.items() if band["max"] <= top)
-        out[name].append(str(band["code"]))
-    return out
+    catalogue = yaml.safe_load((REPO / "metadata" / "indicateurs.yml").read_text(encoding="utf-8"))
+    (level,) = catalogue["granularite"]["dimensions"]["tranche_age"]
+    return {str(code): [str(m) for m in group["modalites"]] for code, group in level["groupes"].items()}
 
 
 def cpu() -> float:
@@ -101,9 +98,19 @@ def headline(table: pd.DataFrame, publisher: Publisher) -> tuple[int, int]:
 
     asked = [shown("accompagnements"), shown("usagers")]
     asked += [shown("accompagnements", lieu=site) for site in publisher.lieu_codes]
-    asked += [all(shown("accompagnements", periode=f"{YEAR}-{m:02d}") for m in range(q * 3 + 1, q * 3 + 4)) for q in range(4)]
+    # A quarter is published as itself (``AAAA-T1`` where the year is published by quarter)
+    # or as its three months; an age band as itself or as its finer bands.
+    asked += [
+        shown("accompagnements", periode=f"{YEAR}-T{q + 1}")
+        or all(shown("accompagnements", periode=f"{YEAR}-{m:02d}") for m in range(q * 3 + 1, q * 3 + 4))
+        for q in range(4)
+    ]
     asked += [shown("accompagnements", dimension="genre", modalite=g) for g in ("feminin", "masculin")]
-    asked += [all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands) for bands in age_bands().values()]
+    asked += [
+        shown("accompagnements", dimension="tranche_age", modalite=coarse)
+        or all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands)
+        for coarse, bands in age_bands().items()
+    ]
     themes = table[
         (table["indicateur"] == "accompagnements")
         & (table["periode"] == str(YEAR))
