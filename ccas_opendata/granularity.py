@@ -280,3 +280,39 @@ def of_table(table: pd.DataFrame, catalogue: Catalogue, year: int) -> Granularit
     published = set(table["dimension"].astype(str))
     without = [d for d in site_dimensions if d in published and d not in with_sites]
     return Granularity(tuple(chosen_periods), tuple(chosen_levels), tuple(without), spec)
+
+
+# --- in French, for the package and /methode --------------------------------------------------
+
+
+def describe(granularity: Granularity, catalogue: Catalogue) -> str:
+    """The year's granularity in words a resident understands (empty when every breakdown
+    is at its finest): written in the package's description and on ``/methode``."""
+    spec = granularity.rules or rules(catalogue)
+    parts = []
+    for source, level in granularity.periods:
+        groups = spec.period_level(level)
+        parts.append(f"les {source} sont publiés par {groups.libelle} (période AAAA-{'/'.join(groups.groups)}) et non par mois")
+    for dimension, level in granularity.dimensions:
+        found = spec.dimension_level(dimension, level)
+        merged = " ; ".join(f"« {found.labels[g]} » ({g}) regroupe {', '.join(m)}" for g, m in found.groups.items())
+        parts.append(f"la dimension {dimension} est publiée en {found.libelle} : {merged}")
+    if granularity.without_sites:
+        parts.append(
+            "les dimensions "
+            + ", ".join(granularity.without_sites)
+            + " ne sont publiées que pour l'ensemble du CCAS, pas lieu par lieu (la plupart de leurs cases lieu par lieu "
+            "compteraient moins de personnes que le seuil)"
+        )
+    if not parts:
+        return ""
+    return (
+        "Détail adapté au volume de l'année : pour que la plupart des chiffres puissent être publiés sans "
+        "permettre de reconnaître personne, " + " ; ".join(parts) + "."
+    )
+
+
+def labels(catalogue: Catalogue) -> dict[tuple[str, str], str]:
+    """(dimension, coarse code) -> French label, for the ``modalites`` table."""
+    spec = rules(catalogue)
+    return {(d, code): text for d, levels in spec.dimensions.items() for level in levels for code, text in level.labels.items()}

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import quality
+from .granularity import of_table
 from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
 from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, anonymise, read_anonymised, with_legacy_persons
 from .catalogue import Catalogue, load_catalogue
@@ -167,7 +168,10 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     start_stage(ctx.work, "aggregate")
     ctx.progress("Calcul des indicateurs…")
     previous = previous_table(ctx.folder, ctx.year)
-    cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
+    online = datapackages_dir(ctx.folder) / str(ctx.year) / "indicateurs.csv"
+    # A revision publishes the cells of the version online: its granularity, not a new choice.
+    granularity = of_table(read_published(online), ctx.catalogue, ctx.year) if online.exists() else None
+    cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous, granularity=granularity)
     has_person_id = bool(tables["accompagnements"]["usager_connu"].any())
     revision = stage_snapshot(ctx, tables, ctx.publisher.seuil_secret if has_person_id else ctx.publisher.seuil_sans_identifiant)
     ctx.progress("Secret statistique (seuil, suppressions secondaires, audit)…")
