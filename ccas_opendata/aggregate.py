@@ -494,7 +494,7 @@ def aggregate(
         unknown["accompagnements"] |= {code for code, d in catalogue.dimensions.items() if d.personne}
     if granularity is None and not every_breakdown:
         threshold = publisher.seuil_secret if has_usager else publisher.seuil_sans_identifiant
-        granularity = choose(tables, catalogue, threshold, _explode)
+        granularity = choose(tables, catalogue, threshold)
     stats = {source: GroupStats(source, frame, granularity) for source, frame in tables.items()}
     parts: list[pd.DataFrame] = []
 

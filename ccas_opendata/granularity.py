@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .catalogue import Catalogue
+from .errors import ConfigurationError
 
 MONTHS = "mois"
 FINEST = "detail"
@@ -94,6 +95,12 @@ def rules(catalogue: Catalogue) -> Rules:
 
 def _level(entry: dict) -> Level:
     groups = {str(code): tuple(str(c) for c in group["modalites"]) for code, group in (entry.get("groupes") or {}).items()}
+    for code, members in groups.items():
+        if code in members:
+            # A reader could not tell the merged cell from the fine one it is named after.
+            raise ConfigurationError(
+                f"indicateurs.yml, granularite, niveau « {entry['niveau']} » : le groupe « {code} » porte le code d'une modalité qu'il regroupe."
+            )
     labels = {str(code): str(group["libelle"]) for code, group in (entry.get("groupes") or {}).items()}
     return Level(str(entry["niveau"]), str(entry["libelle"]), groups, labels)
 
@@ -198,7 +205,9 @@ def choose(
     """The finest level of each breakdown the year's records carry (see the module's doc).
 
     ``explode(frame, dimension)`` gives one row per (record, code) of a multi-valued
-    dimension (:func:`aggregate._explode`), for the site × modality test."""
+    dimension (by default the aggregation's own), for the site × modality test."""
+    if explode is None:
+        from .aggregate import _explode as explode  # the aggregation imports this module
     spec = rules(catalogue)
     chosen_periods: list[tuple[str, str]] = []
     for source in sorted(s for s in tables if s in spec.sources):
@@ -236,7 +245,7 @@ def choose(
             {d for i in catalogue.indicators if i.source == "accompagnements" and "lieu_dimensions" in i.ventilations for d in i.dimensions}
         )
         for dimension in site_dimensions:
-            if explode is not None and dimension in ("thematique", "materiel"):
+            if dimension in ("thematique", "materiel"):
                 frame = explode(records.assign(pid=records["personne"]), dimension)
                 persons = frame.groupby(["lieu", dimension], observed=True)["pid"].nunique()
             elif dimension in records:

@@ -377,12 +377,12 @@ def add_table(
     derived = [i for i in catalogue.indicators if not i.is_count and i.code in rows_of]
     unpublished: dict[str, set[Key]] = defaultdict(set)
     for indicator in derived:
-        for key in expected[indicator.code]:
+        for key in sorted(set(expected[indicator.code]) | set(rows_of[indicator.code])):
             num, den, _ = link_cells(indicator.lien, key, year)
             for family, k in num + den:
                 if family in catalogue.latents:
                     latent_keys[family].add(k)
-                elif family in counts and k not in keys_of[family] and (key in rows_of[indicator.code] or key[2] == ENSEMBLE):
+                elif family in counts and k not in keys_of[family] and key in rows_of[indicator.code]:
                     # A count the year does not publish at this level (a site's satisfaction
                     # answers when site × satisfaction is left out, the answers 1, 2, 3 when
                     # merged): an unknown of the reader, bound by the published figures.
@@ -425,6 +425,8 @@ def add_table(
                     continue  # the whole breakdown is absent (nothing known about it): no figure expected
                 if indicator.lien["type"] == "evolution":
                     continue  # not computed when last year's figure is hidden or zero: says nothing new
+                if any(c not in model.values and c not in model.latent for c in den_cells) and not granularity.finest:
+                    continue  # its counts are of a breakdown the year does not publish: a reader knows nothing of them
                 _require(model, den_cells, indicator.code, key)
                 if not any(model.is_variable(c) for c in den_cells):
                     continue  # the reader reads the denominator itself

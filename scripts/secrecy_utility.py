@@ -164,7 +164,8 @@ def with_late_persons(tables: dict[str, pd.DataFrame], late: int, seed: int) -> 
 
 
 def revisions(base: Path, size: int = 1500) -> None:
-    from ccas_opendata.versions import delta_table, persons_of, revision_of  # here: --volumes also runs on older trees
+    from ccas_opendata.granularity import of_table  # here: --volumes also runs on older trees
+    from ccas_opendata.versions import delta_table, persons_of, revision_of
 
     folder = folder_with_sites(base, 3)
     publisher, catalogue = read_publisher(folder), load_catalogue(catalogue_path(folder), frozenset(MEASURES))
@@ -176,9 +177,11 @@ def revisions(base: Path, size: int = 1500) -> None:
     for late in LATE:
         new = with_late_persons(tables, late, seed=late)
         start = cpu()
-        delta = delta_table(tables, new, publisher, catalogue, YEAR)
+        granularity = of_table(online, catalogue, YEAR)  # a revision keeps the version online's
+        delta = delta_table(tables, new, publisher, catalogue, YEAR, granularity)
         revision = revision_of(online, persons_of(delta, catalogue), publisher.seuil_secret, delta)
-        protected = protect(aggregate(new, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
+        cells = aggregate(new, publisher, catalogue, YEAR, None, granularity=granularity)
+        protected = protect(cells, catalogue, publisher, YEAR, None, True, revision)
         table = protected.table
         old = online.set_index(["periode", "lieu", "indicateur", "dimension", "modalite"])["secret"]
         now = table.set_index(["periode", "lieu", "indicateur", "dimension", "modalite"])["secret"]
