@@ -206,22 +206,24 @@ def choose(
 
     ``explode(frame, dimension)`` gives one row per (record, code) of a multi-valued
     dimension (by default the aggregation's own), for the site × modality test."""
+    from .aggregate import MULTI_VALUED  # here: the aggregation imports this module
+
     if explode is None:
-        from .aggregate import _explode as explode  # the aggregation imports this module
+        from .aggregate import _explode as explode
     spec = rules(catalogue)
     chosen_periods: list[tuple[str, str]] = []
     for source in sorted(s for s in tables if s in spec.sources):
         frame = tables[source]
         if "mois" not in frame or not any(i.source == source and "mois" in i.ventilations for i in catalogue.indicators):
             continue
-        level = spec.periods[-1].code
+        period_level = spec.periods[-1].code
         for candidate in spec.periods:
             grouped = frame.assign(_p=frame["mois"].astype(str).map(lambda m, c=candidate.code: period_of_month(spec, c, m)))
             if _carried(_persons(grouped, source, ["_p"]), threshold):
-                level = candidate.code
+                period_level = candidate.code
                 break
-        if level != MONTHS:
-            chosen_periods.append((source, level))
+        if period_level != MONTHS:
+            chosen_periods.append((source, period_level))
 
     records = tables.get("accompagnements") if "accompagnements" in spec.sources else None
     chosen_levels: list[tuple[str, str]] = []
@@ -230,10 +232,10 @@ def choose(
         if records is None or dimension not in records:
             continue
         picked = levels[-1]
-        for level in levels:
-            grouped = records.assign(_m=records[dimension].astype(str).map(level.coarse))
+        for option in levels:
+            grouped = records.assign(_m=records[dimension].astype(str).map(option.coarse))
             if _carried(_persons(grouped, "accompagnements", ["_m"]), threshold):
-                picked = level
+                picked = option
                 break
         levels_of[dimension] = picked
         if picked.code != FINEST:
@@ -245,13 +247,13 @@ def choose(
             {d for i in catalogue.indicators if i.source == "accompagnements" and "lieu_dimensions" in i.ventilations for d in i.dimensions}
         )
         for dimension in site_dimensions:
-            if dimension in ("thematique", "materiel"):
+            if dimension in MULTI_VALUED:
                 frame = explode(records.assign(pid=records["personne"]), dimension)
                 persons = frame.groupby(["lieu", dimension], observed=True)["pid"].nunique()
             elif dimension in records:
-                level = levels_of.get(dimension)
+                found = levels_of.get(dimension)
                 column = records[dimension].astype(str)
-                frame = records.assign(_m=column.map(level.coarse) if level else column)
+                frame = records.assign(_m=column.map(found.coarse) if found else column)
                 persons = _persons(frame, "accompagnements", ["lieu", "_m"])
             else:
                 continue

@@ -9,9 +9,10 @@ each protection (the machine may be shared: wall time says little).
 
 Columns: cells of the table, share of them hidden, share of the non-zero count cells
 (``accompagnements``, ``usagers``… of every breakdown) published, and the headline list:
-year total, persons, each site, each quarter (its three months), genre, three age bands
-(moins de 25, 25–59, 60 et plus from the finer bands), the five most frequent procedures,
-the satisfaction rate.
+year total, persons, each site, each quarter (itself, or its three months), genre, three age
+bands (moins de 25, 25–59, 60 et plus: themselves, or their finer bands), the five most
+frequent procedures, the satisfaction rate. Each year is published at the granularity the
+release chooses for it (:mod:`ccas_opendata.granularity`), as a real release would.
 """
 
 from __future__ import annotations
