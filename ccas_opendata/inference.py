@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
+from .aggregate import ENSEMBLE, expected_keys, lieux_of, modalities, share_parent
 from .catalogue import Catalogue
 from .config import Publisher, contract
 from .errors import SecrecyError
@@ -235,6 +235,15 @@ def link_cells(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], 
     return [], [], 1.0  # "aucun": no relation to counts, by the catalogue's own account
 
 
+def _fine_codes(dimension: str, publisher: Publisher) -> list[str]:
+    """Every modality of a dimension at its finest (empty for a dimension the aggregation
+    does not know, whose parts are then taken as given)."""
+    try:
+        return modalities(dimension, publisher)
+    except KeyError:
+        return []
+
+
 def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalogue: Catalogue, publisher: Publisher, year: int) -> None:
     """Totals and their parts, for one count family of one table."""
     somme = catalogue.aggregation_of(family) == "somme"
@@ -247,10 +256,18 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
     for (periode, lieu, dimension), parts in sorted(by_group.items()):
         total = (periode, lieu, ENSEMBLE, ENSEMBLE)
         additive = catalogue.dimensions[dimension].additive
-        for level_parts in _levels_present(spec.dimensions.get(dimension, ()), parts):
-            if total in keys:
+        fine = _fine_codes(dimension, publisher)
+        for level_parts, whole in _levels_present(spec.dimensions.get(dimension, ()), parts, fine):
+            if total not in keys:
+                continue
+            if whole or not fine:
                 for c in _bounds_between(cell(total), [cell(p) for p in level_parts], somme and additive):
                     model.add(c)
+            elif somme and additive:  # some parts only: together at most the total
+                model.add(Constraint(tuple((1.0, cell(p)) for p in level_parts) + ((-1.0, cell(total)),), 0.0, False))
+            else:
+                for p in level_parts:
+                    model.add(Constraint(((1.0, cell(p)), (-1.0, cell(total))), 0.0, False))
         # A coarse modality published (or latent) beside the fine ones it merges is their sum.
         for level in spec.dimensions.get(dimension, ())[1:]:
             for group, fine in level.groups.items():
@@ -298,23 +315,23 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
                         model.add(c)
 
 
-def _levels_present(levels: tuple, parts: list[Key]) -> list[list[Key]]:
-    """The sets of a group's parts that each add up to its total: all the parts when they
-    are of one level; otherwise one set per level wholly present (a table holding a coarse
-    code and the fine codes it merges has two partitions of the same total)."""
+def _levels_present(levels: tuple, parts: list[Key], fine: list[str]) -> list[tuple[list[Key], bool]]:
+    """The sets of a group's parts that partition its total, each with whether it is whole:
+    one per level present (a table holding a coarse code and the fine codes it merges has
+    two partitions of the same total). A set is whole when it holds every code of its level
+    (``fine``: the contract's modalities); a count the table does not publish at a level
+    (a site's satisfaction answers behind its rate) may leave one part out."""
     codes = {p[3] for p in parts}
-    coarse_levels = [level for level in levels if level.code != FINEST and any(g in codes for g in level.groups)]
-    if not coarse_levels:
-        return [parts]
     every_group = {g for level in levels if level.code != FINEST for g in level.groups}
+    fine_parts = [p for p in parts if p[3] not in every_group]
     out = []
-    fine_needed = {m for level in coarse_levels for group in level.groups.values() for m in group}
-    if fine_needed <= codes:
-        out.append([p for p in parts if p[3] not in every_group])
-    for level in coarse_levels:
-        if all(g in codes for g in level.groups):
-            merged = {m for group in level.groups.values() for m in group}
-            out.append([p for p in parts if p[3] in level.groups or (p[3] not in merged and p[3] not in every_group)])
+    if fine_parts:
+        out.append((fine_parts, set(fine) <= {p[3] for p in fine_parts}))
+    for level in levels:
+        if level.code == FINEST or not any(g in codes for g in level.groups):
+            continue
+        members = [p for p in parts if p[3] in level.groups or (p[3] in fine and level.coarse(p[3]) == p[3])]
+        out.append((members, set(level.codes(fine)) <= {p[3] for p in members}))
     return out
 
 
