@@ -20,13 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from . import quality
-from .granularity import of_table
 from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
 from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, anonymise, read_anonymised, with_legacy_persons
 from .catalogue import Catalogue, load_catalogue
 from .config import Publisher, catalogue_path, datapackages_dir, private_dir, private_file, publish_dir, read_publisher, work_dir
 from .downloads import downloads_dir, published_in_zip, stage_downloads, zip_name
 from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
+from .granularity import coarsen, of_table
 from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
@@ -186,7 +186,10 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     ctx.progress(
         f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près"
     )
-    risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
+    # The records as the year's granularity reads them: a hidden quarter or age band matches its records.
+    chosen = of_table(cells, ctx.catalogue, ctx.year)
+    records = coarsen(tables["accompagnements"], "accompagnements", chosen)
+    risk = risk_report(records, protected, ctx.publisher, ctx.catalogue, ctx.year)
     if revision is not None:
         online_risk = datapackages_dir(ctx.folder) / str(ctx.year) / "risque.json"
         risk = revision_risk_report(risk, json.loads(online_risk.read_text(encoding="utf-8")), protected.table)
