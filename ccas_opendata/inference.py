@@ -270,9 +270,9 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
                     model.add(Constraint(((1.0, cell(p)), (-1.0, cell(total))), 0.0, False))
         # A coarse modality published (or latent) beside the fine ones it merges is their sum.
         for level in spec.dimensions.get(dimension, ())[1:]:
-            for group, fine in level.groups.items():
+            for group, merged in level.groups.items():
                 coarse = (periode, lieu, dimension, group)
-                members = [(periode, lieu, dimension, m) for m in fine]
+                members = [(periode, lieu, dimension, m) for m in merged]
                 if coarse in keys and all(m in keys for m in members):
                     for c in _bounds_between(cell(coarse), [cell(m) for m in members], somme and additive):
                         model.add(c)
