@@ -22,6 +22,7 @@ from .catalogue import Catalogue, Indicator
 from .publisher import Publisher
 from .vocabulary import NOT_GIVEN, PUBLISHED_COLUMNS, PUBLISHED_KEY, band_codes, contract, derived, extra_codes, thematiques_demarches
 from .errors import ConfigurationError
+from .granularity import PERIOD_COLUMN, Granularity, choose, coarsen
 
 ENSEMBLE = "ensemble"
 COLUMNS = PUBLISHED_COLUMNS
@@ -69,7 +70,21 @@ def _prepare_accompagnements(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # What the statistics read: a multi-valued breakdown explodes only these columns.
-STAT_COLUMNS = ["_tout", "mois", "lieu", "pid", "duree", "demarche", "sat_rep", "sat_fav", "qpv", "participants", "inscrits", "presents"]
+STAT_COLUMNS = [
+    "_tout",
+    "mois",
+    PERIOD_COLUMN,
+    "lieu",
+    "pid",
+    "duree",
+    "demarche",
+    "sat_rep",
+    "sat_fav",
+    "qpv",
+    "participants",
+    "inscrits",
+    "presents",
+]
 
 
 def _explode(frame: pd.DataFrame, dimension: str) -> pd.DataFrame:
@@ -94,11 +109,12 @@ class Grouping:
 
     ventilation: str
     dimension: str  # "ensemble" for ventilations without dimension
+    period: str = "mois"  # the column of the chosen period level (``_periode`` when coarser)
 
     def by(self) -> list[str]:
         by = {
             "annee": ["_tout"],
-            "mois": ["mois"],
+            "mois": [self.period],
             "lieu": ["lieu"],
             "dimensions": [self.dimension],
             "lieu_dimensions": ["lieu", self.dimension],
@@ -109,10 +125,12 @@ class Grouping:
 class GroupStats:
     """Statistics of one source per grouping, computed once and shared by indicators."""
 
-    def __init__(self, source: str, frame: pd.DataFrame):
+    def __init__(self, source: str, frame: pd.DataFrame, granularity: Granularity | None = None):
         self.source = source
         frame = frame.assign(_tout=ENSEMBLE)
-        self.frame = _prepare_accompagnements(frame) if source == "accompagnements" else frame
+        frame = _prepare_accompagnements(frame) if source == "accompagnements" else frame
+        # Coarsened after the satisfaction flags are read from the 1-to-5 answers.
+        self.frame = coarsen(frame, source, granularity) if granularity is not None else frame
         self._exploded: dict[str, pd.DataFrame] = {}
         self._cache: dict[tuple[str, str, str], pd.Series] = {}
         self._persons: dict[tuple[str, str], pd.DataFrame] = {}
@@ -388,29 +406,40 @@ def share_parent(periode: str, lieu: str, dimension: str, year: int) -> tuple[st
     return (str(year), ENSEMBLE, ENSEMBLE, ENSEMBLE)
 
 
-def _groupings(indicator: Indicator) -> list[Grouping]:
+def _groupings(indicator: Indicator, granularity: Granularity | None = None) -> list[Grouping]:
+    """The breakdowns of an indicator at the year's granularity: a site × modality
+    breakdown the year cannot carry is left out."""
+    granularity = granularity or Granularity()
+    coarse = granularity.period_level(indicator.source) != "mois"
     out: list[Grouping] = []
     for ventilation in indicator.ventilations:
         if ventilation in ("dimensions", "lieu_dimensions"):
-            out.extend(Grouping(ventilation, d) for d in indicator.dimensions)
+            out.extend(
+                Grouping(ventilation, d)
+                for d in indicator.dimensions
+                if not (ventilation == "lieu_dimensions" and d in granularity.without_sites)
+            )
         else:
-            out.append(Grouping(ventilation, ENSEMBLE))
+            out.append(Grouping(ventilation, ENSEMBLE, PERIOD_COLUMN if coarse and ventilation == "mois" else "mois"))
     return out
 
 
-def expected_keys(indicator: Indicator, publisher: Publisher, year: int) -> list[tuple[str, str, str, str]]:
+def expected_keys(
+    indicator: Indicator, publisher: Publisher, year: int, granularity: Granularity | None = None
+) -> list[tuple[str, str, str, str]]:
     """Every cell key an indicator has in a year where its figure is defined: a reader
     who sees a row missing knows that its denominator is zero."""
     keys: list[tuple[str, str, str, str]] = []
-    for grouping in _groupings(indicator):
-        columns = _key_columns(_full_index(grouping, indicator.source, publisher, year), grouping, year)
+    for grouping in _groupings(indicator, granularity):
+        columns = _key_columns(_full_index(grouping, indicator.source, publisher, year, granularity), grouping, year)
         keys += list(zip(columns["periode"], columns["lieu"], columns["dimension"], columns["modalite"]))
     return keys
 
 
-def _full_index(grouping: Grouping, source: str, publisher: Publisher, year: int) -> pd.Index:
-    """Every group a breakdown must show, empty ones included."""
-    months = [f"{year}-{m:02d}" for m in range(1, 13)]
+def _full_index(grouping: Grouping, source: str, publisher: Publisher, year: int, granularity: Granularity | None = None) -> pd.Index:
+    """Every group a breakdown must show, empty ones included, at the year's granularity."""
+    granularity = granularity or Granularity()
+    months = granularity.periods_of(source, year)
     lieux = lieux_of(source, publisher)
     if grouping.ventilation == "annee":
         return pd.Index([ENSEMBLE])
@@ -418,7 +447,7 @@ def _full_index(grouping: Grouping, source: str, publisher: Publisher, year: int
         return pd.Index(months, name="mois")
     if grouping.ventilation == "lieu":
         return pd.Index(lieux, name="lieu")
-    mods = modalities(grouping.dimension, publisher)
+    mods = granularity.modalities_of(grouping.dimension, modalities(grouping.dimension, publisher))
     if grouping.ventilation == "dimensions":
         return pd.Index(mods, name=grouping.dimension)
     return pd.MultiIndex.from_product([lieux, mods], names=["lieu", grouping.dimension])
@@ -446,11 +475,14 @@ def aggregate(
     year: int,
     previous: pd.DataFrame | None = None,
     every_breakdown: bool = False,
+    granularity: Granularity | None = None,
 ) -> pd.DataFrame:
     """All the cells of the year, unprotected: published columns plus ``source`` and
     ``personnes``. ``previous`` is last year's published table (for ``evolution``).
     ``every_breakdown`` keeps the breakdowns the records say nothing about (a revision
-    counts the persons behind every cell of the records that changed, see :mod:`versions`)."""
+    counts the persons behind every cell of the records that changed, see :mod:`versions`).
+    ``granularity`` is the level of each breakdown (:mod:`granularity`); by default the
+    finest the records carry (the finest of all for ``every_breakdown``)."""
     has_usager = bool(tables["accompagnements"]["usager_connu"].any())
     if not has_usager and not publisher.sans_identifiant_personne:
         raise ConfigurationError(
@@ -463,7 +495,10 @@ def aggregate(
     unknown = {source: set() if every_breakdown else unknown_dimensions(frame) for source, frame in tables.items()}
     if not has_usager:  # a dimension describing the person would weigh a frequent visitor many times
         unknown["accompagnements"] |= {code for code, d in catalogue.dimensions.items() if d.personne}
-    stats = {source: GroupStats(source, frame) for source, frame in tables.items()}
+    if granularity is None and not every_breakdown:
+        threshold = publisher.seuil_secret if has_usager else publisher.seuil_sans_identifiant
+        granularity = choose(tables, catalogue, threshold)
+    stats = {source: GroupStats(source, frame, granularity) for source, frame in tables.items()}
     parts: list[pd.DataFrame] = []
 
     for indicator in catalogue.indicators:
@@ -472,10 +507,10 @@ def aggregate(
             continue
         source_stats = stats[indicator.source]
         persons_stat = PERSONS_OF_SOURCE[indicator.source] if measure.persons == "@source" else measure.persons
-        for grouping in _groupings(indicator):
+        for grouping in _groupings(indicator, granularity):
             if grouping.dimension in unknown[indicator.source]:
                 continue  # the records say nothing about it: no breakdown to publish
-            index = _full_index(grouping, indicator.source, publisher, year)
+            index = _full_index(grouping, indicator.source, publisher, year, granularity)
 
             def stat(name: str, grouping=grouping, index=index, source_stats=source_stats) -> pd.Series:
                 return source_stats.get(grouping, name).reindex(index)

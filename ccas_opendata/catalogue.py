@@ -78,6 +78,8 @@ class Catalogue:
     dimensions: dict[str, Dimension]
     latents: dict[str, Latent] = field(default_factory=dict)
     relations: tuple[Relation, ...] = ()
+    #: The levels each breakdown may be published at, finest first (read by :mod:`granularity`).
+    granularite: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __getitem__(self, code: str) -> Indicator:
         for indicator in self.indicators:
@@ -173,7 +175,7 @@ def load_catalogue(path: Path, measures: frozenset[str]) -> Catalogue:
             )
         )
     relations = tuple(_parse_relation(text) for text in data.get("relations") or [])
-    catalogue = Catalogue(tuple(indicators), dimensions, latents, relations)
+    catalogue = Catalogue(tuple(indicators), dimensions, latents, relations, data.get("granularite") or {})
     _check_reader_model(catalogue, path)
     return catalogue
 

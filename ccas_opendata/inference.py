@@ -42,11 +42,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .aggregate import ENSEMBLE, expected_keys, lieux_of, share_parent
+from .aggregate import ENSEMBLE, expected_keys, lieux_of, modalities, share_parent
 from .catalogue import Catalogue
 from .publisher import Publisher
 from .vocabulary import NOT_GIVEN, contract, extra_codes
 from .errors import SecrecyError
+from .granularity import FINEST, of_table, rules, sub_periods
 
 ROUNDING = 0.05  # published ratios are rounded to 0.1: the truth is within ± 0.05
 EPSILON = 1e-7
@@ -276,6 +277,15 @@ def link_cells(link: dict, key: Key, year: int) -> tuple[list[tuple[str, Key]], 
     return [], [], 1.0  # "aucun": no relation to counts, by the catalogue's own account
 
 
+def _fine_codes(dimension: str, publisher: Publisher) -> list[str]:
+    """Every modality of a dimension at its finest (empty for a dimension the aggregation
+    does not know, whose parts are then taken as given)."""
+    try:
+        return modalities(dimension, publisher)
+    except KeyError:
+        return []
+
+
 def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalogue: Catalogue, publisher: Publisher, year: int) -> None:
     """Totals and their parts, for one count family of one table."""
     somme = catalogue.aggregation_of(family) == "somme"
@@ -284,12 +294,30 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
     for key in sorted(keys):
         if key[2] != ENSEMBLE:
             by_group[key[:3]].append(key)
+    spec = rules(catalogue)
     for (periode, lieu, dimension), parts in sorted(by_group.items()):
         total = (periode, lieu, ENSEMBLE, ENSEMBLE)
-        if total in keys:
-            additive = catalogue.dimensions[dimension].additive
-            for c in _bounds_between(cell(total), [cell(p) for p in parts], somme and additive):
-                model.add(c)
+        additive = catalogue.dimensions[dimension].additive
+        fine = _fine_codes(dimension, publisher)
+        for level_parts, whole in _levels_present(spec.dimensions.get(dimension, ()), parts, fine):
+            if total not in keys:
+                continue
+            if whole or not fine:
+                for c in _bounds_between(cell(total), [cell(p) for p in level_parts], somme and additive):
+                    model.add(c)
+            elif somme and additive:  # some parts only: together at most the total
+                model.add(Constraint(tuple((1.0, cell(p)) for p in level_parts) + ((-1.0, cell(total)),), 0.0, False))
+            else:
+                for p in level_parts:
+                    model.add(Constraint(((1.0, cell(p)), (-1.0, cell(total))), 0.0, False))
+        # A coarse modality published (or latent) beside the fine ones it merges is their sum.
+        for level in spec.dimensions.get(dimension, ())[1:]:
+            for group, merged in level.groups.items():
+                coarse = (periode, lieu, dimension, group)
+                members = [(periode, lieu, dimension, m) for m in merged]
+                if coarse in keys and all(m in keys for m in members):
+                    for c in _bounds_between(cell(coarse), [cell(m) for m in members], somme and additive):
+                        model.add(c)
     lieux = lieux_of(catalogue.source_of(family), publisher)
     for key in sorted(keys):
         periode, lieu, dimension, modalite = key
@@ -299,11 +327,20 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
         if all(s in keys for s in sites):
             for c in _bounds_between(cell(key), [cell(s) for s in sites], somme):
                 model.add(c)
-    months = [(f"{year}-{m:02d}", ENSEMBLE, ENSEMBLE, ENSEMBLE) for m in range(1, 13)]
+    # The year and each level of periods it is published at; a quarter and its months.
     year_total = (str(year), ENSEMBLE, ENSEMBLE, ENSEMBLE)
-    if year_total in keys and all(m in keys for m in months):
-        for c in _bounds_between(cell(year_total), [cell(m) for m in months], somme):
-            model.add(c)
+    for level in spec.periods:
+        codes = [f"{year}-{m:02d}" for m in range(1, 13)] if not level.groups else [f"{year}-{g}" for g in level.groups]
+        periods = [(p, ENSEMBLE, ENSEMBLE, ENSEMBLE) for p in codes]
+        if year_total in keys and all(p in keys for p in periods):
+            for c in _bounds_between(cell(year_total), [cell(p) for p in periods], somme):
+                model.add(c)
+    for coarse_period, months_of in sub_periods(spec, year):
+        coarse_key = (coarse_period, ENSEMBLE, ENSEMBLE, ENSEMBLE)
+        members = [(m, ENSEMBLE, ENSEMBLE, ENSEMBLE) for m in months_of]
+        if coarse_key in keys and all(m in keys for m in members):
+            for c in _bounds_between(cell(coarse_key), [cell(m) for m in members], somme):
+                model.add(c)
     if "qpv" in catalogue.dimensions and "quartier" in catalogue.dimensions:
         qpv = publisher.qpv_codes
         covered = {
@@ -318,6 +355,26 @@ def _structure(model: ReaderModel, tag: str, family: str, keys: set[Key], catalo
                 if all(p in keys for p in parts):
                     for c in _bounds_between(cell(key), [cell(p) for p in parts], somme):
                         model.add(c)
+
+
+def _levels_present(levels: tuple, parts: list[Key], fine: list[str]) -> list[tuple[list[Key], bool]]:
+    """The sets of a group's parts that partition its total, each with whether it is whole:
+    one per level present (a table holding a coarse code and the fine codes it merges has
+    two partitions of the same total). A set is whole when it holds every code of its level
+    (``fine``: the contract's modalities); a count the table does not publish at a level
+    (a site's satisfaction answers behind its rate) may leave one part out."""
+    codes = {p[3] for p in parts}
+    every_group = {g for level in levels if level.code != FINEST for g in level.groups}
+    fine_parts = [p for p in parts if p[3] not in every_group]
+    out = []
+    if fine_parts:
+        out.append((fine_parts, set(fine) <= {p[3] for p in fine_parts}))
+    for level in levels:
+        if level.code == FINEST or not any(g in codes for g in level.groups):
+            continue
+        members = [p for p in parts if p[3] in level.groups or (p[3] in fine and level.coarse(p[3]) == p[3])]
+        out.append((members, set(level.codes(fine)) <= {p[3] for p in members}))
+    return out
 
 
 def add_table(
@@ -373,17 +430,31 @@ def add_table(
                 model.lower[(tag, family, key)] = 1.0
 
     # Latent counts exist wherever a derived figure built on them is expected.
+    granularity = of_table(table, catalogue, year)
+    expected = {i.code: expected_keys(i, publisher, year, granularity) for i in catalogue.indicators if i.code in rows_of}
     latent_keys: dict[str, set[Key]] = defaultdict(set)
     derived = [i for i in catalogue.indicators if not i.is_count and i.code in rows_of]
+    unpublished: dict[str, set[Key]] = defaultdict(set)
     for indicator in derived:
-        for key in expected_keys(indicator, publisher, year):
+        for key in sorted(set(expected[indicator.code]) | set(rows_of[indicator.code])):
             num, den, _ = link_cells(indicator.lien, key, year)
             for family, k in num + den:
                 if family in catalogue.latents:
                     latent_keys[family].add(k)
+                elif family in counts and k not in keys_of[family] and key in rows_of[indicator.code]:
+                    # A count the year does not publish at this level (a site's satisfaction
+                    # answers when site × satisfaction is left out, the answers 1, 2, 3 when
+                    # merged): an unknown of the reader, bound by the published figures.
+                    if indicator.lien["type"] != "evolution":
+                        unpublished[family].add(k)
     for family, keys in latent_keys.items():
         for key in keys:
             model.latent.add((tag, family, key))
+        keys_of[family] |= keys
+    for family, keys in unpublished.items():
+        for key in keys:
+            model.latent.add((tag, family, key))
+            model.values.setdefault((tag, family, key), true_values.get((family, key), math.nan))
         keys_of[family] |= keys
 
     for family in sorted(keys_of):
@@ -399,7 +470,7 @@ def add_table(
     for indicator in derived:
         rows = rows_of[indicator.code]
         present_dimensions = {k[2] for k in rows}
-        for key in sorted(set(expected_keys(indicator, publisher, year)) | set(rows)):
+        for key in sorted(set(expected[indicator.code]) | set(rows)):
             figure = (tag, indicator.code, key)
             num, den, factor = link_cells(indicator.lien, key, year)
             if indicator.lien["type"] == "evolution":
@@ -413,6 +484,8 @@ def add_table(
                     continue  # the whole breakdown is absent (nothing known about it): no figure expected
                 if indicator.lien["type"] == "evolution":
                     continue  # not computed when last year's figure is hidden or zero: says nothing new
+                if any(c not in model.values and c not in model.latent for c in den_cells) and not granularity.finest:
+                    continue  # its counts are of a breakdown the year does not publish: a reader knows nothing of them
                 _require(model, den_cells, indicator.code, key)
                 if not any(model.is_variable(c) for c in den_cells):
                     continue  # the reader reads the denominator itself

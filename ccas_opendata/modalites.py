@@ -96,9 +96,13 @@ def _known(dimension: str, publisher: Publisher) -> list[str]:
         return []
 
 
-def modalite_rows(table: pd.DataFrame, publisher: Publisher, dimensions: list[str]) -> list[list[str]]:
+def modalite_rows(
+    table: pd.DataFrame, publisher: Publisher, dimensions: list[str], coarse: dict[tuple[str, str], str] | None = None
+) -> list[list[str]]:
     """One row per (dimension, code) the table uses, and every other code of those dimensions,
-    in ``dimensions`` order (``ensemble`` first), then the publication order of the codes."""
+    in ``dimensions`` order (``ensemble`` first), then the publication order of the codes.
+    ``coarse`` labels the codes of the catalogue's coarser levels (:func:`granularity.labels`)."""
+    coarse = coarse or {}
     used = table[["dimension", "modalite"]].drop_duplicates()
     rows = []
     order = [ENSEMBLE, *dimensions]
@@ -109,5 +113,8 @@ def modalite_rows(table: pd.DataFrame, publisher: Publisher, dimensions: list[st
             continue
         codes = _known(dimension, publisher)
         codes += [c for c in present if c not in codes]
-        rows += [[dimension, code, label(dimension, code, publisher), str(rank)] for rank, code in enumerate(codes, start=1)]
+        rows += [
+            [dimension, code, coarse.get((dimension, code)) or label(dimension, code, publisher), str(rank)]
+            for rank, code in enumerate(codes, start=1)
+        ]
     return rows

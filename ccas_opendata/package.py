@@ -25,6 +25,7 @@ from .csvsafe import RULE as CELL_RULE
 from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
+from .granularity import Granularity, describe, labels, of_table, rules
 from .publisher import Publisher
 from .vocabulary import NOT_GIVEN, PUBLISHED_KEY, SOURCES, extra_codes
 from .errors import PackageError
@@ -102,8 +103,25 @@ def read_published_bytes(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
+def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int, granularity: Granularity | None = None) -> dict:
     lieux = [ENSEMBLE] + publisher.lieu_codes + extra_codes("lieu")
+    schema = _indicateurs_schema(lieux, catalogue, year)
+    if granularity is not None and not granularity.finest:
+        # A year published at a coarser level says so where its codes are described.
+        spec = granularity.rules or rules(catalogue)
+        codes = [g for level in spec.periods[1:] for g in level.groups]
+        field = schema["fields"][1]
+        field["description"] = (
+            "AAAA pour l'année entière, AAAA-MM pour un mois, "
+            + ", ".join(f"AAAA-{'/'.join(level.groups)} pour un {level.libelle}" for level in spec.periods[1:])
+            + "."
+        )
+        field["constraints"]["pattern"] = r"\d{4}(-(0[1-9]|1[0-2]|" + "|".join(codes) + "))?"
+        schema["fields"][5]["description"] += " " + describe(granularity, catalogue)
+    return schema
+
+
+def _indicateurs_schema(lieux: list[str], catalogue: Catalogue, year: int) -> dict:
     return {
         "fields": [
             {
@@ -299,10 +317,15 @@ def package_year(
         [[r[f["name"]] for f in DEFINITIONS_SCHEMA["fields"]] for r in catalogue.as_rows()],
     )
     _write_csv(directory / "lieux.csv", LIEUX_COLUMNS, [[getattr(l, c) for c in LIEUX_COLUMNS] for l in publisher.lieux])
-    _write_csv(directory / "modalites.csv", modalites.COLUMNS, modalites.modalite_rows(table, publisher, list(catalogue.dimensions)))
+    _write_csv(
+        directory / "modalites.csv",
+        modalites.COLUMNS,
+        modalites.modalite_rows(table, publisher, list(catalogue.dimensions), labels(catalogue)),
+    )
     (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     licence = publisher.licence_info
+    granularity = of_table(table, catalogue, year)
     descriptor = {
         "profile": "data-package",
         "name": f"{slug(publisher.nom)}-activite-{year}",
@@ -312,6 +335,7 @@ def package_year(
             "accompagnements individuels (par mois, lieu, âge, situation, quartier, thématique…), ateliers "
             "collectifs et formations des professionnels. Publié au titre de la loi pour une République "
             "numérique (2016), après anonymisation et secret statistique."
+            + (" " + describe(granularity, catalogue) if describe(granularity, catalogue) else "")
         ),
         "version": version,
         "created": created or created_timestamp(),
@@ -351,7 +375,7 @@ def package_year(
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "schema": indicateurs_schema(publisher, catalogue, year),
+                "schema": indicateurs_schema(publisher, catalogue, year, granularity),
             },
             {
                 "name": "definitions",

@@ -30,6 +30,7 @@ from .catalogue import Catalogue
 from .publisher import Publisher
 from .excel import write_excel_files
 from .lieux_mednum import write_lieux_mednum
+from .granularity import labels as granularity_labels
 from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows
 from .package import read_published
 from .downloads import read_manifest
@@ -202,7 +203,7 @@ def all_modalites(packages: list[Path], publisher: Publisher, catalogue: Catalog
     if not packages:
         return []
     table = pd.concat([read_published(p / "indicateurs.csv") for p in packages], ignore_index=True)
-    return modalite_rows(table, publisher, list(catalogue.dimensions))
+    return modalite_rows(table, publisher, list(catalogue.dimensions), granularity_labels(catalogue))
 
 
 def published_number(text: str) -> int | float | None:

@@ -27,6 +27,7 @@ from .layout import Layout, private_dir, private_file
 from .publisher import Publisher, read_publisher
 from .downloads import published_in_zip, stage_downloads, zip_name
 from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
+from .granularity import coarsen, of_table
 from .intake import read_year, read_year_without_publisher
 from .package import package_year, read_published
 from .publish import build_publish_dir
@@ -170,7 +171,10 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     start_stage(ctx.work, "aggregate")
     ctx.progress("Calcul des indicateurs…")
     previous = previous_table(ctx.folder, ctx.year)
-    cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous)
+    online = ctx.layout.published_table(ctx.year)
+    # A revision publishes the cells of the version online: its granularity, not a new choice.
+    granularity = of_table(read_published(online), ctx.catalogue, ctx.year) if online.exists() else None
+    cells = aggregate(tables, ctx.publisher, ctx.catalogue, ctx.year, previous, granularity=granularity)
     has_person_id = bool(tables["accompagnements"]["usager_connu"].any())
     revision = stage_snapshot(ctx, tables, ctx.publisher.seuil_secret if has_person_id else ctx.publisher.seuil_sans_identifiant)
     ctx.progress("Secret statistique (seuil, suppressions secondaires, audit)…")
@@ -185,7 +189,10 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     ctx.progress(
         f"  audit réussi : {protected.audit.hidden_cells} cases masquées, aucune encadrable à moins de {ctx.publisher.largeur_protection} près"
     )
-    risk = risk_report(tables["accompagnements"], protected, ctx.publisher, ctx.catalogue, ctx.year)
+    # The records as the year's granularity reads them: a hidden quarter or age band matches its records.
+    chosen = of_table(cells, ctx.catalogue, ctx.year)
+    records = coarsen(tables["accompagnements"], "accompagnements", chosen)
+    risk = risk_report(records, protected, ctx.publisher, ctx.catalogue, ctx.year)
     if revision is not None:
         online_risk = ctx.layout.package(ctx.year) / "risque.json"
         risk = revision_risk_report(risk, json.loads(online_risk.read_text(encoding="utf-8")), protected.table)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .aggregate import ENSEMBLE, KEY, MULTI_VALUED
 from .catalogue import Catalogue
+from .granularity import PERIOD_COLUMN
 from .publisher import Publisher
 from .secrecy import PRIMARY, Protected
 
@@ -50,8 +51,9 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         else:
             modality = records[dimension].astype(str).to_numpy() if dimension != ENSEMBLE else np.full(len(records), ENSEMBLE, dtype=object)
             candidates = pd.DataFrame({"_r": rows, "modalite": modality})
-        if is_month:
-            candidates["periode"] = records["mois"].astype(str).to_numpy()[candidates["_r"].to_numpy()]
+        if is_month:  # by month, or by the coarser period of the year's granularity
+            periods = records[PERIOD_COLUMN] if PERIOD_COLUMN in records else records["mois"]
+            candidates["periode"] = periods.astype(str).to_numpy()[candidates["_r"].to_numpy()]
         if is_site:
             candidates["lieu"] = records["lieu"].astype(str).to_numpy()[candidates["_r"].to_numpy()]
         matched = candidates.merge(shape[keys].drop_duplicates(), on=keys, how="inner")["_r"].to_numpy()

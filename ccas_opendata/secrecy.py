@@ -152,8 +152,8 @@ def _add_version_online(model: ReaderModel, revision: Revision, catalogue: Catal
     for cell in sorted(c for c in model.values if c[0] == THIS):
         _, code, key = cell
         earlier = (EARLIER, code, key)
-        if earlier not in model.values:
-            continue
+        if earlier not in model.values or cell in model.latent:
+            continue  # a count neither version publishes (a fine cell behind a coarse one): unknown in both
         changed = revision.changed(code, key)
         if changed == 0:
             model.add(Constraint(((1.0, cell), (-1.0, earlier)), 0.0, True))

@@ -30,6 +30,7 @@ from .catalogue import Catalogue
 from .layout import Layout, private_dir, private_file
 from .publisher import Publisher
 from .errors import CcasError
+from .granularity import Granularity, of_table
 from .package import read_published
 from .secrecy import FROZEN, Revision, public_secret
 from .vocabulary import PUBLISHED_KEY
@@ -164,16 +165,18 @@ def delta_table(
     publisher: Publisher,
     catalogue: Catalogue,
     year: int,
+    granularity: Granularity | None = None,
 ) -> pd.DataFrame | None:
     """The changed records (removed and added) aggregated like a year, every breakdown
     kept: what a reader holding both versions can take the difference of. ``None`` when
-    no record changed. A revision protects it as a publication (:mod:`secrecy`)."""
+    no record changed. A revision protects it as a publication (:mod:`secrecy`). The
+    breakdowns are those of the version online (``granularity``)."""
     changed = changed_records(before, after)
     if all(frame.empty for frame in changed.values()):
         return None
     if "accompagnements" not in changed:
         changed["accompagnements"] = after["accompagnements"].iloc[0:0]
-    return aggregate(changed, publisher, catalogue, year, None, every_breakdown=True)
+    return aggregate(changed, publisher, catalogue, year, None, every_breakdown=True, granularity=granularity)
 
 
 def persons_of(cells: pd.DataFrame | None, catalogue: Catalogue) -> dict[tuple[str, tuple[str, str, str, str]], int]:
@@ -221,7 +224,7 @@ def revision_against(
     under the person-key ``rule``, which must be the kept version's)."""
     same_rule(records, rule, year)
     before = read_snapshot(records, fingerprint, year)
-    delta = delta_table(before, new, publisher, catalogue, year)
+    delta = delta_table(before, new, publisher, catalogue, year, of_table(published, catalogue, year))
     return revision_of(published, persons_of(delta, catalogue), threshold, delta, read_frozen(records))
 
 

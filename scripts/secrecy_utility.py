@@ -9,9 +9,10 @@ each protection (the machine may be shared: wall time says little).
 
 Columns: cells of the table, share of them hidden, share of the non-zero count cells
 (``accompagnements``, ``usagers``… of every breakdown) published, and the headline list:
-year total, persons, each site, each quarter (its three months), genre, three age bands
-(moins de 25, 25–59, 60 et plus from the finer bands), the five most frequent procedures,
-the satisfaction rate.
+year total, persons, each site, each quarter (itself, or its three months), genre, three age
+bands (moins de 25, 25–59, 60 et plus: themselves, or their finer bands), the five most
+frequent procedures, the satisfaction rate. Each year is published at the granularity the
+release chooses for it (:mod:`ccas_opendata.granularity`), as a real release would.
 """
 
 from __future__ import annotations
@@ -42,19 +43,16 @@ SIZES = [150, 300, 600, 1500, 4000]
 SITES = [1, 3, 5]
 AIM = (250, 3)  # the issue's aim: 80 % of the non-zero count cells and the whole headline list
 LATE = [1, 5, 11, 30, 60]
-COARSE_AGES = {"moins de 25 ans": 24, "25 à 59 ans": 59, "60 ans et plus": 999}  # the issue's headline bands, by upper age
 
 
 def age_bands() -> dict[str, list[str]]:
-    """The contract's age bands grouped into the headline's three (by their upper bound)."""
+    """The headline's three age bands (moins de 25, 25–59, 60 et plus), each with the finer
+    bands it merges: the catalogue's coarser level of ``tranche_age``."""
     import yaml
 
-    bands = yaml.safe_load((REPO / "ccas_opendata" / "contract.yml").read_text(encoding="utf-8"))["tranches_age"]
-    out: dict[str, list[str]] = {name: [] for name in COARSE_AGES}
-    for band in bands:
-        name = next(n for n, top in COARSE_AGES.items() if band["max"] <= top)
-        out[name].append(str(band["code"]))
-    return out
+    catalogue = yaml.safe_load((REPO / "metadata" / "indicateurs.yml").read_text(encoding="utf-8"))
+    (level,) = catalogue["granularite"]["dimensions"]["tranche_age"]
+    return {str(code): [str(m) for m in group["modalites"]] for code, group in level["groupes"].items()}
 
 
 def cpu() -> float:
@@ -103,9 +101,19 @@ def headline(table: pd.DataFrame, publisher: Publisher) -> tuple[int, int]:
 
     asked = [shown("accompagnements"), shown("usagers")]
     asked += [shown("accompagnements", lieu=site) for site in publisher.lieu_codes]
-    asked += [all(shown("accompagnements", periode=f"{YEAR}-{m:02d}") for m in range(q * 3 + 1, q * 3 + 4)) for q in range(4)]
+    # A quarter is published as itself (``AAAA-T1`` where the year is published by quarter)
+    # or as its three months; an age band as itself or as its finer bands.
+    asked += [
+        shown("accompagnements", periode=f"{YEAR}-T{q + 1}")
+        or all(shown("accompagnements", periode=f"{YEAR}-{m:02d}") for m in range(q * 3 + 1, q * 3 + 4))
+        for q in range(4)
+    ]
     asked += [shown("accompagnements", dimension="genre", modalite=g) for g in ("feminin", "masculin")]
-    asked += [all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands) for bands in age_bands().values()]
+    asked += [
+        shown("accompagnements", dimension="tranche_age", modalite=coarse)
+        or all(shown("accompagnements", dimension="tranche_age", modalite=b) for b in bands)
+        for coarse, bands in age_bands().items()
+    ]
     themes = table[
         (table["indicateur"] == "accompagnements")
         & (table["periode"] == str(YEAR))
@@ -159,7 +167,8 @@ def with_late_persons(tables: dict[str, pd.DataFrame], late: int, seed: int) -> 
 
 
 def revisions(base: Path, size: int = 1500) -> None:
-    from ccas_opendata.versions import delta_table, persons_of, revision_of  # here: --volumes also runs on older trees
+    from ccas_opendata.granularity import of_table  # here: --volumes also runs on older trees
+    from ccas_opendata.versions import delta_table, persons_of, revision_of
 
     folder = folder_with_sites(base, 3)
     publisher, catalogue = read_publisher(folder), load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
@@ -171,9 +180,11 @@ def revisions(base: Path, size: int = 1500) -> None:
     for late in LATE:
         new = with_late_persons(tables, late, seed=late)
         start = cpu()
-        delta = delta_table(tables, new, publisher, catalogue, YEAR)
+        granularity = of_table(online, catalogue, YEAR)  # a revision keeps the version online's
+        delta = delta_table(tables, new, publisher, catalogue, YEAR, granularity)
         revision = revision_of(online, persons_of(delta, catalogue), publisher.seuil_secret, delta)
-        protected = protect(aggregate(new, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
+        cells = aggregate(new, publisher, catalogue, YEAR, None, granularity=granularity)
+        protected = protect(cells, catalogue, publisher, YEAR, None, True, revision)
         table = protected.table
         old = online.set_index(PUBLISHED_KEY)["secret"]
         now = table.set_index(PUBLISHED_KEY)["secret"]

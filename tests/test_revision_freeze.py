@@ -21,6 +21,7 @@ from ccas_opendata.catalogue import load_catalogue
 from ccas_opendata.layout import Layout
 from ccas_opendata.publisher import read_publisher
 from ccas_opendata.demo import write_demo_year
+from ccas_opendata.granularity import of_table
 from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import protect
 from ccas_opendata.versions import delta_table, persons_of, revision_of
@@ -60,10 +61,13 @@ def test_fewer_late_persons_than_the_threshold_change_no_figure(online, persons)
     added.index = range(int(records.index.max()) + 1, int(records.index.max()) + 1 + len(added))
     corrected = dict(tables, accompagnements=pd.concat([records, added]))
 
-    delta = delta_table(tables, corrected, publisher, catalogue, YEAR)
+    granularity = of_table(table, catalogue, YEAR)  # a revision publishes the cells of the version online
+    delta = delta_table(tables, corrected, publisher, catalogue, YEAR, granularity)
     assert delta is not None and int(delta["personnes"].max()) == len(persons)  # the hand count of changed persons
     revision = revision_of(table, persons_of(delta, catalogue), publisher.seuil_secret, delta)
-    revised = protect(aggregate(corrected, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
+    revised = protect(
+        aggregate(corrected, publisher, catalogue, YEAR, None, granularity=granularity), catalogue, publisher, YEAR, None, True, revision
+    )
 
     columns = ["periode", "lieu", "indicateur", "dimension", "modalite", "valeur", "secret"]
     before = table[columns].sort_values(columns[:5]).reset_index(drop=True)
@@ -97,9 +101,12 @@ def test_a_few_removed_persons_keep_a_published_figure_and_pass_the_quality_chec
     persons = sorted(records.loc[records[target["dimension"]] == target["modalite"], "personne"].unique())[:3]
     corrected = dict(tables, accompagnements=records[~records["personne"].isin(persons)])
 
-    delta = delta_table(tables, corrected, publisher, catalogue, YEAR)
+    granularity = of_table(table, catalogue, YEAR)  # a revision publishes the cells of the version online
+    delta = delta_table(tables, corrected, publisher, catalogue, YEAR, granularity)
     revision = revision_of(table, persons_of(delta, catalogue), publisher.seuil_secret, delta)
-    revised = protect(aggregate(corrected, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR, None, True, revision)
+    revised = protect(
+        aggregate(corrected, publisher, catalogue, YEAR, None, granularity=granularity), catalogue, publisher, YEAR, None, True, revision
+    )
     row = revised.table[
         (revised.table["indicateur"] == "accompagnements")
         & (revised.table["periode"] == str(YEAR))

@@ -25,6 +25,7 @@ import yaml
 from markupsafe import Markup
 
 from ..aggregate import ENSEMBLE, MULTI_VALUED
+from .. import granularity
 from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
 from ..publisher import ACCESSIBILITY_STATES, Publisher
@@ -135,6 +136,8 @@ class Publication:
     dimension_labels: dict[str, str]
     #: Indicators whose figure is a change (« mesure: evolution » in the catalogue): said with their sign.
     evolutions: frozenset[str] = frozenset()
+    #: Labels of the coarser periods a small year is published by (``T1`` → « 1er trimestre »).
+    period_labels: dict[str, str] = field(default_factory=dict)
     table: pd.DataFrame = field(init=False)
     definitions: dict[str, dict] = field(init=False)
     lieux: list[dict] = field(init=False)
@@ -377,6 +380,14 @@ def _series_block(
 def months_block(pub: Publication, year: int, indicateur: str) -> Block:
     label_month = pub.labels["mois"]
     bars, rows = [], []
+    coarse = [code for code in pub.period_labels if pub.get(year, indicateur, periode=f"{year}-{code}") is not None]
+    if coarse:  # a year published by quarter or semester (a small CCAS): its periods, not twelve secret months
+        for code in coarse:
+            value, _, unite = pub.get(year, indicateur, periode=f"{year}-{code}") or (None, "", "nombre")
+            bars.append(Bar(code, value, fr_number(value) if value is not None else ""))
+            rows.append(TableRow(pub.period_labels[code], fr_value(value, unite), secret=value is None, value=value, unit=unite))
+        title = f"{pub.definitions[indicateur]['libelle']} par période, {year}"
+        return _series_block(pub, year, indicateur, "mois", title, columns, bars, rows, "Période")
     for month in range(1, 13):
         periode = f"{year}-{month:02d}"
         found = pub.get(year, indicateur, periode=periode) or (None, "", "nombre")
@@ -656,6 +667,7 @@ def render_site(
         packages,
         {code: d.libelle for code, d in catalogue.dimensions.items()},
         frozenset(i.code for i in catalogue.indicators if i.mesure == "evolution"),
+        {code: text for level in granularity.rules(catalogue).periods for code, text in level.labels.items()},
     )
     pages = target / "pages"
     pages.mkdir(parents=True, exist_ok=True)
@@ -749,7 +761,8 @@ def render_site(
         write(f"indicateur/{code}.html", "indicateur.html", **context, og_image=og_image(context["serie"]))
         (pages / "indicateur" / f"{code}.csv").write_text(csv_text, encoding="utf-8")
     write("api.html", "api.html", examples=api_examples(pub, urls), queries=canned_queries())
-    write("methode.html", "methode.html")
+    detail = {y: granularity.describe(granularity.of_table(pub.table, catalogue, y), catalogue) for y in pub.years}
+    write("methode.html", "methode.html", detail={y: text for y, text in detail.items() if text})
     write("accessibilite.html", "accessibilite.html")
     write("mentions-legales.html", "mentions-legales.html", mentions=publisher.extra)
     write("telechargements.html", "telechargements.html", downloads=downloads_by_year(downloads or []))
