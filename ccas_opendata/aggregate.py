@@ -609,7 +609,7 @@ def finish_evolutions(
     """The ``evolution`` rows of ``frame`` computed from their ``lien.de`` figure: this
     year's in ``current`` (``frame`` itself during aggregation; the published table when
     a revision recomputes the next year's evolutions), last year's as published. The one
-    implementation: aggregation and :func:`release.recompute_evolutions` both call it."""
+    implementation: aggregation and :func:`revision.recompute_evolutions` both call it."""
     current = frame if current is None else current
     for indicator in catalogue.indicators:
         if indicator.mesure != "evolution":

@@ -13,41 +13,36 @@ import io
 import json
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from . import quality
-from .aggregate import INTERNAL_COLUMNS, KEY, MEASURES, aggregate, expected_keys, finish_evolutions, previous_published, round_figures
-from .anonymise import LEGACY_RULE, PERSON_KEY_RULE, anonymise, read_anonymised, with_legacy_persons
-from .catalogue import Catalogue, load_catalogue
-from .layout import Layout, private_dir, private_file
-from .publisher import Publisher, read_publisher
-from .downloads import published_in_zip, stage_downloads, zip_name
-from .errors import CcasError, ConfigurationError, SecrecyError, StageOrderError
+from .aggregate import INTERNAL_COLUMNS, aggregate
+from .anonymise import LEGACY_RULE, anonymise, read_anonymised, with_legacy_persons
+from .context import MOTIF_FILE, Context, Progress, quiet, open_context, previous_table, published_years
+from .downloads import stage_downloads
+from .errors import StageOrderError
 from .granularity import coarsen, of_table
-from .intake import read_year, read_year_without_publisher
+from .intake import read_year
+from .layout import private_dir, private_file
 from .package import package_year, read_published
 from .publish import build_publish_dir
+from .revision import new_version, refuse_revealing_revision, stage_dependent_year, stage_snapshot
 from .risk import revision_risk_report, risk_report
-from .secrecy import SECRET, Protected, Revision, audit, figures_changed, protect, public_secret
+from .secrecy import Protected, protect
 from .swap import recover, swap_in
 from .versions import (
-    FIRST_VERSION,
     KEY_FINGERPRINT,
     changelog_entry,
     diff_tables,
     key_fingerprint,
-    kept_versions,
-    next_version,
     package_version,
+    person_rule,
     read_changelog,
-    revision_against,
     revision_diff,
     write_changelog,
-    person_rule,
     write_frozen,
     write_snapshot,
     year_rule,
@@ -63,79 +58,6 @@ from .workarea import (
     start_stage,
     write_internal,
 )
-
-Progress = Callable[[str], None]
-MOTIF_FILE = "motif.txt"
-
-
-def _quiet(_: str) -> None:
-    pass
-
-
-@dataclass
-class Context:
-    folder: Path
-    year: int
-    publisher: Publisher
-    catalogue: Catalogue
-    progress: Progress = _quiet
-    #: Rows of national exports dated outside the year, set aside by the ingest.
-    set_aside: int = 0
-    motif: str | None = None  # why a published year is revised (required when figures change)
-    fingerprint: str | None = None  # of the pseudonymisation key, kept with the version's records
-    #: The person-key rule of the year's pseudonyms (:func:`versions.year_rule`).
-    person_rule: int = PERSON_KEY_RULE
-
-    @property
-    def layout(self) -> Layout:
-        return Layout(self.folder)
-
-    @property
-    def work(self) -> Path:
-        return self.layout.year_work(self.year)
-
-    @property
-    def staged_package(self) -> Path:
-        """Named by its year, like the published package it will become."""
-        return self.work / "paquet" / str(self.year)
-
-
-def open_context(folder: Path, year: int, progress: Progress = _quiet, motif: str | None = None, input_dir: Path | None = None) -> Context:
-    """The year's context. With ``input_dir``, a configuration error is reported together
-    with every problem of the input files (one run shows everything to fix)."""
-    # Absolute from here on: GX's Data Docs and the swap renames need stable paths
-    # whatever the current directory (``--dossier`` defaults to ".").
-    folder = folder.resolve()
-    recover(folder)  # a switch a killed run left half-done is finished before anything reads the folder
-    try:
-        publisher = read_publisher(folder)
-    except ConfigurationError as error:
-        if input_dir is None or not Layout(folder).metadata.is_dir():
-            raise
-        read_year_without_publisher(folder, year, input_dir, error)
-        raise
-    catalogue = load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
-    motif = (motif or "").strip() or None
-    if motif is not None and not (Layout(folder).package(year) / "datapackage.json").exists():
-        raise CcasError(
-            f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
-            advice="Retirez « --motif » pour une première publication.",
-        )
-    return Context(folder, year, publisher, catalogue, progress, motif=motif)
-
-
-def published_years(folder: Path) -> list[int]:
-    base = Layout(folder).datapackages
-    if not base.exists():
-        return []
-    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / "datapackage.json").exists())
-
-
-def previous_table(folder: Path, year: int) -> pd.DataFrame | None:
-    """Last year's published table, the base of ``evolution_*`` and of the cross-year audit."""
-    path = Layout(folder).published_table(year - 1)
-    return read_published(path) if path.exists() else None
-
 
 # --- the stages ---------------------------------------------------------------------------
 
@@ -201,57 +123,6 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     return protected
 
 
-def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int) -> Revision | None:
-    """Stage the records of the version being made (for the next revision) and, when the
-    year is online with its records kept, compare them: the persons behind each change."""
-    staged = ctx.work / "instantane"
-    if ctx.fingerprint is None:
-        raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
-    write_snapshot(staged, tables, ctx.fingerprint, ctx.person_rule)
-    online = ctx.layout.package(ctx.year)
-    if not (online / "datapackage.json").exists():
-        return None
-    kept = ctx.layout.snapshot(ctx.year, package_version(online)[0])
-    if not (kept / KEY_FINGERPRINT).exists():
-        return None  # published before versions were kept: only an unchanged re-release is possible
-    ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
-    # Read back from the files, as the version online was: both sides compared as written.
-    new = read_anonymised(staged)
-
-    def against(records: Path, published: pd.DataFrame) -> Revision:
-        return revision_against(
-            records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold, ctx.person_rule
-        )
-
-    revision = against(kept, read_published(online / "indicateurs.csv"))
-    for version, records in kept_versions(ctx.folder, ctx.year):
-        archive = ctx.layout.downloads / zip_name(ctx.year, version)
-        if records != kept and archive.exists():  # an earlier version a reader may still hold
-            ctx.progress(f"  et avec ceux de la version {version}…")
-            revision.older.append(against(records, published_in_zip(archive)))
-    return revision
-
-
-def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:
-    """A year published before versions were kept (no records to compare with) is
-    republished only when no figure changes: a reader who kept the published version
-    would otherwise subtract it from the new one, and without the earlier records
-    nothing tells how many persons the difference describes."""
-    published = ctx.layout.published_table(ctx.year)
-    if not published.exists():
-        return
-    changed = figures_changed(read_published(published), table)
-    if changed:
-        raise CcasError(
-            f"L'année {ctx.year} a été publiée sans que ses enregistrements soient conservés pour une révision, et ces "
-            f"fichiers changeraient {changed} de ses chiffres. Quiconque a téléchargé la version en ligne pourrait faire "
-            "la différence entre les deux versions : elle ne décrit que les enregistrements modifiés, et rien ne permet "
-            "ici de vérifier qu'elle concerne assez de personnes.",
-            advice=f"La publication de {ctx.year} reste telle quelle. Gardez vos corrections pour la prochaine année, "
-            "ou republiez ces fichiers seulement s'ils redonnent exactement les chiffres publiés.",
-        )
-
-
 def _parse_internal(data: bytes) -> pd.DataFrame:
     """The internal table from the bytes already read (and hashed), never re-read from disk."""
     frame = pd.read_csv(
@@ -288,24 +159,6 @@ def stage_package(ctx: Context, table: pd.DataFrame | None = None) -> Path:
     if ctx.motif:  # for « publish », run as a command of its own
         private_file(ctx.work / MOTIF_FILE).write_text(ctx.motif + "\n", encoding="utf-8")
     return target
-
-
-def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
-    """(version, created) of the package to write: 1.0.0 for a first publication, the
-    version online when no figure changes, the next minor version for a revision."""
-    online = ctx.layout.package(ctx.year)
-    diff = revision_diff(ctx.folder, ctx.year, table)
-    if diff is None:
-        return FIRST_VERSION, None
-    version, created = package_version(online)
-    if not diff.changed:
-        return version, created
-    if not ctx.motif:
-        raise CcasError(
-            f"La révision de {ctx.year} change {diff.changed} chiffres : indiquez son motif avec « --motif ».",
-            advice="Le motif est publié dans le journal des changements (/changements).",
-        )
-    return next_version(version), None
 
 
 @dataclass
@@ -386,83 +239,6 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
         private_dir(target.parent)
     swap_in(ctx.folder, moves, ctx.work / "ancien")
     return PublishResult(years, counts, entries)
-
-
-def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> tuple[Path, dict] | None:
-    """The next year, if published, with its evolutions recomputed against the revised
-    year: a new version of it when they change. Its own figures come from its published
-    table (an evolution is published only beside its published count); the audit is run
-    again against the revised year."""
-    year = ctx.year + 1
-    online = ctx.layout.package(year)
-    if not (online / "datapackage.json").exists():
-        return None
-    table = read_published(ctx.layout.published_table(year))
-    recomputed = recompute_evolutions(table, revised, ctx.catalogue, ctx.publisher, year)
-    result = audit(recomputed, None, ctx.catalogue, ctx.publisher, year, revised)
-    if not result.ok:
-        raise SecrecyError(
-            f"Audit du secret de {year} après révision de {ctx.year} : {len(result.failures)} case(s) masquée(s) "
-            f"deviendraient encadrables à moins de {ctx.publisher.largeur_protection} près. Rien n'est publié."
-        )
-    online_version, _ = package_version(online)
-    diff = diff_tables(year, online_version, table, recomputed)
-    if not diff.changed:
-        return None
-    target = ctx.work / "paquet-suivant" / str(year)
-    private_dir(target.parent)
-    risk = json.loads((online / "risque.json").read_text(encoding="utf-8"))
-    dependent_version = next_version(online_version)
-    package_year(target, recomputed, risk, ctx.publisher, ctx.catalogue, year, dependent_version)
-    created = package_version(target)[1]
-    motif = (
-        f"Évolutions par rapport à {ctx.year} recalculées après la révision de {ctx.year} (version {version}) : {ctx.motif or ''}".rstrip(
-            " :"
-        )
-    )
-    return target, changelog_entry(year, dependent_version, created, motif, diff)
-
-
-def recompute_evolutions(
-    table: pd.DataFrame, previous: pd.DataFrame, catalogue: Catalogue, publisher: Publisher, year: int
-) -> pd.DataFrame:
-    """``table`` (a published year) with its ``evolution_*`` rows computed again against
-    ``previous`` (the previous year's new published table), as aggregation computes them:
-    from the published count, hidden with it, absent where last year's figure is hidden
-    or zero."""
-    evolutions = [i for i in catalogue.indicators if i.mesure == "evolution"]
-    kept = table[~table["indicateur"].isin([i.code for i in evolutions])].copy()
-    kept["secret"] = public_secret(kept["secret"])  # a version published with primaire/secondaire says « secret » now
-    rows = []
-    for indicator in evolutions:
-        counts = table[table["indicateur"] == indicator.lien["de"]]
-        by_key = {
-            key: (value, secret)
-            for key, value, secret in zip(counts[KEY].astype(str).itertuples(index=False, name=None), counts["valeur"], counts["secret"])
-        }
-        before = previous_published(previous, indicator.lien["de"], year)
-        for key in expected_keys(indicator, publisher, year):
-            if key not in by_key or not (before.get(key, 0.0) > 0):
-                continue
-            value, secret = by_key[key]
-            rows.append(
-                {
-                    "annee": year,
-                    "periode": key[0],
-                    "lieu": key[1],
-                    "indicateur": indicator.code,
-                    "dimension": key[2],
-                    "modalite": key[3],
-                    "valeur": value if not secret else float("nan"),
-                    "unite": indicator.unite,
-                    "secret": SECRET if secret else "",
-                }
-            )
-    if not rows:
-        return kept.reset_index(drop=True)
-    frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year, current=table)
-    frame["valeur"] = round_figures(frame, catalogue)
-    return pd.concat([kept, frame[kept.columns]], ignore_index=True)
 
 
 # --- release --------------------------------------------------------------------------
@@ -557,7 +333,7 @@ def release(
     year: int,
     input_dir: Path,
     key: bytes,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     motif: str | None = None,
     preview: Path | None = None,
 ) -> ReleaseSummary:

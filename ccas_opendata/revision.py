@@ -1,0 +1,183 @@
+"""A published year released again: compare its records with the version online (and every
+version still downloadable), refuse what would reveal, number the new version, and carry the
+revision into the next year's evolutions.
+
+Split from :mod:`release` so that the stages read as a straight line and the revision rules,
+which protect readers holding several versions, live in one place beside :mod:`versions`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .aggregate import KEY, expected_keys, finish_evolutions, previous_published, round_figures
+from .anonymise import read_anonymised
+from .catalogue import Catalogue
+from .context import Context
+from .downloads import published_in_zip, zip_name
+from .errors import CcasError, SecrecyError, StageOrderError
+from .layout import private_dir
+from .package import package_year, read_published
+from .publisher import Publisher
+from .secrecy import SECRET, Revision, audit, figures_changed, public_secret
+from .versions import (
+    FIRST_VERSION,
+    KEY_FINGERPRINT,
+    changelog_entry,
+    diff_tables,
+    kept_versions,
+    next_version,
+    package_version,
+    revision_against,
+    revision_diff,
+    write_snapshot,
+)
+
+
+def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int) -> Revision | None:
+    """Stage the records of the version being made (for the next revision) and, when the
+    year is online with its records kept, compare them: the persons behind each change."""
+    staged = ctx.work / "instantane"
+    if ctx.fingerprint is None:
+        raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
+    write_snapshot(staged, tables, ctx.fingerprint, ctx.person_rule)
+    online = ctx.layout.package(ctx.year)
+    if not (online / "datapackage.json").exists():
+        return None
+    kept = ctx.layout.snapshot(ctx.year, package_version(online)[0])
+    if not (kept / KEY_FINGERPRINT).exists():
+        return None  # published before versions were kept: only an unchanged re-release is possible
+    ctx.progress("Comparaison avec les enregistrements de la version en ligne…")
+    # Read back from the files, as the version online was: both sides compared as written.
+    new = read_anonymised(staged)
+
+    def against(records: Path, published: pd.DataFrame) -> Revision:
+        return revision_against(
+            records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold, ctx.person_rule
+        )
+
+    revision = against(kept, read_published(online / "indicateurs.csv"))
+    for version, records in kept_versions(ctx.folder, ctx.year):
+        archive = ctx.layout.downloads / zip_name(ctx.year, version)
+        if records != kept and archive.exists():  # an earlier version a reader may still hold
+            ctx.progress(f"  et avec ceux de la version {version}…")
+            revision.older.append(against(records, published_in_zip(archive)))
+    return revision
+
+
+def refuse_revealing_revision(ctx: Context, table: pd.DataFrame) -> None:
+    """A year published before versions were kept (no records to compare with) is
+    republished only when no figure changes: a reader who kept the published version
+    would otherwise subtract it from the new one, and without the earlier records
+    nothing tells how many persons the difference describes."""
+    published = ctx.layout.published_table(ctx.year)
+    if not published.exists():
+        return
+    changed = figures_changed(read_published(published), table)
+    if changed:
+        raise CcasError(
+            f"L'année {ctx.year} a été publiée sans que ses enregistrements soient conservés pour une révision, et ces "
+            f"fichiers changeraient {changed} de ses chiffres. Quiconque a téléchargé la version en ligne pourrait faire "
+            "la différence entre les deux versions : elle ne décrit que les enregistrements modifiés, et rien ne permet "
+            "ici de vérifier qu'elle concerne assez de personnes.",
+            advice=f"La publication de {ctx.year} reste telle quelle. Gardez vos corrections pour la prochaine année, "
+            "ou republiez ces fichiers seulement s'ils redonnent exactement les chiffres publiés.",
+        )
+
+
+def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
+    """(version, created) of the package to write: 1.0.0 for a first publication, the
+    version online when no figure changes, the next minor version for a revision."""
+    online = ctx.layout.package(ctx.year)
+    diff = revision_diff(ctx.folder, ctx.year, table)
+    if diff is None:
+        return FIRST_VERSION, None
+    version, created = package_version(online)
+    if not diff.changed:
+        return version, created
+    if not ctx.motif:
+        raise CcasError(
+            f"La révision de {ctx.year} change {diff.changed} chiffres : indiquez son motif avec « --motif ».",
+            advice="Le motif est publié dans le journal des changements (/changements).",
+        )
+    return next_version(version), None
+
+
+def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> tuple[Path, dict] | None:
+    """The next year, if published, with its evolutions recomputed against the revised
+    year: a new version of it when they change. Its own figures come from its published
+    table (an evolution is published only beside its published count); the audit is run
+    again against the revised year."""
+    year = ctx.year + 1
+    online = ctx.layout.package(year)
+    if not (online / "datapackage.json").exists():
+        return None
+    table = read_published(ctx.layout.published_table(year))
+    recomputed = recompute_evolutions(table, revised, ctx.catalogue, ctx.publisher, year)
+    result = audit(recomputed, None, ctx.catalogue, ctx.publisher, year, revised)
+    if not result.ok:
+        raise SecrecyError(
+            f"Audit du secret de {year} après révision de {ctx.year} : {len(result.failures)} case(s) masquée(s) "
+            f"deviendraient encadrables à moins de {ctx.publisher.largeur_protection} près. Rien n'est publié."
+        )
+    online_version, _ = package_version(online)
+    diff = diff_tables(year, online_version, table, recomputed)
+    if not diff.changed:
+        return None
+    target = ctx.work / "paquet-suivant" / str(year)
+    private_dir(target.parent)
+    risk = json.loads((online / "risque.json").read_text(encoding="utf-8"))
+    dependent_version = next_version(online_version)
+    package_year(target, recomputed, risk, ctx.publisher, ctx.catalogue, year, dependent_version)
+    created = package_version(target)[1]
+    motif = (
+        f"Évolutions par rapport à {ctx.year} recalculées après la révision de {ctx.year} (version {version}) : {ctx.motif or ''}".rstrip(
+            " :"
+        )
+    )
+    return target, changelog_entry(year, dependent_version, created, motif, diff)
+
+
+def recompute_evolutions(
+    table: pd.DataFrame, previous: pd.DataFrame, catalogue: Catalogue, publisher: Publisher, year: int
+) -> pd.DataFrame:
+    """``table`` (a published year) with its ``evolution_*`` rows computed again against
+    ``previous`` (the previous year's new published table), as aggregation computes them:
+    from the published count, hidden with it, absent where last year's figure is hidden
+    or zero."""
+    evolutions = [i for i in catalogue.indicators if i.mesure == "evolution"]
+    kept = table[~table["indicateur"].isin([i.code for i in evolutions])].copy()
+    kept["secret"] = public_secret(kept["secret"])  # a version published with primaire/secondaire says « secret » now
+    rows = []
+    for indicator in evolutions:
+        counts = table[table["indicateur"] == indicator.lien["de"]]
+        by_key = {
+            key: (value, secret)
+            for key, value, secret in zip(counts[KEY].astype(str).itertuples(index=False, name=None), counts["valeur"], counts["secret"])
+        }
+        before = previous_published(previous, indicator.lien["de"], year)
+        for key in expected_keys(indicator, publisher, year):
+            if key not in by_key or not (before.get(key, 0.0) > 0):
+                continue
+            value, secret = by_key[key]
+            rows.append(
+                {
+                    "annee": year,
+                    "periode": key[0],
+                    "lieu": key[1],
+                    "indicateur": indicator.code,
+                    "dimension": key[2],
+                    "modalite": key[3],
+                    "valeur": value if not secret else float("nan"),
+                    "unite": indicator.unite,
+                    "secret": SECRET if secret else "",
+                }
+            )
+    if not rows:
+        return kept.reset_index(drop=True)
+    frame = finish_evolutions(pd.DataFrame(rows), catalogue, previous, year, current=table)
+    frame["valeur"] = round_figures(frame, catalogue)
+    return pd.concat([kept, frame[kept.columns]], ignore_index=True)
