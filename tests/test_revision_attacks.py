@@ -686,8 +686,10 @@ def test_finding_bounds_no_count_narrower_than_protection(finding):
     assert not report.narrow(), describe_bounds(report)
 
 
+# Three groups (a revision and an attack each, ~45 CPU s): with the size drawn evenly over
+# 11–40, the seeded search that found the share leak caught it in 3 of its first 8 groups.
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
