@@ -341,6 +341,11 @@ class Attacker:
         levels = ((self.catalogue.get("granularite") or {}).get("dimensions") or {}).get(dim) or []
         return [(g, list(spec["modalites"])) for level in levels for g, spec in (level.get("groupes") or {}).items()]
 
+    def one_level(self, mods: list[str], dim: str) -> list[str]:
+        """The modalities without the codes a published coarse code already counts."""
+        merged = {m for g, fine in self.merges(dim) if g in mods for m in fine}
+        return [m for m in mods if m not in merged]
+
     def period_levels(self, t: Table, code: str) -> list[list[tuple[str, list[str]]]]:
         """Each period level published for ``code`` (months, then the catalogue's ``granularite``
         quarters, semesters): [(period code, the month codes it spans)], only levels present in full."""
@@ -381,7 +386,7 @@ class Attacker:
                 lp.equal(cell(E, m), [cell(s, m) for s in sites])
             for lieu in lieux if mods else []:
                 if self.dimensions.get(dim, {}).get("additive", True):
-                    lp.equal(total(lieu), [cell(lieu, m) for m in mods])
+                    lp.equal(total(lieu), [cell(lieu, m) for m in self.one_level(mods, dim)])
                 else:
                     for m in mods:
                         lp.at_most([cell(lieu, m)], [total(lieu)])
@@ -445,7 +450,7 @@ class Attacker:
                 continue
             cells += [(E, dim, m) for m in mods]
             if self.dimensions.get(dim, {}).get("additive", True):
-                lp.equal(M(E, E, E), [M(E, dim, m) for m in mods])
+                lp.equal(M(E, E, E), [M(E, dim, m) for m in self.one_level(mods, dim)])
             else:
                 for m in mods:
                     lp.at_most([M(E, dim, m)], [M(E, E, E)])
