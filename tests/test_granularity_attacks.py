@@ -6,6 +6,7 @@ the attacker reads only what is published and the catalogue's ``granularite`` ma
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,24 @@ def test_attacker_recomputes_a_quarter_and_a_merged_age_band(tmp_path):
     findings = attack([path], Path(__file__).parents[1] / "metadata")
     assert findings.intervals[(0, "accompagnements", f"{YEAR}-T1", "ensemble", "ensemble", "ensemble")] == (8, 8)
     assert findings.intervals[(0, "accompagnements", str(YEAR), "ensemble", "tranche_age", "40_59")] == (11, 11)
+
+
+def test_a_revision_of_a_coarse_year_pins_nothing(tmp_path, publisher):
+    """Three late persons (copies of existing visits under new identifiers) added to a year of
+    150: a reader holding both versions, knowing the revision only added records, pins nothing."""
+    folder = make_folder(tmp_path / "ccas")
+    inputs = write_demo_year(tmp_path / "in", YEAR, publisher, size=150, form="csv-excel")
+    assert release(folder, YEAR, inputs).exit_code == 0
+    first = tmp_path / "v1-indicateurs.csv"
+    shutil.copy(folder / "datapackages" / str(YEAR) / "indicateurs.csv", first)
+    source = inputs / "accompagnements.csv"
+    lines = source.read_bytes().decode("cp1252").splitlines()
+    late = [";".join([row[0], row[1], f"TARD-{i}", *row[3:]]) for i, row in enumerate(line.split(";") for line in lines[10:13])]
+    source.write_bytes(("\r\n".join(lines + late) + "\r\n").encode("cp1252"))
+    result = release(folder, YEAR, inputs, "--motif", "Ajout de trois accompagnements oubliés")
+    assert result.exit_code == 0, result.output[-2000:]
+    findings = attack(
+        [first, folder / "datapackages" / str(YEAR) / "indicateurs.csv"], folder / "metadata", integral=True, additions_only=True
+    )
+    assert findings.differences, "the attacker compared nothing"
+    assert not findings.narrow, findings.report(40)
