@@ -336,6 +336,37 @@ class Attacker:
                     if cell[0] in self.counts and cell in new.values:
                         self.lp.add([((new.version, *cell), 1.0), ((old.version, *cell), -1.0)], lo=0.0)
 
+    def merges(self, dim: str) -> list[tuple[str, list[str]]]:
+        """(coarse code, the codes it merges) for every level the catalogue's ``granularite`` declares."""
+        levels = ((self.catalogue.get("granularite") or {}).get("dimensions") or {}).get(dim) or []
+        return [(g, list(spec["modalites"])) for level in levels for g, spec in (level.get("groupes") or {}).items()]
+
+    def one_level(self, mods: list[str], dim: str) -> list[str]:
+        """The modalities without the codes a published coarse code already counts."""
+        merged = {m for g, fine in self.merges(dim) if g in mods for m in fine}
+        return [m for m in mods if m not in merged]
+
+    def period_levels(self, t: Table, code: str) -> list[list[tuple[str, list[str]]]]:
+        """Each period level published for ``code`` (months, then the catalogue's ``granularite``
+        quarters, semesters): [(period code, the month codes it spans)], only levels present in full."""
+        Y = str(t.year)
+        levels = [[(f"{Y}-{m:02d}", [f"{m:02d}"]) for m in range(1, 13)]]
+        for level in (self.catalogue.get("granularite") or {}).get("periodes", []):
+            levels.append([(f"{Y}-{g}", list(spec["modalites"])) for g, spec in level.get("groupes", {}).items()])
+        return [lv for lv in levels if all(any(k[0] == code and k[1] == per for k in t.values) for per, _ in lv)]
+
+    def periods(self, t: Table, code: str) -> None:
+        """year = Σ the periods of each published level; a coarse period = Σ the finer ones it spans."""
+        v, Y, lp = t.version, str(t.year), self.lp
+        levels = self.period_levels(t, code)
+        for level in levels:
+            lp.equal((v, code, Y, E, E, E), [(v, code, per, E, E, E) for per, _ in level])
+        for fine, coarse in itertools.combinations(levels, 2):
+            for per, months in coarse:
+                inside = [(v, code, f, E, E, E) for f, ms in fine if set(ms) <= set(months)]
+                if inside and len(fine) > len(coarse):
+                    lp.equal((v, code, per, E, E, E), inside)
+
     def version_pairs(self) -> list[tuple[Table, Table]]:
         return [(old, new) for old in self.tables for new in self.tables if new.year == old.year and new.version > old.version]
 
@@ -346,7 +377,7 @@ class Attacker:
         if "lieu" in ven:
             lp.equal(total(E), [total(s) for s in sites])
         if "mois" in ven:
-            lp.equal(total(E), [(v, code, f"{Y}-{m:02d}", E, E, E) for m in range(1, 13)])
+            self.periods(t, code)
         lieux = [E] + (sites if "lieu_dimensions" in ven else [])
         for dim in ind.get("dimensions", []):
             mods = self.modalities(t, code, dim)
@@ -355,13 +386,16 @@ class Attacker:
                 lp.equal(cell(E, m), [cell(s, m) for s in sites])
             for lieu in lieux if mods else []:
                 if self.dimensions.get(dim, {}).get("additive", True):
-                    lp.equal(total(lieu), [cell(lieu, m) for m in mods])
+                    lp.equal(total(lieu), [cell(lieu, m) for m in self.one_level(mods, dim)])
                 else:
                     for m in mods:
                         lp.at_most([cell(lieu, m)], [total(lieu)])
                         if code in self.persons:  # a modality published is its absence published
                             self.group(f"{describe(total(lieu))} without {dim}={m}", [total(lieu)], [cell(lieu, m)])
                     lp.at_most([total(lieu)], [cell(lieu, m) for m in mods])
+                for merged, fine in self.merges(dim):  # the catalogue's coarse code = Σ the codes it merges
+                    if merged in mods and all(m in mods for m in fine):  # both levels published
+                        lp.equal(cell(lieu, merged), [cell(lieu, m) for m in fine])
                 if dim == "qpv" and self.modalities(t, code, "quartier"):
                     q = lambda names, lieu=lieu: [(v, code, Y, lieu, "quartier", n) for n in names]
                     lp.equal(cell(lieu, "oui"), q([n for n, yes in self.qpv.items() if yes]))
@@ -374,7 +408,7 @@ class Attacker:
         lp.at_most([whole], [(v, of, Y, E, E, E)])  # a person has at least one accompaniment
         for parts in (
             [(v, code, Y, s, E, E) for s in self.sites_of(code)] if "lieu" in ven else [],
-            [(v, code, f"{Y}-{m:02d}", E, E, E) for m in range(1, 13)] if "mois" in ven else [],
+            *([(v, code, per, E, E, E) for per, _ in level] for level in self.period_levels(t, code) if "mois" in ven),
         ):
             if parts:
                 lp.at_most([whole], parts)
@@ -386,7 +420,8 @@ class Attacker:
         """Latent D (administrative accompaniments) per period and lieu."""
         v, Y, lp, of, ven = t.version, str(t.year), self.lp, ind.get("source", "accompagnements"), ind["ventilations"]
         D = lambda per, lieu: ("D", v, per, lieu)
-        months = [f"{Y}-{m:02d}" for m in range(1, 13)] if "mois" in ven else []
+        levels = self.period_levels(t, of) if "mois" in ven else []
+        months = [per for per, _ in levels[0]] if levels else []  # the finest published level
         sites = self.sites if "lieu" in ven else []
         if months:
             lp.equal(D(Y, E), [D(m, E) for m in months])
@@ -415,7 +450,7 @@ class Attacker:
                 continue
             cells += [(E, dim, m) for m in mods]
             if self.dimensions.get(dim, {}).get("additive", True):
-                lp.equal(M(E, E, E), [M(E, dim, m) for m in mods])
+                lp.equal(M(E, E, E), [M(E, dim, m) for m in self.one_level(mods, dim)])
             else:
                 for m in mods:
                     lp.at_most([M(E, dim, m)], [M(E, E, E)])
