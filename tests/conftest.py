@@ -22,8 +22,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from ccas_opendata.aggregate import MEASURES
+from ccas_opendata.anonymise import anonymise
+from ccas_opendata.catalogue import Catalogue, load_catalogue
 from ccas_opendata.cli import cli
-from ccas_opendata.publisher import read_publisher
+from ccas_opendata.ingest import read_records
+from ccas_opendata.layout import Layout
+from ccas_opendata.publisher import Publisher, read_publisher
 from ccas_opendata.demo import write_demo_year
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,6 +48,16 @@ SMALL_YEAR = 1500
 # the release date are part of the test environment, set once here.
 os.environ["CCAS_OPENDATA_CLE"] = TEST_KEY
 os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+
+
+def demo_year_tables(path: Path, year: int, size: int) -> tuple[Publisher, Catalogue, dict]:
+    """The demo CCAS's publisher and catalogue, and a generated year of ``size``
+    accompaniments written as a CSV in ``path``, read and anonymised by the real stages
+    (no release): for tests of aggregation, granularity and secrecy on the frames."""
+    publisher = read_publisher(REPO)
+    catalogue = load_catalogue(Layout(REPO).catalogue, frozenset(MEASURES))
+    inputs = write_demo_year(path, year, publisher, size=size, form="csv-utf8")
+    return publisher, catalogue, anonymise(read_records(inputs), publisher, year, b"k" * 32)
 
 
 def make_folder(path: Path) -> Path:

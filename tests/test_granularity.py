@@ -21,30 +21,26 @@ import pandas as pd
 import pytest
 
 from ccas_opendata.aggregate import MEASURES, aggregate
-from ccas_opendata.anonymise import anonymise
 from ccas_opendata.catalogue import load_catalogue
 from ccas_opendata.layout import Layout
 from ccas_opendata.publisher import read_publisher
 from ccas_opendata.demo import write_demo_year
 from ccas_opendata.granularity import Granularity, choose, of_table, rules
-from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import audit, protect
-from conftest import REPO, release
+from ccas_opendata.vocabulary import PUBLISHED_KEY
+from conftest import REPO, demo_year_tables, release
 
 sys.path.insert(0, str(REPO / "scripts"))
 from secrecy_utility import describe, headline
 
 YEAR = 2024
 SIZE = 250
-KEY_COLUMNS = ["periode", "lieu", "indicateur", "dimension", "modalite"]
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    publisher = read_publisher(REPO)
-    catalogue = load_catalogue(Layout(REPO).catalogue, frozenset(MEASURES))
-    inputs = write_demo_year(tmp_path_factory.mktemp("entrees"), YEAR, publisher, size=SIZE, form="csv-utf8")
-    tables = anonymise(read_records(inputs), publisher, YEAR, b"k" * 32)
+    inputs = tmp_path_factory.mktemp("entrees")
+    publisher, catalogue, tables = demo_year_tables(inputs, YEAR, SIZE)
     cells = aggregate(tables, publisher, catalogue, YEAR, None)
     return SimpleNamespace(
         publisher=publisher,
@@ -128,8 +124,8 @@ def hiding_only(table: pd.DataFrame, truth: pd.DataFrame, counts: pd.Series, hid
     """``table`` with the ``counts`` rows published at their true value, except the
     ``hidden`` rows (every figure of them) shown secret."""
     out = table.copy()
-    true = truth.set_index(KEY_COLUMNS)["valeur"]
-    keys = pd.MultiIndex.from_frame(out[KEY_COLUMNS])
+    true = truth.set_index(PUBLISHED_KEY)["valeur"]
+    keys = pd.MultiIndex.from_frame(out[PUBLISHED_KEY])
     out.loc[counts, "valeur"] = true.reindex(keys).to_numpy()[counts.to_numpy()]
     out.loc[counts, "secret"] = ""
     out.loc[hidden, "valeur"] = float("nan")
@@ -182,11 +178,8 @@ def test_levels_are_declared_in_the_catalogue():
 
 
 def test_a_demo_sized_year_keeps_every_finest_level(tmp_path):
-    publisher = read_publisher(REPO)
-    catalogue = load_catalogue(Layout(REPO).catalogue, frozenset(MEASURES))
     for year, size in ((2023, 3400), (2025, 4300)):
-        inputs = write_demo_year(tmp_path / str(year), year, publisher, size=size, form="csv-utf8")
-        tables = anonymise(read_records(inputs), publisher, year, b"k" * 32)
+        publisher, catalogue, tables = demo_year_tables(tmp_path / str(year), year, size)
         assert choose(tables, catalogue, publisher.seuil_secret).finest
 
 

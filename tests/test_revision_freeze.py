@@ -15,17 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccas_opendata.aggregate import MEASURES, aggregate
-from ccas_opendata.anonymise import anonymise
-from ccas_opendata.catalogue import load_catalogue
-from ccas_opendata.layout import Layout
-from ccas_opendata.publisher import read_publisher
-from ccas_opendata.demo import write_demo_year
+from ccas_opendata.aggregate import aggregate
 from ccas_opendata.granularity import of_table
-from ccas_opendata.ingest import read_records
 from ccas_opendata.secrecy import protect
 from ccas_opendata.versions import delta_table, persons_of, revision_of
-from conftest import REPO
+from conftest import demo_year_tables
 
 pytestmark = pytest.mark.slow
 YEAR = 2024
@@ -34,10 +28,7 @@ SIZE = 600
 
 @pytest.fixture(scope="module")
 def online(tmp_path_factory):
-    publisher = read_publisher(REPO)
-    catalogue = load_catalogue(Layout(REPO).catalogue, frozenset(MEASURES))
-    inputs = write_demo_year(tmp_path_factory.mktemp("entrees"), YEAR, publisher, size=SIZE, form="csv-utf8")
-    tables = anonymise(read_records(inputs), publisher, YEAR, b"k" * 32)
+    publisher, catalogue, tables = demo_year_tables(tmp_path_factory.mktemp("entrees"), YEAR, SIZE)
     table = protect(aggregate(tables, publisher, catalogue, YEAR, None), catalogue, publisher, YEAR).table
     return publisher, catalogue, tables, table
 
