@@ -3,6 +3,8 @@ real server on a published folder while a real release of the next year is made.
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -12,10 +14,11 @@ import pytest
 
 from conftest import SMALL_YEAR, Server, release
 
+import ccas_opendata.site
 from ccas_opendata.demo import write_demo_year
 
-pytestmark = pytest.mark.slow
 NEW = 2025
+PLUGIN_SOURCE = Path(ccas_opendata.site.__file__).parent / "plugin.py"
 
 
 def state(server: Server) -> tuple[int, int, int, bool | None]:
@@ -27,6 +30,7 @@ def state(server: Server) -> tuple[int, int, int, bool | None]:
     return home.status_code, bilan.status_code, downloads.status_code, listed
 
 
+@pytest.mark.slow
 def test_serve_switches_to_the_new_publication_without_a_restart(published_copy: Path, tmp_path: Path, publisher):
     inputs = write_demo_year(tmp_path / "entrees" / str(NEW), NEW, publisher, size=SMALL_YEAR, form="csv-excel")
     server = Server(published_copy)
@@ -63,6 +67,36 @@ def test_serve_switches_to_the_new_publication_without_a_restart(published_copy:
             assert all(status in (200, 404, 503) for status in observed[:3]), observed
             assert 503 in observed[:3], observed
         after = [observed for moment, observed in seen if moment > released + 0.5]
-        assert old not in after[3:], "l'ancienne publication est encore servie après la mise en ligne"
+        assert old not in after[3:], ("l'ancienne publication est encore servie après la mise en ligne", after[:8])
     finally:
         server.stop()
+
+
+def load_plugin(publish: Path):
+    """The pages plugin as Datasette loads it: a module imported from ``publish/plugins/``."""
+    spec = importlib.util.spec_from_file_location(f"pages_plugin_{id(publish)}", publish / "plugins" / "plugin.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_running_server_reads_the_downloads_of_its_own_publication(tmp_path: Path):
+    """A request that passed the freshness check just before a release renames ``publish/``
+    away still reads the downloads list of the publication the process started on, never
+    the new one beside the old pages (the old folder is read through a descriptor)."""
+
+    def publication(path: Path, manifest: str) -> Path:
+        (path / "plugins").mkdir(parents=True)
+        shutil.copyfile(PLUGIN_SOURCE, path / "plugins" / "plugin.py")
+        (path / "telechargements").mkdir()
+        (path / "telechargements" / "telechargements.json").write_text(manifest, encoding="utf-8")
+        return path
+
+    publish = publication(tmp_path / "publish", '{"fichiers": ["ancienne"]}')
+    running = load_plugin(publish)
+    publish.rename(tmp_path / "ancien")  # the switch: old folder away, new one in
+    publication(tmp_path / "publish", '{"fichiers": ["nouvelle"]}')
+    assert running._read_download("telechargements.json") == b'{"fichiers": ["ancienne"]}'
+    assert running._read_download("absent.zip") is None
+    assert load_plugin(tmp_path / "publish")._read_download("telechargements.json") == b'{"fichiers": ["nouvelle"]}'

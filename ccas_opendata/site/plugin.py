@@ -19,6 +19,7 @@ as ``/.well-known/security.txt``), or where a row address has too few key values
 
 import html
 import json
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -90,7 +91,31 @@ def _labels():
     return labels
 
 
+def _open_downloads():
+    """A descriptor of the downloads folder this process started on, or None. The zips are
+    read through it, not by path: a release renames ``publish/`` away and a new one in, and a
+    request that passed the freshness check just before would otherwise read the new list
+    beside the old pages. Through the descriptor, a process only ever serves its own
+    publication (the renamed folder stays readable until the process restarts)."""
+    try:
+        return os.open(DOWNLOADS_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+
+
+def _read_download(name):
+    """The bytes of one file of the downloads folder the process started on, or None."""
+    if DOWNLOADS_FD is None:
+        return None
+    try:
+        with os.fdopen(os.open(name, os.O_RDONLY, dir_fd=DOWNLOADS_FD), "rb") as file:
+            return file.read()
+    except OSError:  # absent, or not a file
+        return None
+
+
 PAGES = _load_pages()
+DOWNLOADS_FD = _open_downloads()
 CANNED_PARAMETERS = _canned_parameters()
 LABELS = _labels()
 LABELLED_COLUMNS = ("indicateur", "dimension", "lieu", "modalite")
@@ -125,8 +150,8 @@ async def serve_download(request, datasette):
     """A zip of ``publish/telechargements/`` (links to the kept versions), or the manifest.
     A versioned zip never changes: cached for a year; the current alias for an hour."""
     name = request.url_vars["name"]
-    path = DOWNLOADS_DIR / name
-    if not path.is_file():
+    body = _read_download(name)
+    if body is None:
         listing = datasette.urls.path("/telechargements")
         return Response.html(
             f'<!DOCTYPE html><html lang="fr"><title>Fichier introuvable</title><p>Fichier introuvable. <a href="{listing}">Tous les téléchargements</a></p></html>',
@@ -140,7 +165,7 @@ async def serve_download(request, datasette):
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
         if "-v" in name:
             headers["Cache-Control"] = "public, max-age=31536000, immutable"
-    return Response(path.read_bytes(), status=200, headers=headers, content_type=content_type)
+    return Response(body, status=200, headers=headers, content_type=content_type)
 
 
 @hookimpl
