@@ -25,7 +25,7 @@ from .csvsafe import RULE as CELL_RULE
 from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
-from .granularity import Granularity, describe, labels, of_table, rules
+from .granularity import Granularity, describe, labels, of_table, rules, year_rows
 from .publisher import Publisher
 from .vocabulary import NOT_GIVEN, PUBLISHED_KEY, SOURCES, extra_codes
 from .errors import PackageError
@@ -70,7 +70,7 @@ def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]
         _i=table["indicateur"].map(order),
         _d=table["dimension"].map(dim_order),
         _l=(table["lieu"] != ENSEMBLE).astype(int),
-        _p=table["periode"].astype(str).str.len(),
+        _p=~year_rows(table["periode"]),  # the year first, then its sub-periods
     ).sort_values(["_i", "_p", "periode", "_l", "lieu", "_d"], kind="stable")
     rows = []
     for row in frame.itertuples(index=False):

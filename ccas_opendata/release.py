@@ -24,7 +24,7 @@ from .anonymise import LEGACY_RULE, anonymise, read_anonymised, with_legacy_pers
 from .context import MOTIF_FILE, Context, Progress, quiet, open_context, previous_table, published_years
 from .downloads import stage_downloads
 from .errors import StageOrderError
-from .granularity import coarsen, of_table
+from .granularity import coarsen, of_table, year_rows
 from .intake import read_year
 from .layout import private_dir, private_file
 from .package import package_year, read_published
@@ -405,7 +405,7 @@ def release(
         set_aside=ctx.set_aside,
         per_indicator={
             code: (int((group["secret"] == "").sum()), int((group["secret"] != "").sum()))
-            for code, group in table[table["periode"].astype(str).str.len() == 4].groupby("indicateur", sort=False)
+            for code, group in table[year_rows(table["periode"])].groupby("indicateur", sort=False)
         },
         preview=preview,
         versions=result.versions,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .aggregate import ENSEMBLE, KEY, MULTI_VALUED
 from .catalogue import Catalogue
-from .granularity import PERIOD_COLUMN
+from .granularity import PERIOD_COLUMN, year_rows
 from .publisher import Publisher
 from .secrecy import PRIMARY, Protected
 
@@ -38,9 +38,9 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
     rows = np.arange(len(records))
     touched = np.zeros(len(records), dtype=bool)
     by_dimension: dict[str, np.ndarray] = {}
-    monthly, by_site = cells["periode"].str.len() == 7, cells["lieu"] != ENSEMBLE
-    for (is_month, is_site, dimension), shape in cells.groupby([monthly, by_site, cells["dimension"]], sort=True):
-        keys = ["modalite"] + (["periode"] if is_month else []) + (["lieu"] if is_site else [])
+    sub_period, by_site = ~year_rows(cells["periode"]), cells["lieu"] != ENSEMBLE
+    for (is_sub_period, is_site, dimension), shape in cells.groupby([sub_period, by_site, cells["dimension"]], sort=True):
+        keys = ["modalite"] + (["periode"] if is_sub_period else []) + (["lieu"] if is_site else [])
         if dimension in MULTI_VALUED:
             # One row per (record, code), the codes split once per distinct combination.
             combination, combinations = pd.factorize(records[MULTI_VALUED[dimension]].astype(str))
@@ -51,7 +51,7 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         else:
             modality = records[dimension].astype(str).to_numpy() if dimension != ENSEMBLE else np.full(len(records), ENSEMBLE, dtype=object)
             candidates = pd.DataFrame({"_r": rows, "modalite": modality})
-        if is_month:  # by month, or by the coarser period of the year's granularity
+        if is_sub_period:  # by month, or by the coarser period of the year's granularity
             periods = records[PERIOD_COLUMN] if PERIOD_COLUMN in records else records["mois"]
             candidates["periode"] = periods.astype(str).to_numpy()[candidates["_r"].to_numpy()]
         if is_site:
