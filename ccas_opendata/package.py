@@ -16,7 +16,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,10 +26,12 @@ from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
 from .granularity import Granularity, describe, labels, of_table, rules, year_rows
-from .publisher import Publisher
 from .vocabulary import NOT_GIVEN, PUBLISHED_KEY, SOURCES, extra_codes
 from .errors import PackageError
 from . import modalites
+
+if TYPE_CHECKING:  # the context reads published tables with this module
+    from .context import Context
 
 PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "modalites.csv", "risque.json", "datapackage.json")
 LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
@@ -103,9 +105,10 @@ def read_published_bytes(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int, granularity: Granularity | None = None) -> dict:
-    lieux = [ENSEMBLE] + publisher.lieu_codes + extra_codes("lieu")
-    schema = _indicateurs_schema(lieux, catalogue, year)
+def indicateurs_schema(ctx: Context, granularity: Granularity | None = None) -> dict:
+    catalogue = ctx.catalogue
+    lieux = [ENSEMBLE] + ctx.publisher.lieu_codes + extra_codes("lieu")
+    schema = _indicateurs_schema(lieux, catalogue, ctx.year)
     if granularity is not None and not granularity.finest:
         # A year published at a coarser level says so where its codes are described.
         spec = granularity.rules or rules(catalogue)
@@ -297,18 +300,17 @@ SECRECY_METHOD = (
 
 
 def package_year(
+    ctx: Context,
     directory: Path,
     table: pd.DataFrame,
     risk: dict,
-    publisher: Publisher,
-    catalogue: Catalogue,
-    year: int,
     version: str = "1.0.0",
     created: str | None = None,
 ) -> Path:
     """Write the year's package into ``directory`` (created) and validate it. A revision
     passes its ``version``; a re-release that changes no figure keeps the version online
     and its ``created``, so that its package (and zip) keep their bytes."""
+    publisher, catalogue, year = ctx.publisher, ctx.catalogue, ctx.year
     directory.mkdir(parents=True, exist_ok=True)
     _write_csv(directory / "indicateurs.csv", COLUMNS, published_rows(table, catalogue))
     _write_csv(
@@ -375,7 +377,7 @@ def package_year(
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "schema": indicateurs_schema(publisher, catalogue, year, granularity),
+                "schema": indicateurs_schema(ctx, granularity),
             },
             {
                 "name": "definitions",

@@ -10,14 +10,18 @@ anonymisation techniques.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .aggregate import ENSEMBLE, KEY, MULTI_VALUED
 from .catalogue import Catalogue
 from .granularity import PERIOD_COLUMN, year_rows
-from .publisher import Publisher
 from .secrecy import PRIMARY, Protected
+
+if TYPE_CHECKING:
+    from .context import Context
 
 QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_familiale", "situation"]
 
@@ -73,9 +77,10 @@ def _share_or_none(count: int, total: int, threshold: int) -> float | None:
     return round(100 * count / total, 1)
 
 
-def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
+def risk_report(ctx: Context, records: pd.DataFrame, protected: Protected) -> dict:
     """The report as a JSON-ready dict; every figure in it is an aggregate, and counts of
     persons under the threshold are withheld like any other figure."""
+    publisher, year = ctx.publisher, ctx.year
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
@@ -85,7 +90,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     hidden = int((table["secret"].fillna("") != "").sum())
     primary = int(((protected.reasons == PRIMARY) & (table["secret"].fillna("") != "")).sum()) if len(protected.reasons) else 0
     secondary = hidden - primary
-    in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
+    in_hidden, per_dimension = _persons_in_hidden_cells(records, table, ctx.catalogue)
     groups = records.groupby(QUASI_IDENTIFIERS, observed=True)["personne"].nunique()
     unique_combinations = int((groups == 1).sum())
     smallest = int(groups.min()) if len(groups) else 0

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import jinja2
@@ -26,7 +27,6 @@ from markupsafe import Markup
 
 from ..aggregate import ENSEMBLE, MULTI_VALUED
 from .. import granularity
-from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
 from ..publisher import ACCESSIBILITY_STATES, Publisher
 from ..vocabulary import extra_codes
@@ -38,6 +38,9 @@ from .exports import EXPORT_DIR, write_chart_files
 from .sharing import dataset, json_ld
 from ..package import read_published
 from .urls import SiteUrls
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 SITE_DIR = Path(__file__).parent
 INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
@@ -650,16 +653,16 @@ def accessibility(publisher: Publisher) -> dict[str, str]:
 
 
 def render_site(
+    ctx: Context,
     target: Path,
     packages: list[Path],
-    publisher: Publisher,
-    catalogue: Catalogue,
     downloads: list[dict] | None = None,
     changelog: list[dict] | None = None,
     previous: Path | None = None,
 ) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them; the charts
     ``previous`` (the ``publish/`` being replaced) drew from the same SVG are copied."""
+    publisher, catalogue = ctx.publisher, ctx.catalogue
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
     pub = Publication(
