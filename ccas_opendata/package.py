@@ -25,6 +25,7 @@ from .csvsafe import RULE as CELL_RULE
 from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
+from .layout import DESCRIPTOR, PUBLISHED_TABLE, RISK_REPORT
 from .granularity import Granularity, describe, labels, of_table, rules, year_rows
 from .vocabulary import NOT_GIVEN, PUBLISHED_KEY, SOURCES, extra_codes
 from .errors import PackageError
@@ -33,7 +34,7 @@ from . import modalites
 if TYPE_CHECKING:  # the context reads published tables with this module
     from .context import Context
 
-PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "modalites.csv", "risque.json", "datapackage.json")
+PACKAGE_FILES = (PUBLISHED_TABLE, "definitions.csv", "lieux.csv", "modalites.csv", RISK_REPORT, DESCRIPTOR)
 LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
 
 
@@ -312,7 +313,7 @@ def package_year(
     and its ``created``, so that its package (and zip) keep their bytes."""
     publisher, catalogue, year = ctx.publisher, ctx.catalogue, ctx.year
     directory.mkdir(parents=True, exist_ok=True)
-    _write_csv(directory / "indicateurs.csv", COLUMNS, published_rows(table, catalogue))
+    _write_csv(directory / PUBLISHED_TABLE, COLUMNS, published_rows(table, catalogue))
     _write_csv(
         directory / "definitions.csv",
         [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
@@ -324,7 +325,7 @@ def package_year(
         modalites.COLUMNS,
         modalites.modalite_rows(table, publisher, list(catalogue.dimensions), labels(catalogue)),
     )
-    (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (directory / RISK_REPORT).write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     licence = publisher.licence_info
     granularity = of_table(table, catalogue, year)
@@ -365,12 +366,12 @@ def package_year(
             + ("" if risk.get("identifiant_usager", True) else " " + risk["remarque_identifiant"]),
             "seuil": publisher.seuil_secret,
             "largeurProtection": publisher.largeur_protection,
-            "rapport": "risque.json",
+            "rapport": RISK_REPORT,
         },
         "resources": [
             {
                 "name": "indicateurs",
-                "path": "indicateurs.csv",
+                "path": PUBLISHED_TABLE,
                 "profile": "tabular-data-resource",
                 "title": "Indicateurs d'activité",
                 "description": "Table longue : une ligne par période, lieu, indicateur, dimension et modalité.",
@@ -415,7 +416,7 @@ def package_year(
             },
             {
                 "name": "risque",
-                "path": "risque.json",
+                "path": RISK_REPORT,
                 "profile": "data-resource",
                 "title": "Rapport de risque de ré-identification",
                 "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
@@ -427,7 +428,7 @@ def package_year(
     }
     if descriptor["homepage"] is None:
         del descriptor["homepage"]
-    path = directory / "datapackage.json"
+    path = directory / DESCRIPTOR
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     validate_package(path)
     return path

@@ -33,7 +33,7 @@ from .granularity import labels as granularity_labels
 from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows
 from .package import read_published
 from .downloads import read_manifest
-from .layout import DOWNLOADS, PUBLISHED_TABLE, SITE_QUALITY_DOCS
+from .layout import DESCRIPTOR, DOWNLOADS, PUBLISHED_TABLE, RISK_REPORT, SITE_QUALITY_DOCS
 from .site import SITE_DIR, canned_queries, render_site
 from .site.render import accessibility
 from .site.urls import SiteUrls
@@ -59,7 +59,7 @@ SETTINGS = {
 
 
 def read_package(directory: Path) -> dict:
-    with open(directory / "datapackage.json", encoding="utf-8") as f:
+    with open(directory / DESCRIPTOR, encoding="utf-8") as f:
         return json.load(f)
 
 
@@ -139,13 +139,13 @@ def build_database(
         for directory in packages:
             descriptor = read_package(directory)
             # Typed as Any: the CSV's strings become the database's integers and numbers in place.
-            rows: list[dict[str, Any]] = _rows(directory / "indicateurs.csv")
+            rows: list[dict[str, Any]] = _rows(directory / PUBLISHED_TABLE)
             for row in rows:
                 row["annee"] = int(row["annee"])
                 row["valeur"] = published_number(row["valeur"])
                 row["secret"] = "secret" if row["secret"] else ""  # one public symbol, also for years packaged before it
             db.table("indicateurs").insert_all(rows, batch_size=5000)
-            risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
+            risk = json.loads((directory / RISK_REPORT).read_text(encoding="utf-8"))
             year = int(directory.name)
             first = min((e["horodatage"] for e in changelog if e["annee"] == year), default=descriptor["created"])
             db.table("annees").insert(

@@ -26,17 +26,15 @@ from .downloads import stage_downloads
 from .errors import StageOrderError
 from .granularity import coarsen, of_table, year_rows
 from .intake import read_year
-from .layout import PUBLISHED_TABLE, private_dir, private_file
+from .layout import private_dir, private_file
 from .package import package_year, read_published
 from .publish import build_publish_dir
-from .revision import new_version, refuse_revealing_revision, stage_dependent_year, stage_snapshot
+from .revision import new_version, refuse_revealing_revision, stage_snapshot, stage_versions
 from .risk import revision_risk_report, risk_report
 from .secrecy import Protected, protect
 from .swap import recover, swap_in
 from .versions import (
     KEY_FINGERPRINT,
-    changelog_entry,
-    diff_tables,
     key_fingerprint,
     package_version,
     person_rule,
@@ -174,45 +172,14 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     nothing. With ``preview``, build the site there instead and publish nothing
     (``release --essai``)."""
     work = ctx.work
-    staged = work.staged_package
     require_validated(work)
     require_packaged(work)
     start_stage(work, "publish")
     if ctx.motif is None and work.motif.exists():
         ctx.motif = work.motif.read_text(encoding="utf-8").strip()
-    online = ctx.layout.package(ctx.year)
-    version, created = package_version(staged)
-    entries: list[dict] = []
-    # No figure changed (a revision whose every change is frozen, or a re-release): the
-    # package online stays as it is, its risk report and quality report too; they would
-    # otherwise count the new records exactly.
-    unchanged = online.exists() and version == package_version(online)[0]
-    new_packages: dict[int, Path] = {} if unchanged else {ctx.year: staged}
-    snapshots: dict[Path, Path] = {}
-    if not online.exists():
-        entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
-        snapshots[work.snapshot] = ctx.layout.snapshot(ctx.year, version)
-    elif version != package_version(online)[0]:
-        revised = read_published(staged / PUBLISHED_TABLE)
-        diff = diff_tables(ctx.year, package_version(online)[0], read_published(ctx.layout.published_table(ctx.year)), revised)
-        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
-        snapshots[work.snapshot] = ctx.layout.snapshot(ctx.year, version)
-        dependent = stage_dependent_year(ctx, revised, version)
-        if dependent is not None:
-            package, entry = dependent
-            new_packages[ctx.year + 1] = package
-            entries.append(entry)
-            kept = ctx.layout.snapshot(ctx.year + 1, package_version(ctx.layout.package(ctx.year + 1))[0])
-            if kept.exists():  # same records: the new version's copy, for its own next revision
-                copy = work.next_snapshot
-                shutil.copytree(kept, copy)
-                snapshots[copy] = ctx.layout.snapshot(ctx.year + 1, entry["version"])
-    elif not ctx.layout.snapshot(ctx.year, version).exists():
-        # Published before versions were kept, re-released without a figure changed: these
-        # records give exactly the figures online, so a later revision can compare with them.
-        snapshots[work.snapshot] = ctx.layout.snapshot(ctx.year, version)
-    if not work.snapshot.exists():
-        snapshots.pop(work.snapshot, None)
+    staged_versions = stage_versions(ctx)
+    unchanged, entries = staged_versions.unchanged, staged_versions.entries
+    new_packages, snapshots = staged_versions.packages, staged_versions.snapshots
     ctx.progress("Construction du site, de la base Datasette et des téléchargements…")
     years = sorted(set(published_years(ctx.folder)) | {ctx.year})
     packages = [new_packages.get(y, ctx.layout.package(y)) for y in years]

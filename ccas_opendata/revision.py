@@ -9,6 +9,8 @@ which protect readers holding several versions, live in one place beside :mod:`v
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +20,7 @@ from .anonymise import read_anonymised
 from .context import Context
 from .downloads import published_in_zip, zip_name
 from .errors import CcasError, SecrecyError, StageOrderError
-from .layout import private_dir
+from .layout import PUBLISHED_TABLE, private_dir
 from .package import package_year, read_published
 from .secrecy import SECRET, Revision, audit, figures_changed, public_secret
 from .versions import (
@@ -102,6 +104,54 @@ def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
             advice="Le motif est publié dans le journal des changements (/changements).",
         )
     return next_version(version), None
+
+
+@dataclass
+class StagedVersions:
+    """What a publication adds besides the site: the changelog entries, the packages that
+    replace those online (by year), the records kept for the next revision (staged path →
+    path under ``.versions/``). ``unchanged``: no figure changed (a revision whose every
+    change is frozen, or a re-release), so the package online stays as it is, its risk
+    report and quality report too; they would otherwise count the new records exactly."""
+
+    unchanged: bool
+    entries: list[dict] = field(default_factory=list)
+    packages: dict[int, Path] = field(default_factory=dict)
+    snapshots: dict[Path, Path] = field(default_factory=dict)
+
+
+def stage_versions(ctx: Context) -> StagedVersions:
+    """The versions the staged package makes: a first publication, a revision (with the
+    next year whose evolutions rest on it), or the version online kept."""
+    work, layout = ctx.work, ctx.layout
+    staged, online = work.staged_package, layout.package(ctx.year)
+    version, created = package_version(staged)
+    unchanged = online.exists() and version == package_version(online)[0]
+    out = StagedVersions(unchanged, packages={} if unchanged else {ctx.year: staged})
+    if not online.exists():
+        out.entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
+        out.snapshots[work.snapshot] = layout.snapshot(ctx.year, version)
+    elif version != package_version(online)[0]:
+        revised = read_published(staged / PUBLISHED_TABLE)
+        diff = diff_tables(ctx.year, package_version(online)[0], read_published(layout.published_table(ctx.year)), revised)
+        out.entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
+        out.snapshots[work.snapshot] = layout.snapshot(ctx.year, version)
+        dependent = stage_dependent_year(ctx, revised, version)
+        if dependent is not None:
+            package, entry = dependent
+            out.packages[ctx.year + 1] = package
+            out.entries.append(entry)
+            kept = layout.snapshot(ctx.year + 1, package_version(layout.package(ctx.year + 1))[0])
+            if kept.exists():  # same records: the new version's copy, for its own next revision
+                shutil.copytree(kept, work.next_snapshot)
+                out.snapshots[work.next_snapshot] = layout.snapshot(ctx.year + 1, entry["version"])
+    elif not layout.snapshot(ctx.year, version).exists():
+        # Published before versions were kept, re-released without a figure changed: these
+        # records give exactly the figures online, so a later revision can compare with them.
+        out.snapshots[work.snapshot] = layout.snapshot(ctx.year, version)
+    if not work.snapshot.exists():
+        out.snapshots.pop(work.snapshot, None)
+    return out
 
 
 def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> tuple[Path, dict] | None:

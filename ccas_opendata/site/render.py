@@ -36,6 +36,7 @@ from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
 from .exports import EXPORT_DIR, write_chart_files
 from .sharing import dataset, json_ld
+from ..layout import DESCRIPTOR, PUBLISHED_TABLE, RISK_REPORT
 from ..package import read_published
 from .urls import SiteUrls
 
@@ -149,17 +150,15 @@ class Publication:
 
     def __post_init__(self) -> None:
         self.table = (
-            pd.concat([read_published(p / "indicateurs.csv") for p in self.packages], ignore_index=True)
-            if self.packages
-            else pd.DataFrame()
+            pd.concat([read_published(p / PUBLISHED_TABLE) for p in self.packages], ignore_index=True) if self.packages else pd.DataFrame()
         )
         latest = self.packages[-1]
         with open(latest / "definitions.csv", encoding="utf-8", newline="") as f:
             self.definitions = {r["indicateur"]: r for r in csv.DictReader(f)}
         with open(latest / "lieux.csv", encoding="utf-8", newline="") as f:
             self.lieux = list(csv.DictReader(f))
-        self.descriptors = {int(p.name): json.loads((p / "datapackage.json").read_text(encoding="utf-8")) for p in self.packages}
-        self.risks = {int(p.name): json.loads((p / "risque.json").read_text(encoding="utf-8")) for p in self.packages}
+        self.descriptors = {int(p.name): json.loads((p / DESCRIPTOR).read_text(encoding="utf-8")) for p in self.packages}
+        self.risks = {int(p.name): json.loads((p / RISK_REPORT).read_text(encoding="utf-8")) for p in self.packages}
         self._index = {
             (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (
                 None if r.secret else r.valeur,
