@@ -1,8 +1,11 @@
 """The year being released: its folder, publisher, catalogue and year, carried through
 every stage as one object (:class:`Context`), and what the folder already publishes.
 
-The stages (:mod:`release`) and the revision steps (:mod:`revision`) take a Context rather
-than the four values in their own order.
+The stages (:mod:`release`), the revision steps (:mod:`revision`) and what they call to
+write a year (``package.package_year``, ``risk.risk_report``, ``publish.build_publish_dir``,
+``site.render_site``) take a Context rather than publisher, catalogue and year in their own
+order. Pure computations on frames (aggregation, secrecy, inference, the quality check
+columns) keep their explicit arguments: they are called on years no folder holds.
 """
 
 from __future__ import annotations
