@@ -5,7 +5,8 @@ The stages (:mod:`release`), the revision steps (:mod:`revision`) and what they 
 write a year (``package.package_year``, ``risk.risk_report``, ``publish.build_publish_dir``,
 ``site.render_site``) take a Context rather than publisher, catalogue and year in their own
 order. Pure computations on frames (aggregation, secrecy, inference, the quality check
-columns) keep their explicit arguments: they are called on years no folder holds.
+columns) keep their explicit arguments: they compute on frames, and the tests and benches
+call them on frames no publication folder holds.
 """
 
 from __future__ import annotations
