@@ -1,8 +1,12 @@
 """The year being released: its folder, publisher, catalogue and year, carried through
 every stage as one object (:class:`Context`), and what the folder already publishes.
 
-The stages (:mod:`release`) and the revision steps (:mod:`revision`) take a Context rather
-than the four values in their own order.
+The stages (:mod:`release`), the revision steps (:mod:`revision`) and what they call to
+write a year (``package.package_year``, ``risk.risk_report``, ``publish.build_publish_dir``,
+``site.render_site``) take a Context rather than publisher, catalogue and year in their own
+order. Pure computations on frames (aggregation, secrecy, inference, the quality check
+columns) keep their explicit arguments: they compute on frames, and the tests and benches
+call them on frames no publication folder holds.
 """
 
 from __future__ import annotations
@@ -18,13 +22,13 @@ from .anonymise import PERSON_KEY_RULE
 from .catalogue import Catalogue, load_catalogue
 from .errors import CcasError, ConfigurationError
 from .intake import read_year_without_publisher
-from .layout import Layout
+from .layout import DESCRIPTOR, Layout
 from .package import read_published
 from .publisher import Publisher, read_publisher
 from .swap import recover
+from .workarea import WorkArea
 
 Progress = Callable[[str], None]
-MOTIF_FILE = "motif.txt"
 
 
 def quiet(_: str) -> None:
@@ -50,13 +54,14 @@ class Context:
         return Layout(self.folder)
 
     @property
-    def work(self) -> Path:
-        return self.layout.year_work(self.year)
+    def work(self) -> WorkArea:
+        """The year's private work area, with the names of what each stage leaves there."""
+        return WorkArea(self.layout.year_work(self.year), self.year)
 
-    @property
-    def staged_package(self) -> Path:
-        """Named by its year, like the published package it will become."""
-        return self.work / "paquet" / str(self.year)
+    def of_year(self, year: int) -> Context:
+        """The same folder, publisher and catalogue for another year: the next year, whose
+        evolutions a revision carries over."""
+        return Context(self.folder, year, self.publisher, self.catalogue, self.progress)
 
 
 def open_context(folder: Path, year: int, progress: Progress = quiet, motif: str | None = None, input_dir: Path | None = None) -> Context:
@@ -75,7 +80,7 @@ def open_context(folder: Path, year: int, progress: Progress = quiet, motif: str
         raise
     catalogue = load_catalogue(Layout(folder).catalogue, frozenset(MEASURES))
     motif = (motif or "").strip() or None
-    if motif is not None and not (Layout(folder).package(year) / "datapackage.json").exists():
+    if motif is not None and not Layout(folder).descriptor(year).exists():
         raise CcasError(
             f"L'année {year} n'est pas encore publiée : « --motif » ne sert qu'à réviser une année déjà en ligne.",
             advice="Retirez « --motif » pour une première publication.",
@@ -87,7 +92,7 @@ def published_years(folder: Path) -> list[int]:
     base = Layout(folder).datapackages
     if not base.exists():
         return []
-    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / "datapackage.json").exists())
+    return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / DESCRIPTOR).exists())
 
 
 def previous_table(folder: Path, year: int) -> pd.DataFrame | None:

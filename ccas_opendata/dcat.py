@@ -39,7 +39,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from .publisher import LICENCE_IRIS, Publisher, mednum_schema
 from .downloads import is_alias
-from .layout import DOWNLOADS
+from .layout import DESCRIPTOR, DOWNLOADS
 from .site.urls import SiteUrls
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -364,7 +364,7 @@ def build_catalogue(packages: list[Path], publisher: Publisher, manifest: list[d
     latest_modified = None
     served: list[URIRef] = []
     for package in packages:
-        descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
+        descriptor = json.loads((package / DESCRIPTOR).read_text(encoding="utf-8"))
         year = int(package.name)
         modified = _not_after(descriptor["created"], now)
         if latest_modified is None:

@@ -37,6 +37,8 @@ from .errors import ConfigurationError
 
 MONTHS = "mois"
 FINEST = "detail"
+#: The level of a ``periode`` that names the whole year (``2024``).
+YEAR = "annee"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,20 @@ class Rules:
 
     def period_level(self, code: str) -> Level:
         return next(level for level in self.periods if level.code == code)
+
+    def level_of_period(self, period: object) -> str | None:
+        """The level a ``periode`` code is published at: :data:`YEAR` for ``2024``,
+        :data:`MONTHS` for ``2024-05``, the catalogue's level for ``2024-T2`` or ``2024-S1``;
+        ``None`` for a code of no level (the published suite reports it)."""
+        head = str(period)[:4]
+        if not head.isdigit():
+            return None
+        if is_year(period):
+            return YEAR if str(period) == head else None
+        for level in self.periods:
+            if str(period) in periods(self, level.code, int(head)):
+                return level.code
+        return None
 
     def dimension_level(self, dimension: str, code: str) -> Level:
         return next(level for level in self.dimensions.get(dimension, (Level(FINEST, ""),)) if level.code == code)
@@ -135,6 +151,17 @@ class Granularity:
     @property
     def finest(self) -> bool:
         return not (self.periods or self.dimensions or self.without_sites)
+
+
+def is_year(period: object) -> bool:
+    """A ``periode`` code names the whole year (``2024``), not a sub-period (``2024-05``,
+    ``2024-T2``, ``2024-S1``): every sub-period is the year, a dash and its part."""
+    return "-" not in str(period)
+
+
+def year_rows(periods: pd.Series) -> pd.Series:
+    """:func:`is_year` over a ``periode`` column."""
+    return ~periods.astype(str).str.contains("-", regex=False)
 
 
 def periods(rules: Rules, level: str, year: int) -> list[str]:

@@ -26,7 +26,11 @@ PRIVATE_AREAS = (WORK_AREA, VERSIONS_AREA)
 DOWNLOADS = "telechargements"
 CHANGELOG = "changements.json"
 PUBLISHED_TABLE = "indicateurs.csv"
+DESCRIPTOR = "datapackage.json"
+RISK_REPORT = "risque.json"
 CATALOGUE = "indicateurs.yml"
+#: Where the site serves each year's Data Docs (``publish/static/qualite/AAAA/``).
+SITE_QUALITY_DOCS = Path("static", "qualite")
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,21 @@ class Layout:
         """The published ``indicateurs`` table of ``year``."""
         return self.package(year) / PUBLISHED_TABLE
 
+    def descriptor(self, year: int) -> Path:
+        """The ``datapackage.json`` of ``year``: a year is published when it exists."""
+        return self.package(year) / DESCRIPTOR
+
+    def risk_report(self, year: int) -> Path:
+        return self.package(year) / RISK_REPORT
+
     @property
     def publish(self) -> Path:
         """The site (a Datasette configuration folder)."""
         return self.folder / "publish"
+
+    def quality_docs(self, year: int) -> Path:
+        """The Data Docs of ``year`` on the site."""
+        return self.publish / SITE_QUALITY_DOCS / str(year)
 
     @property
     def downloads(self) -> Path:

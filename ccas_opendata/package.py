@@ -16,7 +16,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,16 @@ from .csvsafe import RULE as CELL_RULE
 from .csvsafe import safe_row
 from .aggregate import COLUMNS, ENSEMBLE, MEASURES
 from .catalogue import Catalogue
-from .granularity import Granularity, describe, labels, of_table, rules
-from .publisher import Publisher
+from .layout import DESCRIPTOR, PUBLISHED_TABLE, RISK_REPORT
+from .granularity import Granularity, describe, labels, of_table, rules, year_rows
 from .vocabulary import NOT_GIVEN, PUBLISHED_KEY, SOURCES, extra_codes
 from .errors import PackageError
 from . import modalites
 
-PACKAGE_FILES = ("indicateurs.csv", "definitions.csv", "lieux.csv", "modalites.csv", "risque.json", "datapackage.json")
+if TYPE_CHECKING:  # the context reads published tables with this module
+    from .context import Context
+
+PACKAGE_FILES = (PUBLISHED_TABLE, "definitions.csv", "lieux.csv", "modalites.csv", RISK_REPORT, DESCRIPTOR)
 LIEUX_COLUMNS = ["code", "nom", "adresse", "code_postal", "commune", "code_insee", "quartier"]
 
 
@@ -70,7 +73,7 @@ def published_rows(table: pd.DataFrame, catalogue: Catalogue) -> list[list[str]]
         _i=table["indicateur"].map(order),
         _d=table["dimension"].map(dim_order),
         _l=(table["lieu"] != ENSEMBLE).astype(int),
-        _p=table["periode"].astype(str).str.len(),
+        _p=~year_rows(table["periode"]),  # the year first, then its sub-periods
     ).sort_values(["_i", "_p", "periode", "_l", "lieu", "_d"], kind="stable")
     rows = []
     for row in frame.itertuples(index=False):
@@ -103,9 +106,10 @@ def read_published_bytes(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def indicateurs_schema(publisher: Publisher, catalogue: Catalogue, year: int, granularity: Granularity | None = None) -> dict:
-    lieux = [ENSEMBLE] + publisher.lieu_codes + extra_codes("lieu")
-    schema = _indicateurs_schema(lieux, catalogue, year)
+def indicateurs_schema(ctx: Context, granularity: Granularity | None = None) -> dict:
+    catalogue = ctx.catalogue
+    lieux = [ENSEMBLE] + ctx.publisher.lieu_codes + extra_codes("lieu")
+    schema = _indicateurs_schema(lieux, catalogue, ctx.year)
     if granularity is not None and not granularity.finest:
         # A year published at a coarser level says so where its codes are described.
         spec = granularity.rules or rules(catalogue)
@@ -297,20 +301,19 @@ SECRECY_METHOD = (
 
 
 def package_year(
+    ctx: Context,
     directory: Path,
     table: pd.DataFrame,
     risk: dict,
-    publisher: Publisher,
-    catalogue: Catalogue,
-    year: int,
     version: str = "1.0.0",
     created: str | None = None,
 ) -> Path:
     """Write the year's package into ``directory`` (created) and validate it. A revision
     passes its ``version``; a re-release that changes no figure keeps the version online
     and its ``created``, so that its package (and zip) keep their bytes."""
+    publisher, catalogue, year = ctx.publisher, ctx.catalogue, ctx.year
     directory.mkdir(parents=True, exist_ok=True)
-    _write_csv(directory / "indicateurs.csv", COLUMNS, published_rows(table, catalogue))
+    _write_csv(directory / PUBLISHED_TABLE, COLUMNS, published_rows(table, catalogue))
     _write_csv(
         directory / "definitions.csv",
         [f["name"] for f in DEFINITIONS_SCHEMA["fields"]],
@@ -322,7 +325,7 @@ def package_year(
         modalites.COLUMNS,
         modalites.modalite_rows(table, publisher, list(catalogue.dimensions), labels(catalogue)),
     )
-    (directory / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (directory / RISK_REPORT).write_text(json.dumps(risk, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     licence = publisher.licence_info
     granularity = of_table(table, catalogue, year)
@@ -363,19 +366,19 @@ def package_year(
             + ("" if risk.get("identifiant_usager", True) else " " + risk["remarque_identifiant"]),
             "seuil": publisher.seuil_secret,
             "largeurProtection": publisher.largeur_protection,
-            "rapport": "risque.json",
+            "rapport": RISK_REPORT,
         },
         "resources": [
             {
                 "name": "indicateurs",
-                "path": "indicateurs.csv",
+                "path": PUBLISHED_TABLE,
                 "profile": "tabular-data-resource",
                 "title": "Indicateurs d'activité",
                 "description": "Table longue : une ligne par période, lieu, indicateur, dimension et modalité.",
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "schema": indicateurs_schema(publisher, catalogue, year, granularity),
+                "schema": indicateurs_schema(ctx, granularity),
             },
             {
                 "name": "definitions",
@@ -413,7 +416,7 @@ def package_year(
             },
             {
                 "name": "risque",
-                "path": "risque.json",
+                "path": RISK_REPORT,
                 "profile": "data-resource",
                 "title": "Rapport de risque de ré-identification",
                 "description": "Seuil, cases masquées, résultat de l'audit du secret et appréciation au regard des critères du G29.",
@@ -425,7 +428,7 @@ def package_year(
     }
     if descriptor["homepage"] is None:
         del descriptor["homepage"]
-    path = directory / "datapackage.json"
+    path = directory / DESCRIPTOR
     path.write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     validate_package(path)
     return path

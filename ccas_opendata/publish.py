@@ -20,13 +20,12 @@ import os
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlite_utils
 
 from .csvsafe import neutralise_database
-from .catalogue import Catalogue
 from .publisher import Publisher
 from .excel import write_excel_files
 from .lieux_mednum import write_lieux_mednum
@@ -34,11 +33,14 @@ from .granularity import labels as granularity_labels
 from .modalites import SCHEMA as MODALITES_SCHEMA, modalite_rows
 from .package import read_published
 from .downloads import read_manifest
-from .layout import DOWNLOADS
+from .layout import DESCRIPTOR, DOWNLOADS, PUBLISHED_TABLE, RISK_REPORT, SITE_QUALITY_DOCS
 from .site import SITE_DIR, canned_queries, render_site
 from .site.render import accessibility
 from .site.urls import SiteUrls
 from .vocabulary import PUBLISHED_COLUMNS
+
+if TYPE_CHECKING:
+    from .context import Context
 
 DATABASE = "indicateurs"
 
@@ -57,7 +59,7 @@ SETTINGS = {
 
 
 def read_package(directory: Path) -> dict:
-    with open(directory / "datapackage.json", encoding="utf-8") as f:
+    with open(directory / DESCRIPTOR, encoding="utf-8") as f:
         return json.load(f)
 
 
@@ -137,13 +139,13 @@ def build_database(
         for directory in packages:
             descriptor = read_package(directory)
             # Typed as Any: the CSV's strings become the database's integers and numbers in place.
-            rows: list[dict[str, Any]] = _rows(directory / "indicateurs.csv")
+            rows: list[dict[str, Any]] = _rows(directory / PUBLISHED_TABLE)
             for row in rows:
                 row["annee"] = int(row["annee"])
                 row["valeur"] = published_number(row["valeur"])
                 row["secret"] = "secret" if row["secret"] else ""  # one public symbol, also for years packaged before it
             db.table("indicateurs").insert_all(rows, batch_size=5000)
-            risk = json.loads((directory / "risque.json").read_text(encoding="utf-8"))
+            risk = json.loads((directory / RISK_REPORT).read_text(encoding="utf-8"))
             year = int(directory.name)
             first = min((e["horodatage"] for e in changelog if e["annee"] == year), default=descriptor["created"])
             db.table("annees").insert(
@@ -197,13 +199,13 @@ def build_database(
     return counts
 
 
-def all_modalites(packages: list[Path], publisher: Publisher, catalogue: Catalogue) -> list[list[str]]:
+def all_modalites(ctx: Context, packages: list[Path]) -> list[list[str]]:
     """The labels of every code of every year online (years packaged before ``modalites.csv``
     existed included: the rows come from the tables, not from the packages' label files)."""
     if not packages:
         return []
-    table = pd.concat([read_published(p / "indicateurs.csv") for p in packages], ignore_index=True)
-    return modalite_rows(table, publisher, list(catalogue.dimensions), granularity_labels(catalogue))
+    table = pd.concat([read_published(p / PUBLISHED_TABLE) for p in packages], ignore_index=True)
+    return modalite_rows(table, ctx.publisher, list(ctx.catalogue.dimensions), granularity_labels(ctx.catalogue))
 
 
 def published_number(text: str) -> int | float | None:
@@ -282,20 +284,20 @@ def inspect_data(db_path: Path) -> dict:
 
 
 def build_publish_dir(
+    ctx: Context,
     target: Path,
     packages: list[Path],
-    publisher: Publisher,
-    catalogue: Catalogue,
     quality_docs: dict[int, Path],
     downloads: Path | None = None,
     changelog: list[dict] | None = None,
-    previous: Path | None = None,
 ) -> dict[str, int]:
-    """Write a complete ``publish/`` into ``target`` (which must not exist), reusing what
-    ``previous`` (the ``publish/`` it replaces, if any) drew of the same charts."""
+    """Write a complete ``publish/`` of the folder into ``target`` (which must not exist),
+    reusing what the folder's ``publish/`` (the one it replaces, if any) drew of the same
+    charts."""
+    publisher = ctx.publisher
     target.mkdir(parents=True)
     files = read_manifest(downloads) if downloads is not None else []
-    counts = build_database(target / f"{DATABASE}.db", packages, changelog, files, all_modalites(packages, publisher, catalogue))
+    counts = build_database(target / f"{DATABASE}.db", packages, changelog, files, all_modalites(ctx, packages))
     neutralise_database(target / f"{DATABASE}.db")  # the API's CSV exports read the cells there
     (target / "metadata.json").write_text(
         json.dumps(datasette_metadata(publisher, packages), ensure_ascii=False, indent=2), encoding="utf-8"
@@ -309,10 +311,10 @@ def build_publish_dir(
     write_excel_files(target / "static" / "excel", packages)
     for year, docs in quality_docs.items():
         if docs.exists():
-            shutil.copytree(docs, target / "static" / "qualite" / str(year))
+            shutil.copytree(docs, target / SITE_QUALITY_DOCS / str(year))
     if downloads is not None:
         link_downloads(downloads, target / DOWNLOADS)
-    render_site(target, packages, publisher, catalogue, files, changelog or [], previous)
+    render_site(ctx, target, packages, files, changelog or [], ctx.layout.publish)
     if packages:
         # rdflib (~0.1 s to import) only where the catalogue is written.
         from .dcat import write_catalogue

@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from .aggregate import ENSEMBLE
+from . import granularity
 from .catalogue import Catalogue
 from .config import EXPECTATIONS_DIR
 from .publisher import Publisher
@@ -388,21 +389,36 @@ def check_records(tables: dict[str, pd.DataFrame], files: dict[str, str], publis
     ]
 
 
-def with_check_columns(table: pd.DataFrame, year: int) -> pd.DataFrame:
+def with_check_columns(table: pd.DataFrame, catalogue: Catalogue, year: int) -> pd.DataFrame:
     """The published columns plus the check columns the suite needs, indexed by the
-    row number the row will have in ``indicateurs.csv``."""
+    row number the row will have in ``indicateurs.csv``.
+
+    ``somme_mois`` is, on a year's row, the sum of its sub-periods when every one of them
+    is published: its twelve months, or its quarters or semesters for a year published
+    coarser (the levels are the catalogue's ``granularite``)."""
     frame = table.reset_index(drop=True).copy()
     frame.index = pd.RangeIndex(2, len(frame) + 2)
-    months = frame[(frame["periode"].astype(str).str.len() == 7) & (frame["dimension"] == ENSEMBLE)]
-    complete = months.groupby(["lieu", "indicateur"]).filter(lambda g: len(g) == 12 and (g["secret"] == "").all())
-    sums = complete.groupby(["lieu", "indicateur"])["valeur"].sum()
-    is_year = (frame["periode"].astype(str) == str(year)) & (frame["dimension"] == ENSEMBLE)
+    spec = granularity.rules(catalogue)
+    totals = frame[frame["dimension"] == ENSEMBLE]
+    level = totals["periode"].map({p: spec.level_of_period(p) for p in totals["periode"].unique()})
+    parts = totals[level.notna() & (level != granularity.YEAR)].assign(_level=level)
+    by_level = ["lieu", "indicateur", "_level"]
+    expected = parts["_level"].map({lvl.code: len(granularity.periods(spec, lvl.code, year)) for lvl in spec.periods})
+    shown = parts.groupby(by_level)["periode"].transform("size").eq(expected)
+    hidden = parts["secret"].ne("").groupby([parts[c] for c in by_level]).transform("any")
+    sums = parts[shown & ~hidden].groupby(by_level)["valeur"].sum().reset_index()
+    # One level per year: the finest complete one, should a table ever show two.
+    rank = sums["_level"].map({lvl.code: n for n, lvl in enumerate(spec.periods)})
+    sums = sums.assign(_rank=rank).sort_values("_rank").drop_duplicates(["lieu", "indicateur"])
+    sums = sums.set_index(["lieu", "indicateur"])["valeur"]
+    is_year = granularity.year_rows(frame["periode"]) & (frame["dimension"] == ENSEMBLE)
     keys = pd.MultiIndex.from_frame(frame[["lieu", "indicateur"]])
     frame["somme_mois"] = sums.reindex(keys).to_numpy()
     frame.loc[~is_year, "somme_mois"] = float("nan")
-    # Only sums make sense: for shares and means the sum of months is not the year.
-    additive = frame["unite"].eq("nombre") & ~frame["indicateur"].isin(["usagers", "participants_moyen_atelier"])
-    frame.loc[~additive, "somme_mois"] = float("nan")
+    # Only counts that add up across periods (the catalogue's « agregation: somme »): for
+    # distinct persons, shares and means the sum of the sub-periods is not the year.
+    summed = {i.code for i in catalogue.indicators if i.agregation == "somme"}
+    frame.loc[~frame["indicateur"].isin(summed), "somme_mois"] = float("nan")
     if "personnes" not in frame:
         frame["personnes"] = pd.NA
     return frame
@@ -416,7 +432,7 @@ def validate_published(table: pd.DataFrame, publisher: Publisher, catalogue: Cat
     without ``personnes`` (what the secret protects), so they describe nothing a
     reader of ``indicateurs.csv`` could not compute."""
     validator = _Validator(docs_dir)
-    frame = with_check_columns(table, year)
+    frame = with_check_columns(table, catalogue, year)
     columns = PUBLISHED_COLUMNS + CHECK_COLUMNS
     parameters = published_parameters(publisher, catalogue, [year])
     hidden = tuple(c for c in CHECK_COLUMNS if c not in DERIVED_CHECK_COLUMNS)

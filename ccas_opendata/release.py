@@ -21,22 +21,20 @@ import pandas as pd
 from . import quality
 from .aggregate import INTERNAL_COLUMNS, aggregate
 from .anonymise import LEGACY_RULE, anonymise, read_anonymised, with_legacy_persons
-from .context import MOTIF_FILE, Context, Progress, quiet, open_context, previous_table, published_years
+from .context import Context, Progress, quiet, open_context, previous_table, published_years
 from .downloads import stage_downloads
 from .errors import StageOrderError
-from .granularity import coarsen, of_table
+from .granularity import coarsen, of_table, year_rows
 from .intake import read_year
 from .layout import private_dir, private_file
 from .package import package_year, read_published
 from .publish import build_publish_dir
-from .revision import new_version, refuse_revealing_revision, stage_dependent_year, stage_snapshot
+from .revision import new_version, refuse_revealing_revision, stage_snapshot, stage_versions
 from .risk import revision_risk_report, risk_report
 from .secrecy import Protected, protect
 from .swap import recover, swap_in
 from .versions import (
     KEY_FINGERPRINT,
-    changelog_entry,
-    diff_tables,
     key_fingerprint,
     package_version,
     person_rule,
@@ -78,18 +76,18 @@ def stage_anonymise(ctx: Context, input_dir: Path, key: bytes, write: bool = Tru
     if ctx.person_rule == LEGACY_RULE:
         tables = with_legacy_persons(tables, records, key, ctx.year)
     if write:
-        write_snapshot(ctx.work / "anonymise", tables, ctx.fingerprint, ctx.person_rule)
+        write_snapshot(ctx.work.anonymised, tables, ctx.fingerprint, ctx.person_rule)
     return tables
 
 
 def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None) -> Protected:
     if tables is None:
-        if not (ctx.work / "anonymise").exists():
+        if not ctx.work.anonymised.exists():
             raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
-        tables = read_anonymised(ctx.work / "anonymise")
-        fingerprint = ctx.work / "anonymise" / KEY_FINGERPRINT
+        tables = read_anonymised(ctx.work.anonymised)
+        fingerprint = ctx.work.anonymised / KEY_FINGERPRINT
         ctx.fingerprint = fingerprint.read_text(encoding="ascii").strip() if fingerprint.exists() else None
-        ctx.person_rule = person_rule(ctx.work / "anonymise")
+        ctx.person_rule = person_rule(ctx.work.anonymised)
     start_stage(ctx.work, "aggregate")
     ctx.progress("Calcul des indicateurs…")
     previous = previous_table(ctx.folder, ctx.year)
@@ -102,7 +100,7 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     ctx.progress("Secret statistique (seuil, suppressions secondaires, audit)…")
     protected = protect(cells, ctx.catalogue, ctx.publisher, ctx.year, previous, has_person_id, revision)
     # Private, beside the version's records: the next revision models these as unknowns.
-    write_frozen(ctx.work / "instantane", protected.table, protected.reasons)
+    write_frozen(ctx.work.snapshot, protected.table, protected.reasons)
     if revision is None:
         refuse_revealing_revision(ctx, protected.table)
     diff = revision_diff(ctx.folder, ctx.year, protected.table)
@@ -114,12 +112,12 @@ def stage_aggregate(ctx: Context, tables: dict[str, pd.DataFrame] | None = None)
     # The records as the year's granularity reads them: a hidden quarter or age band matches its records.
     chosen = of_table(cells, ctx.catalogue, ctx.year)
     records = coarsen(tables["accompagnements"], "accompagnements", chosen)
-    risk = risk_report(records, protected, ctx.publisher, ctx.catalogue, ctx.year)
+    risk = risk_report(ctx, records, protected)
     if revision is not None:
-        online_risk = ctx.layout.package(ctx.year) / "risque.json"
+        online_risk = ctx.layout.risk_report(ctx.year)
         risk = revision_risk_report(risk, json.loads(online_risk.read_text(encoding="utf-8")), protected.table)
     write_internal(ctx.work, protected.table)
-    private_file(ctx.work / "risque.json").write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
+    private_file(ctx.work.risk_report).write_text(json.dumps(risk, ensure_ascii=False, indent=2), encoding="utf-8")
     return protected
 
 
@@ -135,29 +133,29 @@ def _parse_internal(data: bytes) -> pd.DataFrame:
 
 
 def stage_validate(ctx: Context, table: pd.DataFrame | None = None) -> quality.Report:
-    data = read_internal_bytes(ctx.work, ctx.year) if table is None else internal_bytes(table)
+    data = read_internal_bytes(ctx.work) if table is None else internal_bytes(table)
     table = _parse_internal(data) if table is None else table
     start_stage(ctx.work, "validate")
     ctx.progress("Contrôle des tables à publier (Great Expectations) et Data Docs…")
-    report = quality.validate_published(table, ctx.publisher, ctx.catalogue, ctx.year, ctx.work / "qualite")
+    report = quality.validate_published(table, ctx.publisher, ctx.catalogue, ctx.year, ctx.work.quality_docs)
     # Only now, and for these bytes only: package and publish check the file against it.
     record_validated(ctx.work, data)
     return report
 
 
 def stage_package(ctx: Context, table: pd.DataFrame | None = None) -> Path:
-    data = require_validated(ctx.work, ctx.year)
+    data = require_validated(ctx.work)
     table = _parse_internal(data) if table is None else table
     start_stage(ctx.work, "package")
-    risk = json.loads((ctx.work / "risque.json").read_text(encoding="utf-8"))
+    risk = json.loads(ctx.work.risk_report.read_text(encoding="utf-8"))
     version, created = new_version(ctx, table)
     ctx.progress(f"Paquet de données Frictionless, version {version} (écriture et validation)…")
-    target = ctx.staged_package
+    target = ctx.work.staged_package
     private_dir(target.parent)
-    package_year(target, table, risk, ctx.publisher, ctx.catalogue, ctx.year, version, created)
-    record_packaged(ctx.work, target)
+    package_year(ctx, target, table, risk, version, created)
+    record_packaged(ctx.work)
     if ctx.motif:  # for « publish », run as a command of its own
-        private_file(ctx.work / MOTIF_FILE).write_text(ctx.motif + "\n", encoding="utf-8")
+        private_file(ctx.work.motif).write_text(ctx.motif + "\n", encoding="utf-8")
     return target
 
 
@@ -173,61 +171,30 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     downloads, the changelog, the version's records and a rebuilt ``publish/``: all or
     nothing. With ``preview``, build the site there instead and publish nothing
     (``release --essai``)."""
-    staged = ctx.staged_package
-    require_validated(ctx.work, ctx.year)
-    require_packaged(ctx.work, staged, ctx.year)
-    start_stage(ctx.work, "publish")
-    if ctx.motif is None and (ctx.work / MOTIF_FILE).exists():
-        ctx.motif = (ctx.work / MOTIF_FILE).read_text(encoding="utf-8").strip()
-    online = ctx.layout.package(ctx.year)
-    version, created = package_version(staged)
-    entries: list[dict] = []
-    # No figure changed (a revision whose every change is frozen, or a re-release): the
-    # package online stays as it is, its risk report and quality report too; they would
-    # otherwise count the new records exactly.
-    unchanged = online.exists() and version == package_version(online)[0]
-    new_packages: dict[int, Path] = {} if unchanged else {ctx.year: staged}
-    snapshots: dict[Path, Path] = {}
-    if not online.exists():
-        entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
-        snapshots[ctx.work / "instantane"] = ctx.layout.snapshot(ctx.year, version)
-    elif version != package_version(online)[0]:
-        diff = diff_tables(
-            ctx.year, package_version(online)[0], read_published(online / "indicateurs.csv"), read_published(staged / "indicateurs.csv")
-        )
-        entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
-        snapshots[ctx.work / "instantane"] = ctx.layout.snapshot(ctx.year, version)
-        dependent = stage_dependent_year(ctx, read_published(staged / "indicateurs.csv"), version)
-        if dependent is not None:
-            package, entry = dependent
-            new_packages[ctx.year + 1] = package
-            entries.append(entry)
-            kept = ctx.layout.snapshot(ctx.year + 1, package_version(ctx.layout.package(ctx.year + 1))[0])
-            if kept.exists():  # same records: the new version's copy, for its own next revision
-                copy = ctx.work / "instantane-suivante"
-                shutil.copytree(kept, copy)
-                snapshots[copy] = ctx.layout.snapshot(ctx.year + 1, entry["version"])
-    elif not ctx.layout.snapshot(ctx.year, version).exists():
-        # Published before versions were kept, re-released without a figure changed: these
-        # records give exactly the figures online, so a later revision can compare with them.
-        snapshots[ctx.work / "instantane"] = ctx.layout.snapshot(ctx.year, version)
-    if not (ctx.work / "instantane").exists():
-        snapshots.pop(ctx.work / "instantane", None)
+    work = ctx.work
+    require_validated(work)
+    require_packaged(work)
+    start_stage(work, "publish")
+    if ctx.motif is None and work.motif.exists():
+        ctx.motif = work.motif.read_text(encoding="utf-8").strip()
+    staged_versions = stage_versions(ctx)
+    unchanged, entries = staged_versions.unchanged, staged_versions.entries
+    new_packages, snapshots = staged_versions.packages, staged_versions.snapshots
     ctx.progress("Construction du site, de la base Datasette et des téléchargements…")
     years = sorted(set(published_years(ctx.folder)) | {ctx.year})
     packages = [new_packages.get(y, ctx.layout.package(y)) for y in years]
-    changelog_file = ctx.work / "changements.json"
+    changelog_file = work.changelog
     write_changelog(changelog_file, read_changelog(ctx.layout.changelog) + entries)
     changelog = read_changelog(changelog_file)
-    downloads = ctx.work / "telechargements"
+    downloads = work.downloads
     stage_downloads(
         downloads, ctx.layout.downloads, packages, ctx.publisher, changelog, {y: package_version(p) for y, p in zip(years, packages)}
     )
-    docs = {y: ctx.layout.publish / "static" / "qualite" / str(y) for y in years}
+    docs = {y: ctx.layout.quality_docs(y) for y in years}
     if not unchanged:
-        docs[ctx.year] = ctx.work / "qualite"
-    site = ctx.work / "site"
-    counts = build_publish_dir(site, packages, ctx.publisher, ctx.catalogue, docs, downloads, changelog, ctx.layout.publish)
+        docs[ctx.year] = work.quality_docs
+    site = work.site
+    counts = build_publish_dir(ctx, site, packages, docs, downloads, changelog)
     if preview is not None:
         shutil.move(site, preview)
         return PublishResult(years, counts, entries)
@@ -237,7 +204,7 @@ def stage_publish(ctx: Context, preview: Path | None = None) -> PublishResult:
     moves += [(target, source) for source, target in snapshots.items()]
     for target in snapshots.values():
         private_dir(target.parent)
-    swap_in(ctx.folder, moves, ctx.work / "ancien")
+    swap_in(ctx.folder, moves, work.replaced)
     return PublishResult(years, counts, entries)
 
 
@@ -378,10 +345,10 @@ def release(
         result = stage_publish(ctx, preview)
     except BaseException:
         # Keep nothing half-made: the work area holds pseudonymised data.
-        shutil.rmtree(ctx.work, ignore_errors=True)
+        shutil.rmtree(ctx.work.path, ignore_errors=True)
         raise
-    shutil.rmtree(ctx.work, ignore_errors=True)
-    _remove_empty(ctx.work.parent)
+    shutil.rmtree(ctx.work.path, ignore_errors=True)
+    _remove_empty(ctx.work.path.parent)
     table = protected.table
 
     def figure(code: str) -> float | None:
@@ -405,7 +372,7 @@ def release(
         set_aside=ctx.set_aside,
         per_indicator={
             code: (int((group["secret"] == "").sum()), int((group["secret"] != "").sum()))
-            for code, group in table[table["periode"].astype(str).str.len() == 4].groupby("indicateur", sort=False)
+            for code, group in table[year_rows(table["periode"])].groupby("indicateur", sort=False)
         },
         preview=preview,
         versions=result.versions,

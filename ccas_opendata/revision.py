@@ -9,19 +9,19 @@ which protect readers holding several versions, live in one place beside :mod:`v
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .aggregate import KEY, expected_keys, finish_evolutions, previous_published, round_figures
 from .anonymise import read_anonymised
-from .catalogue import Catalogue
 from .context import Context
 from .downloads import published_in_zip, zip_name
 from .errors import CcasError, SecrecyError, StageOrderError
-from .layout import private_dir
+from .layout import PUBLISHED_TABLE, private_dir
 from .package import package_year, read_published
-from .publisher import Publisher
 from .secrecy import SECRET, Revision, audit, figures_changed, public_secret
 from .versions import (
     FIRST_VERSION,
@@ -40,12 +40,12 @@ from .versions import (
 def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int) -> Revision | None:
     """Stage the records of the version being made (for the next revision) and, when the
     year is online with its records kept, compare them: the persons behind each change."""
-    staged = ctx.work / "instantane"
+    staged = ctx.work.snapshot
     if ctx.fingerprint is None:
         raise StageOrderError(f"Aucune donnée anonymisée pour {ctx.year} : lancez d'abord « ccas-opendata anonymise ».")
     write_snapshot(staged, tables, ctx.fingerprint, ctx.person_rule)
     online = ctx.layout.package(ctx.year)
-    if not (online / "datapackage.json").exists():
+    if not ctx.layout.descriptor(ctx.year).exists():
         return None
     kept = ctx.layout.snapshot(ctx.year, package_version(online)[0])
     if not (kept / KEY_FINGERPRINT).exists():
@@ -59,7 +59,7 @@ def stage_snapshot(ctx: Context, tables: dict[str, pd.DataFrame], threshold: int
             records, ctx.fingerprint or "", new, published, ctx.publisher, ctx.catalogue, ctx.year, threshold, ctx.person_rule
         )
 
-    revision = against(kept, read_published(online / "indicateurs.csv"))
+    revision = against(kept, read_published(ctx.layout.published_table(ctx.year)))
     for version, records in kept_versions(ctx.folder, ctx.year):
         archive = ctx.layout.downloads / zip_name(ctx.year, version)
         if records != kept and archive.exists():  # an earlier version a reader may still hold
@@ -106,17 +106,66 @@ def new_version(ctx: Context, table: pd.DataFrame) -> tuple[str, str | None]:
     return next_version(version), None
 
 
+@dataclass
+class StagedVersions:
+    """What a publication adds besides the site: the changelog entries, the packages that
+    replace those online (by year), the records kept for the next revision (staged path →
+    path under ``.versions/``). ``unchanged``: no figure changed (a revision whose every
+    change is frozen, or a re-release), so the package online stays as it is, its risk
+    report and quality report too; they would otherwise count the new records exactly."""
+
+    unchanged: bool
+    entries: list[dict] = field(default_factory=list)
+    packages: dict[int, Path] = field(default_factory=dict)
+    snapshots: dict[Path, Path] = field(default_factory=dict)
+
+
+def stage_versions(ctx: Context) -> StagedVersions:
+    """The versions the staged package makes: a first publication, a revision (with the
+    next year whose evolutions rest on it), or the version online kept."""
+    work, layout = ctx.work, ctx.layout
+    staged, online = work.staged_package, layout.package(ctx.year)
+    version, created = package_version(staged)
+    unchanged = online.exists() and version == package_version(online)[0]
+    out = StagedVersions(unchanged, packages={} if unchanged else {ctx.year: staged})
+    if not online.exists():
+        out.entries.append(changelog_entry(ctx.year, version, created, "Première publication", None))
+        out.snapshots[work.snapshot] = layout.snapshot(ctx.year, version)
+    elif version != package_version(online)[0]:
+        revised = read_published(staged / PUBLISHED_TABLE)
+        diff = diff_tables(ctx.year, package_version(online)[0], read_published(layout.published_table(ctx.year)), revised)
+        out.entries.append(changelog_entry(ctx.year, version, created, ctx.motif or "", diff, ctx.publisher.seuil_secret))
+        out.snapshots[work.snapshot] = layout.snapshot(ctx.year, version)
+        dependent = stage_dependent_year(ctx, revised, version)
+        if dependent is not None:
+            package, entry = dependent
+            out.packages[ctx.year + 1] = package
+            out.entries.append(entry)
+            kept = layout.snapshot(ctx.year + 1, package_version(layout.package(ctx.year + 1))[0])
+            if kept.exists():  # same records: the new version's copy, for its own next revision
+                shutil.copytree(kept, work.next_snapshot)
+                out.snapshots[work.next_snapshot] = layout.snapshot(ctx.year + 1, entry["version"])
+    elif not layout.snapshot(ctx.year, version).exists():
+        # Published before versions were kept, re-released without a figure changed: these
+        # records give exactly the figures online, so a later revision can compare with them.
+        out.snapshots[work.snapshot] = layout.snapshot(ctx.year, version)
+    if not work.snapshot.exists():
+        out.snapshots.pop(work.snapshot, None)
+    return out
+
+
 def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> tuple[Path, dict] | None:
     """The next year, if published, with its evolutions recomputed against the revised
     year: a new version of it when they change. Its own figures come from its published
     table (an evolution is published only beside its published count); the audit is run
     again against the revised year."""
-    year = ctx.year + 1
+    following = ctx.of_year(ctx.year + 1)
+    year = following.year
     online = ctx.layout.package(year)
-    if not (online / "datapackage.json").exists():
+    if not ctx.layout.descriptor(year).exists():
         return None
     table = read_published(ctx.layout.published_table(year))
-    recomputed = recompute_evolutions(table, revised, ctx.catalogue, ctx.publisher, year)
+    recomputed = recompute_evolutions(following, table, revised)
     result = audit(recomputed, None, ctx.catalogue, ctx.publisher, year, revised)
     if not result.ok:
         raise SecrecyError(
@@ -127,11 +176,11 @@ def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> t
     diff = diff_tables(year, online_version, table, recomputed)
     if not diff.changed:
         return None
-    target = ctx.work / "paquet-suivant" / str(year)
+    target = ctx.work.next_package
     private_dir(target.parent)
-    risk = json.loads((online / "risque.json").read_text(encoding="utf-8"))
+    risk = json.loads(ctx.layout.risk_report(year).read_text(encoding="utf-8"))
     dependent_version = next_version(online_version)
-    package_year(target, recomputed, risk, ctx.publisher, ctx.catalogue, year, dependent_version)
+    package_year(following, target, recomputed, risk, dependent_version)
     created = package_version(target)[1]
     motif = (
         f"Évolutions par rapport à {ctx.year} recalculées après la révision de {ctx.year} (version {version}) : {ctx.motif or ''}".rstrip(
@@ -141,13 +190,12 @@ def stage_dependent_year(ctx: Context, revised: pd.DataFrame, version: str) -> t
     return target, changelog_entry(year, dependent_version, created, motif, diff)
 
 
-def recompute_evolutions(
-    table: pd.DataFrame, previous: pd.DataFrame, catalogue: Catalogue, publisher: Publisher, year: int
-) -> pd.DataFrame:
-    """``table`` (a published year) with its ``evolution_*`` rows computed again against
-    ``previous`` (the previous year's new published table), as aggregation computes them:
-    from the published count, hidden with it, absent where last year's figure is hidden
-    or zero."""
+def recompute_evolutions(ctx: Context, table: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (the published table of ``ctx.year``) with its ``evolution_*`` rows computed
+    again against ``previous`` (the previous year's new published table), as aggregation
+    computes them: from the published count, hidden with it, absent where last year's
+    figure is hidden or zero."""
+    catalogue, publisher, year = ctx.catalogue, ctx.publisher, ctx.year
     evolutions = [i for i in catalogue.indicators if i.mesure == "evolution"]
     kept = table[~table["indicateur"].isin([i.code for i in evolutions])].copy()
     kept["secret"] = public_secret(kept["secret"])  # a version published with primaire/secondaire says « secret » now

@@ -10,14 +10,18 @@ anonymisation techniques.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .aggregate import ENSEMBLE, KEY, MULTI_VALUED
 from .catalogue import Catalogue
-from .granularity import PERIOD_COLUMN
-from .publisher import Publisher
+from .granularity import PERIOD_COLUMN, year_rows
 from .secrecy import PRIMARY, Protected
+
+if TYPE_CHECKING:
+    from .context import Context
 
 QUASI_IDENTIFIERS = ["mois", "lieu", "tranche_age", "quartier", "composition_familiale", "situation"]
 
@@ -38,9 +42,9 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
     rows = np.arange(len(records))
     touched = np.zeros(len(records), dtype=bool)
     by_dimension: dict[str, np.ndarray] = {}
-    monthly, by_site = cells["periode"].str.len() == 7, cells["lieu"] != ENSEMBLE
-    for (is_month, is_site, dimension), shape in cells.groupby([monthly, by_site, cells["dimension"]], sort=True):
-        keys = ["modalite"] + (["periode"] if is_month else []) + (["lieu"] if is_site else [])
+    sub_period, by_site = ~year_rows(cells["periode"]), cells["lieu"] != ENSEMBLE
+    for (is_sub_period, is_site, dimension), shape in cells.groupby([sub_period, by_site, cells["dimension"]], sort=True):
+        keys = ["modalite"] + (["periode"] if is_sub_period else []) + (["lieu"] if is_site else [])
         if dimension in MULTI_VALUED:
             # One row per (record, code), the codes split once per distinct combination.
             combination, combinations = pd.factorize(records[MULTI_VALUED[dimension]].astype(str))
@@ -51,7 +55,7 @@ def _persons_in_hidden_cells(records: pd.DataFrame, table: pd.DataFrame, catalog
         else:
             modality = records[dimension].astype(str).to_numpy() if dimension != ENSEMBLE else np.full(len(records), ENSEMBLE, dtype=object)
             candidates = pd.DataFrame({"_r": rows, "modalite": modality})
-        if is_month:  # by month, or by the coarser period of the year's granularity
+        if is_sub_period:  # by month, or by the coarser period of the year's granularity
             periods = records[PERIOD_COLUMN] if PERIOD_COLUMN in records else records["mois"]
             candidates["periode"] = periods.astype(str).to_numpy()[candidates["_r"].to_numpy()]
         if is_site:
@@ -73,9 +77,10 @@ def _share_or_none(count: int, total: int, threshold: int) -> float | None:
     return round(100 * count / total, 1)
 
 
-def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publisher, catalogue: Catalogue, year: int) -> dict:
+def risk_report(ctx: Context, records: pd.DataFrame, protected: Protected) -> dict:
     """The report as a JSON-ready dict; every figure in it is an aggregate, and counts of
     persons under the threshold are withheld like any other figure."""
+    publisher, year = ctx.publisher, ctx.year
     table = protected.table
     has_usager = bool(records["usager_connu"].any())
     persons = int(records["personne"].nunique())
@@ -85,7 +90,7 @@ def risk_report(records: pd.DataFrame, protected: Protected, publisher: Publishe
     hidden = int((table["secret"].fillna("") != "").sum())
     primary = int(((protected.reasons == PRIMARY) & (table["secret"].fillna("") != "")).sum()) if len(protected.reasons) else 0
     secondary = hidden - primary
-    in_hidden, per_dimension = _persons_in_hidden_cells(records, table, catalogue)
+    in_hidden, per_dimension = _persons_in_hidden_cells(records, table, ctx.catalogue)
     groups = records.groupby(QUASI_IDENTIFIERS, observed=True)["personne"].nunique()
     unique_combinations = int((groups == 1).sum())
     smallest = int(groups.min()) if len(groups) else 0

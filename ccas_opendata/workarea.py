@@ -19,40 +19,121 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .layout import Layout, private_dir, private_file
+from .layout import CHANGELOG, DESCRIPTOR, DOWNLOADS, RISK_REPORT, Layout, private_dir, private_file
 from .errors import StageOrderError
 
 STAGES = ("anonymise", "aggregate", "validate", "package", "publish")
+ANONYMISED = "anonymise"
 INTERNAL_TABLE = "indicateurs_internes.csv"
+SNAPSHOT = "instantane"
 VALIDATION_RECORD = "validation.sha256"
+QUALITY_DOCS = "qualite"
+PACKAGES = "paquet"
 PACKAGE_RECORD = "paquet.sha256.json"
+MOTIF_FILE = "motif.txt"
+SITE = "site"
+REPLACED = "ancien"
+NEXT_PACKAGES = "paquet-suivant"
+NEXT_SNAPSHOT = "instantane-suivante"
 OUTPUTS = {
-    "anonymise": ("anonymise",),
-    "aggregate": (INTERNAL_TABLE, "risque.json", "instantane"),
-    "validate": (VALIDATION_RECORD, "qualite"),
-    "package": ("paquet", PACKAGE_RECORD, "motif.txt"),
-    "publish": ("site", "ancien", "paquet-suivant", "instantane-suivante", "telechargements", "changements.json"),
+    "anonymise": (ANONYMISED,),
+    "aggregate": (INTERNAL_TABLE, RISK_REPORT, SNAPSHOT),
+    "validate": (VALIDATION_RECORD, QUALITY_DOCS),
+    "package": (PACKAGES, PACKAGE_RECORD, MOTIF_FILE),
+    "publish": (SITE, REPLACED, NEXT_PACKAGES, NEXT_SNAPSHOT, DOWNLOADS, CHANGELOG),
 }
 
 
-def start_stage(work: Path, stage: str) -> Path:
+@dataclass(frozen=True)
+class WorkArea:
+    """One year's work area (``.travail/AAAA/``): every name a stage leaves there is one
+    of these properties, so that :data:`OUTPUTS` (what a stage clears) and the stages
+    (what they write and read) cannot disagree on a name."""
+
+    path: Path
+    year: int
+
+    @property
+    def anonymised(self) -> Path:
+        """The pseudonymised records (``anonymise``), read by ``aggregate``."""
+        return self.path / ANONYMISED
+
+    @property
+    def internal_table(self) -> Path:
+        return self.path / INTERNAL_TABLE
+
+    @property
+    def risk_report(self) -> Path:
+        return self.path / RISK_REPORT
+
+    @property
+    def snapshot(self) -> Path:
+        """The records of the version being made, kept for its next revision."""
+        return self.path / SNAPSHOT
+
+    @property
+    def quality_docs(self) -> Path:
+        """The Data Docs of the validation, published with the year."""
+        return self.path / QUALITY_DOCS
+
+    @property
+    def staged_package(self) -> Path:
+        """Named by its year, like the published package it will become."""
+        return self.path / PACKAGES / str(self.year)
+
+    @property
+    def motif(self) -> Path:
+        """Why the year is revised, for « publish » run as a command of its own."""
+        return self.path / MOTIF_FILE
+
+    @property
+    def site(self) -> Path:
+        """The new ``publish/``, built before it is swapped in."""
+        return self.path / SITE
+
+    @property
+    def replaced(self) -> Path:
+        """Where the swap moves what the new files replace."""
+        return self.path / REPLACED
+
+    @property
+    def next_package(self) -> Path:
+        """The next year's package, new when a revision changes its evolutions."""
+        return self.path / NEXT_PACKAGES / str(self.year + 1)
+
+    @property
+    def next_snapshot(self) -> Path:
+        """The next year's records, copied for its new version."""
+        return self.path / NEXT_SNAPSHOT
+
+    @property
+    def downloads(self) -> Path:
+        return self.path / DOWNLOADS
+
+    @property
+    def changelog(self) -> Path:
+        return self.path / CHANGELOG
+
+
+def start_stage(work: WorkArea, stage: str) -> Path:
     """Remove what ``stage`` and the stages after it left in ``work`` (the year's work
     area), then create it private; return it."""
     if stage == STAGES[0]:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work.path, ignore_errors=True)
     else:
         for later in STAGES[STAGES.index(stage) :]:
             for name in OUTPUTS[later]:
-                path = work / name
+                path = work.path / name
                 if path.is_dir():
                     shutil.rmtree(path)
                 else:
                     path.unlink(missing_ok=True)
-    return private_dir(work)
+    return private_dir(work.path)
 
 
 def sha256(data: bytes) -> str:
@@ -65,26 +146,27 @@ def internal_bytes(table: pd.DataFrame) -> bytes:
     return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def write_internal(work: Path, table: pd.DataFrame) -> None:
-    private_file(work / INTERNAL_TABLE).write_bytes(internal_bytes(table))
+def write_internal(work: WorkArea, table: pd.DataFrame) -> None:
+    private_file(work.internal_table).write_bytes(internal_bytes(table))
 
 
-def read_internal_bytes(work: Path, year: int) -> bytes:
-    path = work / INTERNAL_TABLE
+def read_internal_bytes(work: WorkArea) -> bytes:
+    path = work.internal_table
     if not path.exists():
-        raise StageOrderError(f"Aucun indicateur calculé pour {year} : lancez d'abord « ccas-opendata aggregate ».")
+        raise StageOrderError(f"Aucun indicateur calculé pour {work.year} : lancez d'abord « ccas-opendata aggregate ».")
     return path.read_bytes()
 
 
-def record_validated(work: Path, data: bytes) -> None:
+def record_validated(work: WorkArea, data: bytes) -> None:
     """Say that these bytes of the internal table passed validation."""
-    private_file(work / VALIDATION_RECORD).write_text(sha256(data) + "\n", encoding="ascii")
+    private_file(work.path / VALIDATION_RECORD).write_text(sha256(data) + "\n", encoding="ascii")
 
 
-def require_validated(work: Path, year: int) -> bytes:
+def require_validated(work: WorkArea) -> bytes:
     """The internal table's bytes, provided they are exactly the ones ``validate`` passed."""
-    data = read_internal_bytes(work, year)
-    record = work / VALIDATION_RECORD
+    year = work.year
+    data = read_internal_bytes(work)
+    record = work.path / VALIDATION_RECORD
     if not record.exists():
         raise StageOrderError(
             f"Les indicateurs de {year} n'ont pas été validés (ou leur validation a échoué) : "
@@ -103,15 +185,17 @@ def _package_digests(directory: Path) -> dict[str, str]:
     return {path.relative_to(directory).as_posix(): sha256(path.read_bytes()) for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
-def record_packaged(work: Path, directory: Path) -> None:
+def record_packaged(work: WorkArea) -> None:
     """Record the digest of every file of the staged package."""
-    private_file(work / PACKAGE_RECORD).write_text(json.dumps(_package_digests(directory), indent=2) + "\n", encoding="utf-8")
+    digests = _package_digests(work.staged_package)
+    private_file(work.path / PACKAGE_RECORD).write_text(json.dumps(digests, indent=2) + "\n", encoding="utf-8")
 
 
-def require_packaged(work: Path, directory: Path, year: int) -> None:
+def require_packaged(work: WorkArea) -> None:
     """Refuse a staged package that is missing or differs from what ``package`` wrote."""
-    record = work / PACKAGE_RECORD
-    if not (directory / "datapackage.json").exists() or not record.exists():
+    year, directory = work.year, work.staged_package
+    record = work.path / PACKAGE_RECORD
+    if not (directory / DESCRIPTOR).exists() or not record.exists():
         raise StageOrderError(f"Aucun paquet préparé pour {year} : lancez d'abord « ccas-opendata package --annee {year} ».")
     if json.loads(record.read_text(encoding="utf-8")) != _package_digests(directory):
         raise StageOrderError(

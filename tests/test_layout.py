@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 from ccas_opendata.layout import DEFAULTS_DIR, Layout, private_dir
+from ccas_opendata.workarea import OUTPUTS, STAGES, WorkArea, start_stage
 from conftest import make_folder
 
 
@@ -23,6 +24,9 @@ def test_the_layout_names_the_folder_s_paths_as_the_contract_does(tmp_path: Path
         "journal": layout.changelog,
         "travail": layout.year_work(2024),
         "version": layout.snapshot(2024, "1.1.0"),
+        "descripteur": layout.descriptor(2024),
+        "risque": layout.risk_report(2024),
+        "qualité": layout.quality_docs(2024),
     }
     assert {name: path.relative_to(folder).as_posix() for name, path in named.items()} == {
         "metadata": "metadata",
@@ -33,6 +37,9 @@ def test_the_layout_names_the_folder_s_paths_as_the_contract_does(tmp_path: Path
         "journal": "changements.json",
         "travail": ".travail/2024",
         "version": ".versions/2024/1.1.0",
+        "descripteur": "datapackages/2024/datapackage.json",
+        "risque": "datapackages/2024/risque.json",
+        "qualité": "publish/static/qualite/2024",
     }
 
 
@@ -58,3 +65,23 @@ def test_the_private_paths_of_the_layout_are_owner_only(tmp_path: Path):
                 break
             assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
     assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+
+
+def test_each_stage_clears_every_name_the_work_area_gives_its_outputs(tmp_path: Path):
+    """The names a stage writes (:class:`WorkArea`'s properties) and those ``start_stage``
+    clears (``OUTPUTS``) are the same constants: after ``aggregate`` starts again, nothing
+    of a later stage survives, and the records ``anonymise`` left stay."""
+    area = WorkArea(Layout(tmp_path / "ccas").year_work(2024), 2024)
+    written = [getattr(area, name) for name, value in vars(WorkArea).items() if isinstance(value, property)]
+    assert area.staged_package.relative_to(area.path).as_posix() == "paquet/2024"
+    assert area.next_package.relative_to(area.path).as_posix() == "paquet-suivant/2025"
+    for path in written:
+        if path.suffix:
+            private_dir(path.parent)
+            path.write_text("x", encoding="utf-8")
+        else:
+            private_dir(path)
+    top = {path.relative_to(area.path).parts[0] for path in written}
+    assert top <= {name for names in OUTPUTS.values() for name in names}  # each one is some stage's output
+    start_stage(area, STAGES[1])
+    assert sorted(p.name for p in area.path.iterdir()) == [area.anonymised.name]

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import jinja2
@@ -26,7 +27,6 @@ from markupsafe import Markup
 
 from ..aggregate import ENSEMBLE, MULTI_VALUED
 from .. import granularity
-from ..catalogue import Catalogue
 from .charts import Bar, columns, horizontal_bars
 from ..publisher import ACCESSIBILITY_STATES, Publisher
 from ..vocabulary import extra_codes
@@ -36,8 +36,12 @@ from .formatting import fr_change, fr_date, fr_number, fr_value
 from .sentences import key_sentences
 from .exports import EXPORT_DIR, write_chart_files
 from .sharing import dataset, json_ld
+from ..layout import DESCRIPTOR, PUBLISHED_TABLE, RISK_REPORT
 from ..package import read_published
 from .urls import SiteUrls
+
+if TYPE_CHECKING:
+    from ..context import Context
 
 SITE_DIR = Path(__file__).parent
 INTEGRAL = {"accompagnements", "usagers", "ateliers", "participants_ateliers", "formations_inscrits", "formations_presents"}
@@ -146,17 +150,15 @@ class Publication:
 
     def __post_init__(self) -> None:
         self.table = (
-            pd.concat([read_published(p / "indicateurs.csv") for p in self.packages], ignore_index=True)
-            if self.packages
-            else pd.DataFrame()
+            pd.concat([read_published(p / PUBLISHED_TABLE) for p in self.packages], ignore_index=True) if self.packages else pd.DataFrame()
         )
         latest = self.packages[-1]
         with open(latest / "definitions.csv", encoding="utf-8", newline="") as f:
             self.definitions = {r["indicateur"]: r for r in csv.DictReader(f)}
         with open(latest / "lieux.csv", encoding="utf-8", newline="") as f:
             self.lieux = list(csv.DictReader(f))
-        self.descriptors = {int(p.name): json.loads((p / "datapackage.json").read_text(encoding="utf-8")) for p in self.packages}
-        self.risks = {int(p.name): json.loads((p / "risque.json").read_text(encoding="utf-8")) for p in self.packages}
+        self.descriptors = {int(p.name): json.loads((p / DESCRIPTOR).read_text(encoding="utf-8")) for p in self.packages}
+        self.risks = {int(p.name): json.loads((p / RISK_REPORT).read_text(encoding="utf-8")) for p in self.packages}
         self._index = {
             (int(r.annee), r.periode, r.lieu, r.indicateur, r.dimension, r.modalite): (
                 None if r.secret else r.valeur,
@@ -650,16 +652,16 @@ def accessibility(publisher: Publisher) -> dict[str, str]:
 
 
 def render_site(
+    ctx: Context,
     target: Path,
     packages: list[Path],
-    publisher: Publisher,
-    catalogue: Catalogue,
     downloads: list[dict] | None = None,
     changelog: list[dict] | None = None,
     previous: Path | None = None,
 ) -> None:
     """Write every page into ``target/pages`` and the plugin that serves them; the charts
     ``previous`` (the ``publish/`` being replaced) drew from the same SVG are copied."""
+    publisher, catalogue = ctx.publisher, ctx.catalogue
     urls = SiteUrls(publisher.base_url)
     env = _environment(urls)
     pub = Publication(
