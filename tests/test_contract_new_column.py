@@ -4,8 +4,8 @@ change of code, is read, published and labelled, each figure equal to a count ma
 hand from the records written.
 
 The tool is copied whole into ``tmp_path`` (its code untouched, its ``contract.yml``
-edited, as a maintainer would) and run as a child process on that copy: nothing in the
-tool under test is patched.
+edited, its suites rewritten by ``python -m ccas_opendata.suites``, as a maintainer would)
+and run as a child process on that copy: nothing in the tool under test is patched.
 """
 
 from __future__ import annotations
@@ -71,6 +71,12 @@ def test_a_column_added_to_the_contract_is_published_by_its_breakdown(tmp_path: 
     write_table(synthetic_formations(YEAR), inputs / "formations", "csv-utf8")
 
     environment = dict(os.environ, PYTHONPATH=str(tool))
+    # The maintainer's one command after the edit: the raw-record suites follow the contract,
+    # so the new column is checked by Great Expectations (tests/test_suites_from_contract.py).
+    rewritten = subprocess.run(
+        [sys.executable, "-m", "ccas_opendata.suites"], env=environment, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert rewritten.stdout.splitlines() == ["enregistrements_accompagnements.json : écrit"], rewritten.stderr
     command = [sys.executable, "-m", "ccas_opendata", "release", "--dossier", str(folder), "--annee", str(YEAR), str(inputs)]
     run = subprocess.run(command, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
