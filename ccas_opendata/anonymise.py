@@ -133,17 +133,23 @@ def _band(values: pd.Series, bands: list[dict], missing: str = NOT_GIVEN) -> pd.
     return out.astype(object).where(out.notna(), missing)
 
 
-def age_band(frame: pd.DataFrame, year: int) -> pd.Series:
-    """Age on 31 December of the published year, from ``age`` or ``annee_naissance``."""
-    age = pd.Series(np.nan, index=frame.index, dtype="float64")
-    if "annee_naissance" in frame:
-        age = year - frame["annee_naissance"].astype("float64")
-    if "age" in frame:
-        age = age.where(age.notna(), frame["age"].astype("float64"))
-    band = _band(age, bands("tranche_age"))
-    if "tranche_age" in frame:  # a band given as such (national exports) where no age is known
-        given = frame["tranche_age"].astype(object)
-        band = band.where((band != NOT_GIVEN) | given.isna(), given)
+def banded(frame: pd.DataFrame, name: str, year: int) -> pd.Series:
+    """A derived band (``derivees``) of each record: from the first of its ``depuis``
+    columns the record gives, a year (a column bounded by the published year,
+    ``max_annee``: a year of birth) counting as the years from it to 31 December of the
+    published year; where none is given, the band as the file gives it (national exports
+    give age bands only)."""
+    spec = derived()[name]
+    given = columns(spec["table"])
+    value = pd.Series(np.nan, index=frame.index, dtype="float64")
+    for column in spec["depuis"]:
+        if column in frame:
+            read = frame[column].astype("float64")
+            value = value.where(value.notna(), year - read if given[column].get("max_annee") else read)
+    band = _band(value, bands(name))
+    if name in frame:
+        typed = frame[name].astype(object)
+        band = band.where((band != NOT_GIVEN) | typed.isna(), typed)
     return band
 
 
@@ -161,7 +167,6 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
     out["thematiques"] = frame["thematiques"].astype(object)
     persons = person_columns(frame["usager"] if "usager" in frame else None, frame.index, key)
     out["personne"], out["usager_connu"] = persons["personne"], persons["usager_connu"]
-    out["tranche_age"] = age_band(frame, year)
     for column in plain_code_columns("accompagnements"):
         out[column] = _code_or_missing(frame, column)
     for name, spec in flags().items():
@@ -180,7 +185,9 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
         out["satisfaction"] = sat.astype("string").astype(object).where(sat.notna(), NOT_GIVEN)
     else:
         out["satisfaction"] = NOT_GIVEN
-    out["duree_tranche"] = _band(out["duree"], bands("duree_tranche"))
+    for name, spec in derived().items():
+        if spec["table"] == "accompagnements":
+            out[name] = banded(frame, name, year)
     return _as_categories(out, exclude=("duree", "personne", "usager_connu"))
 
 
