@@ -31,12 +31,14 @@ test: install browser nginx udata rsync lint
 	$(BIN)/pytest
 
 ## ruff (lint and format check) and mypy on the package, the tests and the scripts, whole;
-## then cog checks that the README's command reference is the one the commands give.
+## then cog checks that the README's command reference is the one the commands give, and
+## that the raw-record suites are what contract.yml gives (python -m ccas_opendata.suites).
 lint: install
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy $(LINTED)
 	$(BIN)/cog $(COG) --check README.md
+	$(BIN)/python -m ccas_opendata.suites --check
 
 ## Rewrite the README's command reference from the Click commands (scripts/cli_reference.py):
 ## run it after adding or changing a command or an option, as make lint checks it is current.

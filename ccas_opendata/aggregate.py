@@ -17,10 +17,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .anonymise import NOT_REDIRECTED
 from .catalogue import Catalogue, Indicator
 from .publisher import Publisher
-from .vocabulary import NOT_GIVEN, PUBLISHED_COLUMNS, PUBLISHED_KEY, band_codes, contract, derived, extra_codes, thematiques_demarches
+from .correspondances import accepted_codes, labelled_integer
+from .ingest.table import publisher_values
+from .vocabulary import (
+    NO,
+    NOT_GIVEN,
+    PUBLISHED_COLUMNS,
+    PUBLISHED_KEY,
+    YES,
+    band_codes,
+    column_of,
+    columns,
+    derived,
+    extra_codes,
+    multi_valued,
+    thematiques_demarches,
+    when_empty,
+    yes_no_dimensions,
+)
 from .errors import ConfigurationError
 from .granularity import PERIOD_COLUMN, Granularity, choose, coarsen
 
@@ -30,27 +46,34 @@ INTERNAL_COLUMNS = COLUMNS + ["source", "personnes", "dominance"]
 KEY = [c for c in PUBLISHED_KEY if c != "indicateur"]
 
 # Column of the anonymised table behind each dimension (multi-valued ones are exploded).
-MULTI_VALUED = {"thematique": "thematiques", "materiel": "materiel"}
+MULTI_VALUED = multi_valued()
 
 
 def modalities(dimension: str, publisher: Publisher) -> list[str]:
     """Every modality of a dimension, in publication order: breakdowns list them all,
-    zeros included, so that they add up to their total and keep the same shape each year."""
-    codes = contract()["codes"]
+    zeros included, so that they add up to their total and keep the same shape each year.
+    All from the contract (its codes, bands, yes/no codes, bounds) and the publisher's
+    lists; a dimension no contract column enumerates raises KeyError."""
     if dimension in derived():
         return band_codes(dimension)
-    if dimension == "quartier":
-        return publisher.quartier_codes + extra_codes("quartier", "accompagnements") + [NOT_GIVEN]
-    if dimension in ("qpv", "premier_accompagnement"):
-        return ["oui", "non", NOT_GIVEN]
-    if dimension == "satisfaction":
-        return ["1", "2", "3", "4", "5", NOT_GIVEN]
-    if dimension == "thematique":
-        return codes["thematiques_demarches"] + codes["thematiques_numerique"]
-    if dimension == "orientation":
-        return codes["orientation"] + [NOT_REDIRECTED, NOT_GIVEN]
-    values = list(codes[dimension])
-    return values if NOT_GIVEN in values else values + [NOT_GIVEN]
+    if dimension in yes_no_dimensions():
+        return [YES, NO, NOT_GIVEN]
+    found = column_of(dimension)
+    if found is None:
+        raise KeyError(dimension)
+    table, column = found
+    spec = columns(table)[column]
+    own = publisher_values(column, publisher, table)
+    if own is not None:
+        values = list(own)
+    elif spec["type"] in ("code", "codes"):
+        values = list(accepted_codes(table, column) or [])
+    elif labelled_integer(column):  # a score (satisfaction: 1 to 5)
+        values = [str(n) for n in range(spec["min"], spec["max"] + 1)]
+    else:
+        raise KeyError(dimension)
+    values += [code for code in [when_empty(table, column)] if code is not None]
+    return values if NOT_GIVEN in values or spec.get("required") else values + [NOT_GIVEN]
 
 
 def lieux_of(source: str, publisher: Publisher) -> list[str]:

@@ -14,22 +14,22 @@ The output is a set of plain DataFrames written to the private work area.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .layout import private_dir, private_file
-from .publisher import Publisher
-from .vocabulary import NOT_GIVEN, SOURCES, bands, columns, derived
+from .publisher import Lieu, Publisher, Quartier
+from .vocabulary import NO, NOT_GIVEN, SOURCES, YES, bands, boolean_columns, columns, derived, flags, publisher_list, when_empty
 from .errors import CcasError
 from .ingest import Records
 
-NOT_REDIRECTED = "aucune"
 WORK_FILES = {source: f"{source}.csv" for source in SOURCES}
 #: The accompaniments' columns read here by name; every other code column of the contract
-#: is carried as it is, an empty cell becoming ``non_communique``.
-_READ_BY_NAME = ("lieu", "thematiques", "orientation")
+#: is carried as it is, an empty cell becoming ``non_communique`` (or its ``si_vide`` code).
+_READ_BY_NAME = ("lieu", "thematiques")
 
 
 def plain_code_columns(table: str) -> list[str]:
@@ -38,8 +38,25 @@ def plain_code_columns(table: str) -> list[str]:
     return [
         column
         for column, spec in columns(table).items()
-        if spec["type"] in ("code", "codes") and column not in _READ_BY_NAME and column not in derived()
+        if spec["type"] in ("code", "codes")
+        and column not in _READ_BY_NAME
+        and column not in derived()
+        and when_empty(table, column) is None
     ]
+
+
+def _yes_no(values: pd.Series) -> np.ndarray:
+    """A boolean column as its published codes: yes, no, or ``non_communique`` when empty."""
+    return np.where(values.isna(), NOT_GIVEN, np.where(values.fillna(False), YES, NO))
+
+
+def flagged_codes(publisher: Publisher, table: str, column: str, flag: str) -> frozenset[str]:
+    """The codes of the publisher's list feeding ``column`` whose ``flag`` column says yes
+    (the quartiers.csv rows marked ``qpv``)."""
+    listed = publisher_list(table, column)
+    lists: dict[str, Sequence[Lieu | Quartier]] = {"lieux.csv": publisher.lieux, "quartiers.csv": publisher.quartiers}
+    items = lists[listed["fichier"]] if listed else []
+    return frozenset(item.code for item in items if getattr(item, flag))
 
 
 def pseudonymise_usager(values: pd.Series, key: bytes) -> pd.Series:
@@ -116,17 +133,23 @@ def _band(values: pd.Series, bands: list[dict], missing: str = NOT_GIVEN) -> pd.
     return out.astype(object).where(out.notna(), missing)
 
 
-def age_band(frame: pd.DataFrame, year: int) -> pd.Series:
-    """Age on 31 December of the published year, from ``age`` or ``annee_naissance``."""
-    age = pd.Series(np.nan, index=frame.index, dtype="float64")
-    if "annee_naissance" in frame:
-        age = year - frame["annee_naissance"].astype("float64")
-    if "age" in frame:
-        age = age.where(age.notna(), frame["age"].astype("float64"))
-    band = _band(age, bands("tranche_age"))
-    if "tranche_age" in frame:  # a band given as such (national exports) where no age is known
-        given = frame["tranche_age"].astype(object)
-        band = band.where((band != NOT_GIVEN) | given.isna(), given)
+def banded(frame: pd.DataFrame, name: str, year: int) -> pd.Series:
+    """A derived band (``derivees``) of each record: from the first of its ``depuis``
+    columns the record gives, a year (a column bounded by the published year,
+    ``max_annee``: a year of birth) counting as the years from it to 31 December of the
+    published year; where none is given, the band as the file gives it (national exports
+    give age bands only)."""
+    spec = derived()[name]
+    given = columns(spec["table"])
+    value = pd.Series(np.nan, index=frame.index, dtype="float64")
+    for column in spec["depuis"]:
+        if column in frame:
+            read = frame[column].astype("float64")
+            value = value.where(value.notna(), year - read if given[column].get("max_annee") else read)
+    band = _band(value, bands(name))
+    if name in frame:
+        typed = frame[name].astype(object)
+        band = band.where((band != NOT_GIVEN) | typed.isna(), typed)
     return band
 
 
@@ -144,24 +167,27 @@ def anonymise_accompagnements(frame: pd.DataFrame, publisher: Publisher, year: i
     out["thematiques"] = frame["thematiques"].astype(object)
     persons = person_columns(frame["usager"] if "usager" in frame else None, frame.index, key)
     out["personne"], out["usager_connu"] = persons["personne"], persons["usager_connu"]
-    out["tranche_age"] = age_band(frame, year)
     for column in plain_code_columns("accompagnements"):
         out[column] = _code_or_missing(frame, column)
-    qpv = publisher.qpv_codes
-    out["qpv"] = np.where(out["quartier"] == NOT_GIVEN, NOT_GIVEN, np.where(out["quartier"].isin(qpv), "oui", "non"))
-    # An empty cell means "not redirected", but only where the column is kept at all.
-    out["orientation"] = _code_or_missing(frame, "orientation", NOT_REDIRECTED) if "orientation" in frame else NOT_GIVEN
-    if "premier_accompagnement" in frame:
-        first = frame["premier_accompagnement"]
-        out["premier_accompagnement"] = np.where(first.isna(), NOT_GIVEN, np.where(first.fillna(False), "oui", "non"))
-    else:
-        out["premier_accompagnement"] = NOT_GIVEN
+    for name, spec in flags().items():
+        if spec["table"] == "accompagnements":
+            source, flagged = out[spec["depuis"]], flagged_codes(publisher, spec["table"], spec["depuis"], spec["drapeau"])
+            out[name] = np.where(source == NOT_GIVEN, NOT_GIVEN, np.where(source.isin(flagged), YES, NO))
+    # An empty cell may mean a code of its own (no orientation), but only where the column is kept at all.
+    for column in columns("accompagnements"):
+        empty = when_empty("accompagnements", column)
+        if empty is not None:
+            out[column] = _code_or_missing(frame, column, empty) if column in frame else NOT_GIVEN
+    for column in boolean_columns("accompagnements"):
+        out[column] = _yes_no(frame[column]) if column in frame else NOT_GIVEN
     if "satisfaction" in frame:
         sat = frame["satisfaction"]
         out["satisfaction"] = sat.astype("string").astype(object).where(sat.notna(), NOT_GIVEN)
     else:
         out["satisfaction"] = NOT_GIVEN
-    out["duree_tranche"] = _band(out["duree"], bands("duree_tranche"))
+    for name, spec in derived().items():
+        if spec["table"] == "accompagnements":
+            out[name] = banded(frame, name, year)
     return _as_categories(out, exclude=("duree", "personne", "usager_connu"))
 
 

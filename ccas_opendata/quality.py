@@ -38,14 +38,14 @@ from . import granularity
 from .catalogue import Catalogue
 from .config import EXPECTATIONS_DIR
 from .publisher import Publisher
-from .vocabulary import PUBLISHED_COLUMNS, contract, extra_codes
-from .errors import ROWS_KEPT, Problem, ValidationFailed
+from .correspondances import accepted_codes
+from .suites import parameter, stale, suite_name
+from .vocabulary import PUBLISHED_COLUMNS, SOURCES, columns, extra_codes
+from .errors import ROWS_KEPT, CcasError, Problem, ValidationFailed
 
-RAW_SUITES = {
-    "accompagnements": "enregistrements_accompagnements",
-    "ateliers": "enregistrements_ateliers",
-    "formations": "enregistrements_formations",
-}
+#: The raw-record suite of each input table; their per-column part is written from
+#: ``contract.yml`` (:mod:`.suites`).
+RAW_SUITES = {table: suite_name(table) for table in SOURCES}
 PUBLISHED_SUITE = "indicateurs_publies"
 CHECK_COLUMNS = ["somme_mois", "personnes"]
 # Check columns computed from published cells only, which the Data Docs may show. Any
@@ -55,8 +55,18 @@ DERIVED_CHECK_COLUMNS = ("somme_mois",)
 
 
 def load_suite(name: str) -> dict:
+    """A suite of ``expectations/``; a raw-record suite that no longer holds what the
+    contract asks of its columns is refused (a column added to ``contract.yml`` and never
+    checked), with the command that rewrites it."""
     with open(EXPECTATIONS_DIR / f"{name}.json", encoding="utf-8") as f:
-        return json.load(f)
+        suite = json.load(f)
+    table = next((t for t, suite_of in RAW_SUITES.items() if suite_of == name), None)
+    if table is not None and stale(table, suite):
+        raise CcasError(
+            f"La suite de contrôle expectations/{name}.json ne suit plus les colonnes de contract.yml.",
+            advice="Réécrivez les suites depuis le contrat : « python -m ccas_opendata.suites », puis relancez la commande.",
+        )
+    return suite
 
 
 def _kwargs_without(expectation_type: str, kwargs: dict, hidden: tuple[str, ...]) -> dict | None:
@@ -144,26 +154,25 @@ def _codes_regex(codes: list[str]) -> str:
 
 
 def raw_parameters(publisher: Publisher, year: int) -> dict:
-    codes = contract()["codes"]
-    params = {f"codes_{name}": values for name, values in codes.items()}
-    params.update(
-        {
-            "debut": pd.Timestamp(year, 1, 1),
-            "fin": pd.Timestamp(year, 12, 31),
-            "annee": year,
-            "lieux": publisher.lieu_codes,
-            "lieux_ateliers": publisher.lieu_codes + extra_codes("lieu", "ateliers"),
-            "quartiers": publisher.quartier_codes + extra_codes("quartier", "accompagnements"),
-            "motif_thematiques": _codes_regex(codes["thematiques_demarches"] + codes["thematiques_numerique"]),
-            "motif_materiel": _codes_regex(codes["materiel"]),
-        }
-    )
-    # Bounds live in the contract (``min``/``max`` of a column), nowhere else.
-    for table, spec in contract()["tables"].items():
-        for column, column_spec in spec["columns"].items():
+    """The ``$PARAMETER`` values of the raw-record suites, all from the contract (codes,
+    bounds) and the publisher's own lists (``listes_editeur``, with the codes the contract
+    adds to them), named as :func:`.suites.parameter` names them."""
+    from .ingest.table import publisher_values
+
+    params: dict = {"debut": pd.Timestamp(year, 1, 1), "fin": pd.Timestamp(year, 12, 31), "annee": year}
+    for table in SOURCES:
+        for column, spec in columns(table).items():
             for bound in ("min", "max"):
-                if bound in column_spec:
-                    params[f"{table}_{column}_{bound}"] = column_spec[bound]
+                if bound in spec:
+                    params[parameter(table, column, bound)] = spec[bound]
+            if spec["type"] not in ("code", "codes"):
+                continue
+            own = publisher_values(column, publisher, table)
+            codes = list(own) if own is not None else accepted_codes(table, column) or []
+            if spec["type"] == "code":
+                params[parameter(table, column, "codes")] = codes
+            else:
+                params[parameter(table, column, "motif")] = _codes_regex(codes)
     return params
 
 

@@ -90,3 +90,43 @@ def band_codes(dimension: str) -> list[str]:
     if not any(given.get(c, {}).get("required") for c in spec["depuis"]):
         codes.append(NOT_GIVEN)
     return codes
+
+
+#: The two codes of a yes/no breakdown (a ``boolean`` column, a flag of the publisher's list).
+YES: str = contract()["oui_non"]["vrai"]
+NO: str = contract()["oui_non"]["faux"]
+
+
+def boolean_columns(table: str) -> list[str]:
+    """The ``boolean`` columns of ``table``, published as yes/no breakdowns."""
+    return [column for column, spec in columns(table).items() if spec["type"] == "boolean"]
+
+
+def flags() -> dict[str, dict[str, Any]]:
+    """Derived yes/no column → ``{table, depuis, drapeau}``: whether the code of column
+    ``depuis`` is flagged ``drapeau`` in the publisher's list it refers to (``qpv``)."""
+    return contract()["indicatrices"]
+
+
+def yes_no_dimensions() -> list[str]:
+    """The breakdowns whose modalities are yes, no and ``non_communique``."""
+    booleans = [column for table in SOURCES for column in boolean_columns(table)]
+    return list(dict.fromkeys([*flags(), *booleans]))
+
+
+def multi_valued() -> dict[str, str]:
+    """Single-valued breakdown → the multi-valued (``codes``) column it is read from."""
+    return {dimension: spec["depuis"] for dimension, spec in contract()["dimensions_multiples"].items()}
+
+
+def when_empty(table: str, column: str) -> str | None:
+    """The code an empty cell of a column means where the file has the column
+    (``si_vide``: no orientation), or None when it is ``non_communique``."""
+    return columns(table).get(column, {}).get("si_vide")
+
+
+def column_of(dimension: str) -> tuple[str, str] | None:
+    """The (table, contract column) a breakdown reads, the first table in the contract's
+    order that has it; None for a breakdown no contract column gives."""
+    column = multi_valued().get(dimension, dimension)
+    return next(((table, column) for table in SOURCES if column in columns(table)), None)

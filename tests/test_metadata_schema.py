@@ -127,6 +127,22 @@ def test_a_misspelt_top_level_contract_key_is_refused():
     assert "$ : 'tranches_age' is a required property" in found
 
 
+def test_a_misspelt_check_rule_or_a_second_upper_bound_is_refused():
+    """The sentences of the generated suites (``controles``) name known rules only, and a
+    column bounded by the published year has no other maximum."""
+    data = read(PACKAGE_DIR / "contract.yml")
+    data["controles"]["colonnes"]["age"]["bornse"] = data["controles"]["colonnes"]["age"].pop("bornes")
+    data["tables"]["accompagnements"]["columns"]["annee_naissance"]["max"] = 2100
+    data["indicatrices"]["qpv"].pop("drapeau")
+    found = problems("contract", data)
+    assert "$.controles.colonnes.age : Additional properties are not allowed ('bornse' was unexpected)" in found
+    assert [f for f in found if f.startswith("$.tables.accompagnements.columns.annee_naissance : ")] == [
+        "$.tables.accompagnements.columns.annee_naissance : {'titre': 'Année de naissance', 'type': 'integer', 'min': 1900, "
+        "'max_annee': True, 'max': 2100} should not be valid under {'required': ['max']}"
+    ]
+    assert "$.indicatrices.qpv : 'drapeau' is a required property" in found
+
+
 def test_wrong_types_are_refused_naming_the_value():
     data = shipped_catalogue()
     data["dimensions"]["genre"]["additive"] = "oui"

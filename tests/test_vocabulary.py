@@ -9,7 +9,23 @@ import ast
 from pathlib import Path
 
 import ccas_opendata
-from ccas_opendata.vocabulary import NOT_GIVEN, PUBLISHED_COLUMNS, PUBLISHED_KEY, SOURCES, band_codes, contract, extra_codes
+from ccas_opendata.vocabulary import (
+    NO,
+    NOT_GIVEN,
+    PUBLISHED_COLUMNS,
+    PUBLISHED_KEY,
+    SOURCES,
+    YES,
+    band_codes,
+    boolean_columns,
+    column_of,
+    contract,
+    extra_codes,
+    flags,
+    multi_valued,
+    when_empty,
+    yes_no_dimensions,
+)
 
 PACKAGE = Path(ccas_opendata.__file__).parent
 
@@ -35,6 +51,23 @@ def test_the_vocabulary_is_the_contract_s():
     for name, entry in contract()["listes_editeur"].items():
         if "en_plus" in entry:
             assert contract()["libelles"][entry["colonne"]][entry["en_plus"]], name
+
+
+def test_the_derived_breakdowns_are_the_contract_s():
+    """Hand-read from contract.yml: the yes/no breakdowns, the single-valued breakdown of
+    each multi-valued column, and the code an empty orientation means."""
+    assert (YES, NO) == ("oui", "non")
+    assert boolean_columns("accompagnements") == ["premier_accompagnement"]
+    assert boolean_columns("ateliers") == []
+    assert flags() == {"qpv": {"table": "accompagnements", "depuis": "quartier", "drapeau": "qpv"}}
+    assert yes_no_dimensions() == ["qpv", "premier_accompagnement"]
+    assert multi_valued() == {"thematique": "thematiques", "materiel": "materiel"}
+    assert when_empty("accompagnements", "orientation") == "aucune"
+    assert when_empty("accompagnements", "canal") is None
+    assert column_of("thematique") == ("accompagnements", "thematiques")
+    assert column_of("format") == ("ateliers", "format")
+    assert column_of("public") == ("formations", "public")
+    assert column_of("qpv") is None  # derived: no column of the files gives it
 
 
 def _spelt(path: Path, base: Path = PACKAGE) -> list[str]:
