@@ -149,10 +149,16 @@ def small_inputs(tmp_path_factory, publisher) -> dict[int, Path]:
     return {year: base / str(year) for year in YEARS}
 
 
+def every_file(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, private work area included."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 @pytest.fixture(scope="session")
-def published(tmp_path_factory, small_inputs) -> Path:
-    """A folder with 2023 and 2024 released. Tests must not modify it (under xdist the
-    workers share it: see ``built_once``)."""
+def published(tmp_path_factory, small_inputs):
+    """A folder with 2023 and 2024 released. Tests must not modify it: under xdist the
+    workers share it (see ``built_once``), so the session checks at its end that no file
+    of it changed, appeared or went (a test that needs to write works on ``published_copy``)."""
 
     def build(base: Path) -> None:
         folder = make_folder(base / "ccas")
@@ -160,7 +166,10 @@ def published(tmp_path_factory, small_inputs) -> Path:
             result = release(folder, year, inputs)
             assert result.exit_code == 0, result
 
-    return built_once(tmp_path_factory, "publie", build) / "ccas"
+    folder = built_once(tmp_path_factory, "publie", build) / "ccas"
+    before = every_file(folder)
+    yield folder
+    assert every_file(folder) == before, "a test modified the shared published folder: tests that write use published_copy"
 
 
 def copy_folder(source: Path, tmp_path: Path) -> Path:

@@ -14,7 +14,8 @@ from conftest import SMALL_YEAR, Server, release
 
 from ccas_opendata.demo import write_demo_year
 
-pytestmark = pytest.mark.slow
+# Its reads are placed in time (« 0.5 s after the release »): it runs alone (pyproject's timing).
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 NEW = 2025
 
 
