@@ -13,6 +13,12 @@ UDATA_VENV := .venv-udata
 LINTED := ccas_opendata tests scripts
 # cog runs the README's [[[cog blocks with scripts/ importable (scripts/cli_reference.py).
 COG := -I scripts
+# The suite runs on two workers (pytest-xdist), one per core of CI's and the team's machines;
+# a test file stays on one worker (--dist loadfile), so its module fixtures (a release or two)
+# are built once. Tests marked `timing` (a latency, a delay) would share the cores with the
+# other worker's releases: they run after, alone. `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 install: $(VENV)/.installed
 
@@ -28,7 +34,7 @@ demo: install
 
 ## Install everything (Chromium and nginx included, for the page and deployment tests) and run the whole suite.
 test: install browser nginx udata rsync lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not timing"; parallel=$$?; $(BIN)/pytest -m timing && exit $$parallel
 
 ## ruff (lint and format check) and mypy on the package, the tests and the scripts, whole;
 ## then cog checks that the README's command reference is the one the commands give, and
@@ -48,7 +54,7 @@ cog: install
 ## The suite without the slow end-to-end and browser cases (a test that runs a release is
 ## marked slow by tests/conftest.py from its source and fixtures).
 test-fast: install
-	$(BIN)/pytest -m "not slow and not browser"
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow and not browser and not timing"
 
 ## CPU of a typical year and of a million accompaniments (against pandas and DuckDB), memory,
 ## and the site under load (wrk), direct and through nginx's cache.

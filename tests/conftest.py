@@ -6,6 +6,7 @@ Frictionless and sqlite-utils; servers are real Datasette processes on 127.0.0.1
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import hashlib
 import inspect
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -43,6 +45,7 @@ TEST_KEY = "cle-de-test-uniquement-" + "7" * 24
 # A fixed release date: re-running a release must give byte-identical packages.
 EPOCH = "1767225600"
 SMALL_YEAR = 1500
+YEARS = (2023, 2024)
 
 # Session fixtures run releases before any function-scoped fixture exists: the key and
 # the release date are part of the test environment, set once here.
@@ -110,21 +113,63 @@ def publisher():
     return read_publisher(REPO)
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``name``, filled by ``build`` once for the whole run.
+
+    Under pytest-xdist each worker is a session of its own, and would release the published
+    years again: the first worker that needs the folder builds it under an exclusive lock in
+    the run's temporary root (the parent of every worker's base), the others wait for it and
+    read the same folder. A build that failed leaves no completion mark, so the next worker
+    tries again and reports its own failure. Without xdist, a plain ``mktemp`` folder."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent
+    folder, done = root / name, root / f"{name}.built"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_inputs(tmp_path_factory, publisher) -> dict[int, Path]:
     """Two small synthetic years (Excel-style CSV), shared read-only by the tests."""
-    base = tmp_path_factory.mktemp("entrees")
-    return {year: write_demo_year(base / str(year), year, publisher, size=SMALL_YEAR, form="csv-excel") for year in (2023, 2024)}
+
+    def build(base: Path) -> None:
+        for year in YEARS:
+            write_demo_year(base / str(year), year, publisher, size=SMALL_YEAR, form="csv-excel")
+
+    base = built_once(tmp_path_factory, "entrees", build)
+    return {year: base / str(year) for year in YEARS}
+
+
+def every_file(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, private work area included."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="session")
-def published(tmp_path_factory, small_inputs) -> Path:
-    """A folder with 2023 and 2024 released. Tests must not modify it."""
-    folder = make_folder(tmp_path_factory.mktemp("publie") / "ccas")
-    for year, inputs in small_inputs.items():
-        result = release(folder, year, inputs)
-        assert result.exit_code == 0, result
-    return folder
+def published(tmp_path_factory, small_inputs):
+    """A folder with 2023 and 2024 released. Tests must not modify it: under xdist the
+    workers share it (see ``built_once``), so the session checks at its end that no file
+    of it changed, appeared or went (a test that needs to write works on ``published_copy``)."""
+
+    def build(base: Path) -> None:
+        folder = make_folder(base / "ccas")
+        for year, inputs in small_inputs.items():
+            result = release(folder, year, inputs)
+            assert result.exit_code == 0, result
+
+    folder = built_once(tmp_path_factory, "publie", build) / "ccas"
+    before = every_file(folder)
+    yield folder
+    assert every_file(folder) == before, "a test modified the shared published folder: tests that write use published_copy"
 
 
 def copy_folder(source: Path, tmp_path: Path) -> Path:

@@ -111,8 +111,11 @@ def test_the_aim_of_issue_15_at_250_accompaniments_over_3_sites(small):
     assert published(table, indicateur="taux_satisfaction")["secret"].iloc[0] == ""
 
 
+@pytest.fixture(scope="module")
 def finest(small) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The same records at the finest level, protected: (cells, published table)."""
+    """The same records at the finest level, protected: (cells, published table). Built once
+    for the module (aggregating and protecting the finest level was a third of each audit
+    test's time); the tests only read it, ``hiding_only`` works on a copy."""
     publisher = small.publisher
     catalogue = small.catalogue
     tables = small.tables
@@ -133,13 +136,13 @@ def hiding_only(table: pd.DataFrame, truth: pd.DataFrame, counts: pd.Series, hid
     return out
 
 
-def test_the_audit_refuses_a_quarter_published_beside_its_months(small):
+def test_the_audit_refuses_a_quarter_published_beside_its_months(small, finest):
     """Two months hidden in different quarters are safe beside the year (only their sum is
     known); published beside the quarters, each is its quarter minus two published months."""
     publisher = small.publisher
     catalogue = small.catalogue
     table = small.table
-    fine, monthly = finest(small)
+    fine, monthly = finest
     is_month = (monthly["lieu"] == "ensemble") & (monthly["dimension"] == "ensemble") & (monthly["periode"] != str(YEAR))
     counts = is_month & (monthly["indicateur"] == "accompagnements")
     months = hiding_only(monthly, fine, counts, is_month & monthly["periode"].isin([f"{YEAR}-02", f"{YEAR}-08"]))
@@ -151,13 +154,13 @@ def test_the_audit_refuses_a_quarter_published_beside_its_months(small):
     assert recomputed == {f"{YEAR}-02", f"{YEAR}-08"}
 
 
-def test_the_audit_refuses_a_coarse_age_band_beside_its_fine_bands(small):
+def test_the_audit_refuses_a_coarse_age_band_beside_its_fine_bands(small, finest):
     """The same with age bands: the under-18s and the 60–69 are safe beside the total; beside
     « moins de 25 ans » and « 60 ans et plus », each is a difference of published figures."""
     publisher = small.publisher
     catalogue = small.catalogue
     table = small.table
-    fine, bands = finest(small)
+    fine, bands = finest
     is_age = (bands["lieu"] == "ensemble") & (bands["dimension"] == "tranche_age")
     counts = is_age & (bands["indicateur"] == "accompagnements")
     ages = hiding_only(bands, fine, counts, is_age & bands["modalite"].isin(["moins_de_18", "60_69"]))

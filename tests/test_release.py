@@ -7,10 +7,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from conftest import invoke, release, snapshot
+from conftest import copy_folder, invoke, release, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -160,16 +161,26 @@ def test_shares_and_minutes_have_one_decimal(published: Path):
             assert row["valeur"].isdigit(), row
 
 
-def test_rerun_gives_byte_identical_packages(published_copy: Path, small_inputs):
-    before = {k: v for k, v in snapshot(published_copy).items() if k.startswith("datapackages/2024")}
-    result = release(published_copy, 2024, small_inputs[2024])
+@pytest.fixture(scope="module")
+def rerun_2024(tmp_path_factory, published: Path, small_inputs) -> SimpleNamespace:
+    """2024 released again, same files, on a copy of the published folder: once for the
+    two tests that read it (the bytes it leaves, what it prints)."""
+    folder = copy_folder(published, tmp_path_factory.mktemp("relance"))
+    before = snapshot(folder)
+    result = release(folder, 2024, small_inputs[2024])
+    return SimpleNamespace(before=before, result=result, after=snapshot(folder))
+
+
+def test_rerun_gives_byte_identical_packages(rerun_2024: SimpleNamespace):
+    before = {k: v for k, v in rerun_2024.before.items() if k.startswith("datapackages/2024")}
+    result = rerun_2024.result
     assert result.exit_code == 0, result
-    after = {k: v for k, v in snapshot(published_copy).items() if k.startswith("datapackages/2024")}
+    after = {k: v for k, v in rerun_2024.after.items() if k.startswith("datapackages/2024")}
     assert before == after and len(before) == 6
 
 
-def test_release_shows_progress_and_a_french_summary(published_copy: Path, small_inputs):
-    result = release(published_copy, 2024, small_inputs[2024])
+def test_release_shows_progress_and_a_french_summary(rerun_2024: SimpleNamespace):
+    result = rerun_2024.result
     assert "[1/5]" in result.stderr and "[5/5]" in result.stderr
     assert "Année 2024 publiée." in result.stdout
     assert "sous secret primaire" in result.stdout

@@ -30,7 +30,9 @@ def state(server: Server) -> tuple[int, int, int, bool | None]:
     return home.status_code, bilan.status_code, downloads.status_code, listed
 
 
+# Its reads are placed in time (« 0.5 s after the release »): it runs alone (pyproject's timing).
 @pytest.mark.slow
+@pytest.mark.timing
 def test_serve_switches_to_the_new_publication_without_a_restart(published_copy: Path, tmp_path: Path, publisher):
     inputs = write_demo_year(tmp_path / "entrees" / str(NEW), NEW, publisher, size=SMALL_YEAR, form="csv-excel")
     server = Server(published_copy)

@@ -37,6 +37,7 @@ def sql(server: Server, text: str, extra: str = ""):
     return server.get(f"/indicateurs.json?sql={quote(text)}{extra}")
 
 
+@pytest.mark.timing
 def test_a_gigabyte_blob_is_refused_at_once(own_server):
     response = sql(own_server, "select randomblob(1000000000)")
     assert response.status_code == 400
@@ -87,6 +88,7 @@ def test_requests_carrying_their_own_sql_are_told_apart(query, heavy):
     assert is_heavy(query) is heavy
 
 
+@pytest.mark.timing
 def test_pages_keep_their_latency_and_memory_stays_bounded_under_heavy_sql(own_server):
     figures = heavy_load(own_server.url, own_server.process.pid, seconds=6, heavy_clients=6)
     print(figures)
