@@ -73,12 +73,16 @@ def locked(function):
 
 def stop_on_signals() -> None:
     """SIGTERM and SIGHUP (a closed terminal, a stopped service) end the run as Ctrl+C
-    does, through the clean-up of the private work area, which holds person counts."""
+    does, through the clean-up of the private work area, which holds person counts.
+
+    SIGINT too, explicitly: a process started in the background by a shell inherits
+    SIGINT ignored, and Python then leaves it ignored, so ``kill -INT`` would let the run
+    go on to publish (seen in the tests run from a background job)."""
 
     def stop(signum: int, _frame) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, stop)
 
 
