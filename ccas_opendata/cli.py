@@ -257,7 +257,7 @@ def anonymise(dossier: Path, annee: int, cle_fichier: Path | None, entrees: Path
     ctx = open_context(dossier, annee, _progress, input_dir=entrees)
     key = load_key(dossier, cle_fichier)
     tables = stage_anonymise(ctx, entrees, key)
-    click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {Layout(dossier).year_work(annee) / 'anonymise'}.")
+    click.echo(f"{len(tables['accompagnements'])} accompagnements anonymisés dans {ctx.work.anonymised}.")
 
 
 @year_command
