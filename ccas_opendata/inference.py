@@ -196,36 +196,73 @@ def _programme_key(target: int, a_eq, b_eq, a_ub, b_ub, bounds: list) -> bytes:
 
 def _solve_programme(target: int, size: int, a_eq, b_eq, a_ub, b_ub, bounds: list):
     """The minimum and maximum of column ``target``, and the positions (among the equality
-    rows, among the inequality rows) of the rows with non-zero duals at either end."""
-    # scipy (~0.3 s to import) only where a programme is solved: a refused input never pays for it.
-    from scipy.optimize import linprog
+    rows, among the inequality rows) of the rows with non-zero duals at either end.
 
-    objective = np.zeros(size)
-    objective[target] = 1.0
+    HiGHS is driven directly, through the bindings scipy ships (``scipy.optimize._highspy``),
+    with the very model, options and fresh solver per solve that ``linprog(method="highs")``
+    hands it: the same answers (checked on every programme of the demo years' releases and
+    revision, ends and binding rows alike), without ``linprog``'s checks, conversions and
+    option manager, which cost 3 to 5 times the solve itself on these small programmes
+    (measured paired: a revision's 402 programmes, 2.46 s → 0.67 s of CPU)."""
+    # scipy (~0.3 s to import) only where a programme is solved: a refused input never pays for it.
+    from scipy.optimize._highspy import _core as highs
+    from scipy.sparse import vstack
+
+    blocks = [m for m in (a_ub, a_eq) if m is not None]  # linprog's order: inequalities first
+    matrix = (vstack(blocks) if len(blocks) > 1 else blocks[0]).tocsc()
+    n_ub = 0 if b_ub is None else len(b_ub)
+    no_eq, no_ub = np.empty(0), np.empty(0)
+    upper = np.concatenate((no_ub if b_ub is None else b_ub, no_eq if b_eq is None else b_eq)).astype("float64")
+    lower = np.concatenate((np.full(n_ub, -highs.kHighsInf), no_eq if b_eq is None else b_eq)).astype("float64")
+    model = highs.HighsLp()
+    model.num_col_ = model.a_matrix_.num_col_ = size
+    model.num_row_ = model.a_matrix_.num_row_ = len(upper)
+    model.a_matrix_.format_ = highs.MatrixFormat.kColwise
+    model.a_matrix_.start_, model.a_matrix_.index_, model.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    model.row_lower_, model.row_upper_ = lower, upper
+    model.col_lower_ = np.array([-highs.kHighsInf if low is None else low for low, _ in bounds], dtype="float64")
+    model.col_upper_ = np.array([highs.kHighsInf if high is None else high for _, high in bounds], dtype="float64")
     ends: list[float] = []
     eq_binding: set[int] = set()
     ub_binding: set[int] = set()
     for sign in (1.0, -1.0):
-        res = linprog(sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if res.status == 2:
+        objective = np.zeros(size)
+        objective[target] = sign
+        model.col_cost_ = objective
+        solver = _run_highs(highs, model, presolve=True)
+        status = solver.getModelStatus()
+        if status == highs.HighsModelStatus.kInfeasible:
             # HiGHS's presolve reports some unbounded problems as infeasible (a block
             # whose totals are all hidden, e.g. two workshops): decide without it.
-            res = linprog(
-                sign * objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs", options={"presolve": False}
-            )
-        if res.status == 3:
+            solver = _run_highs(highs, model, presolve=False)
+            status = solver.getModelStatus()
+        if status == highs.HighsModelStatus.kUnbounded:
             ends.append(math.inf)
             continue
-        if res.status != 0:
-            raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({res.message}).")
-        ends.append(sign * res.fun)
-        for marginals, positions in (
-            (getattr(res.eqlin, "marginals", None), eq_binding),
-            (getattr(res.ineqlin, "marginals", None), ub_binding),
-        ):
-            if marginals is not None:
-                positions |= {int(i) for i in np.flatnonzero(np.abs(marginals) > 1e-9)}
+        if status != highs.HighsModelStatus.kOptimal:
+            raise SecrecyError(f"Audit du secret : le problème du lecteur n'a pas pu être résolu ({solver.modelStatusToString(status)}).")
+        ends.append(sign * solver.getInfo().objective_function_value)
+        for row in np.flatnonzero(np.abs(np.asarray(solver.getSolution().row_dual)) > 1e-9):
+            if row < n_ub:
+                ub_binding.add(int(row))
+            else:
+                eq_binding.add(int(row) - n_ub)
     return (ends[0], ends[1]), tuple(sorted(eq_binding)), tuple(sorted(ub_binding))
+
+
+def _run_highs(highs, model, presolve: bool):
+    """A fresh solver, as ``linprog`` makes one per call: its answer depends on the
+    programme alone, never on what this process solved before."""
+    options = highs.HighsOptions()
+    options.presolve = "on" if presolve else "off"
+    options.output_flag = options.log_to_console = False
+    options.highs_debug_level = 0
+    options.simplex_strategy = 1  # dual simplex, linprog's choice
+    solver = highs._Highs()
+    solver.passOptions(options)
+    solver.passModel(model)
+    solver.run()
+    return solver
 
 
 def integer_width(low: float, high: float) -> float:
