@@ -419,8 +419,22 @@ def write_catalogue(directory: Path, packages: list[Path], publisher: Publisher,
     ``manifest``: the downloads being published (``downloads.read_manifest``)."""
     graph = build_catalogue(packages, publisher, manifest)
     written = []
-    for name, form in (("catalogue.ttl", "turtle"), ("catalogue.jsonld", "json-ld")):
+    for name, text in (("catalogue.ttl", graph.serialize(format="turtle")), ("catalogue.jsonld", _stable_json_ld(graph))):
         path = directory / name
-        path.write_text(graph.serialize(format=form), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _stable_json_ld(graph: Graph) -> str:
+    """The graph as JSON-LD, its nodes and values in a fixed order. rdflib writes them in
+    the order of its hash-seeded sets, so two runs of the same release gave the same graph
+    in different bytes (the published files are meant to be byte-identical run to run).
+    The order of a JSON-LD array without ``@list`` carries no meaning (none is written)."""
+    nodes = json.loads(graph.serialize(format="json-ld"))
+    for node in nodes:
+        for values in node.values():
+            if isinstance(values, list):
+                values.sort(key=lambda value: json.dumps(value, sort_keys=True, ensure_ascii=False))
+    nodes.sort(key=lambda node: node.get("@id", ""))
+    return json.dumps(nodes, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -231,3 +234,32 @@ def test_shapes_catch_an_untyped_reference(served_catalogue):
             broken.add(triple)
     ok, _ = conforms(broken, shapes("html-shacl/range.ttl"))
     assert not ok
+
+
+WRITE_CATALOGUE = """
+import sys
+from pathlib import Path
+from ccas_opendata.dcat import write_catalogue
+from ccas_opendata.downloads import read_manifest
+from ccas_opendata.publisher import read_publisher
+folder, target = Path(sys.argv[1]), Path(sys.argv[2])
+packages = sorted(p for p in (folder / "datapackages").iterdir() if p.is_dir())
+write_catalogue(target, packages, read_publisher(folder), read_manifest(folder / "telechargements"))
+"""
+
+
+def test_the_catalogue_files_are_the_same_bytes_from_run_to_run(published, tmp_path):
+    """Two processes (two hash seeds, as two releases are) write the same catalogue bytes:
+    rdflib's JSON-LD follows its hash-seeded sets, the published file a fixed order."""
+    written = []
+    for seed in ("1", "2"):
+        target = tmp_path / seed
+        target.mkdir()
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        subprocess.run([sys.executable, "-c", WRITE_CATALOGUE, str(published), str(target)], check=True, env=env)
+        written.append({name: (target / name).read_bytes() for name in ("catalogue.ttl", "catalogue.jsonld")})
+    assert written[0] == written[1]
+    assert isomorphic(
+        Graph().parse(data=written[0]["catalogue.jsonld"], format="json-ld"),
+        Graph().parse(data=written[0]["catalogue.ttl"], format="turtle"),
+    )
