@@ -83,12 +83,37 @@ def lieux_of(source: str, publisher: Publisher) -> list[str]:
 # --- statistics per group -------------------------------------------------------------
 
 
-def _prepare_accompagnements(frame: pd.DataFrame) -> pd.DataFrame:
+def rated_answers(catalogue: Catalogue) -> tuple[str, list[str], list[str]] | None:
+    """(column, favourable codes, answered codes) of the satisfaction rate: the ``lien`` of
+    the catalogue's ``taux_satisfaction`` indicators (the audit reads the same), or None
+    when the catalogue has none. Two such indicators must say the same, as their cells
+    come from one pair of counts."""
+    links = {
+        (i.lien["dimension"], tuple(i.lien["numerateur"]), tuple(i.lien["denominateur"]))
+        for i in catalogue.indicators
+        if i.mesure == "taux_satisfaction"
+    }
+    if len(links) > 1:
+        raise ConfigurationError(
+            "Les indicateurs « taux_satisfaction » du catalogue ne comptent pas les mêmes réponses.",
+            advice="Donnez-leur le même « lien » (dimension, numerateur, denominateur) dans metadata/indicateurs.yml.",
+        )
+    if not links:
+        return None
+    column, favourable, answered = links.pop()
+    return column, list(favourable), list(answered)
+
+
+def _prepare_accompagnements(frame: pd.DataFrame, rated: tuple[str, list[str], list[str]] | None) -> pd.DataFrame:
     frame = frame.assign(pid=pd.factorize(frame["personne"])[0])
     demarches = "|".join(sorted(thematiques_demarches()))
     frame["demarche"] = frame["thematiques"].str.contains(rf"(?:^|\|)(?:{demarches})(?:\||$)", regex=True)
-    frame["sat_rep"] = frame["satisfaction"].isin(["1", "2", "3", "4", "5"])
-    frame["sat_fav"] = frame["satisfaction"].isin(["4", "5"])
+    if rated is not None:
+        column, favourable, answered = rated
+        frame["sat_rep"] = frame[column].isin(answered)
+        frame["sat_fav"] = frame[column].isin(favourable)
+    else:
+        frame["sat_rep"] = frame["sat_fav"] = False
     return frame
 
 
@@ -148,10 +173,16 @@ class Grouping:
 class GroupStats:
     """Statistics of one source per grouping, computed once and shared by indicators."""
 
-    def __init__(self, source: str, frame: pd.DataFrame, granularity: Granularity | None = None):
+    def __init__(
+        self,
+        source: str,
+        frame: pd.DataFrame,
+        granularity: Granularity | None = None,
+        rated: tuple[str, list[str], list[str]] | None = None,
+    ):
         self.source = source
         frame = frame.assign(_tout=ENSEMBLE)
-        frame = _prepare_accompagnements(frame) if source == "accompagnements" else frame
+        frame = _prepare_accompagnements(frame, rated) if source == "accompagnements" else frame
         # Coarsened after the satisfaction flags are read from the 1-to-5 answers.
         self.frame = coarsen(frame, source, granularity) if granularity is not None else frame
         self._exploded: dict[str, pd.DataFrame] = {}
@@ -554,7 +585,8 @@ def aggregate(
     if granularity is None and not every_breakdown:
         threshold = publisher.seuil_secret if has_usager else publisher.seuil_sans_identifiant
         granularity = choose(tables, catalogue, threshold)
-    stats = {source: GroupStats(source, frame, granularity) for source, frame in tables.items()}
+    rated = rated_answers(catalogue)
+    stats = {source: GroupStats(source, frame, granularity, rated) for source, frame in tables.items()}
     parts: list[pd.DataFrame] = []
 
     for indicator in catalogue.indicators:
